@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# build-test-guest.sh - build the tiny Linux guest that vmrun's tests boot.
+#
+# What it builds, into a cache folder outside git (first argument, else
+# $VMRUN_GUEST_DIR, else ${XDG_CACHE_HOME:-~/.cache}/vmrun/test-guest):
+#   vmlinuz     Debian 12's stock 6.1 kernel (linux-image-6.1.0-N-amd64).
+#   initrd.img  A busybox-static initramfs (gzip'd newc cpio, ~1.5 MB) whose
+#               PID 1 is busybox init. At boot it loads the NIC drivers,
+#               leases every eth* by DHCP (also NICs hot-plugged later),
+#               serves HTTP on port 80 (/ says "vmrun test guest",
+#               /cgi-bin/ip prints `ip -4 -o addr`) and powers off on the
+#               ACPI power button (QMP system_powerdown).
+#   stamp       Hash of this script + the kernel package built from; when it
+#               matches, a re-run does nothing and exits at once.
+# Why: tests need a real guest that boots in seconds under TCG and answers
+# over the network under test, without any image download beyond one deb.
+#
+# Console lines the tests wait for (kernel command line: console=ttyS0 quiet):
+#   vmrun-guest: lease IFACE ADDR/PREFIX     each time an interface is leased
+#   vmrun-guest: ready                       once httpd runs
+#
+# Why the module order matters: Debian's kernel has virtio, e1000 and the
+# ACPI button as loadable modules, and the deb carries no modules.dep, so
+# there is no modprobe to resolve dependencies. busybox insmod only loads
+# the one file it is given and fails with "unknown symbol" if a module it
+# needs is not loaded yet; hence each module comes after the ones it uses:
+# virtio_ring -> virtio -> virtio_pci_{legacy,modern}_dev -> virtio_pci, and
+# failover -> net_failover -> virtio_net. evdev must be there for the power
+# button's /dev/input/event* device, which busybox acpid reads.
+#
+# It installs nothing except, when missing, busybox-static, cpio and the
+# decompressor for compressed modules (apt-get install -y, as root).
+set -euo pipefail
+
+# Loaded in exactly this order in the guest (see above). A module that is
+# builtin or absent in the kernel version used is skipped.
+MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
+         virtio_pci failover net_failover virtio_net e1000 evdev button)
+
+OUT=${1:-${VMRUN_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/test-guest}}
+SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
+SCRIPT_HASH=$(sha256sum "$SCRIPT" | cut -d' ' -f1)
+
+log() { echo "build-test-guest: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+stamp_get() { sed -n "s/^$1=//p" "$OUT/stamp" 2>/dev/null || true; }
+
+# Cheap fingerprint of apt's package lists: when they have not changed, the
+# newest kernel package cannot have changed either, and apt-cache (about
+# half a second here) need not run.
+apt_lists_fp() {
+    local f=(/var/lib/apt/lists/*Packages*)
+    [[ -e ${f[0]} ]] || { echo none; return; }
+    stat -c '%n %s %Y' "${f[@]}" | sha256sum | cut -d' ' -f1
+}
+
+# Sets KPKG and KVER: the kernel package linux-image-amd64 depends on (the
+# newest 6.1 ABI), else the highest linux-image-6.1.0-N-amd64[-unsigned].
+resolve_kernel() {
+    KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-6\.1\.0-[0-9]*-amd64\(-unsigned\)\{0,1\}\)$/\1/p' |
+        sed -n 1p) || true
+    if [[ -z $KPKG ]]; then
+        KPKG=$(apt-cache pkgnames linux-image-6.1.0- 2>/dev/null |
+            grep -E '^linux-image-6\.1\.0-[0-9]+-amd64(-unsigned)?$' |
+            sort -V | tail -n 1) || true
+    fi
+    [[ -n $KPKG ]] || return 1
+    KVER=$(apt-cache show --no-all-versions "$KPKG" 2>/dev/null |
+        sed -n 's/^Version: //p' | sed -n 1p) || true
+    [[ -n $KVER ]]
+}
+
+is_current() {
+    [[ -s $OUT/vmlinuz && -s $OUT/initrd.img && -s $OUT/stamp ]] || return 1
+    [[ $(stamp_get script) == "$SCRIPT_HASH" ]] || return 1
+    local fp
+    fp=$(apt_lists_fp)
+    [[ $(stamp_get apt_lists) == "$fp" ]] && return 0
+    # apt lists changed since the build: is the newest kernel still ours?
+    resolve_kernel || return 1
+    [[ $(stamp_get kernel) == "$KPKG $KVER" ]] || return 1
+    sed "s/^apt_lists=.*/apt_lists=$fp/" "$OUT/stamp" >"$OUT/.stamp.new"
+    mv -f "$OUT/.stamp.new" "$OUT/stamp"
+}
+
+if is_current; then
+    echo "test guest up to date: $OUT"
+    exit 0
+fi
+
+# ---------------------------------------------------------------- build ---
+
+command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
+    die "needs a Debian system (apt-get, dpkg-deb)"
+
+mkdir -p "$OUT"
+if command -v flock >/dev/null; then
+    exec 9>"$OUT/.lock"
+    flock 9    # one build at a time; a waiter finds the result current
+    if is_current; then echo "test guest up to date: $OUT"; exit 0; fi
+fi
+rm -rf "$OUT"/.stage.* "$OUT/.stamp.new"    # leftovers of a killed build
+
+WORK=
+STAGE=
+cleanup() { rm -rf "${WORK:-}" "${STAGE:-}"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vmrun-test-guest.XXXXXX")
+STAGE=$(mktemp -d "$OUT/.stage.XXXXXX")   # same filesystem as $OUT: mv is a rename
+START=$SECONDS
+
+APT_UPDATED=
+apt_update_once() {
+    [[ -n $APT_UPDATED ]] && return 0
+    APT_UPDATED=1
+    log "apt-get update"
+    apt-get update -qq >&2
+}
+
+# apt_install PKG...: the only thing this script ever installs.
+apt_install() {
+    [[ $EUID -eq 0 ]] || die "missing packages: $* (run: apt-get install -y $*)"
+    log "apt-get install -y $*"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "$@" >&2 ||
+        { apt_update_once && apt-get install -y -qq --no-install-recommends "$@" >&2; }
+}
+
+pkg_installed() {
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
+}
+
+need=()
+pkg_installed busybox-static || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+((${#need[@]} == 0)) || apt_install "${need[@]}"
+BUSYBOX=/bin/busybox
+[[ -x $BUSYBOX ]] || die "$BUSYBOX missing after installing busybox-static"
+
+# ------------------------------------------------------------- kernel ---
+
+if ! resolve_kernel; then
+    [[ $EUID -eq 0 ]] || die "no linux-image-6.1.0-*-amd64 known to apt (run apt-get update)"
+    apt_update_once
+    resolve_kernel || die "no linux-image-6.1.0-*-amd64 package found by apt-cache"
+fi
+log "kernel package $KPKG $KVER"
+
+apt_opts=()
+[[ $EUID -eq 0 ]] && apt_opts=(-o APT::Sandbox::User=root)   # _apt cannot write $WORK
+(cd "$WORK" && apt-get download -qq "${apt_opts[@]}" "$KPKG=$KVER" >&2)
+debs=("$WORK"/*.deb)
+[[ -f ${debs[0]} ]] || die "apt-get download $KPKG=$KVER produced no .deb"
+dpkg-deb -x "${debs[0]}" "$WORK/k"
+
+kdirs=("$WORK"/k/lib/modules/*)
+[[ -d ${kdirs[0]} && ${#kdirs[@]} -eq 1 ]] || die "unexpected /lib/modules layout in $KPKG"
+MODDIR=${kdirs[0]}
+KREL=${MODDIR##*/}
+[[ -f $WORK/k/boot/vmlinuz-$KREL ]] || die "no /boot/vmlinuz-$KREL in $KPKG"
+cp "$WORK/k/boot/vmlinuz-$KREL" "$STAGE/vmlinuz"
+
+# ---------------------------------------------------------- initramfs ---
+
+R=$WORK/root
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,var/log,lib/modules}
+mkdir -p "$R"/etc/acpi/PWRF "$R"/www/cgi-bin
+ln -s ../run "$R/var/run"
+cp "$BUSYBOX" "$R/bin/busybox"
+while read -r applet; do
+    [[ $applet == bin/busybox || -e $R/$applet || -L $R/$applet ]] && continue
+    ln -s /bin/busybox "$R/$applet"
+done < <("$BUSYBOX" --list-full)
+ln -s bin/busybox "$R/init"    # the kernel runs /init: busybox init as PID 1
+
+loaded=()
+for m in "${MODULES[@]}"; do
+    f=$(find "$MODDIR/kernel" \( -name "$m.ko" -o -name "$m.ko.*" \) -print -quit)
+    if [[ -z $f ]]; then
+        if grep -q "/$m\.ko\$" "$MODDIR/modules.builtin" 2>/dev/null; then
+            log "module $m is builtin in $KREL: skipped"
+        else
+            log "warning: module $m not found in $KREL: skipped"
+        fi
+        continue
+    fi
+    dst=$R/lib/modules/$m.ko
+    case $f in
+        *.ko)     cp "$f" "$dst" ;;
+        *.ko.xz)  command -v xz >/dev/null || apt_install xz-utils
+                  xz -dc "$f" >"$dst" ;;
+        *.ko.zst) command -v zstd >/dev/null || apt_install zstd
+                  zstd -qdc "$f" >"$dst" ;;
+        *.ko.gz)  gzip -dc "$f" >"$dst" ;;
+        *) die "unknown module compression: $f" ;;
+    esac
+    loaded+=("$m")
+done
+printf '%s\n' "${loaded[@]}" >"$R/etc/modules"
+
+cat >"$R/etc/inittab" <<'EOF'
+::sysinit:/etc/rc
+::ctrlaltdel:/bin/kill -USR2 1
+::shutdown:/bin/echo "vmrun-guest: powering off"
+EOF
+
+cat >"$R/etc/rc" <<'EOF'
+#!/bin/sh
+# sysinit: runs once under busybox init, which stays PID 1 afterwards.
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+hostname vmrun-guest
+ip link set dev lo up
+for m in $(cat /etc/modules); do
+    insmod /lib/modules/$m.ko || echo "vmrun-guest: insmod $m failed"
+done
+echo "vmrun-guest: kernel $(uname -r) cmdline: $(cat /proc/cmdline)"
+echo "vmrun-guest: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
+echo "vmrun-guest: interfaces: $(ls /sys/class/net | tr '\n' ' ')"
+# ACPI power button (QMP system_powerdown) -> /etc/acpi/PWRF/00000080.
+# acpid opens /dev/input/event* when it starts, so after button+evdev.
+acpid -c /etc/acpi -l /run/acpid.log -p /run/acpid.pid
+/etc/netwatch </dev/null >/dev/null 2>&1 &
+httpd -p 80 -h /www
+echo "vmrun-guest: ready"
+EOF
+
+cat >"$R/etc/netwatch" <<'EOF'
+#!/bin/sh
+# Every second: bring up and DHCP every eth* not handled yet (keyed by
+# ifindex, so a NIC unplugged and plugged again is handled again).
+mkdir -p /run/netwatch
+while true; do
+    for mark in /run/netwatch/*; do
+        [ -e "$mark" ] || continue
+        name=${mark##*/}; i=${name%.*}; idx=${name##*.}
+        [ "$(cat /sys/class/net/$i/ifindex 2>/dev/null)" = "$idx" ] && continue
+        kill "$(cat /run/udhcpc.$i.pid 2>/dev/null)" 2>/dev/null
+        rm -f "$mark" /run/udhcpc.$i.pid
+    done
+    for d in /sys/class/net/eth*; do
+        [ -e "$d" ] || continue
+        i=${d##*/}
+        idx=$(cat $d/ifindex 2>/dev/null) || continue
+        [ -e /run/netwatch/$i.$idx ] && continue
+        : >/run/netwatch/$i.$idx
+        ip link set dev $i up
+        udhcpc -b -T 1 -t 5 -A 2 -i $i -s /etc/udhcpc.script -p /run/udhcpc.$i.pid \
+            >/dev/null 2>&1 &
+    done
+    sleep 1
+done
+EOF
+
+cat >"$R/etc/udhcpc.script" <<'EOF'
+#!/bin/sh
+# busybox udhcpc hook: $1 is the event; interface, ip, mask, router in env.
+case "$1" in
+deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set dev "$interface" up
+    ;;
+bound|renew)
+    new="$ip/${mask:-24}"
+    cur=$(ip -4 -o addr show dev "$interface" | sed -n 's/.* inet \([^ ]*\) .*/\1/p')
+    if [ "$cur" != "$new" ]; then
+        ip -4 addr flush dev "$interface"
+        ip addr add "$new" ${broadcast:+broadcast $broadcast} dev "$interface"
+        echo "vmrun-guest: lease $interface $new" >/dev/console
+    fi
+    # default route only via the first interface that got one
+    if [ -n "$router" ] && ! ip -4 route show | grep -q '^default'; then
+        ip route add default via "${router%% *}" dev "$interface"
+    fi
+    ;;
+esac
+exit 0
+EOF
+
+cat >"$R/etc/acpi/PWRF/00000080" <<'EOF'
+#!/bin/sh
+# ACPI power button: SIGUSR2 makes busybox init run ::shutdown and power off.
+echo "vmrun-guest: power button" >/dev/console
+kill -USR2 1
+EOF
+
+echo 'vmrun test guest' >"$R/www/index.html"
+cat >"$R/www/cgi-bin/ip" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+ip -4 -o addr
+EOF
+
+chmod 755 "$R"/etc/rc "$R"/etc/netwatch "$R"/etc/udhcpc.script \
+    "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip
+chmod 1777 "$R/tmp"
+# Debian's udhcpc default script path, in case anything runs it without -s.
+mkdir -p "$R/etc/udhcpc"
+ln -s ../udhcpc.script "$R/etc/udhcpc/default.script"
+
+(cd "$R" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+    cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) |
+    gzip -9n >"$STAGE/initrd.img"
+
+cat >"$STAGE/stamp" <<EOF
+script=$SCRIPT_HASH
+kernel=$KPKG $KVER
+release=$KREL
+modules=${loaded[*]}
+apt_lists=$(apt_lists_fp)
+EOF
+
+# Into place: each rename is atomic; the stamp goes first and comes back
+# last, so a half-finished update is never taken as current.
+rm -f "$OUT/stamp"
+mv -f "$STAGE/vmlinuz" "$OUT/vmlinuz"
+mv -f "$STAGE/initrd.img" "$OUT/initrd.img"
+mv -f "$STAGE/stamp" "$OUT/stamp"
+
+log "kernel $KREL ($KPKG $KVER), modules: ${loaded[*]}"
+log "initrd $(stat -c %s "$OUT/initrd.img") bytes, vmlinuz $(stat -c %s "$OUT/vmlinuz") bytes, $((SECONDS - START)) s"
+echo "test guest built: $OUT"

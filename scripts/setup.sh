@@ -1,0 +1,37 @@
+#!/bin/bash
+# Install what vmrun and its tests need on a Debian 12 machine (as root), then
+# make the project's virtual environment in .venv. Safe to run again: it only
+# installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+    qemu-system-x86 qemu-utils busybox-static dnsmasq-base cpio kmod xz-utils zstd
+    openvswitch-switch libvirt-daemon-system libvirt-dev pkg-config
+    nftables iptables passt iproute2 curl python3-venv python3-dev gcc
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    if [[ $EUID -ne 0 ]]; then
+        echo "setup: missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+        exit 1
+    fi
+    echo "setup: installing ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.vmrun-installed
+if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+    touch "$stamp"
+fi
+echo "setup: ready (.venv/bin/vmrun)"

@@ -1,0 +1,9 @@
+"""vmrun: a QEMU launcher and VM runner with the host's networking built in.
+
+Data flows one way, one module per arrow::
+
+    profile/ (TOML -> Profile)  ->  net/ (prepared host side)  ->  argv.py
+        ->  launch.py (running QEMU)  ->  qmp.py / control.py (QMP)
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""The QEMU command line: a pure function of the profile and of what was prepared.
+
+No I/O here: the accelerator is already chosen, the NIC backends have already
+said what each -netdev is (tap fds, bridge names, socket paths), and vmrun's own
+plumbing (QMP and serial sockets) comes in as :class:`Control`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from vmrun.net.base import NetdevSpec
+from vmrun.profile.fields import render_memory
+from vmrun.profile.model import Accel, Profile
+from vmrun.qemuopts import opts
+
+
+@dataclass(frozen=True)
+class Control:
+    """vmrun's own channels to a running guest; absent from what `vmrun show` prints."""
+
+    qmp_socket: str
+    serial_socket: str
+    serial_log: str
+    spice_password_file: str | None = None
+
+
+def build_argv(
+    profile: Profile,
+    netdevs: Mapping[str, NetdevSpec],
+    *,
+    qemu: str,
+    accel: Accel,
+    control: Control | None = None,
+) -> list[str]:
+    argv = [qemu]
+    argv += _machine(profile, accel)
+    argv += _nics(profile, netdevs)
+    argv += _spice_agent(profile)
+    argv += _media(profile)
+    argv += _name(profile)
+    argv += _spice(profile, control)
+    argv += _boot(profile)
+    if control is not None:
+        argv += _control(control)
+    argv += list(profile.extra_args)
+    return argv
+
+
+def _machine(p: Profile, accel: Accel) -> list[str]:
+    argv = ["-accel", accel.value]
+    if p.machine:
+        argv += ["-machine", p.machine]
+    argv += ["-m", render_memory(p.memory_mib)]
+    if p.cpu:
+        argv += ["-cpu", p.cpu]
+    if p.vga:
+        argv += ["-vga", p.vga]
+    argv += ["-display", p.display]
+    argv += ["-smp", str(p.smp)]
+    return argv
+
+
+def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
+    argv: list[str] = []
+    for nic in p.nics:
+        spec = netdevs[nic.id]
+        argv += ["-device", opts(nic.model, [("netdev", nic.id), ("mac", nic.mac)])]
+        argv += ["-netdev", opts(spec.backend, [("id", nic.id), *spec.options])]
+    return argv
+
+
+def _spice_agent(p: Profile) -> list[str]:
+    if not (p.spice and p.spice.vdagent):
+        return []
+    return [
+        "-device", "virtio-serial",
+        "-chardev", opts("spicevmc", [("id", "vdagent"), ("debug", 0), ("name", "vdagent")]),
+        "-device", opts("virtserialport", [("chardev", "vdagent"), ("name", "com.redhat.spice.0")]),
+    ]  # fmt: skip
+
+
+def _media(p: Profile) -> list[str]:
+    argv: list[str] = []
+    for d in p.drives:
+        pairs = [("file", d.file), ("if", d.interface), ("format", d.format), ("aio", d.aio), ("cache", d.cache)]
+        pairs += [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
+        argv += ["-drive", opts(None, pairs)]
+    if p.cdrom:
+        argv += ["-drive", opts(None, [("file", p.cdrom), ("media", "cdrom"), ("readonly", True)])]
+    return argv
+
+
+def _name(p: Profile) -> list[str]:
+    pairs = [("process", p.process), ("debug-threads", True if p.debug_threads else None)]
+    return ["-name", opts(p.name, pairs)]
+
+
+def _spice(p: Profile, control: Control | None) -> list[str]:
+    s = p.spice
+    if s is None:
+        return []
+    argv: list[str] = []
+    pairs: list[tuple[str, object]] = [("port", s.port), ("addr", s.addr)]
+    if not s.ticketing:
+        pairs.append(("disable-ticketing", True))
+    elif s.password is not None:
+        # A secret object keeps the password out of `ps`; only `show` spells it out.
+        if control and control.spice_password_file:
+            secret = [("id", "spice-password"), ("file", control.spice_password_file)]
+        else:
+            secret = [("id", "spice-password"), ("data", s.password)]
+        argv += ["-object", opts("secret", secret)]
+        pairs.append(("password-secret", "spice-password"))
+    return argv + ["-spice", opts(None, pairs)]
+
+
+def _boot(p: Profile) -> list[str]:
+    argv: list[str] = []
+    if p.kernel:
+        argv += ["-kernel", p.kernel]
+    if p.initrd:
+        argv += ["-initrd", p.initrd]
+    if p.append:
+        argv += ["-append", p.append]
+    return argv
+
+
+def _control(c: Control) -> list[str]:
+    return [
+        "-chardev", opts("socket", [("id", "vmrun-qmp"), ("path", c.qmp_socket), ("server", True), ("wait", False)]),
+        "-mon", "chardev=vmrun-qmp,mode=control",
+        "-chardev", opts("socket", [("id", "vmrun-serial"), ("path", c.serial_socket), ("server", True),
+                                    ("wait", False), ("logfile", c.serial_log), ("logappend", True)]),
+        "-serial", "chardev:vmrun-serial",
+    ]  # fmt: skip
+
+

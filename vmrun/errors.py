@@ -1,0 +1,80 @@
+"""The one exception tree of vmrun.
+
+Raised deep, turned into one line plus a hint at the CLI boundary only::
+
+    VmrunError                 exit 1 unless said otherwise
+     +-- ProfileError          exit 2: bad input, names the file and the field
+     |    +-- PreflightError   exit 2: the profile is fine, the host is not ready
+     +-- StateError            exit 2: wrong state (already running, not running)
+     +-- HostNetError          exit 1: preparing or releasing a NIC's host side
+     +-- LaunchError           exit 1: QEMU did not start (exit code, argv, output)
+     +-- QmpError              exit 1: QMP refused (what was sent, what came back)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class VmrunError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ProfileError(VmrunError):
+    """A profile (or an override) is wrong. ``source`` is the file, ``field`` a dotted path."""
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, source: str | None = None, field: str | None = None, hint: str | None = None
+    ) -> None:
+        self.source = source
+        self.field = field
+        where = ": ".join(part for part in (source, field) if part)
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.reason = message
+
+
+class PreflightError(ProfileError):
+    """The profile is valid but the host cannot run it as it stands (port taken, disk missing)."""
+
+
+class StateError(VmrunError):
+    exit_code = 2
+
+
+class HostNetError(VmrunError):
+    pass
+
+
+class LaunchError(VmrunError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        argv: Sequence[str] = (),
+        exit_code: int | None = None,
+        output_tail: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.qemu_exit_code = exit_code
+        self.output_tail = output_tail
+        last = output_tail.strip().splitlines()[-1:] if output_tail else []
+        full = f"{message}: {last[0]}" if last else message
+        super().__init__(full, hint=hint)
+
+
+class QmpError(VmrunError):
+    def __init__(self, message: str, *, sent: object = None, received: object = None, hint: str | None = None) -> None:
+        self.sent = sent
+        self.received = received
+        super().__init__(message, hint=hint)

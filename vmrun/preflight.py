@@ -1,0 +1,63 @@
+"""Checks made before anything is started: each failure names the profile file and field."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from vmrun.errors import PreflightError
+from vmrun.profile.model import HostFwd, Profile
+
+
+def check_port_free(fwd: HostFwd, *, source: str, field: str) -> None:
+    kind = socket.SOCK_STREAM if fwd.proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        if kind == socket.SOCK_STREAM:
+            # What QEMU's slirp sets too; without it a port in TIME_WAIT would look taken.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((fwd.host_addr, fwd.host_port))
+        except OSError as e:
+            raise PreflightError(
+                f"host port {fwd.host_addr}:{fwd.host_port}/{fwd.proto} cannot be bound: {e.strerror}",
+                source=source,
+                field=field,
+                hint="pick another host port, or stop what is listening there",
+            ) from None
+
+
+def find_qemu(profile: Profile) -> str:
+    found = shutil.which(profile.qemu)
+    if not found:
+        raise PreflightError(
+            f"QEMU binary {profile.qemu!r} not found",
+            source=profile.source,
+            field="qemu",
+            hint="install qemu-system-x86 (apt-get install qemu-system-x86) or set qemu = \"/path/to/qemu-system-x86_64\"",
+        )
+    return found
+
+
+def check_files(profile: Profile) -> None:
+    wanted = [("kernel", profile.kernel), ("initrd", profile.initrd), ("cdrom", profile.cdrom)]
+    wanted += [(f"drives[{i}].file", d.file) for i, d in enumerate(profile.drives)]
+    for field, path in wanted:
+        if path is None:
+            continue
+        if not Path(path).exists():
+            raise PreflightError(f"{path} does not exist", source=profile.source, field=field)
+        if not os.access(path, os.R_OK):
+            raise PreflightError(f"{path} is not readable", source=profile.source, field=field)
+
+
+def run_all(profile: Profile) -> str:
+    """Everything `vmrun up` checks before it changes anything; returns the QEMU binary's path."""
+    from vmrun.net import backend_for
+
+    qemu = find_qemu(profile)
+    check_files(profile)
+    for nic in profile.nics:
+        backend_for(nic, profile.source).preflight(nic, profile)
+    return qemu

@@ -1,0 +1,124 @@
+"""Parsers for single profile values; each raises ValueError with a message fit for a user."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+
+from vmrun.profile.model import HostFwd
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
+_FACTOR_MIB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+_HOSTFWD = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def parse_memory(value: object) -> int:
+    """``"8G"`` -> 8192 MiB; a bare number is MiB, as QEMU reads ``-m``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size; write e.g. \"8G\" or \"512M\"")
+    if isinstance(value, int):
+        mib = value
+    else:
+        m = _SIZE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a size; write e.g. \"8G\" or \"512M\"")
+        mib = float(m.group(1)) * _FACTOR_MIB[m.group(2).upper()]
+        if mib != int(mib):
+            raise ValueError(f"{value!r} is not a whole number of MiB")
+        mib = int(mib)
+    if mib < 16:
+        raise ValueError(f"{value!r} is too small: at least 16M")
+    return mib
+
+
+def render_memory(mib: int) -> str:
+    return f"{mib // 1024}G" if mib % 1024 == 0 else f"{mib}M"
+
+
+def parse_mac(value: str) -> str:
+    if not _MAC.match(value):
+        raise ValueError(f"{value!r} is not a MAC address; write six hex pairs like 52:54:00:12:34:56")
+    if int(value[:2], 16) & 1:
+        raise ValueError(f"{value!r} is a multicast address; the first octet must be even")
+    return value.lower()
+
+
+def stable_mac(vm_name: str, nic_id: str) -> str:
+    """A MAC that depends only on the VM and NIC names, so guest interface names never move."""
+    digest = hashlib.sha256(f"{vm_name}/{nic_id}".encode()).digest()
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
+
+
+def parse_hostfwd(value: str) -> HostFwd:
+    """QEMU's ``[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport``; no host address means loopback."""
+    m = _HOSTFWD.match(value.strip())
+    if not m:
+        raise ValueError(
+            f"{value!r} is not a forward; write \"tcp:127.0.0.1:2222-:22\" (proto:hostaddr:hostport-guestaddr:guestport)"
+        )
+    proto, host_addr, host_port, guest_addr, guest_port = m.groups()
+    for addr in (host_addr, guest_addr):
+        if addr:
+            try:
+                ipaddress.IPv4Address(addr)
+            except ValueError:
+                raise ValueError(f"{value!r}: {addr!r} is not an IPv4 address") from None
+    for port in (int(host_port), int(guest_port)):
+        if not 0 < port < 65536:
+            raise ValueError(f"{value!r}: port {port} is out of range 1-65535")
+    return HostFwd(proto or "tcp", host_addr or "127.0.0.1", int(host_port), guest_addr, int(guest_port))
+
+
+def parse_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r} is not a usable name: letters, digits, '_', '.', '-', at most 64")
+    return value
+
+
+def parse_id(value: str) -> str:
+    """QEMU ids: a letter first, then letters, digits, '-', '.', '_'."""
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$", value):
+        raise ValueError(f"{value!r} is not a QEMU id: a letter first, then letters, digits, '-', '.', '_'")
+    return value
+
+
+_WORD = re.compile(r"^[A-Za-z0-9_.-]+$")
+_CPU_FLAG = re.compile(r"^[+-]?[A-Za-z0-9_.-]+(=[A-Za-z0-9_.-]+)?$")
+_OPT_PAIR = re.compile(r"^[A-Za-z0-9_.-]+=[A-Za-z0-9_.:/-]+$")
+
+
+def parse_word(value: str) -> str:
+    """A bare QEMU name (a device model, a drive interface); nothing that could open another option."""
+    if not _WORD.match(value):
+        raise ValueError(f"{value!r} is not a plain name (letters, digits, '_', '.', '-')")
+    return value
+
+
+def parse_cpu(value: str) -> str:
+    """``kvm64,+vmx``: a model then flags; the commas are QEMU's own, so each part is checked instead."""
+    model, *flags = value.split(",")
+    parse_word(model)
+    for flag in flags:
+        if not _CPU_FLAG.match(flag):
+            raise ValueError(f"{value!r}: {flag!r} is not a CPU flag like +vmx, -svm or level=13")
+    return value
+
+
+def parse_qemu_opts(value: str) -> str:
+    """``q35`` or ``gtk,gl=on``: a name then key=value pairs, each checked."""
+    head, *pairs = value.split(",")
+    parse_word(head)
+    for pair in pairs:
+        if not _OPT_PAIR.match(pair):
+            raise ValueError(f"{value!r}: {pair!r} is not a key=value setting")
+    return value
+
+
+def expand_path(value: str, base: str) -> str:
+    """``~`` and ``$VAR`` expanded; a relative path is taken from the profile's folder."""
+    path = os.path.expandvars(os.path.expanduser(value))
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))

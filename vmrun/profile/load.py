@@ -1,0 +1,328 @@
+"""Find a profile by name, read its TOML, apply overrides and validate it field by field.
+
+Every error names the file and the dotted field (``nics[1].mac``), so a user
+can go straight to the line.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vmrun.errors import ProfileError
+from vmrun.profile import fields
+from vmrun.profile.model import Accel, Drive, MacvtapMode, Nic, NicType, Profile, Spice, Vhost, Via
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def search_path() -> list[Path]:
+    """Where ``NAME`` is looked for: ./profiles, $XDG_CONFIG_HOME/vmrun/profiles, $VMRUN_PROFILE_PATH."""
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    dirs = [Path("profiles"), config / "vmrun" / "profiles"]
+    dirs += [Path(p) for p in os.environ.get("VMRUN_PROFILE_PATH", "").split(os.pathsep) if p]
+    return dirs
+
+
+def find_profile(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or os.sep in name_or_path:
+        if not path.is_file():
+            raise ProfileError("no such profile file", source=name_or_path)
+        return path
+    for folder in search_path():
+        candidate = folder / f"{name_or_path}.toml"
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(str(d) for d in search_path())
+    raise ProfileError(
+        f"no profile named {name_or_path!r}",
+        hint=f"looked in {looked}; give a path or set VMRUN_PROFILE_PATH",
+    )
+
+
+def load_profile(
+    name_or_path: str, *, overrides: Sequence[tuple[str, Any]] = (), source: Path | None = None
+) -> Profile:
+    """Read and validate a profile; ``overrides`` are (dotted key, value) pairs applied first."""
+    path = source or find_profile(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ProfileError(f"not valid TOML: {e}", source=str(path)) from None
+    except OSError as e:
+        raise ProfileError(f"cannot read: {e.strerror}", source=str(path)) from None
+    for key, value in overrides:
+        apply_override(raw, key, value, str(path))
+    return parse_profile(raw, str(path), default_name=path.stem)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` from ``--set``; the value is read as TOML if it can be, else as a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ProfileError(f"--set {text!r}: write key=value, e.g. --set spice.port=8001")
+    try:
+        parsed = tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def apply_override(raw: dict[str, Any], key: str, value: Any, source: str) -> None:
+    """Set a scalar at a dotted path (``memory``, ``spice.port``, ``nics.1.bridge``)."""
+    parts = key.replace("[", ".").replace("]", "").split(".")
+    node: Any = raw
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ProfileError(f"no item {part!r} in {where.rsplit('.', 1)[0]}", source=source, field=f"--set {key}")
+            part = int(part)
+        elif not isinstance(node, dict):
+            raise ProfileError(f"{where} is not a table", source=source, field=f"--set {key}")
+        if last:
+            if isinstance(node[part] if isinstance(node, list) else node.get(part), (dict, list)):
+                raise ProfileError("only scalars can be set", source=source, field=f"--set {key}")
+            node[part] = value
+        else:
+            if isinstance(node, dict):
+                node = node.setdefault(part, {})
+            else:
+                node = node[part]
+
+
+class _Table:
+    """Typed access to one TOML table that remembers which keys were used."""
+
+    def __init__(self, data: Mapping[str, Any], source: str, path: str) -> None:
+        self.data, self.source, self.path = data, source, path
+        self.used: set[str] = set()
+
+    def field(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str, message: str, hint: str | None = None) -> ProfileError:
+        return ProfileError(message, source=self.source, field=self.field(key), hint=hint)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                raise self.error(key, "is required")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        return value
+
+    def parsed(self, key: str, parser: Any, kind: type | tuple[type, ...] = str, default: Any = None) -> Any:
+        value = self.get(key, kind)
+        if value is None:
+            return default
+        try:
+            return parser(value)
+        except ValueError as e:
+            raise self.error(key, str(e)) from None
+
+    def choice(self, key: str, enum_type: type[E], default: E) -> E:
+        value = self.get(key, str)
+        if value is None:
+            return default
+        try:
+            return enum_type(value)
+        except ValueError:
+            allowed = " | ".join(m.value for m in enum_type)
+            raise self.error(key, f"{value!r} is not one of {allowed}") from None
+
+    def positive(
+        self, key: str, default: int | None = None, *, low: int = 1, high: int = 65535, required: bool = False
+    ) -> int | None:
+        value = self.get(key, int, required=required)
+        if value is None:
+            return default
+        if not low <= value <= high:
+            raise self.error(key, f"{value} is out of range {low}-{high}")
+        return value
+
+    def strings(self, key: str) -> list[str]:
+        value = self.get(key, list, [])
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.error(f"{key}[{i}]", f"expected a string, got {item!r}")
+        return value
+
+    def tables(self, key: str) -> Iterable[_Table]:
+        value = self.get(key, list, [])
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self.error(f"{key}[{i}]", f"expected a table ([[{key}]]), got {item!r}")
+            yield _Table(item, self.source, self.field(f"{key}[{i}]"))
+
+    def subtable(self, key: str) -> _Table | None:
+        value = self.get(key, dict)
+        return None if value is None else _Table(value, self.source, self.field(key))
+
+    def reject_unknown(self, allowed: Iterable[str] | None = None) -> None:
+        known = self.used if allowed is None else set(allowed)
+        for key in self.data:
+            if key not in known:
+                raise self.error(key, "unknown key", hint=_did_you_mean(key, known))
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table", float: "a number"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+# Which keys each NIC type accepts besides the common ones.
+_COMMON_NIC_KEYS = {"id", "type", "mac", "model"}
+_NIC_KEYS = {
+    NicType.USER: {"hostfwd", "net", "restrict"},
+    NicType.BRIDGE: {"bridge", "via", "helper", "vhost", "queues"},
+    NicType.MACVTAP: {"parent", "mode", "vhost", "queues"},
+    NicType.OVS: {"bridge", "vlan", "vhost", "queues"},
+    NicType.NETWORK: {"network", "uri", "via", "helper", "vhost", "queues"},
+    NicType.PASST: {"hostfwd"},
+}
+_REQUIRED_NIC_KEYS = {NicType.BRIDGE: "bridge", NicType.MACVTAP: "parent", NicType.OVS: "bridge", NicType.NETWORK: "network"}
+
+
+def parse_nic(t: _Table, vm_name: str, index: int) -> Nic:
+    nic_type = t.choice("type", NicType, NicType.USER)
+    nic_id = t.parsed("id", fields.parse_id, default=f"net{index}")
+    mac = t.parsed("mac", fields.parse_mac, default=None) or fields.stable_mac(vm_name, nic_id)
+    required = _REQUIRED_NIC_KEYS.get(nic_type)
+    if required:
+        t.get(required, str, required=True)
+    nic = Nic(
+        id=nic_id,
+        type=nic_type,
+        mac=mac,
+        model=t.parsed("model", fields.parse_word, default="virtio-net-pci"),
+        hostfwd=tuple(_parse_list(t, "hostfwd", fields.parse_hostfwd)),
+        net=t.get("net", str),
+        restrict=t.get("restrict", bool, False),
+        bridge=t.get("bridge", str),
+        via=t.choice("via", Via, Via.AUTO),
+        helper=t.get("helper", str),
+        vhost=t.choice("vhost", Vhost, Vhost.AUTO),
+        queues=t.positive("queues", None, high=64),
+        parent=t.get("parent", str),
+        mode=t.choice("mode", MacvtapMode, MacvtapMode.BRIDGE),
+        vlan=t.positive("vlan", None, high=4094),
+        network=t.get("network", str),
+        uri=t.get("uri", str, "qemu:///system"),
+    )
+    allowed = _COMMON_NIC_KEYS | _NIC_KEYS[nic_type]
+    for key in t.data:
+        if key not in allowed and key in t.used:
+            raise t.error(key, f"does not apply to a NIC of type {nic_type.value!r}")
+    t.reject_unknown(allowed)
+    return nic
+
+
+def _parse_list(t: _Table, key: str, parser: Any) -> list[Any]:
+    out = []
+    for i, item in enumerate(t.strings(key)):
+        try:
+            out.append(parser(item))
+        except ValueError as e:
+            raise t.error(f"{key}[{i}]", str(e)) from None
+    return out
+
+
+def parse_spice(t: _Table) -> Spice:
+    spice = Spice(
+        port=t.positive("port", required=True),
+        addr=t.get("addr", str, "127.0.0.1"),
+        ticketing=t.get("ticketing", bool, True),
+        password=t.get("password", str),
+        vdagent=t.get("vdagent", bool, False),
+    )
+    t.reject_unknown()
+    return spice
+
+
+def parse_drive(t: _Table, path: Any) -> Drive:
+    t.get("file", str, required=True)
+    drive = Drive(
+        file=t.parsed("file", path),
+        interface=t.parsed("interface", fields.parse_word, default="virtio"),
+        format=t.parsed("format", fields.parse_word),
+        aio=t.parsed("aio", fields.parse_word),
+        cache=t.parsed("cache", fields.parse_word),
+        readonly=t.get("readonly", bool, False),
+        snapshot=t.get("snapshot", bool, False),
+    )
+    t.reject_unknown()
+    return drive
+
+
+def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> Profile:
+    t = _Table(raw, source, "")
+    base = os.path.dirname(os.path.abspath(source))
+
+    def path(value: str) -> str:
+        return fields.expand_path(value, base)
+
+    name = t.parsed("name", fields.parse_name, default=default_name)
+    nics = tuple(parse_nic(n, name, i) for i, n in enumerate(t.tables("nics")))
+    _check_unique(t, nics)
+    spice_table = t.subtable("spice")
+    profile = Profile(
+        name=name,
+        source=source,
+        qemu=t.get("qemu", str, "qemu-system-x86_64"),
+        process=t.get("process", str),
+        debug_threads=t.get("debug_threads", bool, False),
+        accel=t.choice("accel", Accel, Accel.AUTO),
+        machine=t.parsed("machine", fields.parse_qemu_opts),
+        memory_mib=t.parsed("memory", fields.parse_memory, (str, int), default=1024),
+        smp=t.positive("smp", 1, high=4096),
+        cpu=t.parsed("cpu", fields.parse_cpu),
+        vga=t.parsed("vga", fields.parse_word),
+        display=t.parsed("display", fields.parse_qemu_opts, default="none"),
+        kernel=t.parsed("kernel", path),
+        initrd=t.parsed("initrd", path),
+        append=t.get("append", str),
+        cdrom=t.parsed("cdrom", path),
+        spice=parse_spice(spice_table) if spice_table else None,
+        drives=tuple(parse_drive(d, path) for d in t.tables("drives")),
+        nics=nics,
+        extra_args=tuple(t.strings("extra_args")),
+    )
+    t.reject_unknown()
+    return profile
+
+
+def _check_unique(t: _Table, nics: Sequence[Nic]) -> None:
+    seen_ids: dict[str, int] = {}
+    seen_macs: dict[str, int] = {}
+    seen_ports: dict[tuple[str, int], str] = {}
+    for i, nic in enumerate(nics):
+        if nic.id in seen_ids:
+            raise t.error(f"nics[{i}].id", f"{nic.id!r} is already the id of nics[{seen_ids[nic.id]}]")
+        if nic.mac in seen_macs:
+            raise t.error(f"nics[{i}].mac", f"{nic.mac} is already the MAC of nics[{seen_macs[nic.mac]}]")
+        seen_ids[nic.id] = seen_macs[nic.mac] = i
+        for j, fwd in enumerate(nic.hostfwd):
+            key = (fwd.proto, fwd.host_port)
+            if key in seen_ports:
+                raise t.error(f"nics[{i}].hostfwd[{j}]", f"host port {fwd.proto}/{fwd.host_port} is already forwarded by {seen_ports[key]}")
+            seen_ports[key] = f"nics[{i}].hostfwd[{j}]"

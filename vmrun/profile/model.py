@@ -1,0 +1,126 @@
+"""The validated profile: frozen dataclasses and enums for the closed choices."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Accel(enum.StrEnum):
+    KVM = "kvm"
+    TCG = "tcg"
+    AUTO = "auto"  # KVM only if it really works here, else TCG with a notice
+
+
+class NicType(enum.StrEnum):
+    USER = "user"
+    BRIDGE = "bridge"
+    MACVTAP = "macvtap"
+    OVS = "ovs"
+    NETWORK = "network"
+    PASST = "passt"
+
+
+class Via(enum.StrEnum):
+    AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
+    HELPER = "helper"
+    TAP = "tap"
+
+
+class Vhost(enum.StrEnum):
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+class MacvtapMode(enum.StrEnum):
+    BRIDGE = "bridge"
+    VEPA = "vepa"
+    PRIVATE = "private"
+    PASSTHRU = "passthru"
+
+
+@dataclass(frozen=True)
+class HostFwd:
+    """One port forward, host side to guest side; the host address is never empty."""
+
+    proto: str
+    host_addr: str
+    host_port: int
+    guest_addr: str
+    guest_port: int
+
+    def __str__(self) -> str:
+        return f"{self.proto}:{self.host_addr}:{self.host_port}-{self.guest_addr}:{self.guest_port}"
+
+
+@dataclass(frozen=True)
+class Spice:
+    port: int
+    addr: str = "127.0.0.1"
+    ticketing: bool = True
+    password: str | None = None
+    vdagent: bool = False
+
+
+@dataclass(frozen=True)
+class Drive:
+    file: str
+    interface: str = "virtio"
+    format: str | None = None
+    aio: str | None = None
+    cache: str | None = None
+    readonly: bool = False
+    snapshot: bool = False
+
+
+@dataclass(frozen=True)
+class Nic:
+    id: str
+    type: NicType
+    mac: str
+    model: str = "virtio-net-pci"
+    # user
+    hostfwd: tuple[HostFwd, ...] = ()
+    net: str | None = None
+    restrict: bool = False
+    # bridge, ovs (bridge name); macvtap (parent)
+    bridge: str | None = None
+    via: Via = Via.AUTO
+    helper: str | None = None
+    vhost: Vhost = Vhost.AUTO
+    queues: int | None = None
+    parent: str | None = None
+    mode: MacvtapMode = MacvtapMode.BRIDGE
+    vlan: int | None = None
+    # libvirt network
+    network: str | None = None
+    uri: str = "qemu:///system"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    source: str
+    memory_mib: int = 1024
+    smp: int = 1
+    qemu: str = "qemu-system-x86_64"
+    process: str | None = None
+    debug_threads: bool = False
+    accel: Accel = Accel.AUTO
+    machine: str | None = None
+    cpu: str | None = None
+    vga: str | None = None
+    display: str = "none"
+    kernel: str | None = None
+    initrd: str | None = None
+    append: str | None = None
+    cdrom: str | None = None
+    spice: Spice | None = None
+    drives: tuple[Drive, ...] = ()
+    nics: tuple[Nic, ...] = ()
+    extra_args: tuple[str, ...] = field(default=())
+
+    @property
+    def forwards(self) -> list[tuple[Nic, HostFwd]]:
+        return [(nic, fwd) for nic in self.nics for fwd in nic.hostfwd]

@@ -1,0 +1,45 @@
+"""`vmrun show`: the command line a profile gives, without starting anything."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from vmrun import accel
+from vmrun.argv import build_argv
+from vmrun.net import backend_for
+from vmrun.profile.model import Profile
+
+
+def describe(profile: Profile) -> dict[str, Any]:
+    choice = accel.choose(profile.accel)
+    netdevs = {nic.id: backend_for(nic, profile.source).describe(nic, profile) for nic in profile.nics}
+    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel)
+    return {
+        "name": profile.name,
+        "profile": profile.source,
+        "accel": choice.accel.value,
+        "argv": argv,
+        "nics": [{"id": n.id, "type": n.type.value, "model": n.model, "mac": n.mac} for n in profile.nics],
+        "forwards": [{"nic": nic.id, "rule": str(fwd)} for nic, fwd in profile.forwards],
+    }
+
+
+def option_lines(argv: list[str]) -> list[list[str]]:
+    """Group an argv into lines: the program, then each option with its value."""
+    lines = [[argv[0]]]
+    i = 1
+    while i < len(argv):
+        if argv[i].startswith("-") and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            lines.append(argv[i : i + 2])
+            i += 2
+        else:
+            lines.append([argv[i]])
+            i += 1
+    return lines
+
+
+def render_script(argv: list[str], *, source: str) -> str:
+    lines = [" ".join(shlex.quote(a) for a in line) for line in option_lines(argv)]
+    body = " \\\n    ".join(lines)
+    return f"#!/bin/sh\n# QEMU command of {source}, as printed by `vmrun show`\nexec {body}\n"

@@ -1,0 +1,77 @@
+"""Terminal output: one-line errors and notices, a spinner for long waits, plain tables."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+
+def notice(message: str) -> None:
+    print(f"vmrun: {message}", file=sys.stderr)
+
+
+def error(message: str, hint: str | None = None) -> None:
+    print(f"vmrun: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"  hint: {hint}", file=sys.stderr)
+
+
+class Spinner:
+    """``with Spinner("waiting for the guest"):`` shows a live spinner and elapsed time on a terminal.
+
+    Off a terminal (logs, CI) it prints the start and the end once each instead.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.tty = sys.stderr.isatty()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.start = 0.0
+
+    def __enter__(self) -> Spinner:
+        self.start = time.monotonic()
+        if self.tty:
+            self._thread = threading.Thread(target=self._spin, daemon=True)
+            self._thread.start()
+        else:
+            print(f"vmrun: {self.message} ...", file=sys.stderr)
+        return self
+
+    def _spin(self) -> None:
+        for frame in itertools.cycle("|/-\\"):
+            elapsed = time.monotonic() - self.start
+            sys.stderr.write(f"\r{frame} {self.message} ({elapsed:.1f} s) ")
+            sys.stderr.flush()
+            if self._stop.wait(0.1):
+                break
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+            sys.stderr.write("\r\033[K")
+        elapsed = time.monotonic() - self.start
+        outcome = "done" if kind is None else "interrupted" if kind is KeyboardInterrupt else "failed"
+        print(f"vmrun: {self.message}: {outcome} after {elapsed:.1f} s", file=sys.stderr)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [headers, *rows]]
+    return "\n".join(lines)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
