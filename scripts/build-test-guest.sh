@@ -34,8 +34,9 @@ set -euo pipefail
 
 # Loaded in exactly this order in the guest (see above). A module that is
 # builtin or absent in the kernel version used is skipped.
-MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
-         virtio_pci failover net_failover virtio_net e1000 evdev button)
+# evdev+button come first so the power button works as early as possible.
+MODULES=(evdev button virtio_ring virtio virtio_pci_legacy_dev
+         virtio_pci_modern_dev virtio_pci failover net_failover virtio_net e1000)
 
 OUT=${1:-${VMRUN_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/test-guest}}
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
@@ -217,15 +218,23 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 hostname vmrun-guest
 ip link set dev lo up
+# ACPI power button (QMP system_powerdown) -> /etc/acpi/PWRF/00000080.
+# acpid opens /dev/input/event* only when it starts, so it starts right
+# after evdev+button and before the NIC drivers. A press before that is lost.
+acpid_started=
+start_acpid() {
+    [ -n "$acpid_started" ] && return
+    acpid -c /etc/acpi -l /run/acpid.log -p /run/acpid.pid
+    acpid_started=1
+}
 for m in $(cat /etc/modules); do
     insmod /lib/modules/$m.ko || echo "vmrun-guest: insmod $m failed"
+    [ $m = button ] && start_acpid
 done
+start_acpid
 echo "vmrun-guest: kernel $(uname -r) cmdline: $(cat /proc/cmdline)"
 echo "vmrun-guest: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 echo "vmrun-guest: interfaces: $(ls /sys/class/net | tr '\n' ' ')"
-# ACPI power button (QMP system_powerdown) -> /etc/acpi/PWRF/00000080.
-# acpid opens /dev/input/event* when it starts, so after button+evdev.
-acpid -c /etc/acpi -l /run/acpid.log -p /run/acpid.pid
 /etc/netwatch </dev/null >/dev/null 2>&1 &
 httpd -p 80 -h /www
 echo "vmrun-guest: ready"

@@ -124,7 +124,8 @@ def up(
     Example: vmrun up jrgtest --memory 16G --smp 8
     """
     from vmrun import launch
-    from vmrun.summary import up_summary, wait_for_guest
+    from vmrun.guestwait import wait_for_guest
+    from vmrun.summary import up_summary
 
     _signals_interrupt()
     profile = _load(name, memory, smp, set_)
@@ -136,7 +137,7 @@ def up(
     else:
         print(up_summary(launched))
     if foreground:
-        from vmrun.summary import stay_attached
+        from vmrun.guestwait import stay_attached
 
         stay_attached(profile.name, launched)
 

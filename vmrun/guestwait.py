@@ -1,4 +1,6 @@
-"""`up --wait`: has the guest itself answered on a forwarded port?
+"""`up --wait` and `up --foreground`: staying with a guest that was just launched.
+
+Has the guest itself answered on a forwarded port?
 
 An open host port proves nothing: slirp accepts the connection before it has
 reached the guest, and closes it when the guest refuses. So a port counts as
@@ -10,8 +12,14 @@ answers, which stays "not yet".
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 import time
+from collections.abc import Callable
+
+from vmrun import ui
+from vmrun.control import down
+from vmrun.errors import LaunchError, ProfileError
+from vmrun.launch import Launched
+from vmrun.profile.model import Profile
 
 PROBE = b"HEAD / HTTP/1.0\r\n\r\n"
 
@@ -41,3 +49,45 @@ def wait_until_answers(host: str, port: int, *, timeout: float, alive: Callable[
             return True
         time.sleep(0.5)
     return False
+
+
+def first_tcp_forward(profile: Profile) -> tuple[str, int, int]:
+    for nic, fwd in profile.forwards:
+        if fwd.proto == "tcp":
+            host = "127.0.0.1" if fwd.host_addr == "0.0.0.0" else fwd.host_addr
+            return host, fwd.host_port, fwd.guest_port
+    raise ProfileError(
+        "--wait needs a TCP forward to wait on", source=profile.source, field="nics[].hostfwd",
+        hint="add e.g. hostfwd = [\"tcp::2222-:22\"] to a user NIC, or drop --wait",
+    )
+
+
+def wait_for_guest(profile: Profile, launched: Launched, *, timeout: float) -> None:
+    host, port, guest_port = first_tcp_forward(profile)
+    process = launched.process
+    try:
+        with ui.Spinner(f"waiting for the guest to answer on port {guest_port} (via {host}:{port})"):
+            ok = wait_until_answers(host, port, timeout=timeout, alive=lambda: process.poll() is None)
+    except KeyboardInterrupt:
+        # An interrupted `up --wait` is an `up` that did not happen: take it all down again.
+        down(profile.name, force=True)
+        raise
+    if not ok:
+        if process.poll() is not None:
+            down(profile.name)
+        raise LaunchError(f"QEMU exited with status {process.returncode} while booting",
+                          hint=f"vmrun log {profile.name} --qemu")
+        raise LaunchError(f"the guest did not answer on port {guest_port} within {timeout:.0f} s; it is still running",
+                          hint=f"vmrun log {profile.name} shows its console; vmrun down {profile.name} stops it")
+
+
+def stay_attached(name: str, launched: Launched) -> None:
+    """`up --foreground`: wait for QEMU; Ctrl-C (or SIGTERM) powers the guest off properly."""
+    try:
+        launched.process.wait()
+    except KeyboardInterrupt:
+        ui.notice(f"shutting {name} down")
+        print(f"{name}: {down(name, timeout=30.0, progress=ui.notice)}")
+        return
+    ui.notice(f"{name}: QEMU exited with status {launched.process.returncode}")
+    down(name)

@@ -56,9 +56,9 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
         notice(f"accel = \"kvm\" but {problem}; the guest may hang (accel = \"auto\" falls back to TCG)")
     for warning in spice_warnings(profile):
         notice(warning)
-    qemu = preflight.run_all(profile)
     run = RunDir.for_vm(profile.name)
     refuse_if_running(run)
+    qemu = preflight.run_all(profile)
     run.create()
     with ExitStack() as stack:
         stack.callback(run.remove)
@@ -92,7 +92,7 @@ def _spawn(argv: list[str], run: RunDir, fds: list[int]) -> subprocess.Popen[byt
     log = os.open(run.qemu_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         # A new session: the terminal's Ctrl-C reaches vmrun, which shuts the guest down
-        # properly, instead of killing QEMU mid-write. umask 077 keeps the sockets 0600.
+        # properly, instead of killing QEMU mid-write. umask 177 makes the sockets and logs 0600.
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
@@ -100,7 +100,7 @@ def _spawn(argv: list[str], run: RunDir, fds: list[int]) -> subprocess.Popen[byt
             stderr=log,
             start_new_session=True,
             pass_fds=fds,
-            umask=0o077,
+            umask=0o177,
         )
     except OSError as e:
         raise LaunchError(f"cannot run {argv[0]}: {e.strerror}", argv=argv) from None

@@ -92,6 +92,8 @@ def apply_override(raw: dict[str, Any], key: str, value: Any, source: str) -> No
             node[part] = value
         else:
             if isinstance(node, dict):
+                if part not in node and parts[i + 1].isdigit():
+                    raise ProfileError(f"there is no {part}[{parts[i + 1]}] to set", source=source, field=f"--set {key}")
                 node = node.setdefault(part, {})
             else:
                 node = node[part]

@@ -1,0 +1,107 @@
+"""Shared fixtures. Tiers: unit tests need nothing; tests marked ``root`` make their own
+network namespace; tests marked ``guest`` also boot the tiny test guest under QEMU."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private VMRUN_RUNTIME_DIR, so tests never see the user's VMs."""
+    path = tmp_path / "run"
+    monkeypatch.setenv("VMRUN_RUNTIME_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def write_profile(tmp_path: Path):
+    def write(text: str, name: str = "t") -> Path:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def guest_dir() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vmrun" / "test-guest"
+    return Path(os.environ.get("VMRUN_GUEST_DIR") or default)
+
+
+@pytest.fixture(scope="session")
+def test_guest() -> Path:
+    """The tiny guest; built on first use (scripts/test.sh builds it up front)."""
+    folder = guest_dir()
+    subprocess.run([str(REPO / "scripts" / "build-test-guest.sh"), str(folder)], check=True)
+    return folder
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root (network namespaces); run scripts/test.sh as root")
+
+
+class Netns:
+    """A fresh network namespace with only loopback up; everything in it dies with it."""
+
+    def __init__(self) -> None:
+        self.name = f"vmrun-t-{uuid.uuid4().hex[:8]}"
+
+    def create(self) -> None:
+        subprocess.run(["ip", "netns", "add", self.name], check=True)
+        self.ip("link", "set", "lo", "up")
+
+    def ip(self, *args: str) -> None:
+        subprocess.run(["ip", "-n", self.name, *args], check=True)
+
+    def run(self, *argv: str, check: bool = False, timeout: float = 300, env: dict | None = None, **kw):
+        return subprocess.run(
+            ["ip", "netns", "exec", self.name, *argv],
+            capture_output=True, text=True, check=check, timeout=timeout, env=env, **kw,
+        )  # fmt: skip
+
+    def popen(self, *argv: str, env: dict | None = None, **kw) -> subprocess.Popen:
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *argv], env=env, **kw)
+
+    def pids(self) -> list[int]:
+        out = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def destroy(self) -> list[int]:
+        """Kill what is left inside, delete the namespace, return the pids that had to be killed."""
+        leftover = self.pids()
+        for pid in leftover:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "netns", "del", self.name], check=False)
+        return leftover
+
+
+@pytest.fixture
+def netns() -> Iterator[Netns]:
+    need_root()
+    ns = Netns()
+    ns.create()
+    try:
+        yield ns
+    finally:
+        ns.destroy()
+
+
+def vmrun_bin() -> str:
+    found = shutil.which("vmrun", path=str(REPO / ".venv" / "bin")) or shutil.which("vmrun")
+    assert found, "vmrun is not installed (scripts/setup.sh installs it into .venv)"
+    return found
