@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Benchmarks for what vmrun adds on top of QEMU (speed goals live here, not in tests).
+
+  scripts/bench.py launch [-n 10] [PROFILE]
+      `vmrun up` until QMP answers, against raw qemu-system-x86_64 with the same
+      argv until QMP answers; prints both medians and their ratio (target <= 3).
+  scripts/bench.py help [-n 10]
+      `vmrun --help` wall time, and that it imports no heavy library.
+
+Run as the user who runs VMs; loopback only (the profile's forwards bind 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VMRUN = str(REPO / ".venv" / "bin" / "vmrun")
+BENCH_PROFILE = 'name = "bench"\naccel = "tcg"\nmemory = "128M"\n[[nics]]\nid = "net0"\nhostfwd = ["tcp::{port}-:22"]\n'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_greeting(path: str, proc: subprocess.Popen) -> None:
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.connect(path)
+                if s.recv(4096):
+                    return
+        except (FileNotFoundError, ConnectionRefusedError):
+            if proc.poll() is not None:
+                raise SystemExit(f"qemu exited: {proc.returncode}")
+            time.sleep(0.001)
+
+
+def time_raw(argv: list[str], tmp: str) -> float:
+    qmp = os.path.join(tmp, "raw-qmp.sock")
+    full = argv + ["-qmp", f"unix:{qmp},server=on,wait=off", "-serial", "none"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_greeting(qmp, proc)
+    elapsed = time.perf_counter() - start
+    proc.kill()
+    proc.wait()
+    os.unlink(qmp)
+    return elapsed
+
+
+def time_vmrun(profile: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([VMRUN, "up", profile], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    subprocess.run([VMRUN, "down", "bench", "--force"], env=env, check=True, stdout=subprocess.DEVNULL)
+    return elapsed
+
+
+def launch(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "VMRUN_RUNTIME_DIR": os.path.join(tmp, "run")}
+        profile = args.profile
+        if profile is None:
+            profile = os.path.join(tmp, "bench.toml")
+            Path(profile).write_text(BENCH_PROFILE.format(port=free_port()))
+        shown = json.loads(subprocess.check_output([VMRUN, "show", profile, "--json"], env=env))
+        raw, ours = [], []
+        for _ in range(args.n):
+            raw.append(time_raw(shown["argv"], tmp))
+            ours.append(time_vmrun(profile, env))
+        r, v = statistics.median(raw), statistics.median(ours)
+        print(f"raw qemu until QMP answers : median {r * 1000:7.1f} ms  (n={args.n})")
+        print(f"vmrun up until QMP answers : median {v * 1000:7.1f} ms  (n={args.n})")
+        print(f"ratio                      : {v / r:.2f}  (target <= 3)")
+
+
+def help_(args: argparse.Namespace) -> None:
+    times = []
+    for _ in range(args.n):
+        start = time.perf_counter()
+        subprocess.run([VMRUN, "--help"], check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    code = "import sys,runpy;sys.argv=['vmrun','--help']\ntry: runpy.run_module('vmrun',run_name='__main__')\nexcept SystemExit: pass\n"
+    code += "print(sorted(m for m in ('pyroute2','libvirt','qemu.qmp','asyncio') if m in sys.modules),file=sys.stderr)"
+    heavy = subprocess.run([str(REPO / ".venv/bin/python"), "-c", code], capture_output=True, text=True).stderr.strip()
+    print(f"vmrun --help: median {statistics.median(times) * 1000:.1f} ms (n={args.n}); heavy imports: {heavy}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("launch")
+    p.add_argument("-n", type=int, default=10)
+    p.add_argument("profile", nargs="?")
+    p.set_defaults(func=launch)
+    h = sub.add_parser("help")
+    h.add_argument("-n", type=int, default=10)
+    h.set_defaults(func=help_)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
