@@ -4,18 +4,22 @@
 # What it builds, into a cache folder outside git (first argument, else
 # $VMRUN_GUEST_DIR, else ${XDG_CACHE_HOME:-~/.cache}/vmrun/test-guest):
 #   vmlinuz     Debian 12's stock 6.1 kernel (linux-image-6.1.0-N-amd64).
-#   initrd.img  A busybox-static initramfs (gzip'd newc cpio, ~1.5 MB) whose
+#   initrd.img  A busybox-static initramfs (gzip'd newc cpio, ~1.2 MB) whose
 #               PID 1 is busybox init. At boot it loads the NIC drivers,
 #               leases every eth* by DHCP (also NICs hot-plugged later),
 #               serves HTTP on port 80 (/ says "vmrun test guest",
 #               /cgi-bin/ip prints `ip -4 -o addr`) and powers off on the
-#               ACPI power button (QMP system_powerdown).
+#               ACPI power button (QMP system_powerdown). A press made
+#               before acpid runs (firmware, early kernel boot) is lost:
+#               send it after "ready", resend or fall back to QMP quit.
 #   stamp       Hash of this script + the kernel package built from; when it
 #               matches, a re-run does nothing and exits at once.
 # Why: tests need a real guest that boots in seconds under TCG and answers
 # over the network under test, without any image download beyond one deb.
 #
-# Console lines the tests wait for (kernel command line: console=ttyS0 quiet):
+# Kernel command line: "console=ttyS0 quiet" (add "panic=-1" and give QEMU
+# -no-reboot so a guest that panics makes QEMU exit instead of hanging).
+# Console lines the tests wait for:
 #   vmrun-guest: lease IFACE ADDR/PREFIX     each time an interface is leased
 #   vmrun-guest: ready                       once httpd runs
 #
@@ -25,8 +29,10 @@
 # the one file it is given and fails with "unknown symbol" if a module it
 # needs is not loaded yet; hence each module comes after the ones it uses:
 # virtio_ring -> virtio -> virtio_pci_{legacy,modern}_dev -> virtio_pci, and
-# failover -> net_failover -> virtio_net. evdev must be there for the power
-# button's /dev/input/event* device, which busybox acpid reads.
+# failover -> net_failover -> virtio_net. evdev and button go first (they
+# need nothing): evdev gives the power button its /dev/input/event* node,
+# which busybox acpid reads, and the earlier acpid runs the fewer ACPI
+# power button presses are lost.
 #
 # It installs nothing except, when missing, busybox-static, cpio and the
 # decompressor for compressed modules (apt-get install -y, as root).
@@ -314,6 +320,7 @@ chmod 1777 "$R/tmp"
 mkdir -p "$R/etc/udhcpc"
 ln -s ../udhcpc.script "$R/etc/udhcpc/default.script"
 
+find "$R" -exec touch -h -d @0 {} +    # same inputs, same bytes
 (cd "$R" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
     cpio --null --create --format=newc --owner=0:0 --reproducible --quiet) |
     gzip -9n >"$STAGE/initrd.img"

@@ -66,7 +66,7 @@ def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
     argv: list[str] = []
     for nic in p.nics:
         spec = netdevs[nic.id]
-        argv += ["-device", opts(nic.model, [("netdev", nic.id), ("mac", nic.mac)])]
+        argv += ["-device", opts(nic.model, [("netdev", nic.id), ("mac", nic.mac), *spec.device_options])]
         argv += ["-netdev", opts(spec.backend, [("id", nic.id), *spec.options])]
     return argv
 

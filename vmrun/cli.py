@@ -176,6 +176,15 @@ def ps(*, as_json: JsonOpt = False) -> None:
 
 
 @command()
+def gc() -> None:
+    """Clean up after VMs whose QEMU died: their taps, macvtaps, OVS ports, passt and run folders."""
+    from vmrun.control import gc as do_gc
+
+    cleaned = do_gc()
+    print(f"cleaned up: {', '.join(cleaned)}" if cleaned else "nothing to clean up")
+
+
+@command()
 def console(name: VmName) -> None:
     """Attach to a VM's serial console; Ctrl-] detaches."""
     from vmrun.control import running

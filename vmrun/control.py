@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmrun import proc
+from vmrun.net import hostobj
 from vmrun.errors import QmpError, StateError
 from vmrun.qmp import Qmp
 from vmrun.rundir import RunDir, all_run_dirs
+
+POWERDOWN_REPEAT = 3.0
 
 
 @dataclass
@@ -81,7 +84,13 @@ def down(name: str, *, timeout: float = 60.0, force: bool = False, progress: Cal
 def _stop(run: RunDir, pid: int, started: int | None, *, timeout: float, force: bool, progress: Callable[[str], None]) -> str:
     if not force and _ask(run, "system_powerdown"):
         progress(f"waiting up to {timeout:.0f} s for the guest to power off")
-        if proc.wait_gone(pid, started, timeout):
+        deadline = time.monotonic() + timeout
+        while not proc.wait_gone(pid, started, min(POWERDOWN_REPEAT, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                break
+            # A guest still booting drops a power-button press (its ACPI handler is not up yet): press again.
+            _ask(run, "system_powerdown")
+        else:
             return "powered off"
     if _ask(run, "quit") and proc.wait_gone(pid, started, 5.0):
         return "quit" if force else "did not power off in time; QEMU was told to quit"
@@ -99,8 +108,24 @@ def _ask(run: RunDir, command: str) -> bool:
         return False
 
 
-def release_host_side(run: RunDir, state: dict[str, Any]) -> None:
-    """Remove the host objects a run recorded (taps, ports, helpers); none for user networking."""
-    # The NIC backends that create host objects record them in state["nics"][*]["host"];
-    # nothing recorded yet needs removal in the backends this version has.
-    del run, state
+def release_host_side(run: RunDir, state: dict[str, Any] | None = None) -> list[str]:
+    """Remove the host objects the run recorded (taps, macvtaps, OVS ports, passt); returns problems."""
+    del state
+    return hostobj.release_all(run.path)
+
+
+def gc() -> list[str]:
+    """Clean up after every VM whose QEMU is gone: its host objects and its run folder."""
+    cleaned = []
+    for run in all_run_dirs():
+        state = run.read_state() or {}
+        pid = state.get("pid")
+        if pid and proc.alive(pid, state.get("pid_start")):
+            continue
+        with run.locked(wait=False) as free:
+            if not free:
+                continue  # an `up` is under way
+            release_host_side(run)
+            run.remove()
+        cleaned.append(run.name)
+    return cleaned

@@ -20,6 +20,7 @@ from vmrun import preflight, proc
 from vmrun.argv import Control, build_argv
 from vmrun.errors import LaunchError, QmpError, StateError
 from vmrun.net import PrepareContext, PreparedNic, backend_for
+from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Profile
 from vmrun.qmp import wait_greeting
 from vmrun.rundir import RunDir
@@ -60,18 +61,19 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
     refuse_if_running(run)
     qemu = preflight.run_all(profile)
     run.create()
-    with ExitStack() as stack:
+    with run.locked(), ExitStack() as stack:
         stack.callback(run.remove)
-        prepared = [
-            stack.enter_context(backend_for(nic).prepare(nic, PrepareContext(profile, run.path)))
-            for nic in profile.nics
-        ]
+        ctx = PrepareContext(profile, run.path, stack, Recorder(run.path))
+        prepared = [backend_for(nic).prepare(nic, ctx) for nic in profile.nics]
         control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run))
         argv = build_argv(
             profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=choice.accel, control=control
         )
-        process = _spawn(argv, run, [fd for p in prepared for fd in p.pass_fds])
+        fds = [fd for p in prepared for fd in p.pass_fds]
+        process = _spawn(argv, run, fds)
         stack.callback(_kill, process)
+        for fd in fds:  # QEMU holds them now; a tap lives as long as QEMU's copy
+            os.close(fd)
         state = _state(profile, run, argv, choice.accel.value, process, prepared)
         run.write_state(state)
         try:

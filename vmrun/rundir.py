@@ -6,10 +6,13 @@ root, else a private folder under /tmp.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,20 @@ class RunDir:
         except FileExistsError:
             raise StateError(f"{self.name}: a run folder exists already ({self.path})") from None
         os.chmod(self.path, 0o700)
+
+    @contextmanager
+    def locked(self, *, wait: bool = True) -> Iterator[bool]:
+        """Hold the VM's lock (an `up` under way, a `nic add`); yields False if busy and not waiting."""
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
 
     def exists(self) -> bool:
         return self.path.is_dir()

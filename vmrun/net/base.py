@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
-from vmrun.qemuopts import OptValue
+from vmrun.net.hostobj import Recorder, release
 from vmrun.profile.model import Nic, Profile
+from vmrun.qemuopts import OptValue
 
 
 @dataclass(frozen=True)
 class NetdevSpec:
-    """One ``-netdev BACKEND,id=ID,...``; the argv builder adds the id."""
+    """One ``-netdev BACKEND,id=ID,...`` (the argv builder adds the id) and extra ``-device`` options."""
 
     backend: str
     options: tuple[tuple[str, OptValue], ...] = ()
+    device_options: tuple[tuple[str, OptValue], ...] = ()
 
 
 @dataclass
@@ -28,19 +30,48 @@ class PreparedNic:
     host: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class PrepareContext:
+    """Where a backend records what it makes and registers how to undo it if `up` fails.
+
+    Undo steps run only when the launch fails or is interrupted; once QEMU has
+    answered, the VM owns what was made and `vmrun down` releases it from the record.
+    """
+
     profile: Profile
     run_dir: Path | None
+    stack: ExitStack
+    recorder: Recorder
+
+    def made(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Record a host object before it is used; undo it if the launch fails."""
+        self.recorder.add(record)
+        self.stack.callback(self._undo, record)
+        return record
+
+    def undo(self, func: Callable[..., Any], *args: Any) -> None:
+        self.stack.callback(func, *args)
+
+    def _undo(self, record: dict[str, Any]) -> None:
+        release(record)
+        self.recorder.discard(record)
+
+    def nic_field(self, nic: Nic) -> str:
+        return nic_field(self.profile, nic)
+
+
+def nic_field(profile: Profile, nic: Nic) -> str:
+    """``nics[1]``: where a NIC sits in its profile, for error messages."""
+    ids = [n.id for n in profile.nics]
+    return f"nics[{ids.index(nic.id)}]" if nic.id in ids else f"nic {nic.id}"
 
 
 class Backend(Protocol):
     def describe(self, nic: Nic, profile: Profile) -> NetdevSpec:
         """The -netdev as `vmrun show` prints it: no host changes, no fds."""
 
-    def prepare(self, nic: Nic, ctx: PrepareContext) -> AbstractContextManager[PreparedNic]:
-        """Make the host side; leaving the context removes whatever was made."""
-
     def preflight(self, nic: Nic, profile: Profile) -> None:
         """Check, before anything starts, that the host side can be made; raise PreflightError."""
 
+    def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:
+        """Make the host side, recording each object with ``ctx.made``."""

@@ -1,16 +1,19 @@
-"""``type = "bridge"``: a tap on an existing Linux bridge, made by ``qemu-bridge-helper``."""
+"""``type = "bridge"``: a tap on an existing Linux bridge.
+
+``via = "tap"``: vmrun makes the tap, enslaves it and passes its fd (root).
+``via = "helper"``: QEMU runs qemu-bridge-helper, whose ACL we check first.
+``via = "auto"``: tap when root, helper otherwise.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from vmrun.errors import PreflightError
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext
-from vmrun.profile.model import Nic, Profile, Vhost
+from vmrun.net import bridgeacl, tap
+from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.profile.model import Nic, Profile, Via
 
 HELPER_PLACES = ("/usr/lib/qemu/qemu-bridge-helper", "/usr/libexec/qemu-bridge-helper", "/usr/local/libexec/qemu-bridge-helper")
 
@@ -24,45 +27,75 @@ def find_helper(nic: Nic) -> str:
     return shutil.which("qemu-bridge-helper") or HELPER_PLACES[0]
 
 
-def vhost_value(nic: Nic) -> bool | None:
-    """``on``/``off`` are passed as said; ``auto`` asks for vhost only when /dev/vhost-net opens."""
-    if nic.vhost is Vhost.AUTO:
-        try:
-            os.close(os.open("/dev/vhost-net", os.O_RDWR))
-        except OSError:
-            return None
-        return True
-    return nic.vhost is Vhost.ON
+def resolve_via(nic: Nic) -> Via:
+    if nic.via is Via.AUTO:
+        return Via.TAP if os.geteuid() == 0 else Via.HELPER
+    return nic.via
 
 
-class BridgeHelperBackend:
+class BridgeBackend:
+    """Also used by the libvirt ``network`` backend once it knows the network's bridge."""
+
+    def bridge_of(self, nic: Nic, profile: Profile) -> str:
+        assert nic.bridge is not None
+        return nic.bridge
+
     def describe(self, nic: Nic, profile: Profile) -> NetdevSpec:
-        options = (("br", nic.bridge), ("helper", find_helper(nic)), ("vhost", vhost_value(nic)), ("queues", nic.queues))
-        return NetdevSpec("tap", options)
+        bridge = self.bridge_of(nic, profile)
+        if resolve_via(nic) is Via.TAP:
+            # What `up` passes is an fd vmrun opened; `show` can only name the tap.
+            options = (("ifname", tap.link_name(profile.name, nic.id)), ("script", "no"), ("downscript", "no"))
+        else:
+            options = (("br", bridge), ("helper", find_helper(nic)))
+        vhost = None if nic.vhost.value == "auto" else nic.vhost.value == "on"
+        queues = nic.queues if nic.queues and nic.queues > 1 else None
+        return NetdevSpec("tap", (*options, ("vhost", vhost), ("queues", queues)), tap.device_options(nic))
 
     def preflight(self, nic: Nic, profile: Profile) -> None:
-        field = f"nics[{[n.id for n in profile.nics].index(nic.id)}]"
-        if not Path(f"/sys/class/net/{nic.bridge}/bridge").is_dir():
+        field = nic_field(profile, nic)
+        bridge = self.bridge_of(nic, profile)
+        bridge_key = f"{field}.bridge" if nic.bridge else f"{field}.network"
+        if not os.path.isdir(f"/sys/class/net/{bridge}/bridge"):
             raise PreflightError(
-                f"there is no Linux bridge {nic.bridge!r} on this host",
+                f"there is no Linux bridge {bridge!r} on this host",
                 source=profile.source,
-                field=f"{field}.bridge",
-                hint=f"create it (ip link add {nic.bridge} type bridge && ip link set {nic.bridge} up) or fix the name",
+                field=bridge_key,
+                hint=f"create it (ip link add {bridge} type bridge && ip link set {bridge} up) or fix the name",
             )
+        tap.check_vhost(nic, profile, field)
+        if resolve_via(nic) is Via.TAP:
+            if os.geteuid() != 0:
+                raise PreflightError("via = \"tap\" needs root", source=profile.source, field=f"{field}.via",
+                                     hint="run as root, or use via = \"helper\" (qemu-bridge-helper)")
+            return
         helper = find_helper(nic)
         if not os.access(helper, os.X_OK):
             raise PreflightError(
                 f"qemu-bridge-helper not found at {helper}",
                 source=profile.source,
                 field=f"{field}.helper",
-                hint="install qemu-system-common or set helper = \"/path/to/qemu-bridge-helper\"",
+                hint="install qemu-system-common, or set helper = \"/path/to/qemu-bridge-helper\"",
+            )
+        verdict = bridgeacl.check(bridge, helper)
+        if not verdict.allowed:
+            raise PreflightError(
+                f"qemu-bridge-helper would refuse bridge {bridge!r}: {verdict.reason}",
+                source=profile.source,
+                field=bridge_key,
+                hint=f"add the line \"allow {bridge}\" to {verdict.conf}: echo 'allow {bridge}' >> {verdict.conf}",
             )
 
-    @contextmanager
-    def prepare(self, nic: Nic, ctx: PrepareContext) -> Iterator[PreparedNic]:
-        spec = self.describe(nic, ctx.profile)
-        vhost = dict(spec.options).get("vhost")
-        yield PreparedNic(nic, spec, host={"bridge": nic.bridge, "via": "helper", "vhost": bool(vhost)})
+    def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:
+        bridge = self.bridge_of(nic, ctx.profile)
+        if resolve_via(nic) is Via.HELPER:
+            spec = self.describe(nic, ctx.profile)
+            vhost = tap.vhost_wanted(nic)
+            options = tuple((k, vhost if k == "vhost" else v) for k, v in spec.options)
+            return PreparedNic(nic, NetdevSpec("tap", options, spec.device_options),
+                               host={"bridge": bridge, "via": "helper", "vhost": vhost})
+        t = tap.make_tap(nic, ctx, bridge=bridge)
+        spec = NetdevSpec("tap", t.netdev_options(nic.queues), tap.device_options(nic))
+        return PreparedNic(nic, spec, tuple(t.fds), host={"tap": t.name, "bridge": bridge, "via": "tap", "vhost": t.vhost})
 
 
-BACKEND = BridgeHelperBackend()
+BACKEND = BridgeBackend()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext
+from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
 from vmrun.preflight import check_port_free
 from vmrun.profile.model import Nic, Profile
 
@@ -20,15 +17,10 @@ class UserBackend:
 
     def preflight(self, nic: Nic, profile: Profile) -> None:
         for i, fwd in enumerate(nic.hostfwd):
-            check_port_free(fwd, source=profile.source, field=f"nics[{_index(profile, nic)}].hostfwd[{i}]")
+            check_port_free(fwd, source=profile.source, field=f"{nic_field(profile, nic)}.hostfwd[{i}]")
 
-    @contextmanager
-    def prepare(self, nic: Nic, ctx: PrepareContext) -> Iterator[PreparedNic]:
-        yield PreparedNic(nic, self.describe(nic, ctx.profile), host={"forwards": [str(f) for f in nic.hostfwd]})
-
-
-def _index(profile: Profile, nic: Nic) -> int:
-    return next(i for i, n in enumerate(profile.nics) if n.id == nic.id)
+    def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:
+        return PreparedNic(nic, self.describe(nic, ctx.profile), host={"forwards": [str(f) for f in nic.hostfwd]})
 
 
 BACKEND = UserBackend()

@@ -1,0 +1,114 @@
+"""Taps that vmrun makes itself: opened on /dev/net/tun and handed to QEMU as fds.
+
+We create the tap by opening it (TUNSETIFF) rather than as a persistent link:
+it then lives exactly as long as an fd to it is open, so even a QEMU killed
+with SIGKILL cannot leak it. It is recorded all the same, and deleted on exit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import struct
+from dataclasses import dataclass
+
+from vmrun.errors import HostNetError, PreflightError
+from vmrun.net.base import PrepareContext
+from vmrun.profile.model import Nic, Profile, Vhost
+
+TUNSETIFF = 0x400454CA
+IFF_TAP = 0x0002
+IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+IFF_MULTI_QUEUE = 0x0100
+IFNAMSIZ = 16
+
+
+def link_name(vm: str, nic_id: str, kind: str = "t") -> str:
+    """A name that fits the kernel's 15 bytes, readable when it can be: ``vr-demo-net1``."""
+    readable = f"vr-{vm}-{nic_id}"
+    if len(readable) < IFNAMSIZ and kind == "t":
+        return readable
+    digest = hashlib.sha256(f"{vm}/{nic_id}".encode()).hexdigest()[:8]
+    return f"vr{kind}{digest}"
+
+
+def vhost_wanted(nic: Nic) -> bool:
+    """``auto`` turns vhost on only when /dev/vhost-net opens (QEMU 7.2 aborts otherwise)."""
+    if nic.vhost is Vhost.OFF:
+        return False
+    available = vhost_available()
+    if nic.vhost is Vhost.ON and not available:
+        raise HostNetError("vhost = \"on\" but /dev/vhost-net cannot be opened")
+    return available
+
+
+def vhost_available() -> bool:
+    try:
+        os.close(os.open("/dev/vhost-net", os.O_RDWR))
+    except OSError:
+        return False
+    return True
+
+
+def check_vhost(nic: Nic, profile: Profile, field: str) -> None:
+    if nic.vhost is Vhost.ON and not vhost_available():
+        raise PreflightError(
+            "vhost = \"on\" but /dev/vhost-net cannot be opened (QEMU would abort)",
+            source=profile.source,
+            field=f"{field}.vhost",
+            hint="modprobe vhost_net, or write vhost = \"auto\" to use it only where it exists",
+        )
+
+
+def open_tap(name: str, queues: int = 1) -> list[int]:
+    """Create (or attach to) tap ``name`` and return one fd per queue."""
+    flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (IFF_MULTI_QUEUE if queues > 1 else 0)
+    fds: list[int] = []
+    try:
+        for _ in range(queues):
+            fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+            fds.append(fd)
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), flags))
+    except OSError as e:
+        for fd in fds:
+            os.close(fd)
+        raise HostNetError(f"cannot create tap {name}: {e.strerror}") from None
+    return fds
+
+
+@dataclass
+class Tap:
+    name: str
+    fds: list[int]
+    vhost: bool
+
+    def netdev_options(self, queues: int | None) -> tuple[tuple[str, object], ...]:
+        fds = ("fd", str(self.fds[0])) if len(self.fds) == 1 else ("fds", ":".join(map(str, self.fds)))
+        return (fds, ("vhost", self.vhost), ("queues", queues if queues and queues > 1 else None))
+
+
+def device_options(nic: Nic) -> tuple[tuple[str, object], ...]:
+    """Multi-queue needs the device told too: mq=on and 2N+2 MSI-X vectors."""
+    if nic.queues and nic.queues > 1:
+        return (("mq", True), ("vectors", 2 * nic.queues + 2))
+    return ()
+
+
+def make_tap(nic: Nic, ctx: PrepareContext, *, bridge: str | None) -> Tap:
+    """A tap for ``nic``, on ``bridge`` if given, recorded before it is used."""
+    from vmrun import netlink
+
+    name = link_name(ctx.profile.name, nic.id)
+    if netlink.ifindex(name) is not None:
+        raise HostNetError(
+            f"a network interface {name} exists already", hint="is another VM of this name running? see vmrun ps"
+        )
+    vhost = vhost_wanted(nic)
+    fds = open_tap(name, nic.queues or 1)
+    for fd in fds:
+        ctx.undo(os.close, fd)
+    ctx.made({"kind": "link", "name": name, "ifindex": netlink.ifindex(name)})
+    netlink.set_master_up(name, bridge)
+    return Tap(name, fds, vhost)
