@@ -105,3 +105,69 @@ def vmrun_bin() -> str:
     found = shutil.which("vmrun", path=str(REPO / ".venv" / "bin")) or shutil.which("vmrun")
     assert found, "vmrun is not installed (scripts/setup.sh installs it into .venv)"
     return found
+
+
+@pytest.fixture
+def lan(netns, tmp_path) -> Iterator:
+    """A LAN namespace with dnsmasq, joined to ``netns`` by the veth ``uplink0`` (see tests/lan.py)."""
+    from tests.lan import Lan
+
+    lan = Lan(netns, tmp_path)
+    lan.create()
+    try:
+        yield lan
+    finally:
+        lan.destroy()
+
+
+@pytest.fixture
+def vm(netns, runtime_dir):
+    """``vm("up", ...)`` runs vmrun inside the test's namespace with a private runtime folder."""
+    env = {**os.environ, "VMRUN_RUNTIME_DIR": str(runtime_dir)}
+
+    def vmrun(*args: str, timeout: float = 300):
+        return netns.run(vmrun_bin(), *args, env=env, timeout=timeout)
+
+    vmrun.env = env
+    vmrun.netns = netns
+    vmrun.runtime_dir = runtime_dir
+    yield vmrun
+    leftover = [p for p in netns.pids() if _comm(p) != "dnsmasq"]
+    assert leftover == [], f"processes left in the namespace: {[_comm(p) for p in leftover]}"
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def guest_profile(
+    write_profile, test_guest: Path, nics: str, name: str = "g", extra: str = "", extra_args: str = '["-no-reboot"]'
+) -> Path:
+    """A profile that boots the tiny test guest with the given [[nics]] TOML (``extra``: more top-level keys)."""
+    return write_profile(
+        f'name = "{name}"\naccel = "tcg"\nmemory = "256M"\n'
+        f'kernel = "{test_guest}/vmlinuz"\ninitrd = "{test_guest}/initrd.img"\n'
+        f'append = "console=ttyS0 quiet panic=-1"\nextra_args = {extra_args}\n{extra}\n{nics}',
+        name,
+    )
+
+
+@pytest.fixture
+def bridge_conf():
+    """Lets a test write /etc/qemu/bridge.conf; restores it (or its absence) afterwards."""
+    path = Path("/etc/qemu/bridge.conf")
+    had_dir = path.parent.exists()
+    saved = path.read_bytes() if path.exists() else None
+    yield path
+    if saved is None:
+        path.unlink(missing_ok=True)
+        if not had_dir:
+            try:
+                path.parent.rmdir()
+            except OSError:
+                pass
+    else:
+        path.write_bytes(saved)

@@ -16,22 +16,6 @@ from tests.conftest import vmrun_bin
 pytestmark = pytest.mark.root
 
 
-@pytest.fixture
-def vm(netns, runtime_dir, write_profile):
-    """Run vmrun inside the namespace with a private runtime folder."""
-    env = {**os.environ, "VMRUN_RUNTIME_DIR": str(runtime_dir)}
-
-    def vmrun(*args: str, timeout: float = 120):
-        return netns.run(vmrun_bin(), *args, env=env, timeout=timeout)
-
-    vmrun.env = env
-    vmrun.netns = netns
-    vmrun.runtime_dir = runtime_dir
-    yield vmrun
-    # Whatever a test did, nothing of vmrun's may be left: no QEMU in the namespace.
-    assert netns.pids() == [], "a process was left in the namespace"
-
-
 def qemu_pids(netns) -> list[int]:
     return [p for p in netns.pids() if "qemu" in open(f"/proc/{p}/comm").read()]
 

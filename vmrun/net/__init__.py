@@ -15,6 +15,10 @@ from vmrun.profile.model import Nic, NicType
 _MODULES = {
     NicType.USER: "vmrun.net.user",
     NicType.BRIDGE: "vmrun.net.bridge",
+    NicType.MACVTAP: "vmrun.net.macvtap",
+    NicType.OVS: "vmrun.net.ovs",
+    NicType.NETWORK: "vmrun.net.network",
+    NicType.PASST: "vmrun.net.passt",
 }
 
 __all__ = ["Backend", "NetdevSpec", "PrepareContext", "PreparedNic", "backend_for"]
