@@ -37,6 +37,7 @@ def build_argv(
     argv = [qemu]
     argv += _machine(profile, accel)
     argv += _nics(profile, netdevs)
+    argv += _hotplug_ports(profile)
     argv += _spice_agent(profile)
     argv += _media(profile)
     argv += _name(profile)
@@ -66,8 +67,27 @@ def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
     argv: list[str] = []
     for nic in p.nics:
         spec = netdevs[nic.id]
-        argv += ["-device", opts(nic.model, [("netdev", nic.id), ("mac", nic.mac), *spec.device_options])]
+        # The device gets the NIC's id too, so that QMP (`nic list`, `nic del`) can address it.
+        device = [("netdev", nic.id), ("mac", nic.mac), ("id", nic.id), *spec.device_options]
+        argv += ["-device", opts(nic.model, device)]
         argv += ["-netdev", opts(spec.backend, [("id", nic.id), *spec.options])]
+    return argv
+
+
+HOTPLUG_PORT = "vmrun-hp{}"
+
+
+def is_q35(p: Profile) -> bool:
+    return bool(p.machine) and p.machine.split(",")[0].startswith(("q35", "pc-q35"))
+
+
+def _hotplug_ports(p: Profile) -> list[str]:
+    """q35 has no hot-pluggable root bus: give `vmrun nic add` spare PCIe root ports."""
+    if not is_q35(p):
+        return []
+    argv: list[str] = []
+    for i in range(p.hotplug_slots):
+        argv += ["-device", opts("pcie-root-port", [("id", HOTPLUG_PORT.format(i)), ("chassis", 100 + i)])]
     return argv
 
 

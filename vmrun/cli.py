@@ -33,8 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 _debug = False
 
 
-def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    """``@app.command`` plus the error boundary: a VmrunError becomes one line and an exit code."""
+def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """``@app.command`` (or a sub-group's) plus the error boundary: a VmrunError becomes one line and an exit code."""
 
     def wrap(func: F) -> F:
         @functools.wraps(func)
@@ -50,7 +50,7 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
                 ui.error("interrupted")
                 raise typer.Exit(130) from None
 
-        app.command(*args, **kwargs)(run)
+        (group or app).command(*args, **kwargs)(run)
         return func
 
     return wrap
@@ -249,6 +249,182 @@ def log(
 
     run, _ = running(name)
     print_log(run.qemu_log if qemu_output else run.serial_log, follow=follow, run=run)
+
+
+nic_app = typer.Typer(help="Hot-plug NICs into a running VM (and out again).", no_args_is_help=True)
+fwd_app = typer.Typer(help="Port forwards on a running VM's user-network NIC.", no_args_is_help=True)
+app.add_typer(nic_app, name="nic")
+app.add_typer(fwd_app, name="fwd")
+
+
+@command("add", group=nic_app)
+def nic_add(
+    name: VmName,
+    *,
+    bridge: Annotated[Optional[str], typer.Option(help="A Linux bridge (tap made by vmrun or by qemu-bridge-helper).")] = None,
+    macvtap: Annotated[Optional[str], typer.Option(metavar="PARENT", help="A macvtap on this host NIC.")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="macvtap mode: bridge, vepa, private, passthru.")] = None,
+    ovs: Annotated[Optional[str], typer.Option(metavar="BRIDGE", help="An Open vSwitch bridge.")] = None,
+    vlan: Annotated[Optional[int], typer.Option(help="OVS VLAN tag.")] = None,
+    network: Annotated[Optional[str], typer.Option(help="An active libvirt network.")] = None,
+    user: Annotated[bool, typer.Option("--user", help="QEMU user networking.")] = False,
+    hostfwd: Annotated[Optional[list[str]], typer.Option(help="With --user or --passt: a forward, e.g. tcp::2222-:22.")] = None,
+    passt: Annotated[bool, typer.Option("--passt", help="A passt process.")] = False,
+    model: Annotated[str, typer.Option(help="Guest NIC model.")] = "virtio-net-pci",
+    mac: Annotated[Optional[str], typer.Option(help="MAC address (default: stable, from VM and NIC id).")] = None,
+    nic_id: Annotated[Optional[str], typer.Option("--id", help="NIC id (default: next free netN).")] = None,
+    via: Annotated[Optional[str], typer.Option(help="For --bridge/--network: auto, tap or helper.")] = None,
+    vhost: Annotated[Optional[str], typer.Option(help="auto, on or off.")] = None,
+    save: Annotated[bool, typer.Option("--save", help="Also add the NIC to the VM's profile file.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hot-plug a NIC into a running VM; every step is undone if a later one fails.
+
+    Example: vmrun nic add jrgtest --bridge jrgbr1
+    """
+    from vmrun import hotplug
+
+    raw = _nic_request(bridge, macvtap, mode, ovs, vlan, network, user, hostfwd, passt)
+    raw.update({k: v for k, v in {"model": model, "mac": mac, "id": nic_id, "via": via, "vhost": vhost}.items() if v})
+    added = hotplug.add(name, raw)
+    if save:
+        from vmrun.profile.save import append_nic
+
+        path = append_nic(added.nic, raw, hotplug.running(name)[1]["profile"])
+        ui.notice(f"saved {added.nic.id} to {path}")
+    if as_json:
+        print(json.dumps(added.as_json(), indent=2))
+    else:
+        print(f"{name}: added {added.nic.id} ({added.nic.model}, MAC {added.nic.mac}){_host_side(added.prepared.host)}")
+
+
+def _nic_request(bridge, macvtap, mode, ovs, vlan, network, user, hostfwd, passt) -> dict[str, Any]:
+    from vmrun.errors import ProfileError
+
+    chosen = [k for k, v in {"--bridge": bridge, "--macvtap": macvtap, "--ovs": ovs, "--network": network,
+                             "--user": user, "--passt": passt}.items() if v]  # fmt: skip
+    if len(chosen) != 1:
+        raise ProfileError("say which kind of NIC: exactly one of --bridge, --macvtap, --ovs, --network, --user, --passt")
+    raw: dict[str, Any] = {}
+    if bridge:
+        raw = {"type": "bridge", "bridge": bridge}
+    elif macvtap:
+        raw = {"type": "macvtap", "parent": macvtap, **({"mode": mode} if mode else {})}
+    elif ovs:
+        raw = {"type": "ovs", "bridge": ovs, **({"vlan": vlan} if vlan is not None else {})}
+    elif network:
+        raw = {"type": "network", "network": network}
+    elif user:
+        raw = {"type": "user", **({"hostfwd": hostfwd} if hostfwd else {})}
+    elif passt:
+        raw = {"type": "passt", **({"hostfwd": hostfwd} if hostfwd else {})}
+    return raw
+
+
+@command("del", group=nic_app)
+def nic_del(
+    name: VmName,
+    nic_id: Annotated[str, typer.Argument(metavar="ID", help="The NIC's id (see vmrun nic list).")],
+    *,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the guest to release the device.")] = 30.0,
+) -> None:
+    """Unplug a NIC from a running VM and remove its host side.
+
+    Example: vmrun nic del jrgtest net2
+    """
+    from vmrun import hotplug
+
+    hotplug.delete(name, nic_id, timeout=timeout)
+    print(f"{name}: removed {nic_id}")
+
+
+@command("list", group=nic_app)
+def nic_list(name: VmName, *, as_json: JsonOpt = False) -> None:
+    """The NICs the running VM has (asked over QMP), with their host side and origin."""
+    from vmrun import hotplug
+
+    nics = hotplug.listing(name)
+    if as_json:
+        print(json.dumps(nics, indent=2))
+        return
+    rows = [[n["id"], n["type"], n["model"], n["mac"], n["origin"], _host_side(n.get("host", {})).strip(" []")] for n in nics]
+    print(ui.table(["ID", "TYPE", "MODEL", "MAC", "ORIGIN", "HOST SIDE"], rows))
+
+
+Rule = Annotated[str, typer.Argument(metavar="RULE", help="proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp:127.0.0.1:2222-:22")]
+
+
+@command("add", group=fwd_app)
+def fwd_add(
+    name: VmName,
+    rule: Rule,
+    *,
+    nic: Annotated[Optional[str], typer.Option(help="The user NIC (default: the first).")] = None,
+) -> None:
+    """Add a port forward to a running VM (binds 127.0.0.1 unless the rule says otherwise).
+
+    Example: vmrun fwd add demo tcp::2222-:22
+    """
+    from vmrun import forwards
+
+    print(f"{name}: forwarding {forwards.add(name, rule, nic)['rule']}")
+
+
+@command("del", group=fwd_app)
+def fwd_del(name: VmName, rule: Rule) -> None:
+    """Remove a port forward (the host side is enough: tcp:127.0.0.1:2222).
+
+    Example: vmrun fwd del demo tcp:127.0.0.1:2222
+    """
+    from vmrun import forwards
+
+    print(f"{name}: removed {forwards.delete(name, rule)['rule']}")
+
+
+@command("list", group=fwd_app)
+def fwd_list(name: VmName, *, as_json: JsonOpt = False) -> None:
+    """The forwards of a running VM."""
+    from vmrun import forwards
+
+    fwds = forwards.listing(name)
+    if as_json:
+        print(json.dumps(fwds, indent=2))
+    else:
+        print(ui.table(["NIC", "RULE"], [[f["nic"], f["rule"]] for f in fwds]))
+
+
+def _host_side(host: dict[str, Any]) -> str:
+    from vmrun.summary import host_side
+
+    return host_side(host)
+
+
+@command(name="import")
+def import_(
+    script: Annotated[str, typer.Argument(help="A start.sh, or a file holding a bare QEMU command line ('-': stdin).")],
+    *,
+    name: Annotated[Optional[str], typer.Option("--name", help="Profile name (default: the script's -name).")] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", help="Where to write it (default: profiles/NAME.toml); '-' prints it.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
+) -> None:
+    """Turn a start.sh (a QEMU command line) into a profile, and say on stderr what did not fit.
+
+    ${1:-8}-style parameters become the profile's values; what vmrun has no key for
+    goes to extra_args; commented-out options are listed, not imported.
+
+    Example: vmrun import start.sh --name jrgtest   (then: vmrun show jrgtest)
+    """
+    from vmrun.importer import import_script
+
+    imported = import_script(script, name=name, output=output, force=force)
+    for note in imported.notes:
+        ui.notice(note)
+    if imported.path is None:
+        print(imported.text, end="")
+    else:
+        print(f"wrote {imported.path} (see it with: vmrun show {imported.shown_as})")
 
 
 def _signals_interrupt() -> None:

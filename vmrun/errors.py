@@ -5,6 +5,7 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
     VmrunError                 exit 1 unless said otherwise
      +-- ProfileError          exit 2: bad input, names the file and the field
      |    +-- PreflightError   exit 2: the profile is fine, the host is not ready
+     |    +-- ScriptError      exit 2: `vmrun import` cannot read a start.sh (names file:line)
      +-- StateError            exit 2: wrong state (already running, not running)
      +-- HostNetError          exit 1: preparing or releasing a NIC's host side
      +-- LaunchError           exit 1: QEMU did not start (exit code, argv, output)
@@ -45,6 +46,17 @@ class ProfileError(VmrunError):
 
 class PreflightError(ProfileError):
     """The profile is valid but the host cannot run it as it stands (port taken, disk missing)."""
+
+
+class ScriptError(ProfileError):
+    """A start.sh that `vmrun import` cannot read: not QEMU, another architecture, bad shell.
+
+    Named like a compiler names a line, ``start.sh:12: message``.
+    """
+
+    def __init__(self, message: str, *, source: str, line: int | None = None, hint: str | None = None) -> None:
+        self.line = line
+        super().__init__(message, source=f"{source}:{line}" if line else source, hint=hint)
 
 
 class StateError(VmrunError):

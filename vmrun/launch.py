@@ -64,7 +64,10 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
     with run.locked(), ExitStack() as stack:
         stack.callback(run.remove)
         ctx = PrepareContext(profile, run.path, stack, Recorder(run.path))
-        prepared = [backend_for(nic).prepare(nic, ctx) for nic in profile.nics]
+        prepared = []
+        for nic in profile.nics:
+            ctx.nic_id = nic.id
+            prepared.append(backend_for(nic).prepare(nic, ctx))
         control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run))
         argv = build_argv(
             profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=choice.accel, control=control
@@ -72,8 +75,7 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
         fds = [fd for p in prepared for fd in p.pass_fds]
         process = _spawn(argv, run, fds)
         stack.callback(_kill, process)
-        for fd in fds:  # QEMU holds them now; a tap lives as long as QEMU's copy
-            os.close(fd)
+        ctx.close_fds()  # QEMU holds its own copies now; a tap lives as long as they do
         state = _state(profile, run, argv, choice.accel.value, process, prepared)
         run.write_state(state)
         try:

@@ -51,7 +51,12 @@ def create_macvtap(name: str, parent: str, mode: str, mac: str) -> int:
         except NetlinkError as e:
             raise HostNetError(f"cannot create macvtap {name} on {parent}: {e.args[-1]}") from None
         index = _lookup(ipr, name)
-        ipr.link("set", index=index, state="up")
+        try:
+            ipr.link("set", index=index, state="up")
+        except NetlinkError as e:
+            # Not recorded yet: the caller could not undo it.
+            ipr.link("del", index=index)
+            raise HostNetError(f"cannot bring macvtap {name} up: {e.args[-1]}") from None
         return index
 
 

@@ -11,7 +11,7 @@ from vmrun.errors import PreflightError
 from vmrun.profile.model import HostFwd, Profile
 
 
-def check_port_free(fwd: HostFwd, *, source: str, field: str) -> None:
+def check_port_free(fwd: HostFwd, *, source: str | None, field: str) -> None:
     kind = socket.SOCK_STREAM if fwd.proto == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as s:
         if kind == socket.SOCK_STREAM:

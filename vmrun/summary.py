@@ -14,7 +14,7 @@ def up_summary(launched: Launched) -> str:
     s = launched.state
     lines = [f"{s['name']} is up: pid {s['pid']}, accel {s['accel']}"]
     for nic in s["nics"]:
-        lines.append(f"  {nic['id']:<8} {nic['type']:<8} {nic['model']} {nic['mac']}{_host_side(nic['host'])}")
+        lines.append(f"  {nic['id']:<8} {nic['type']:<8} {nic['model']} {nic['mac']}{host_side(nic['host'])}")
     for fwd in s["forwards"]:
         lines.append(f"  forward  {fwd['rule']}  ({fwd['nic']})")
     if s.get("spice"):
@@ -25,7 +25,8 @@ def up_summary(launched: Launched) -> str:
     return "\n".join(lines)
 
 
-def _host_side(host: dict[str, Any]) -> str:
+def host_side(host: dict[str, Any]) -> str:
+    """`` [tap=vr-demo-net1, bridge=br0, vhost=False]``: a NIC's host side on one line."""
     parts = [f"{k}={v}" for k, v in host.items() if k != "forwards" and v not in (None, "")]
     return f"  [{', '.join(parts)}]" if parts else ""
 

@@ -59,6 +59,8 @@ def normalise(argv: list[str]) -> list[tuple]:
             for part in parts[1:] if head else parts:
                 key, _, value = part.partition("=")
                 value = value or "on"  # QEMU's old bare boolean form
+                if line[0] == "-device" and key == "id":
+                    continue  # vmrun names NIC devices so that QMP can address them
                 if key == "hostfwd" and value.split(":")[1] == "":
                     value = value.replace("::", ":127.0.0.1:", 1)
                 pairs.add((key, value))
@@ -121,7 +123,7 @@ def test_user_nic_options(write_profile):
         'net = "10.9.0.0/24"\nrestrict = true\nhostfwd = ["udp:0.0.0.0:5353-:53", "tcp::2222-10.9.0.15:22"]\n'
     )
     argv = describe(load_profile(str(path)))["argv"]
-    assert argv[argv.index("-device") + 1] == "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01"
+    assert argv[argv.index("-device") + 1] == "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:01,id=n0"
     assert argv[argv.index("-netdev") + 1] == (
         "user,id=n0,net=10.9.0.0/24,restrict=on,hostfwd=udp:0.0.0.0:5353-:53,hostfwd=tcp:127.0.0.1:2222-10.9.0.15:22"
     )

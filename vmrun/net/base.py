@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +43,25 @@ class PrepareContext:
     run_dir: Path | None
     stack: ExitStack
     recorder: Recorder
+    nic_id: str | None = None  # the NIC being prepared; its records carry it, for `nic del`
+    fds: list[int] = field(default_factory=list)
 
     def made(self, record: dict[str, Any]) -> dict[str, Any]:
         """Record a host object before it is used; undo it if the launch fails."""
+        if self.nic_id is not None:
+            record = {**record, "nic": self.nic_id}
         self.recorder.add(record)
         self.stack.callback(self._undo, record)
         return record
+
+    def own_fds(self, fds: list[int]) -> None:
+        """fds to hand to QEMU; closed exactly once, by close_fds() after handing over or on failure."""
+        self.fds.extend(fds)
+        self.stack.callback(self.close_fds)
+
+    def close_fds(self) -> None:
+        while self.fds:
+            os.close(self.fds.pop())
 
     def undo(self, func: Callable[..., Any], *args: Any) -> None:
         self.stack.callback(func, *args)

@@ -80,3 +80,16 @@ def release_all(run_dir: Path) -> list[str]:
             problems.append(f"{record.get('kind')} {record.get('name') or record.get('port') or record.get('pid')}: {e}")
     return problems
 
+
+
+def release_nic(run_dir: Path, nic_id: str) -> list[str]:
+    """Release what was recorded for one NIC (`nic del`) and drop it from the record."""
+    recorder = Recorder(run_dir)
+    problems = []
+    for record in reversed([r for r in recorder.records if r.get("nic") == nic_id]):
+        try:
+            release(record)
+            recorder.discard(record)
+        except Exception as e:
+            problems.append(f"{record.get('kind')} {record.get('name') or record.get('port') or record.get('pid')}: {e}")
+    return problems

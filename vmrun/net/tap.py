@@ -62,9 +62,12 @@ def check_vhost(nic: Nic, profile: Profile, field: str) -> None:
         )
 
 
-def open_tap(name: str, queues: int = 1) -> list[int]:
-    """Create (or attach to) tap ``name`` and return one fd per queue."""
-    flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (IFF_MULTI_QUEUE if queues > 1 else 0)
+def open_tap(name: str, queues: int = 1, *, vnet_hdr: bool = True) -> list[int]:
+    """Create (or attach to) tap ``name`` and return one fd per queue.
+
+    Without ``vnet_hdr`` QEMU cannot hand the kernel frames with checksums left to fill in.
+    """
+    flags = IFF_TAP | IFF_NO_PI | (IFF_VNET_HDR if vnet_hdr else 0) | (IFF_MULTI_QUEUE if queues > 1 else 0)
     fds: list[int] = []
     try:
         for _ in range(queues):
@@ -96,7 +99,7 @@ def device_options(nic: Nic) -> tuple[tuple[str, object], ...]:
     return ()
 
 
-def make_tap(nic: Nic, ctx: PrepareContext, *, bridge: str | None) -> Tap:
+def make_tap(nic: Nic, ctx: PrepareContext, *, bridge: str | None, vnet_hdr: bool = True) -> Tap:
     """A tap for ``nic``, on ``bridge`` if given, recorded before it is used."""
     from vmrun import netlink
 
@@ -106,9 +109,19 @@ def make_tap(nic: Nic, ctx: PrepareContext, *, bridge: str | None) -> Tap:
             f"a network interface {name} exists already", hint="is another VM of this name running? see vmrun ps"
         )
     vhost = vhost_wanted(nic)
-    fds = open_tap(name, nic.queues or 1)
-    for fd in fds:
-        ctx.undo(os.close, fd)
+    fds = open_tap(name, nic.queues or 1, vnet_hdr=vnet_hdr)
+    ctx.own_fds(fds)
     ctx.made({"kind": "link", "name": name, "ifindex": netlink.ifindex(name)})
     netlink.set_master_up(name, bridge)
     return Tap(name, fds, vhost)
+
+
+def check_ifname(name: str, profile: Profile, field: str) -> None:
+    """A profile's interface name is used in /sys paths and as a command's argument: keep it a plain name."""
+    plain = 0 < len(name.encode()) < IFNAMSIZ and name not in (".", "..") and not name.startswith("-")
+    if not plain or any(c in "/:\0" or c.isspace() for c in name):
+        raise PreflightError(
+            f"{name!r} is not a network interface name (at most {IFNAMSIZ - 1} bytes, no '/', ':' or spaces)",
+            source=profile.source,
+            field=field,
+        )

@@ -99,7 +99,7 @@ def apply_override(raw: dict[str, Any], key: str, value: Any, source: str) -> No
                 node = node[part]
 
 
-class _Table:
+class Table:
     """Typed access to one TOML table that remembers which keys were used."""
 
     def __init__(self, data: Mapping[str, Any], source: str, path: str) -> None:
@@ -162,16 +162,16 @@ class _Table:
                 raise self.error(f"{key}[{i}]", f"expected a string, got {item!r}")
         return value
 
-    def tables(self, key: str) -> Iterable[_Table]:
+    def tables(self, key: str) -> Iterable[Table]:
         value = self.get(key, list, [])
         for i, item in enumerate(value):
             if not isinstance(item, dict):
                 raise self.error(f"{key}[{i}]", f"expected a table ([[{key}]]), got {item!r}")
-            yield _Table(item, self.source, self.field(f"{key}[{i}]"))
+            yield Table(item, self.source, self.field(f"{key}[{i}]"))
 
-    def subtable(self, key: str) -> _Table | None:
+    def subtable(self, key: str) -> Table | None:
         value = self.get(key, dict)
-        return None if value is None else _Table(value, self.source, self.field(key))
+        return None if value is None else Table(value, self.source, self.field(key))
 
     def reject_unknown(self, allowed: Iterable[str] | None = None) -> None:
         known = self.used if allowed is None else set(allowed)
@@ -205,7 +205,7 @@ _NIC_KEYS = {
 _REQUIRED_NIC_KEYS = {NicType.BRIDGE: "bridge", NicType.MACVTAP: "parent", NicType.OVS: "bridge", NicType.NETWORK: "network"}
 
 
-def parse_nic(t: _Table, vm_name: str, index: int) -> Nic:
+def parse_nic(t: Table, vm_name: str, index: int) -> Nic:
     nic_type = t.choice("type", NicType, NicType.USER)
     nic_id = t.parsed("id", fields.parse_id, default=f"net{index}")
     mac = t.parsed("mac", fields.parse_mac, default=None) or fields.stable_mac(vm_name, nic_id)
@@ -239,7 +239,7 @@ def parse_nic(t: _Table, vm_name: str, index: int) -> Nic:
     return nic
 
 
-def _parse_list(t: _Table, key: str, parser: Any) -> list[Any]:
+def _parse_list(t: Table, key: str, parser: Any) -> list[Any]:
     out = []
     for i, item in enumerate(t.strings(key)):
         try:
@@ -249,7 +249,7 @@ def _parse_list(t: _Table, key: str, parser: Any) -> list[Any]:
     return out
 
 
-def parse_spice(t: _Table) -> Spice:
+def parse_spice(t: Table) -> Spice:
     spice = Spice(
         port=t.positive("port", required=True),
         addr=t.get("addr", str, "127.0.0.1"),
@@ -261,7 +261,7 @@ def parse_spice(t: _Table) -> Spice:
     return spice
 
 
-def parse_drive(t: _Table, path: Any) -> Drive:
+def parse_drive(t: Table, path: Any) -> Drive:
     t.get("file", str, required=True)
     drive = Drive(
         file=t.parsed("file", path),
@@ -277,7 +277,7 @@ def parse_drive(t: _Table, path: Any) -> Drive:
 
 
 def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> Profile:
-    t = _Table(raw, source, "")
+    t = Table(raw, source, "")
     base = os.path.dirname(os.path.abspath(source))
 
     def path(value: str) -> str:
@@ -295,6 +295,7 @@ def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> 
         debug_threads=t.get("debug_threads", bool, False),
         accel=t.choice("accel", Accel, Accel.AUTO),
         machine=t.parsed("machine", fields.parse_qemu_opts),
+        hotplug_slots=t.positive("hotplug_slots", 4, low=0, high=32),
         memory_mib=t.parsed("memory", fields.parse_memory, (str, int), default=1024),
         smp=t.positive("smp", 1, high=4096),
         cpu=t.parsed("cpu", fields.parse_cpu),
@@ -313,7 +314,7 @@ def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> 
     return profile
 
 
-def _check_unique(t: _Table, nics: Sequence[Nic]) -> None:
+def _check_unique(t: Table, nics: Sequence[Nic]) -> None:
     seen_ids: dict[str, int] = {}
     seen_macs: dict[str, int] = {}
     seen_ports: dict[tuple[str, int], str] = {}

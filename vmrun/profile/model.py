@@ -109,6 +109,7 @@ class Profile:
     debug_threads: bool = False
     accel: Accel = Accel.AUTO
     machine: str | None = None
+    hotplug_slots: int = 4  # spare PCIe root ports on q35, for `vmrun nic add`
     cpu: str | None = None
     vga: str | None = None
     display: str = "none"

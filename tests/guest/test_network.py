@@ -1,0 +1,141 @@
+"""`type = "network"`: a guest on the bridge of a libvirt NAT network leases from libvirt's own dnsmasq.
+
+libvirtd runs inside the test's namespace (tests/libvirtd.py), so its bridge,
+dnsmasq and NAT rules are there too, and go when the test ends.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import guest_profile
+from tests.libvirtd import RUN, URI, Libvirtd, LibvirtdLock
+
+pytestmark = [pytest.mark.root, pytest.mark.guest]
+
+MAC = "52:54:00:77:00:21"
+NETWORK, BRIDGE, PREFIX = "vmrtest", "vmrbr0", "192.168.150"
+
+
+@pytest.fixture
+def libvirtd(vm, netns):
+    """Depends on ``vm`` so that it stops first: the ``vm`` check then finds no daemon left."""
+    had_run_dir = RUN.exists()
+    with Libvirtd(netns) as lv:
+        yield lv
+    assert lv.daemon_pids() == [], "libvirtd, virtlogd or dnsmasq survived the test"
+    assert not (RUN / "libvirt-sock").exists()
+    assert RUN.exists() == had_run_dir
+
+
+def nic(via: str, network: str = NETWORK, extra: str = "") -> str:
+    return f'[[nics]]\nid = "n0"\ntype = "network"\nnetwork = "{network}"\nvia = "{via}"\nmac = "{MAC}"\n{extra}'
+
+
+def links(netns) -> set[str]:
+    out = netns.run("ip", "-o", "link", "show").stdout
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
+
+
+def serial_lease(run_dir: Path, timeout: float = 60) -> str:
+    log = run_dir / "serial.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+            if line.startswith("vmrun-guest: lease eth0 "):
+                return line.split()[-1]
+        time.sleep(0.3)
+    raise AssertionError(f"no lease line on the serial console within {timeout} s")
+
+
+def http(netns, address: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = netns.run("curl", "-sS", "--max-time", "5", f"http://{address}/cgi-bin/ip")
+        if last.returncode == 0:
+            return last.stdout
+        time.sleep(0.5)
+    raise AssertionError(f"no HTTP answer from {address}: {last.stderr if last else ''}")
+
+
+def up_lease_http_down(vm, libvirtd, path: Path, via: str) -> dict:
+    before = links(vm.netns)
+    r = vm("up", str(path))
+    assert r.returncode == 0, r.stderr
+    [entry] = json.loads(vm("ps", "--json").stdout)
+    host = entry["nics"][0]["host"]
+    assert host["network"] == NETWORK and host["uri"] == URI
+    assert host["bridge"] == BRIDGE and host["via"] == via
+
+    address = libvirtd.lease_of(NETWORK, MAC)
+    assert address.startswith(f"{PREFIX}.")
+    assert serial_lease(vm.runtime_dir / "g") == f"{address}/24"
+    # The bridge holds PREFIX.1 in the test's namespace: the host side reaches the guest directly.
+    assert f"inet {address}/24" in http(vm.netns, address)
+
+    r = vm("down", "g")
+    assert r.returncode == 0, r.stderr
+    assert links(vm.netns) == before
+    assert not (vm.runtime_dir / "g").exists()
+    return host
+
+
+def test_tap_on_a_libvirt_nat_network(vm, libvirtd, write_profile, test_guest):
+    libvirtd.nat_network(NETWORK, BRIDGE, PREFIX)
+    path = guest_profile(write_profile, test_guest, nic("tap"))
+    host = up_lease_http_down(vm, libvirtd, path, "tap")
+    assert host["tap"] == "vr-g-n0" and host["vhost"] is False
+
+
+def test_helper_on_a_libvirt_nat_network(vm, libvirtd, write_profile, test_guest, bridge_conf):
+    libvirtd.nat_network(NETWORK, BRIDGE, PREFIX)
+    bridge_conf.parent.mkdir(exist_ok=True)
+    bridge_conf.write_text(f"allow {BRIDGE}\n")
+    path = guest_profile(write_profile, test_guest, nic("helper"))
+    up_lease_http_down(vm, libvirtd, path, "helper")
+
+
+def error_lines(stderr: str) -> tuple[str, str]:
+    """The one error line and its hint, and nothing else from libvirt."""
+    lines = [x for x in stderr.strip().splitlines() if not x.startswith("vmrun: ") or x.startswith("vmrun: error:")]
+    assert len(lines) == 2, stderr
+    return lines[0], lines[1]
+
+
+def test_inactive_network_is_refused_with_net_start(vm, libvirtd, write_profile, test_guest):
+    libvirtd.nat_network(NETWORK, BRIDGE, PREFIX, start=False)
+    before = links(vm.netns)
+    path = guest_profile(write_profile, test_guest, nic("tap"))
+    r = vm("up", str(path))
+    assert r.returncode == 2
+    first, hint = error_lines(r.stderr)
+    assert first == f"vmrun: error: {path}: nics[0].network: libvirt network '{NETWORK}' is not active"
+    assert f"virsh net-start {NETWORK}" in hint and f"virsh net-autostart {NETWORK}" in hint
+    assert links(vm.netns) == before
+    assert not (vm.runtime_dir / "g").exists()
+
+
+def test_missing_network_is_refused(vm, libvirtd, write_profile, test_guest):
+    path = guest_profile(write_profile, test_guest, nic("tap", network="nosuch"))
+    r = vm("up", str(path))
+    assert r.returncode == 2
+    first, hint = error_lines(r.stderr)
+    assert first == f"vmrun: error: {path}: nics[0].network: libvirt at {URI} has no network 'nosuch'"
+    assert "virsh net-list --all" in hint and "virsh net-define" in hint
+    assert not (vm.runtime_dir / "g").exists()
+
+
+def test_libvirtd_not_running_names_the_uri(vm, write_profile, test_guest):
+    with LibvirtdLock():  # no test's libvirtd runs meanwhile
+        path = guest_profile(write_profile, test_guest, nic("tap"))
+        r = vm("up", str(path))
+    assert r.returncode == 2
+    first, hint = error_lines(r.stderr)
+    assert first.startswith(f"vmrun: error: {path}: nics[0].uri: cannot reach libvirt at {URI}: ")
+    assert "libvirtd" in hint
+    assert not (vm.runtime_dir / "g").exists()

@@ -1,0 +1,200 @@
+"""`vmrun nic add/del/list`: NICs plugged into and out of a running guest over QMP.
+
+An add is the same preparation as at `up` (same backends, same records), then
+``getfd`` for each fd, ``netdev_add`` and ``device_add``. Every step registers
+its undo on one ExitStack, so a failure at any point leaves no tap, fd or
+netdev behind. The VM's lock serialises concurrent adds.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from vmrun.argv import HOTPLUG_PORT, is_q35
+from vmrun.control import running
+from vmrun.errors import ProfileError, QmpError, StateError
+from vmrun.net import PrepareContext, PreparedNic, backend_for
+from vmrun.net.base import NetdevSpec
+from vmrun.net.hostobj import Recorder, release_nic
+from vmrun.profile import load_profile
+from vmrun.profile.load import Table, parse_nic
+from vmrun.profile.model import Nic, Profile
+from vmrun.qmp import Qmp
+
+
+DELETE_TIMEOUT = 30.0
+
+
+@dataclass
+class Added:
+    nic: Nic
+    prepared: PreparedNic
+    bus: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.nic.id, "type": self.nic.type.value, "model": self.nic.model, "mac": self.nic.mac,
+                "host": self.prepared.host, "bus": self.bus, "hotplugged": True}  # fmt: skip
+
+
+def running_profile(state: dict[str, Any]) -> Profile:
+    """The profile the VM was started from, for the settings a new NIC shares (name, accel, machine)."""
+    return load_profile(state["profile"])
+
+
+def new_nic(raw: dict[str, Any], state: dict[str, Any], profile: Profile) -> Nic:
+    """Validate a NIC given on the command line, as if it were a [[nics]] table, against the live VM."""
+    taken_ids = {n["id"] for n in state.get("nics", [])}
+    taken_macs = {n["mac"] for n in state.get("nics", [])}
+    if "id" not in raw:
+        raw = {**raw, "id": next(f"net{i}" for i in range(len(taken_ids) + 1) if f"net{i}" not in taken_ids)}
+    nic = parse_nic(Table(raw, "nic add", ""), profile.name, len(taken_ids))
+    if nic.id in taken_ids:
+        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}", field="--id", hint="choose another --id")
+    if nic.mac in taken_macs:
+        raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
+    return nic
+
+
+def qmp_netdev(nic_id: str, spec: NetdevSpec, fdnames: dict[str, str]) -> dict[str, Any]:
+    """The -netdev options as netdev_add arguments: dotted keys nest, fds become getfd names."""
+    args: dict[str, Any] = {"type": spec.backend, "id": nic_id}
+    for key, value in spec.options:
+        if value is None:
+            continue
+        if key == "fd":
+            value = fdnames[str(value)]
+        elif key == "fds":
+            value = ":".join(fdnames[v] for v in str(value).split(":"))
+        elif key == "hostfwd":
+            args.setdefault("hostfwd", []).append({"str": value})
+            continue
+        node = args
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return args
+
+
+def free_hotplug_port(q: Qmp, profile: Profile) -> str | None:
+    """On q35 a NIC needs an empty root port of ours; on pc the root bus takes it (None)."""
+    if not is_q35(profile):
+        return None
+    ours = {HOTPLUG_PORT.format(i) for i in range(profile.hotplug_slots)}
+    for bus in q.execute("query-pci"):
+        for dev in bus.get("devices", []):
+            if dev.get("qdev_id") in ours and not dev.get("pci_bridge", {}).get("devices"):
+                return dev["qdev_id"]
+    raise StateError(
+        f"{profile.name}: no free hot-plug slot (hotplug_slots = {profile.hotplug_slots})",
+        hint="raise hotplug_slots in the profile (takes effect at the next `vmrun up`), or `vmrun nic del` one",
+    )
+
+
+def add(name: str, raw: dict[str, Any]) -> Added:
+    run, state = running(name)
+    with run.locked():
+        run, state = running(name)  # re-read under the lock: another add may have finished meanwhile
+        profile = running_profile(state)
+        nic = new_nic(raw, state, profile)
+        backend = backend_for(nic)
+        backend.preflight(nic, profile)
+        with Qmp(run.qmp) as q, ExitStack() as stack:  # undo steps need QMP still open
+            ctx = PrepareContext(profile, run.path, stack, Recorder(run.path), nic_id=nic.id)
+            prepared = backend.prepare(nic, ctx)
+            fdnames = _send_fds(q, stack, nic.id, prepared.pass_fds)
+            ctx.close_fds()  # QEMU holds its own copies now
+            bus = free_hotplug_port(q, profile)
+            q.execute("netdev_add", qmp_netdev(nic.id, prepared.netdev, fdnames))
+            stack.callback(_quietly, q, "netdev_del", {"id": nic.id})
+            device = {"driver": nic.model, "id": nic.id, "netdev": nic.id, "mac": nic.mac}
+            device.update(dict(prepared.netdev.device_options))
+            if bus:
+                device["bus"] = bus
+            q.execute("device_add", device)
+            stack.pop_all()
+        added = Added(nic, prepared, bus)
+        state["nics"].append(added.as_json())
+        state["forwards"] += [{"nic": nic.id, "rule": str(f)} for f in nic.hostfwd]
+        run.write_state(state)
+    return added
+
+
+def _send_fds(q: Qmp, stack: ExitStack, nic_id: str, fds: tuple[int, ...]) -> dict[str, str]:
+    names = {}
+    for i, fd in enumerate(fds):
+        fdname = f"vmrun-{nic_id}-{i}"
+        q.send_fd(fd)
+        q.execute("getfd", {"fdname": fdname})
+        # QEMU's netdev_add consumes a named fd; if we never get there, close it.
+        stack.callback(_quietly, q, "closefd", {"fdname": fdname})
+        names[str(fd)] = fdname
+    return names
+
+
+def _quietly(q: Qmp, command: str, args: dict[str, Any]) -> None:
+    try:
+        q.execute(command, args)
+    except QmpError:
+        pass
+
+
+def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
+    run, state = running(name)
+    with run.locked():
+        run, state = running(name)
+        if nic_id not in {n["id"] for n in state.get("nics", [])}:
+            raise StateError(f"{name}: no NIC {nic_id!r}", hint=f"vmrun nic list {name}")
+        with Qmp(run.qmp) as q:
+            q.execute("device_del", {"id": nic_id})
+            if not _wait_deleted(q, nic_id, timeout):
+                raise StateError(
+                    f"{name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
+                    hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
+                )
+            q.execute("netdev_del", {"id": nic_id})
+        problems = release_nic(run.path, nic_id)
+        state["nics"] = [n for n in state["nics"] if n["id"] != nic_id]
+        state["forwards"] = [f for f in state.get("forwards", []) if f["nic"] != nic_id]
+        run.write_state(state)
+    if problems:
+        raise StateError(f"{name}: NIC {nic_id} removed, but: {'; '.join(problems)}")
+
+
+def _wait_deleted(q: Qmp, nic_id: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in q.events(wait=min(1.0, max(0.01, deadline - time.monotonic()))):
+            if event.get("event") == "DEVICE_DELETED" and event.get("data", {}).get("device") == nic_id:
+                return True
+        if nic_id not in _peripherals(q):
+            return True  # the event may have come before we listened
+    return False
+
+
+def _peripherals(q: Qmp) -> set[str]:
+    return {child["name"] for child in q.execute("qom-list", {"path": "/machine/peripheral"})}
+
+
+def listing(name: str) -> list[dict[str, Any]]:
+    """The NICs QEMU really has (asked over QMP), joined with what vmrun knows of their host side."""
+    run, state = running(name)
+    known = {n["id"]: n for n in state.get("nics", [])}
+    out = []
+    with Qmp(run.qmp) as q:
+        for child in q.execute("qom-list", {"path": "/machine/peripheral"}):
+            path = f"/machine/peripheral/{child['name']}"
+            try:
+                mac = q.execute("qom-get", {"path": path, "property": "mac"})
+            except QmpError:
+                continue  # not a NIC
+            entry = known.get(child["name"], {"id": child["name"], "type": "unknown", "host": {}})
+            out.append({**entry, "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"),
+                        "origin": "hot-plugged" if entry.get("hotplugged") else
+                        "profile" if child["name"] in known else "unknown"})  # fmt: skip
+    return out
+
+
