@@ -75,3 +75,15 @@ def duration(seconds: float | None) -> str:
     if seconds < 7200:
         return f"{seconds // 60}m"
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def checklist(checks: Sequence[object]) -> str:
+    """Doctor's report: a mark, the check's name, what was found, and the fix under a failure."""
+    marks = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    width = max((len(c.name) for c in checks), default=0)  # type: ignore[attr-defined]
+    lines = []
+    for c in checks:
+        lines.append(f"{marks[c.status]}  {c.name.ljust(width)}  {c.detail}")  # type: ignore[attr-defined]
+        if c.fix and c.status != "pass":  # type: ignore[attr-defined]
+            lines.append(f"      {' ' * width}  fix: {c.fix}")  # type: ignore[attr-defined]
+    return "\n".join(lines)

@@ -27,6 +27,20 @@ def find_helper(nic: Nic) -> str:
     return shutil.which("qemu-bridge-helper") or HELPER_PLACES[0]
 
 
+def helper_privileged(helper: str) -> bool:
+    """Can the helper make taps for a plain user: setuid root, or a file capability?"""
+    try:
+        st = os.stat(helper)
+    except OSError:
+        return False
+    if st.st_uid == 0 and st.st_mode & 0o4000:
+        return True
+    try:
+        return bool(os.getxattr(helper, "security.capability"))
+    except OSError:
+        return False
+
+
 def resolve_via(nic: Nic) -> Via:
     if nic.via is Via.AUTO:
         return Via.TAP if os.geteuid() == 0 else Via.HELPER
@@ -75,6 +89,13 @@ class BridgeBackend:
                 source=profile.source,
                 field=f"{field}.helper",
                 hint="install qemu-system-common, or set helper = \"/path/to/qemu-bridge-helper\"",
+            )
+        if os.geteuid() != 0 and not helper_privileged(helper):
+            raise PreflightError(
+                f"{helper} is neither setuid root nor has CAP_NET_ADMIN, and vmrun is not root: it cannot make taps",
+                source=profile.source,
+                field=f"{field}.helper",
+                hint=f"chmod u+s {helper} (as root), or run as root",
             )
         verdict = bridgeacl.check(bridge, helper)
         if not verdict.allowed:

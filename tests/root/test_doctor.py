@@ -1,0 +1,144 @@
+"""`vmrun doctor`: each check made to fail on purpose, in a fresh namespace, gives fail and its fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from vmrun import accel
+from vmrun.doctor import bridge_netfilter_check
+
+pytestmark = pytest.mark.root
+
+
+def doctor(vm, *args: str) -> tuple[int, dict]:
+    r = vm("doctor", *args, "--json")
+    return r.returncode, json.loads(r.stdout)
+
+
+def check(report: dict, name: str) -> dict:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def test_host_only_report_passes_here(vm):
+    code, report = doctor(vm)
+    assert code == 0 and report["ok"] is True
+    assert check(report, "qemu")["status"] == "pass"
+    assert check(report, "/dev/net/tun")["status"] == "pass"
+    # No daemons run in a fresh namespace: reported, but no profile needs them.
+    assert check(report, "libvirt")["status"] == "warn"
+    assert check(report, "openvswitch")["status"] == "warn"
+
+
+def test_text_report_names_the_fix_and_exits_1(vm, write_profile):
+    path = write_profile('name = "x"\nqemu = "/opt/none/qemu-system-x86_64"\naccel = "tcg"\n')
+    r = vm("doctor", str(path))
+    assert r.returncode == 1
+    assert "FAIL  qemu" in r.stdout and "fix: install QEMU at /opt/none/qemu-system-x86_64" in r.stdout
+
+
+def test_kvm_wanted(vm, write_profile):
+    path = write_profile('name = "x"\naccel = "kvm"\n')
+    code, report = doctor(vm, str(path))
+    kvm = check(report, "kvm")
+    if accel.kvm_problem():
+        assert code == 1 and kvm["status"] == "fail" and 'accel = "auto"' in kvm["fix"]
+    else:
+        assert kvm["status"] == "pass"
+
+
+def test_missing_bridge_and_acl(vm, write_profile, bridge_conf):
+    vm.netns.ip("link", "add", "br7", "type", "bridge")
+    bridge_conf.parent.mkdir(exist_ok=True)
+    bridge_conf.write_text("allow br8\n")
+    path = write_profile(
+        'name = "x"\naccel = "tcg"\n'
+        '[[nics]]\nid = "a"\ntype = "bridge"\nbridge = "br7"\nvia = "helper"\n'
+        '[[nics]]\nid = "b"\ntype = "bridge"\nbridge = "nosuchbr"\nvia = "tap"\n'
+    )
+    code, report = doctor(vm, str(path))
+    assert code == 1
+    a, b = check(report, "nic a (bridge)"), check(report, "nic b (bridge)")
+    assert a["status"] == "fail" and "allow br7" in a["fix"] and "/etc/qemu/bridge.conf" in a["fix"]
+    assert b["status"] == "fail" and "no Linux bridge 'nosuchbr'" in b["detail"]
+
+
+def test_macvtap_parent_and_vhost(vm, write_profile):
+    path = write_profile(
+        'name = "x"\naccel = "tcg"\n'
+        '[[nics]]\nid = "m"\ntype = "macvtap"\nparent = "nosuch0"\n'
+        '[[nics]]\nid = "v"\ntype = "bridge"\nbridge = "br0"\nvhost = "on"\n'
+    )
+    code, report = doctor(vm, str(path))
+    assert code == 1
+    assert check(report, "nic m (macvtap)")["status"] == "fail"
+    assert "nosuch0" in check(report, "nic m (macvtap)")["detail"]
+    vhost = check(report, "/dev/vhost-net")
+    if vhost["status"] != "pass":
+        assert vhost["status"] == "fail" and vhost["fix"] == "modprobe vhost_net"
+
+
+def test_forwarded_port_taken(vm, write_profile):
+    holder = vm.netns.popen("python3", "-c", "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 2299)); s.listen(); time.sleep(60)")
+    try:
+        time.sleep(0.5)
+        path = write_profile('name = "x"\naccel = "tcg"\n[[nics]]\nhostfwd = ["tcp::2299-:22"]\n')
+        code, report = doctor(vm, str(path))
+        nic = check(report, "nic net0 (user)")
+        assert code == 1 and nic["status"] == "fail" and "127.0.0.1:2299/tcp cannot be bound" in nic["detail"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_disk_in_use_by_another_vm(vm, write_profile, tmp_path):
+    disk = tmp_path / "disk.raw"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(disk), "16M"], check=True)
+    drive = f'[[drives]]\nfile = "{disk}"\nformat = "raw"\n'
+    first = write_profile(f'name = "one"\naccel = "tcg"\nmemory = "64M"\n{drive}', "one")
+    assert vm("up", str(first)).returncode == 0
+    try:
+        second = write_profile(f'name = "two"\naccel = "tcg"\n{drive}', "two")
+        code, report = doctor(vm, str(second))
+        d = check(report, "drives[0]")
+        assert code == 1 and d["status"] == "fail" and "qemu-system-x86" in d["detail"]
+    finally:
+        vm("down", "one", "--force")
+    code, report = doctor(vm, str(second))
+    assert check(report, "drives[0]")["status"] == "pass"
+
+
+def test_forward_drop_with_bridge_netfilter(vm, write_profile):
+    vm.netns.run("iptables", "-P", "FORWARD", "DROP", check=True)
+    if vm.netns.run("cat", "/proc/sys/net/bridge/bridge-nf-call-iptables").stdout.strip() != "1":
+        pytest.fail("br_netfilter is not active in this namespace; the check cannot be made to fail here")
+    vm.netns.ip("link", "add", "br0", "type", "bridge")
+    path = write_profile('name = "x"\naccel = "tcg"\n[[nics]]\ntype = "bridge"\nbridge = "br0"\nvia = "tap"\n')
+    code, report = doctor(vm, str(path))
+    nf = check(report, "bridge netfilter")
+    assert code == 1 and nf["status"] == "fail" and "bridge-nf-call-iptables=0" in nf["fix"]
+
+
+def test_bridge_netfilter_decision():
+    assert bridge_netfilter_check(None, "DROP").status == "pass"
+    assert bridge_netfilter_check("0", "DROP").status == "pass"
+    assert bridge_netfilter_check("1", "ACCEPT").status == "pass"
+    assert bridge_netfilter_check("1", "DROP").status == "warn"
+    assert bridge_netfilter_check("1", "DROP", needed=True).status == "fail"
+
+
+def test_libvirt_and_ovs_unreachable(vm, write_profile):
+    path = write_profile(
+        'name = "x"\naccel = "tcg"\n'
+        '[[nics]]\nid = "l"\ntype = "network"\nnetwork = "default"\nuri = "qemu:///system"\n'
+        '[[nics]]\nid = "o"\ntype = "ovs"\nbridge = "ovsbr0"\n'
+    )
+    code, report = doctor(vm, str(path))
+    assert code == 1
+    lv = check(report, "libvirt")
+    assert lv["status"] == "fail" and "qemu:///system" in lv["detail"] and "libvirtd" in lv["fix"]
+    ovs = check(report, "openvswitch")
+    assert ovs["status"] == "fail" and "ovs" in ovs["fix"].lower()

@@ -1,0 +1,262 @@
+"""`vmrun doctor`: everything that stands between a profile and a running guest, with the fix.
+
+Host checks first (QEMU, KVM, tun, vhost-net, the bridge helper, bridge
+netfilter, libvirt, OVS), then the profile's own (the same preflight `vmrun up`
+runs, but all of it, not stopping at the first failure).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from vmrun import accel
+from vmrun.errors import PreflightError, ProfileError
+from vmrun.profile.model import Accel, Nic, NicType, Profile, Vhost, Via
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+    fix: str | None = None
+
+    def as_json(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def run(profile: Profile | None) -> list[Check]:
+    checks = list(host_checks(profile))
+    if profile is not None:
+        checks += list(profile_checks(profile))
+    return checks
+
+
+def failed(checks: list[Check]) -> bool:
+    return any(c.status == FAIL for c in checks)
+
+
+# -- host ----------------------------------------------------------------------------------------
+
+
+def host_checks(profile: Profile | None) -> Iterator[Check]:
+    yield qemu_check(profile)
+    yield kvm_check(profile)
+    yield device_check("/dev/net/tun", "taps", _uses_taps(profile), "modprobe tun")
+    yield vhost_check(profile)
+    yield helper_check(profile)
+    bridged = any(n.type in (NicType.BRIDGE, NicType.NETWORK) for n in (profile.nics if profile else ()))
+    yield bridge_netfilter_check(read_sysctl("net/bridge/bridge-nf-call-iptables"), forward_policy(), needed=bridged)
+    if profile is None or _uses(profile, NicType.NETWORK):
+        yield libvirt_check(profile)
+    if profile is None or _uses(profile, NicType.OVS):
+        yield ovs_check(profile)
+
+
+def _uses(profile: Profile | None, kind: NicType) -> bool:
+    return profile is not None and any(n.type is kind for n in profile.nics)
+
+
+def _uses_taps(profile: Profile | None) -> bool:
+    if profile is None:
+        return False
+    from vmrun.net.bridge import resolve_via
+
+    kinds = (NicType.BRIDGE, NicType.NETWORK)
+    return _uses(profile, NicType.OVS) or any(n.type in kinds and resolve_via(n) is Via.TAP for n in profile.nics)
+
+
+def qemu_check(profile: Profile | None) -> Check:
+    binary = profile.qemu if profile else "qemu-system-x86_64"
+    found = shutil.which(binary)
+    if not found:
+        fix = "apt-get install qemu-system-x86"
+        if "/" in binary:
+            fix = f'install QEMU at {binary}, or write qemu = "qemu-system-x86_64" in the profile'
+        return Check("qemu", FAIL, f"{binary} not found", fix)
+    try:
+        out = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return Check("qemu", FAIL, f"{found} does not run: {e}", "reinstall qemu-system-x86")
+    return Check("qemu", PASS, f"{found}: {out.splitlines()[0] if out else 'unknown version'}")
+
+
+def kvm_check(profile: Profile | None) -> Check:
+    problem = accel.kvm_problem()
+    wanted = profile.accel if profile else Accel.AUTO
+    if problem is None:
+        return Check("kvm", PASS, "KVM is usable")
+    if wanted is Accel.KVM:
+        return Check("kvm", FAIL, f"the profile wants KVM, but {problem}", 'accel = "auto" (falls back to TCG) or "tcg"')
+    if wanted is Accel.TCG:
+        return Check("kvm", PASS, f"not needed (accel = tcg); {problem}")
+    return Check("kvm", WARN, f"guests will run under TCG (slow): {problem}",
+                 "load kvm_intel or kvm_amd on a host with hardware virtualisation")  # fmt: skip
+
+
+def device_check(path: str, purpose: str, needed: bool, fix: str) -> Check:
+    try:
+        os.close(os.open(path, os.O_RDWR))
+        return Check(path, PASS, f"opens ({purpose})")
+    except OSError as e:
+        return Check(path, FAIL if needed else WARN, f"cannot be opened: {e.strerror} (needed for {purpose})", fix)
+
+
+def vhost_check(profile: Profile | None) -> Check:
+    on = profile is not None and any(n.vhost is Vhost.ON for n in profile.nics)
+    check = device_check("/dev/vhost-net", "vhost-net acceleration", on, "modprobe vhost_net")
+    if check.status == WARN:
+        return Check(check.name, WARN, f"{check.detail}; vhost = \"auto\" NICs run without it", check.fix)
+    return check
+
+
+def helper_check(profile: Profile | None) -> Check:
+    from vmrun.net.bridge import find_helper, helper_privileged, resolve_via
+
+    kinds = (NicType.BRIDGE, NicType.NETWORK)
+    helper_nics = [n for n in (profile.nics if profile else ()) if n.type in kinds and resolve_via(n) is Via.HELPER]
+    helper = find_helper(helper_nics[0]) if helper_nics else find_helper_default()
+    status = FAIL if helper_nics else WARN
+    if not os.access(helper, os.X_OK):
+        return Check("bridge helper", status, f"{helper} not found", "apt-get install qemu-system-common")
+    if os.geteuid() != 0 and not helper_privileged(helper):
+        return Check("bridge helper", status, f"{helper} is not setuid root", f"chmod u+s {helper}")
+    return Check("bridge helper", PASS, f"{helper} ({'running as root' if os.geteuid() == 0 else 'setuid'})")
+
+
+def find_helper_default() -> str:
+    from vmrun.net.bridge import HELPER_PLACES
+
+    return next((p for p in HELPER_PLACES if os.access(p, os.X_OK)), HELPER_PLACES[0])
+
+
+def read_sysctl(name: str) -> str | None:
+    try:
+        return Path("/proc/sys", name).read_text().strip()
+    except OSError:
+        return None
+
+
+def forward_policy() -> str | None:
+    """The iptables FORWARD chain's policy (``ACCEPT``/``DROP``), or None if it cannot be read."""
+    if not shutil.which("iptables"):
+        return None
+    try:
+        out = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        if line.startswith("-P FORWARD "):
+            return line.split()[2]
+    return None
+
+
+def bridge_netfilter_check(call_iptables: str | None, policy: str | None, *, needed: bool = False) -> Check:
+    """Bridged guest traffic goes through iptables' FORWARD when br_netfilter says so; DROP there cuts guests off."""
+    name = "bridge netfilter"
+    if call_iptables is None:
+        return Check(name, PASS, "br_netfilter is not loaded: bridged traffic skips iptables")
+    if call_iptables == "0":
+        return Check(name, PASS, "br_netfilter loaded, bridge-nf-call-iptables = 0")
+    if policy == "DROP":
+        return Check(name, FAIL if needed else WARN,
+                     "br_netfilter sends bridged traffic through iptables FORWARD, whose policy is DROP",
+                     "sysctl -w net.bridge.bridge-nf-call-iptables=0 (or accept the bridge: "
+                     "iptables -I FORWARD -m physdev --physdev-is-bridged -j ACCEPT)")  # fmt: skip
+    return Check(name, PASS, f"bridge-nf-call-iptables = 1, FORWARD policy {policy or 'unknown'}")
+
+
+def libvirt_check(profile: Profile | None) -> Check:
+    uris = sorted({n.uri for n in profile.nics if n.type is NicType.NETWORK}) if profile else ["qemu:///system"]
+    status = FAIL if profile else WARN
+    try:
+        from vmrun.net.network import _quiet_libvirt
+
+        libvirt = _quiet_libvirt()
+    except ImportError:
+        return Check("libvirt", status, "libvirt-python is not installed", "pip install libvirt-python")
+    for uri in uris:
+        try:
+            libvirt.openReadOnly(uri).close()
+        except libvirt.libvirtError as e:
+            return Check("libvirt", status, f"cannot reach {uri}: {' '.join(str(e).split())}",
+                         "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d)")  # fmt: skip
+    return Check("libvirt", PASS, f"reachable at {', '.join(uris)}")
+
+
+def ovs_check(profile: Profile | None) -> Check:
+    status = FAIL if profile else WARN
+    if not shutil.which("ovs-vsctl"):
+        return Check("openvswitch", status, "ovs-vsctl not found", "apt-get install openvswitch-switch")
+    r = subprocess.run(["ovs-vsctl", "--timeout=5", "show"], capture_output=True, text=True)
+    if r.returncode != 0:
+        reason = (r.stderr.strip().splitlines() or ["no answer"])[-1]
+        return Check("openvswitch", status, f"OVS database not reachable: {reason}",
+                     "start Open vSwitch (systemctl start openvswitch-switch; without systemd: "
+                     "/usr/share/openvswitch/scripts/ovs-ctl start)")  # fmt: skip
+    return Check("openvswitch", PASS, "ovsdb reachable")
+
+
+# -- the profile ---------------------------------------------------------------------------------
+
+
+def profile_checks(profile: Profile) -> Iterator[Check]:
+    from vmrun import preflight
+    from vmrun.net import backend_for
+
+    yield _as_check("files", lambda: preflight.check_files(profile), "kernel, initrd, cdrom and disks exist")
+    yield from disks_in_use(profile)
+    for nic in profile.nics:
+        yield _as_check(f"nic {nic.id} ({nic.type.value})", lambda nic=nic: backend_for(nic).preflight(nic, profile),
+                        _nic_summary(nic))  # fmt: skip
+
+
+def _nic_summary(nic: Nic) -> str:
+    if nic.hostfwd:
+        return "host side ready; forwarded ports free: " + ", ".join(f"{f.host_addr}:{f.host_port}" for f in nic.hostfwd)
+    return "host side ready"
+
+
+def _as_check(name: str, func: Callable[[], None], ok: str) -> Check:
+    try:
+        func()
+    except PreflightError as e:
+        return Check(name, FAIL, f"{e.field}: {e.reason}" if e.field else e.reason, e.hint)
+    except ProfileError as e:
+        return Check(name, FAIL, e.message, e.hint)
+    return Check(name, PASS, ok)
+
+
+def disks_in_use(profile: Profile) -> Iterator[Check]:
+    for i, drive in enumerate(profile.drives):
+        path = os.path.realpath(drive.file)
+        if not os.path.exists(path):
+            continue
+        users = processes_using(path)
+        if users:
+            yield Check(f"drives[{i}]", FAIL, f"{drive.file} is open in another process: {', '.join(users)}",
+                        "stop that VM first (vmrun ps), or use a copy or an overlay of the disk")  # fmt: skip
+        else:
+            yield Check(f"drives[{i}]", PASS, f"{drive.file} is not in use")
+
+
+def processes_using(path: str) -> list[str]:
+    """``comm[pid]`` of every process with ``path`` open (what QEMU does with its disks)."""
+    users = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                    comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                    users.append(f"{comm}[{pid}]")
+                    break
+        except OSError:
+            continue
+    return users
