@@ -176,6 +176,28 @@ def ps(*, as_json: JsonOpt = False) -> None:
 
 
 @command()
+def doctor(
+    name: Annotated[Optional[str], typer.Argument(help="A profile to check too (name or path).")] = None,
+    *,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the host (and a profile) for what would stop a guest, each problem with its fix.
+
+    Exit status 1 when the profile could not start. Example: vmrun doctor jrgtest
+    """
+    from vmrun import doctor as doc
+
+    profile = _load(name, None, None, None) if name else None
+    checks = doc.run(profile)
+    if as_json:
+        print(json.dumps({"ok": not doc.failed(checks), "checks": [c.as_json() for c in checks]}, indent=2))
+    else:
+        print(ui.checklist(checks))
+    if doc.failed(checks):
+        raise typer.Exit(1)
+
+
+@command()
 def gc() -> None:
     """Clean up after VMs whose QEMU died: their taps, macvtaps, OVS ports, passt and run folders."""
     from vmrun.control import gc as do_gc
