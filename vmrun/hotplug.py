@@ -103,11 +103,11 @@ def add(name: str, raw: dict[str, Any]) -> Added:
         backend = backend_for(nic)
         backend.preflight(nic, profile)
         with Qmp(run.qmp) as q, ExitStack() as stack:  # undo steps need QMP still open
+            bus = free_hotplug_port(q, profile)
             ctx = PrepareContext(profile, run.path, stack, Recorder(run.path), nic_id=nic.id)
             prepared = backend.prepare(nic, ctx)
             fdnames = _send_fds(q, stack, nic.id, prepared.pass_fds)
             ctx.close_fds()  # QEMU holds its own copies now
-            bus = free_hotplug_port(q, profile)
             q.execute("netdev_add", qmp_netdev(nic.id, prepared.netdev, fdnames))
             stack.callback(_quietly, q, "netdev_del", {"id": nic.id})
             device = {"driver": nic.model, "id": nic.id, "netdev": nic.id, "mac": nic.mac}

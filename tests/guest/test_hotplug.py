@@ -130,3 +130,26 @@ def test_fwd_add_list_del(vm, running_guest):
     r = vm.netns.run("curl", "-sS", "--max-time", "5", "http://127.0.0.1:8081/")
     assert r.returncode != 0
     assert [f["rule"] for f in json.loads(vm("fwd", "list", "g", "--json").stdout)] == ["tcp:127.0.0.1:8080-:80"]
+
+
+def test_q35_gets_hotplug_ports_and_says_when_full(vm, lan, write_profile, test_guest):
+    lan.bridge("br0")
+    path = guest_profile(write_profile, test_guest, USER_NIC, extra='machine = "q35"\nhotplug_slots = 1\n')
+    r = vm("up", str(path), "--wait", "--wait-timeout", "120")
+    assert r.returncode == 0, r.stderr
+    try:
+        mac = "52:54:00:77:02:01"
+        r = vm("nic", "add", "g", "--bridge", "br0", "--mac", mac, "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["bus"] == "vmrun-hp0"
+        address = lan.lease_of(mac)
+        assert f"inet {address}/24" in lan.http(address)
+        before = links(vm.netns)
+        r = vm("nic", "add", "g", "--bridge", "br0")
+        assert r.returncode == 2 and "no free hot-plug slot (hotplug_slots = 1)" in r.stderr
+        assert links(vm.netns) == before
+        assert vm("nic", "del", "g", "net1").returncode == 0
+        r = vm("nic", "add", "g", "--bridge", "br0", "--id", "again")
+        assert r.returncode == 0, r.stderr
+    finally:
+        vm("down", "g", "--force")
