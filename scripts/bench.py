@@ -41,7 +41,7 @@ def wait_greeting(path: str, proc: subprocess.Popen) -> None:
                 s.connect(path)
                 if s.recv(4096):
                     return
-        except (FileNotFoundError, ConnectionRefusedError):
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
             if proc.poll() is not None:
                 raise SystemExit(f"qemu exited: {proc.returncode}")
             time.sleep(0.001)
@@ -60,11 +60,11 @@ def time_raw(argv: list[str], tmp: str) -> float:
     return elapsed
 
 
-def time_vmrun(profile: str, env: dict[str, str]) -> float:
+def time_vmrun(profile: str, name: str, env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run([VMRUN, "up", profile], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
-    subprocess.run([VMRUN, "down", "bench", "--force"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([VMRUN, "down", name, "--force"], env=env, check=True, stdout=subprocess.DEVNULL)
     return elapsed
 
 
@@ -79,7 +79,7 @@ def launch(args: argparse.Namespace) -> None:
         raw, ours = [], []
         for _ in range(args.n):
             raw.append(time_raw(shown["argv"], tmp))
-            ours.append(time_vmrun(profile, env))
+            ours.append(time_vmrun(profile, shown["name"], env))
         r, v = statistics.median(raw), statistics.median(ours)
         print(f"raw qemu until QMP answers : median {r * 1000:7.1f} ms  (n={args.n})")
         print(f"vmrun up until QMP answers : median {v * 1000:7.1f} ms  (n={args.n})")

@@ -24,6 +24,7 @@ class Control:
     serial_socket: str
     serial_log: str
     spice_password_file: str | None = None
+    qmp_fd: int | None = None  # the listening QMP socket vmrun made, passed to QEMU
 
 
 def build_argv(
@@ -148,8 +149,9 @@ def _boot(p: Profile) -> list[str]:
 
 
 def _control(c: Control) -> list[str]:
+    qmp = ("fd", c.qmp_fd) if c.qmp_fd is not None else ("path", c.qmp_socket)
     return [
-        "-chardev", opts("socket", [("id", "vmrun-qmp"), ("path", c.qmp_socket), ("server", True), ("wait", False)]),
+        "-chardev", opts("socket", [("id", "vmrun-qmp"), qmp, ("server", True), ("wait", False)]),
         "-mon", "chardev=vmrun-qmp,mode=control",
         "-chardev", opts("socket", [("id", "vmrun-serial"), ("path", c.serial_socket), ("server", True),
                                     ("wait", False), ("logfile", c.serial_log), ("logappend", True)]),

@@ -22,7 +22,7 @@ from vmrun.errors import LaunchError, QmpError, StateError
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Profile
-from vmrun.qmp import wait_greeting
+from vmrun.qmp import listen, wait_greeting
 from vmrun.rundir import RunDir
 
 QMP_TIMEOUT = 30.0
@@ -68,14 +68,18 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
         for nic in profile.nics:
             ctx.nic_id = nic.id
             prepared.append(backend_for(nic).prepare(nic, ctx))
-        control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run))
+        qmp_listener = listen(run.qmp)
+        ctx.own_fds([qmp_listener.detach()])
+        qmp_fd = ctx.fds[-1]
+        control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run), qmp_fd)
         argv = build_argv(
             profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=choice.accel, control=control
         )
-        fds = [fd for p in prepared for fd in p.pass_fds]
-        process = _spawn(argv, run, fds)
+        process = _spawn(argv, run, list(ctx.fds))
         stack.callback(_kill, process)
-        ctx.close_fds()  # QEMU holds its own copies now; a tap lives as long as they do
+        # QEMU holds its own copies now: a tap lives as long as they do, and with our copy
+        # of the QMP socket gone, a QEMU that dies shows at once as a reset connection.
+        ctx.close_fds()
         state = _state(profile, run, argv, choice.accel.value, process, prepared)
         run.write_state(state)
         try:

@@ -10,6 +10,7 @@ came back.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -19,31 +20,49 @@ from typing import Any
 from vmrun.errors import QmpError
 
 
+def listen(path: Path) -> socket.socket:
+    """The QMP socket, made by vmrun and handed to QEMU as an fd.
+
+    Our connection then waits in the backlog until QEMU answers, with no
+    polling; and the socket is ours from the start, 0600 in a 0700 folder.
+    """
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    os.chmod(path, 0o600)
+    s.listen(4)
+    return s
+
+
 def wait_greeting(path: Path, *, timeout: float, still_starting: Callable[[], bool]) -> dict[str, Any]:
-    """Poll until QEMU's QMP socket greets us; give up when ``still_starting()`` turns False."""
+    """Wait for QMP's greeting on ``path``; give up when ``still_starting()`` turns False."""
     deadline = time.monotonic() + timeout
-    delay = 0.002
     while True:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(max(0.1, deadline - time.monotonic()))
+                s.settimeout(0.05)
                 s.connect(str(path))
                 buf = b""
                 while not buf.endswith(b"\n"):
-                    chunk = s.recv(4096)
+                    try:
+                        chunk = s.recv(4096)
+                    except socket.timeout:
+                        if not still_starting():
+                            raise QmpError("QEMU exited before QMP answered") from None
+                        if time.monotonic() >= deadline:
+                            raise QmpError(f"QMP did not answer within {timeout:.0f} s", hint=f"socket {path}") from None
+                        continue
                     if not chunk:
                         break
                     buf += chunk
-                if buf:
+                if buf.endswith(b"\n"):
                     return json.loads(buf)
-        except (FileNotFoundError, ConnectionRefusedError, socket.timeout):
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
             pass
         if not still_starting():
             raise QmpError("QEMU exited before QMP answered")
         if time.monotonic() >= deadline:
             raise QmpError(f"QMP did not answer within {timeout:.0f} s", hint=f"socket {path}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        time.sleep(0.005)
 
 
 class Qmp:

@@ -8,7 +8,6 @@ with SIGKILL cannot leak it. It is recorded all the same, and deleted on exit.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import struct
 from dataclasses import dataclass
@@ -30,6 +29,8 @@ def link_name(vm: str, nic_id: str, kind: str = "t") -> str:
     readable = f"vr-{vm}-{nic_id}"
     if len(readable) < IFNAMSIZ and kind == "t":
         return readable
+    import hashlib  # here, not at the top: it costs `vmrun up` 2 ms to import
+
     digest = hashlib.sha256(f"{vm}/{nic_id}".encode()).hexdigest()[:8]
     return f"vr{kind}{digest}"
 

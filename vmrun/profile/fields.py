@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import os
 import re
@@ -49,6 +48,8 @@ def parse_mac(value: str) -> str:
 
 def stable_mac(vm_name: str, nic_id: str) -> str:
     """A MAC that depends only on the VM and NIC names, so guest interface names never move."""
+    import hashlib  # here, not at the top: it costs `vmrun up` 2 ms to import
+
     digest = hashlib.sha256(f"{vm_name}/{nic_id}".encode()).digest()
     return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
 
