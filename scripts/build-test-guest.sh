@@ -211,6 +211,7 @@ printf '%s\n' "${loaded[@]}" >"$R/etc/modules"
 
 cat >"$R/etc/inittab" <<'EOF'
 ::sysinit:/etc/rc
+ttyS0::respawn:/bin/sh
 ::ctrlaltdel:/bin/kill -USR2 1
 ::shutdown:/bin/echo "vmrun-guest: powering off"
 EOF

@@ -38,3 +38,53 @@ def test_demo_up_wait_http_ps_down(netns, runtime_dir, test_guest):
     assert not os.path.exists(f"/proc/{pid}/cmdline") or open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z"
     assert not (runtime_dir / "demo").exists()
     assert netns.pids() == []
+
+
+def test_console_reaches_the_guest_shell(vm, write_profile, test_guest):
+    import select
+    import subprocess
+    import time
+
+    from tests.conftest import guest_profile, vmrun_bin
+
+    path = guest_profile(write_profile, test_guest, '[[nics]]\nhostfwd = ["tcp::8080-:80"]\n')
+    assert vm("up", str(path), "--wait", "--wait-timeout", "120").returncode == 0
+    try:
+        p = vm.netns.popen(vmrun_bin(), "console", "g", env=vm.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)  # fmt: skip
+        p.stdin.write(b"\necho vmrun-$((40+2))\n")
+        p.stdin.flush()
+        seen, deadline = b"", time.monotonic() + 30
+        while b"vmrun-42" not in seen and time.monotonic() < deadline:
+            if select.select([p.stdout], [], [], 1)[0]:
+                seen += p.stdout.read1(4096)
+        p.stdin.write(b"\x1d")  # Ctrl-] detaches
+        p.stdin.flush()
+        _, err = p.communicate(timeout=10)
+        assert b"vmrun-42" in seen, seen[-500:]
+        assert p.returncode == 0 and b"detached" in err
+    finally:
+        vm("down", "g", "--force")
+
+
+def test_foreground_ctrl_c_powers_the_guest_off(vm, write_profile, test_guest):
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import guest_profile, vmrun_bin
+
+    path = guest_profile(write_profile, test_guest, '[[nics]]\nhostfwd = ["tcp::8080-:80"]\n')
+    p = vm.netns.popen(vmrun_bin(), "up", str(path), "--foreground", "--wait", "--wait-timeout", "120", env=vm.env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if vm.netns.run("curl", "-s", "--max-time", "2", "http://127.0.0.1:8080/").stdout.strip() == "vmrun test guest":
+            break
+        time.sleep(1)
+    time.sleep(1)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=90)
+    assert p.returncode == 0, err
+    assert "g: powered off" in out
+    assert not (vm.runtime_dir / "g").exists()
