@@ -1,0 +1,182 @@
+"""SPICE (with its password secret and the vdagent trio) and the disks: -drive, -hdX, -cdrom."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from vmrun.argv import HOTPLUG_PORT
+from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
+from vmrun.profile.model import Profile
+from vmrun.profile import fields
+
+_DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media"}
+_HD = ("-hda", "-hdb", "-hdc", "-hdd", "")
+_VDAGENT_PORT = "com.redhat.spice.0"
+
+
+def map_spice(m: Mapper) -> None:
+    found = m.named("-spice")
+    if not found:
+        return
+    opt = found[-1]
+    try:
+        spice, secret = _spice(m, opt)
+    except Unfit as e:
+        m.keep(opt, str(e))
+        return
+    m.take(opt)
+    if secret:
+        m.take(secret)
+    m.set("spice", spice)
+    m.origin("spice", opt.value)
+    _vdagent(m)
+
+
+def _spice(m: Mapper, opt: Opt) -> tuple[dict[str, Any], Opt | None]:
+    _, pairs = parse_opts(opt.text)
+    spice: dict[str, Any] = {}
+    secret = None
+    for key, value in pairs:
+        if key == "port":
+            if not value.isdigit() or not 0 < int(value) < 65536:
+                raise Unfit(f"port={value} is not a port")
+            spice["port"] = int(value)
+        elif key == "addr":
+            spice["addr"] = value
+        elif key == "disable-ticketing":
+            spice["ticketing"] = not boolean(key, value)
+        elif key == "password":
+            spice["password"] = value
+        elif key == "password-secret":
+            secret, spice["password"] = _secret(m, value)
+        else:
+            raise Unfit(f"vmrun has no key for SPICE's {key}")
+    if "port" not in spice:
+        raise Unfit("vmrun's SPICE needs a port=")
+    if "addr" not in spice:
+        spice["addr"] = "0.0.0.0"
+        m.note(opt.line, "-spice has no addr=, so QEMU listens on all addresses: imported as addr = \"0.0.0.0\"; "
+               "write addr = \"127.0.0.1\" to keep SPICE to this host")
+    if spice.get("ticketing") is False and "password" in spice:
+        raise Unfit("both disable-ticketing and a password")
+    return {k: spice[k] for k in ("port", "addr", "ticketing", "password") if k in spice}, secret
+
+
+def _secret(m: Mapper, secret_id: str) -> tuple[Opt, str]:
+    for opt in m.named("-object"):
+        head, pairs = parse_opts(opt.text, "qom-type")
+        keys = dict(pairs)
+        if head == "secret" and keys.get("id") == secret_id:
+            if set(keys) - {"id", "data", "format"} or keys.get("format", "raw") != "raw" or "data" not in keys:
+                raise Unfit(f"the secret {secret_id} is not plain data= (vmrun keeps the password in the profile)")
+            return opt, keys["data"]
+    raise Unfit(f"there is no -object secret,id={secret_id}")
+
+
+def _vdagent(m: Mapper) -> None:
+    """virtio-serial + a spicevmc chardev + its virtserialport: `[spice] vdagent = true`."""
+    serial = chardev = port = None
+    chardev_id = None
+    for opt in m.named("-chardev"):
+        head, pairs = parse_opts(opt.text, "backend")
+        keys = dict(pairs)
+        if head == "spicevmc" and keys.get("name") == "vdagent" and set(keys) <= {"id", "name", "debug"}:
+            chardev, chardev_id = opt, keys.get("id")
+            break
+    for opt in m.named("-device"):
+        head, pairs = parse_opts(opt.text, "driver")
+        keys = dict(pairs)
+        if head in ("virtio-serial", "virtio-serial-pci") and not keys and serial is None:
+            serial = opt
+        elif head == "virtserialport" and keys == {"chardev": chardev_id, "name": _VDAGENT_PORT}:
+            port = opt
+    if serial and chardev and port:
+        for opt in (serial, chardev, port):
+            m.take(opt, "vdagent")
+        m.set("spice.vdagent", True)
+
+
+def map_hotplug_ports(m: Mapper) -> None:
+    """The spare PCIe root ports vmrun gives a q35 guest, as `vmrun show` prints them: hotplug_slots."""
+    if not is_q35(m):
+        return
+    ports = []
+    for opt in m.named("-device"):
+        head, pairs = parse_opts(opt.text, "driver")
+        n = len(ports)
+        if head == "pcie-root-port" and pairs == [("id", HOTPLUG_PORT.format(n)), ("chassis", str(100 + n))]:
+            ports.append(opt)
+    for opt in ports:
+        m.take(opt, "hotplug")
+    if len(ports) != Profile.hotplug_slots:
+        m.set("hotplug_slots", len(ports))
+    if not ports:
+        line = next((o.line for o in m.opts if o.name in ("-machine", "-M")), None)
+        m.note(line, "q35 without vmrun's spare PCIe root ports, as the script has it: hotplug_slots = 0; "
+               f"write hotplug_slots = {Profile.hotplug_slots} to let vmrun nic add plug NICs in")
+
+
+def map_drives(m: Mapper) -> None:
+    drives: list[dict[str, Any]] = []
+    for opt in m.named("-drive", "-cdrom", *_HD):
+        if opt.value is None:
+            continue
+        try:
+            if opt.name == "-drive":
+                drive = _drive(m, opt)
+            elif opt.name == "-cdrom":
+                drive = {"media": "cdrom", "file": m.path(opt.value, "-cdrom")}
+            else:
+                drive = {"file": m.path(opt.value, opt.name or "the disk image"), "interface": "ide"}
+            if drive.pop("media", None) == "cdrom":
+                _cdrom(m, opt, drive)
+                continue
+        except Unfit as e:
+            m.keep(opt, str(e))
+            continue
+        drives.append(drive)
+        m.take(opt, "drive" if drive["interface"] == "virtio" else "")
+        m.origin(f"drives.{len(drives) - 1}", opt.value)
+    if drives:
+        m.set("drives", drives)
+
+
+def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
+    _, pairs = parse_opts(opt.text)
+    keys = dict(pairs)
+    unknown = sorted(set(keys) - _DRIVE_KEYS)
+    if unknown:
+        raise Unfit(f"vmrun has no key for the drive's {', '.join(unknown)}")
+    if "file" not in keys:
+        raise Unfit("a drive without a file")
+    assert opt.value is not None
+    drive: dict[str, Any] = {"file": m.path(replace(opt.value, text=keys["file"]), "the drive")}
+    media = keys.get("media", "disk")
+    if media == "cdrom":
+        drive["media"] = "cdrom"
+    elif media != "disk":
+        raise Unfit(f"media={media}")
+    # QEMU's default interface is ide; vmrun's is virtio: say it.
+    drive["interface"] = keys.get("if", "ide")
+    for key, name in (("if", "interface"), ("format", "format"), ("aio", "aio"), ("cache", "cache")):
+        if key in keys:
+            try:
+                drive[name] = fields.parse_word(keys[key])
+            except ValueError as e:
+                raise Unfit(str(e)) from None
+    if drive["interface"] == "none":
+        raise Unfit("if=none drives belong to a -device")
+    for key in ("readonly", "snapshot"):
+        if key in keys and boolean(key, keys[key]):
+            drive[key] = True
+    return drive
+
+
+def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any]) -> None:
+    if "cdrom" in m.profile:
+        raise Unfit("vmrun has one CD-ROM; this is a second one")
+    if set(drive) - {"file", "interface", "readonly"} or drive.get("interface", "ide") != "ide":
+        raise Unfit("a CD-ROM with settings vmrun's cdrom key does not have")
+    m.set("cdrom", drive["file"], opt.value)
+    m.take(opt, "cdrom")

@@ -1,0 +1,168 @@
+"""Words into argv strings: the script's own variables, ``${N:-default}`` at its default.
+
+Each resulting :class:`Field` remembers which script parameters it came from,
+so the importer can say "memory = 8G is the default of ``${1:-8}``".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from vmrun.importer.shell import Lit, Run, Segment, Var, Word
+
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A value the script takes from its caller, here at its default."""
+
+    name: str  # "1", or "MEM" for ${MEM:-8G} from the environment
+    raw: str  # ${1:-8}
+    default: str
+
+    @property
+    def spelled(self) -> str:
+        return f"${self.name}" if self.name.isdigit() else f"${{{self.name}}}"
+
+
+@dataclass(frozen=True)
+class Field:
+    text: str
+    line: int
+    params: tuple[Param, ...] = ()
+
+
+class Unresolved(Exception):
+    """Only a running shell (or the caller) knows this value."""
+
+
+class PassThrough(Exception):
+    """``"$@"``: the script hands its own arguments on to QEMU."""
+
+
+@dataclass(frozen=True)
+class Value:
+    text: str
+    params: tuple[Param, ...] = ()
+    problem: str | None = None  # set when the assignment itself could not be worked out
+
+
+@dataclass
+class Env:
+    script_path: str
+    variables: dict[str, Value] = field(default_factory=dict)
+    assigned_raw: dict[str, str] = field(default_factory=dict)
+    kept: list[tuple[int, str]] = field(default_factory=list)  # $HOME-like names left as written
+
+    def assign(self, word: Word) -> bool:
+        """Record ``NAME=value``; False when the word is not an assignment."""
+        first = word.segments[0] if word.segments else None
+        if not isinstance(first, Lit) or first.quoted:
+            return False
+        m = _ASSIGNMENT.match(first.text)
+        if not m:
+            return False
+        rest = (Lit(first.text[m.end() :], False), *word.segments[1:])
+        name = m.group(1)
+        try:
+            text, params = self._join(rest, word.line)
+            value = Value(text, params)
+        except (Unresolved, PassThrough) as e:
+            value = Value("", (), str(e) or f"${name} needs the script's arguments")
+        if "+=" in first.text[: m.end()] and name in self.variables:
+            old = self.variables[name]
+            value = Value(old.text + value.text, old.params + value.params, old.problem or value.problem)
+        self.variables[name] = value
+        self.assigned_raw[name] = word.raw
+        return True
+
+    def fields(self, word: Word) -> list[Field]:
+        """The argv strings a word becomes (none, one, or several when an unquoted $VAR splits)."""
+        out: list[Field] = []
+        buf: list[str] = []
+        params: list[Param] = []
+        started = False
+
+        def end_field() -> None:
+            nonlocal started
+            if started:
+                out.append(Field("".join(buf), word.line, tuple(params)))
+            buf.clear()
+            params.clear()
+            started = False
+
+        for seg in word.segments:
+            if isinstance(seg, Lit):
+                buf.append(seg.text)
+                started = started or seg.quoted or seg.text != ""
+                continue
+            text, from_params = self._segment(seg, word.line)
+            params.extend(from_params)
+            if seg.quoted:
+                buf.append(text)
+                started = True
+                continue
+            pieces = re.split(r"[ \t\n]+", text)
+            for k, piece in enumerate(pieces):
+                if k > 0:
+                    end_field()
+                    params.extend(from_params)
+                if piece:
+                    buf.append(piece)
+                    started = True
+        end_field()
+        return out
+
+    def _join(self, segments: tuple[Segment, ...], line: int) -> tuple[str, tuple[Param, ...]]:
+        texts: list[str] = []
+        params: list[Param] = []
+        for seg in segments:
+            if isinstance(seg, Lit):
+                texts.append(seg.text)
+            else:
+                text, p = self._segment(seg, line)
+                texts.append(text)
+                params.extend(p)
+        return "".join(texts), tuple(params)
+
+    def _segment(self, seg: Segment, line: int) -> tuple[str, tuple[Param, ...]]:
+        if isinstance(seg, Run):
+            raise Unresolved(f"{seg.raw} needs a running shell; write its value into the command instead")
+        return self._variable(seg, line)
+
+    def _variable(self, var: Var, line: int) -> tuple[str, tuple[Param, ...]]:
+        name, op = var.name, var.op
+        if op == "unsupported":
+            raise Unresolved(f"{var.raw} needs a running shell; write its value into the command instead")
+        if name in ("@", "*"):
+            raise PassThrough()
+        if name in self.variables:
+            value = self.variables[name]
+            if value.problem:
+                raise Unresolved(value.problem)
+            if op in (":-", ":=") and value.text == "":
+                return self._default(var, line)
+            if op in (":+", "+"):
+                return self._join(var.default, line) if (value.text or op == "+") else ("", ())
+            return value.text, value.params
+        if name == "0":
+            return self.script_path, ()
+        if name == "#":
+            return "0", ()
+        if op in (":-", "-", ":=", "="):
+            return self._default(var, line)
+        if op in (":+", "+"):
+            return "", ()
+        if name.isdigit():
+            raise Unresolved(f"{var.raw} is the script's argument {name} and has no default: write ${{{name}:-VALUE}}")
+        if op in (":?", "?") or not (name[0].isalpha() or name[0] == "_"):
+            raise Unresolved(f"{var.raw} comes from the caller; write its value into the command instead")
+        # $HOME and the like: kept as written; vmrun expands them in paths.
+        self.kept.append((line, var.raw))
+        return var.raw, ()
+
+    def _default(self, var: Var, line: int) -> tuple[str, tuple[Param, ...]]:
+        text, inner = self._join(var.default, line)
+        return text, (Param(var.name, var.raw, text), *inner)

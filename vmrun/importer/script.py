@@ -1,0 +1,254 @@
+"""A start.sh read as a whole: its QEMU command, what it does around it, what is commented out."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from vmrun.errors import ScriptError
+from vmrun.importer.expand import Env, Field, PassThrough, Unresolved
+from vmrun.importer.shell import Comment, Op, Redirect, Word, lex
+
+_QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
+_X86 = {"x86_64", "i386"}
+# Words a command can start with that are not the program it runs.
+_KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"}
+# Programs that run another program: QEMU may come after them and their options.
+_WRAPPERS = {"exec", "sudo", "doas", "env", "nohup", "nice", "ionice", "taskset", "numactl", "chrt", "setsid",
+             "stdbuf", "command", "systemd-run", "unbuffer"}
+_DECLARE = {"export", "readonly", "local", "declare", "typeset"}
+_OPTION_LINE = re.compile(r"^(?:-{1,2}[A-Za-z]|\S*qemu-system-)")
+_TRAILING_NOTE = re.compile(r"\s*\\?\s+#+\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Commented-out option lines next to each other, as the user may want them back."""
+
+    first: int
+    last: int
+    text: str
+    note: str | None
+
+    @property
+    def lines(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True)
+class HostCommand:
+    """Another command of the script, words as far as they could be worked out (a tap's bridge...)."""
+
+    words: tuple[str, ...]
+    line: int
+
+
+@dataclass
+class Script:
+    source: str  # as the user named it, for messages
+    folder: str  # relative paths in the command are taken from here
+    program: Field
+    argv: list[Field]
+    wrapper: list[str]  # sudo, taskset...: what ran QEMU
+    redirects: list[Redirect]
+    host_commands: list[HostCommand]
+    assigned_raw: dict[str, str]
+    alternatives: list[Alternative]
+    notes: list[tuple[int, str]] = field(default_factory=list)
+
+    def where(self, line: int | str | None) -> str:
+        return f"{self.source}:{line}" if line else self.source
+
+
+@dataclass
+class _Command:
+    words: list[Word] = field(default_factory=list)
+    redirects: list[Redirect] = field(default_factory=list)
+
+
+def read_script(text: str, *, source: str, folder: str) -> Script:
+    notes: list[tuple[int, str]] = []
+    if "\n" in text and text.count("\r\n") == text.count("\n"):
+        # Edited on Windows: sh itself would choke on the \r before each continuation's newline.
+        text = text.replace("\r\n", "\n")
+        notes.append((1, "the script has Windows line ends (CRLF); read as if they were plain newlines"))
+    lexed = lex(text, source)
+    env = Env(script_path=source)
+    found: tuple[_Command, Field, list[Field], list[str]] | None = None
+    foreign: tuple[int, str] | None = None
+    host: list[HostCommand] = []
+    for cmd in _commands(lexed.tokens):
+        words = _strip_keywords(cmd.words)
+        if not words:
+            continue
+        if _is_assignments(words, env):
+            continue
+        hit = _find_program(words, env, source)
+        if hit is None:
+            soft = _soft_words(words, env)
+            if found and soft and soft[0].startswith("-"):
+                notes.append((words[0].line, f"{soft[0]} ...: this line continues no command (a comment "
+                              "or a blank line ended the QEMU command before it); not imported"))
+            host.append(HostCommand(tuple(soft), words[0].line))
+            continue
+        index, program, arch = hit
+        if arch not in _X86:
+            foreign = foreign or (program.line, program.text)
+            continue
+        if found:
+            notes.append((program.line, "a second QEMU command: only the first one is imported"))
+            continue
+        # Expanded here, with the variables as they are at this point of the script.
+        wrapper = _soft_words(cmd.words[:index], env)
+        found = (cmd, program, _qemu_argv(cmd.words[index + 1 :], env, source, notes), wrapper)
+    if found is None:
+        if foreign:
+            line, prog = foreign
+            arch = _QEMU.match(os.path.basename(prog)).group(1)  # type: ignore[union-attr]
+            raise ScriptError(
+                f"{os.path.basename(prog)} runs {arch} guests; vmrun runs x86 guests (qemu-system-x86_64)",
+                source=source, line=line,
+            )  # fmt: skip
+        raise ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
+    cmd, program, argv, before = found
+    return Script(
+        source=source,
+        folder=folder,
+        program=program,
+        argv=argv,
+        wrapper=[w for w in before if w not in _KEYWORDS and w != "exec"],
+        redirects=cmd.redirects,
+        host_commands=host,
+        assigned_raw=env.assigned_raw,
+        alternatives=alternatives(lexed.comments),
+        notes=notes,
+    )
+
+
+def one_line(text: str) -> str:
+    """Control characters spelled out: a message is one line on stderr and a valid TOML comment."""
+    return "".join(c if " " <= c != "\x7f" else repr(c)[1:-1] for c in text)
+
+
+def _qemu_argv(words: list[Word], env: Env, source: str, notes: list[tuple[int, str]]) -> list[Field]:
+    argv: list[Field] = []
+    env.kept.clear()
+    for word in words:
+        try:
+            argv += env.fields(word)
+        except PassThrough:
+            notes.append((word.line, f"{word.raw} hands the script's own arguments to QEMU; not imported "
+                          "(add options to extra_args, or use vmrun up --set)"))
+        except Unresolved as e:
+            raise ScriptError(one_line(str(e)), source=source, line=word.line) from None
+    notes += [(line, f"{raw} is kept as written (vmrun expands variables in paths only)") for line, raw in env.kept]
+    return argv
+
+
+def _commands(tokens: list) -> list[_Command]:
+    out = [_Command()]
+    for tok in tokens:
+        if isinstance(tok, Op):
+            if out[-1].words or out[-1].redirects:
+                out.append(_Command())
+        elif isinstance(tok, Redirect):
+            out[-1].redirects.append(tok)
+        else:
+            out[-1].words.append(tok)
+    return [c for c in out if c.words]
+
+
+def _strip_keywords(words: list[Word]) -> list[Word]:
+    i = 0
+    while i < len(words) and words[i].raw in _KEYWORDS:
+        i += 1
+    return words[i:]
+
+
+def _is_assignments(words: list[Word], env: Env) -> bool:
+    body = words[1:] if words[0].raw in _DECLARE else words
+    if not body or not all(_looks_assigned(w) for w in body):
+        return False
+    for w in body:
+        env.assign(w)
+    return True
+
+
+def _looks_assigned(word: Word) -> bool:
+    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*\+?=", word.raw) is not None
+
+
+def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field, str] | None:
+    """Where QEMU is in a command (first, or after exec, sudo, taskset...), and for which architecture."""
+    for i, word in enumerate(words):
+        if _looks_assigned(word):
+            continue
+        try:
+            fields = env.fields(word)
+        except (Unresolved, PassThrough) as e:
+            names = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", word.raw)
+            if any(_mentions_qemu(t) for t in [word.raw, *(env.assigned_raw.get(n, "") for n in names)]):
+                raise ScriptError(one_line(f"cannot tell which QEMU runs: {e}"), source=source, line=word.line) from None
+            if not i:
+                return None
+            continue
+        if len(fields) != 1:
+            if not i:
+                return None
+            continue
+        m = _QEMU.match(os.path.basename(fields[0].text))
+        if m:
+            return i, fields[0], m.group(1) or "x86_64"
+        if os.path.basename(fields[0].text) not in _WRAPPERS and not i:
+            return None
+    return None
+
+
+def _mentions_qemu(text: str) -> bool:
+    return "qemu-system" in text or "qemu-kvm" in text
+
+def _soft_words(words: list[Word], env: Env) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        try:
+            out += [f.text for f in env.fields(word)]
+        except (Unresolved, PassThrough):
+            out.append(word.raw)
+    return out
+
+
+def alternatives(comments: list[Comment]) -> list[Alternative]:
+    """Option lines someone commented out, grouped when they sit on adjacent lines."""
+    out: list[Alternative] = []
+    prose: Comment | None = None
+    group: list[tuple[int, str, str | None]] = []
+
+    def close() -> None:
+        if group:
+            notes = [n for _, _, n in group if n]
+            if prose and prose.line == group[0][0] - 1:
+                notes.insert(0, " ".join(prose.text.split()))
+            text = " ".join(t for _, t, _ in group)
+            out.append(Alternative(group[0][0], group[-1][0], text, "; ".join(notes) or None))
+            group.clear()
+
+    for c in comments:
+        if not c.alone or c.text.startswith("!"):
+            continue
+        body = c.text.strip()
+        if not _OPTION_LINE.match(body):
+            close()
+            prose = c
+            continue
+        note = None
+        m = _TRAILING_NOTE.search(body)
+        if m and "#" in body:
+            note = m.group(1).strip() or None
+            body = body[: m.start()]
+        body = body.rstrip().removesuffix("\\").rstrip()
+        if group and group[-1][0] != c.line - 1:
+            close()
+        group.append((c.line, body, note))
+    close()
+    return out
