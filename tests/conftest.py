@@ -171,3 +171,22 @@ def bridge_conf():
                 pass
     else:
         path.write_bytes(saved)
+
+
+def serial_lease(run_dir: Path, iface: str = "eth0", timeout: float = 60) -> str:
+    """``ADDR/PREFIX`` from the guest's ``vmrun-guest: lease IFACE ADDR/PREFIX`` line on its serial console.
+
+    Searched anywhere in a line: the console shell's prompt may stand in front of it.
+    """
+    import re
+    import time
+
+    pattern = re.compile(rf"vmrun-guest: lease {re.escape(iface)} (\S+)")
+    log = run_dir / "serial.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = pattern.search(log.read_text(errors="replace")) if log.exists() else None
+        if found:
+            return found.group(1)
+        time.sleep(0.3)
+    raise AssertionError(f"no lease line for {iface} on the serial console within {timeout} s")

@@ -44,6 +44,16 @@ def test_tap_made_by_vmrun_on_a_bridge(vm, lan, write_profile, test_guest):
     assert not (vm.runtime_dir / "g").exists()
 
 
+def test_tap_with_two_queues(vm, lan, write_profile, test_guest):
+    lan.bridge("br0")
+    path = guest_profile(write_profile, test_guest, nic("tap", extra="queues = 2\n"), extra="smp = 2\n")
+    r = vm("up", str(path))
+    assert r.returncode == 0, r.stderr
+    address = lan.lease_of(MAC)
+    assert f"inet {address}/24" in lan.http(address)
+    assert vm("down", "g").returncode == 0
+
+
 def test_bridge_helper_with_acl(vm, lan, write_profile, test_guest, bridge_conf):
     lan.bridge("br0")
     bridge_conf.parent.mkdir(exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import guest_profile
+from tests.conftest import serial_lease, guest_profile
 from tests.libvirtd import RUN, URI, Libvirtd, LibvirtdLock
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -39,17 +39,6 @@ def nic(via: str, network: str = NETWORK, extra: str = "") -> str:
 def links(netns) -> set[str]:
     out = netns.run("ip", "-o", "link", "show").stdout
     return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
-
-
-def serial_lease(run_dir: Path, timeout: float = 60) -> str:
-    log = run_dir / "serial.log"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
-            if line.startswith("vmrun-guest: lease eth0 "):
-                return line.split()[-1]
-        time.sleep(0.3)
-    raise AssertionError(f"no lease line on the serial console within {timeout} s")
 
 
 def http(netns, address: str, timeout: float = 60) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import guest_profile, vmrun_bin
+from tests.conftest import serial_lease, guest_profile, vmrun_bin
 from tests.lan import SUBNET
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -40,17 +40,6 @@ def passt_pids() -> set[int]:
             if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("passt") and stat[stat.rindex(")") + 2] != "Z":
                 found.add(int(entry.name))
     return found
-
-
-def serial_lease(run_dir: Path, timeout: float = 60) -> str:
-    log = run_dir / "serial.log"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
-            if line.startswith("vmrun-guest: lease eth0 "):
-                return line.split()[-1]
-        time.sleep(0.3)
-    raise AssertionError(f"no lease line on the serial console within {timeout} s")
 
 
 def http(netns, url: str, timeout: float = 60) -> str:

@@ -115,7 +115,7 @@ class BridgeBackend:
             return PreparedNic(nic, NetdevSpec("tap", options, spec.device_options),
                                host={"bridge": bridge, "via": "helper", "vhost": vhost})
         t = tap.make_tap(nic, ctx, bridge=bridge)
-        spec = NetdevSpec("tap", t.netdev_options(nic.queues), tap.device_options(nic))
+        spec = NetdevSpec("tap", t.netdev_options(), tap.device_options(nic))
         return PreparedNic(nic, spec, tuple(t.fds), host={"tap": t.name, "bridge": bridge, "via": "tap", "vhost": t.vhost})
 
 

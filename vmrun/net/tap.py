@@ -88,9 +88,10 @@ class Tap:
     fds: list[int]
     vhost: bool
 
-    def netdev_options(self, queues: int | None) -> tuple[tuple[str, object], ...]:
+    def netdev_options(self) -> tuple[tuple[str, object], ...]:
+        # One fd per queue says how many queues there are; QEMU refuses queues= beside fds=.
         fds = ("fd", str(self.fds[0])) if len(self.fds) == 1 else ("fds", ":".join(map(str, self.fds)))
-        return (fds, ("vhost", self.vhost), ("queues", queues if queues and queues > 1 else None))
+        return (fds, ("vhost", self.vhost))
 
 
 def device_options(nic: Nic) -> tuple[tuple[str, object], ...]:
