@@ -190,3 +190,9 @@ def serial_lease(run_dir: Path, iface: str = "eth0", timeout: float = 60) -> str
             return found.group(1)
         time.sleep(0.3)
     raise AssertionError(f"no lease line for {iface} on the serial console within {timeout} s")
+
+
+def links(netns: Netns) -> set[str]:
+    """The names of the network interfaces in a namespace (to prove nothing was left)."""
+    out = netns.run("ip", "-o", "link", "show").stdout
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import guest_profile
+from tests.conftest import links, guest_profile
 from tests.lan import SUBNET
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -18,9 +18,6 @@ def nic(via: str, bridge: str = "br0", extra: str = "") -> str:
     return f'[[nics]]\nid = "n0"\ntype = "bridge"\nbridge = "{bridge}"\nvia = "{via}"\nmac = "{MAC}"\n{extra}'
 
 
-def links(netns) -> set[str]:
-    out = netns.run("ip", "-o", "link", "show").stdout
-    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
 
 
 def test_tap_made_by_vmrun_on_a_bridge(vm, lan, write_profile, test_guest):

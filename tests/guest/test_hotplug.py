@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import guest_profile
+from tests.conftest import links, guest_profile
 from tests.lan import SUBNET
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -24,9 +24,6 @@ def running_guest(vm, write_profile, test_guest):
     vm("down", "g", "--force")
 
 
-def links(netns) -> set[str]:
-    out = netns.run("ip", "-o", "link", "show").stdout
-    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
 
 
 def netdevs(vm) -> str:

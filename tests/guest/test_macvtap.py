@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import guest_profile
+from tests.conftest import links, guest_profile
 from tests.guest.test_bridge import links
 from tests.lan import SUBNET
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import serial_lease, guest_profile
+from tests.conftest import links, serial_lease, guest_profile
 from tests.libvirtd import RUN, URI, Libvirtd, LibvirtdLock
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -36,9 +36,6 @@ def nic(via: str, network: str = NETWORK, extra: str = "") -> str:
     return f'[[nics]]\nid = "n0"\ntype = "network"\nnetwork = "{network}"\nvia = "{via}"\nmac = "{MAC}"\n{extra}'
 
 
-def links(netns) -> set[str]:
-    out = netns.run("ip", "-o", "link", "show").stdout
-    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
 
 
 def http(netns, address: str, timeout: float = 60) -> str:
