@@ -28,9 +28,9 @@ def test_host_only_report_passes_here(vm):
     assert code == 0 and report["ok"] is True
     assert check(report, "qemu")["status"] == "pass"
     assert check(report, "/dev/net/tun")["status"] == "pass"
-    # No daemons run in a fresh namespace: reported, but no profile needs them.
-    assert check(report, "libvirt")["status"] == "warn"
-    assert check(report, "openvswitch")["status"] == "warn"
+    # Whether or not the daemons run, no profile needs them: never a failure.
+    assert check(report, "libvirt")["status"] in ("pass", "warn")
+    assert check(report, "openvswitch")["status"] in ("pass", "warn")
 
 
 def test_text_report_names_the_fix_and_exits_1(vm, write_profile):
@@ -133,12 +133,13 @@ def test_bridge_netfilter_decision():
 def test_libvirt_and_ovs_unreachable(vm, write_profile):
     path = write_profile(
         'name = "x"\naccel = "tcg"\n'
-        '[[nics]]\nid = "l"\ntype = "network"\nnetwork = "default"\nuri = "qemu:///system"\n'
+        # A socket that cannot exist, so that a libvirtd running elsewhere on the machine does not answer.
+        '[[nics]]\nid = "l"\ntype = "network"\nnetwork = "default"\nuri = "qemu:///system?socket=/nonexistent/libvirt-sock"\n'
         '[[nics]]\nid = "o"\ntype = "ovs"\nbridge = "ovsbr0"\n'
     )
     code, report = doctor(vm, str(path))
     assert code == 1
     lv = check(report, "libvirt")
-    assert lv["status"] == "fail" and "qemu:///system" in lv["detail"] and "libvirtd" in lv["fix"]
+    assert lv["status"] == "fail" and "/nonexistent/libvirt-sock" in lv["detail"] and "libvirtd" in lv["fix"]
     ovs = check(report, "openvswitch")
     assert ovs["status"] == "fail" and "ovs" in ovs["fix"].lower()
