@@ -19,6 +19,7 @@ from vmrun import accel as accel_mod
 from vmrun import preflight, proc
 from vmrun.argv import Control, build_argv
 from vmrun.errors import LaunchError, QmpError, StateError
+from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Profile
@@ -59,6 +60,7 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
         notice(warning)
     run = RunDir.for_vm(profile.name)
     refuse_if_running(run)
+    ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
     qemu = preflight.run_all(profile)
     run.create()
     with run.locked(), ExitStack() as stack:

@@ -271,7 +271,7 @@ def replace_route(route: Route, name: str) -> None:
     kw = {k: v for k, v in (("dst", route.dst), ("gateway", route.gateway), ("priority", route.priority),
                             ("prefsrc", route.prefsrc), ("pref", route.pref)) if v is not None}  # fmt: skip
     if route.metrics:
-        kw["metrics"] = {"attrs": [list(m) for m in route.metrics]}
+        kw["metrics"] = dict(route.metrics)  # {"RTAX_MTU": 1400}: pyroute2 takes the names
     with _ipr_ack() as ipr:
         try:
             ipr.route("replace", family=route.family, dst_len=route.dst_len, table=route.table, proto=route.proto,

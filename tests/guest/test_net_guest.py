@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import guest_profile
-from tests.guest.test_network import http, serial_lease
+from tests.conftest import guest_profile, serial_lease
+from tests.guest.test_network import http
 from tests.libvirtd import RUN, Libvirtd
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -28,6 +29,9 @@ def libvirtd(vm, netns):
         yield lv
     assert lv.daemon_pids() == [], "libvirtd, virtlogd or dnsmasq survived the test"
     assert RUN.exists() == had_run_dir
+    defined = Path("/etc/libvirt/qemu/networks")
+    left = [n for n in lv.networks if (defined / f"{n}.xml").exists() or (defined / "autostart" / f"{n}.xml").exists()]
+    assert left == [], f"networks still defined after the test: {left}"
 
 
 def nic(network: str) -> str:

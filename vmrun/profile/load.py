@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from vmrun.errors import ProfileError
 from vmrun.profile import fields
 from vmrun.profile.model import Accel, Drive, MacvtapMode, Nic, NicType, Profile, Spice, Vhost, Via
+from vmrun.profile.model import NetKind, Network
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -276,6 +277,41 @@ def parse_drive(t: Table, path: Any) -> Drive:
     return drive
 
 
+def parse_network(t: Table) -> Network:
+    """One ``[[networks]]`` table: the fields of `vmrun net create`, checked and completed by hostnet.spec."""
+    from vmrun.hostnet import spec
+
+    kind = t.choice("kind", NetKind, NetKind.NAT)
+    t.get("name", str, required=True)
+    network = Network(
+        name=t.get("name", str),
+        kind=kind,
+        subnet=t.parsed("subnet", spec.parse_subnet),
+        bridge=t.get("bridge", str),
+        dhcp_range=t.parsed("dhcp_range", spec.parse_range),
+        autostart=t.get("autostart", bool, True),
+        uri=t.get("uri", str, "qemu:///system"),
+        uplink=t.get("uplink", str),
+    )
+    allowed = {"name", "kind"} | spec.KEYS[kind]
+    for key in t.data:
+        if key not in allowed and key in t.used:
+            raise t.error(key, f"does not apply to a network of kind {kind.value!r}")
+    t.reject_unknown(allowed)
+    try:
+        return spec.complete(network)
+    except spec.SpecError as e:
+        raise t.error(e.key, str(e)) from None
+
+
+def _networks(t: Table) -> tuple[Network, ...]:
+    networks = tuple(parse_network(n) for n in t.tables("networks"))
+    for i, net in enumerate(networks):
+        if net.name in [n.name for n in networks[:i]]:
+            raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
+    return networks
+
+
 def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> Profile:
     t = Table(raw, source, "")
     base = os.path.dirname(os.path.abspath(source))
@@ -308,6 +344,7 @@ def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> 
         spice=parse_spice(spice_table) if spice_table else None,
         drives=tuple(parse_drive(d, path) for d in t.tables("drives")),
         nics=nics,
+        networks=_networks(t),
         extra_args=tuple(t.strings("extra_args")),
     )
     t.reject_unknown()

@@ -98,6 +98,32 @@ class Nic:
     uri: str = "qemu:///system"
 
 
+class NetKind(enum.StrEnum):
+    NAT = "nat"  # libvirt networks: NAT, isolated (no forward), routed
+    ISOLATED = "isolated"
+    ROUTE = "route"
+    BRIDGE = "bridge"  # a Linux bridge, over `uplink` if given
+    OVS = "ovs"  # an Open vSwitch bridge, over `uplink` if given
+
+    @property
+    def libvirt(self) -> bool:
+        return self in (NetKind.NAT, NetKind.ISOLATED, NetKind.ROUTE)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A host network a profile needs: `vmrun up` makes it if missing; `vmrun down` leaves it."""
+
+    name: str
+    kind: NetKind = NetKind.NAT
+    subnet: str | None = None  # "192.168.128.0/24"; the host side is .1
+    bridge: str | None = None
+    dhcp_range: tuple[str, str] | None = None
+    autostart: bool = True
+    uri: str = "qemu:///system"
+    uplink: str | None = None
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -120,6 +146,7 @@ class Profile:
     spice: Spice | None = None
     drives: tuple[Drive, ...] = ()
     nics: tuple[Nic, ...] = ()
+    networks: tuple[Network, ...] = ()
     extra_args: tuple[str, ...] = field(default=())
 
     @property

@@ -1,0 +1,243 @@
+"""libvirt networks made, persisted, started, stopped and listed through libvirt-python.
+
+A network is defined persistent (networkDefineXML), then started, then marked
+autostart, so the seed's "cannot set autostart for transient network" cannot
+happen; a step that fails undoes the ones before it, so nothing half-made is
+left defined.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from vmrun.errors import PreflightError, StateError
+from vmrun.hostnet import spec
+from vmrun.net.network import _quiet_libvirt, _reason
+from vmrun.profile.model import Network
+
+START_HINT = "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d), or fix --uri"
+
+
+def virsh(uri: str) -> str:
+    return "virsh" if uri == "qemu:///system" else f"virsh -c {uri}"
+
+
+@contextmanager
+def connect(uri: str, *, readonly: bool = False) -> Iterator[Any]:
+    try:
+        libvirt = _quiet_libvirt()
+    except ImportError:
+        raise PreflightError("the libvirt Python binding is not installed",
+                             hint="pip install libvirt-python (it builds against libvirt-dev and pkg-config)") from None  # fmt: skip
+    try:
+        conn = libvirt.openReadOnly(uri) if readonly else libvirt.open(uri)
+    except libvirt.libvirtError as e:
+        raise PreflightError(f"cannot reach libvirt at {uri}: {_reason(e)}", hint=START_HINT) from None
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _lookup(conn: Any, name: str, uri: str) -> Any | None:
+    libvirt = _quiet_libvirt()
+    try:
+        return conn.networkLookupByName(name)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
+            return None
+        raise StateError(f"libvirt at {uri} cannot look up network {name!r}: {_reason(e)}") from None
+
+
+def _existing(conn: Any, name: str, uri: str) -> Any:
+    net = _lookup(conn, name, uri)
+    if net is None:
+        raise StateError(f"libvirt at {uri} has no network {name!r}", hint=f"{virsh(uri)} net-list --all")
+    return net
+
+
+def _local(uri: str) -> bool:
+    """Whether libvirtd runs here, so that its bridges are our links (no host part in the URI)."""
+    return "://" in uri and uri.split("://", 1)[1].startswith("/")
+
+
+def create(net: Network) -> dict[str, Any]:
+    """Define, start and (unless told not) autostart ``net``; on failure nothing stays defined."""
+    net = spec.complete(net)
+    with connect(net.uri) as conn:
+        libvirt = _quiet_libvirt()
+        if _lookup(conn, net.name, net.uri) is not None:
+            raise StateError(f"libvirt at {net.uri} already has a network {net.name!r}",
+                             hint=f"vmrun net list shows it; vmrun net delete {net.name} removes it")  # fmt: skip
+        assert net.bridge is not None
+        if _local(net.uri) and os.path.exists(f"/sys/class/net/{net.bridge}"):
+            raise StateError(f"bridge name {net.bridge!r} is taken by an existing interface",
+                             hint="give another one with --bridge NAME (at most 15 bytes)")  # fmt: skip
+        try:
+            handle = conn.networkDefineXML(spec.network_xml(net))
+        except libvirt.libvirtError as e:
+            raise StateError(f"libvirt refused network {net.name!r}: {_reason(e)}") from None
+        try:
+            handle.create()
+            if net.autostart:
+                handle.setAutostart(1)
+        except libvirt.libvirtError as e:
+            _undo(libvirt, handle)
+            raise StateError(f"cannot start network {net.name!r}: {_reason(e)}; it was not left defined",
+                             hint="another --subnet or --bridge, if one is already in use (ip route, ip link)") from None  # fmt: skip
+        except BaseException:
+            _undo(libvirt, handle)
+            raise
+        return describe(libvirt, handle)
+
+
+def _undo(libvirt: Any, handle: Any) -> None:
+    for step in (handle.destroy, handle.undefine):
+        try:
+            step()
+        except libvirt.libvirtError:
+            continue  # not started (destroy), or already gone
+
+
+def ensure(net: Network, notice: Callable[[str], None] = lambda _: None) -> str | None:
+    """For `vmrun up`: make ``net`` if libvirt lacks it, start it if it is down; what was done, or None.
+
+    A network of that name is used as it is, even if it differs from ``net``: it may serve other guests.
+    """
+    with connect(net.uri) as conn:
+        handle = _lookup(conn, net.name, net.uri)
+        if handle is not None:
+            have = describe(_quiet_libvirt(), handle)
+            if net.subnet and have["subnets"] and net.subnet not in have["subnets"]:
+                notice(f"libvirt network {net.name} has subnet {have['subnet']}, not {net.subnet} as the profile says; "
+                       "it is used as it is")  # fmt: skip
+            if have["active"]:
+                return None
+            _start(handle, net.name)
+            return f"started libvirt network {net.name}"
+    shown = create(net)
+    return f"created libvirt network {net.name} ({_flags(shown)})"
+
+
+def persist(name: str, uri: str) -> dict[str, Any]:
+    """A transient network (``virsh net-create``) made persistent and autostart, without taking it down.
+
+    Defining the XML of an active transient network makes libvirt keep it, as it runs.
+    """
+    with connect(uri) as conn:
+        libvirt = _quiet_libvirt()
+        handle = _existing(conn, name, uri)
+        try:
+            if not handle.isPersistent():
+                handle = conn.networkDefineXML(handle.XMLDesc(0))
+            if not handle.autostart():
+                handle.setAutostart(1)
+        except libvirt.libvirtError as e:
+            raise StateError(f"cannot make network {name!r} persistent: {_reason(e)}") from None
+        return describe(libvirt, handle)
+
+
+def _start(handle: Any, name: str) -> None:
+    libvirt = _quiet_libvirt()
+    try:
+        handle.create()
+    except libvirt.libvirtError as e:
+        raise StateError(f"cannot start network {name!r}: {_reason(e)}") from None
+
+
+def start(name: str, uri: str) -> dict[str, Any]:
+    with connect(uri) as conn:
+        handle = _existing(conn, name, uri)
+        if not handle.isActive():
+            _start(handle, name)
+        return describe(_quiet_libvirt(), handle)
+
+
+def stop(name: str, uri: str, *, force: bool = False) -> dict[str, Any]:
+    """Stop a network (a transient one is then gone); refused while guests' taps are on its bridge."""
+    with connect(uri) as conn:
+        return _stop(_existing(conn, name, uri), uri, force, "stop")
+
+
+def delete(name: str, uri: str, *, force: bool = False) -> dict[str, Any]:
+    """Stop (if active) and undefine."""
+    with connect(uri) as conn:
+        handle = _existing(conn, name, uri)
+        shown = _stop(handle, uri, force, "delete")
+        if shown["persistent"]:
+            libvirt = _quiet_libvirt()
+            try:
+                handle.undefine()
+            except libvirt.libvirtError as e:
+                raise StateError(f"cannot undefine network {name!r}: {_reason(e)}") from None
+        return shown
+
+
+def _stop(handle: Any, uri: str, force: bool, verb: str) -> dict[str, Any]:
+    libvirt = _quiet_libvirt()
+    shown = describe(libvirt, handle)
+    if shown["active"]:
+        _refuse_if_used(shown, uri, force, verb)
+        try:
+            handle.destroy()
+        except libvirt.libvirtError as e:
+            raise StateError(f"cannot stop network {shown['name']!r}: {_reason(e)}") from None
+    shown["active"] = False
+    return shown
+
+
+def _refuse_if_used(shown: dict[str, Any], uri: str, force: bool, verb: str) -> None:
+    bridge = shown.get("bridge")
+    if force or not bridge or not _local(uri):
+        return
+    try:
+        ports = sorted(os.listdir(f"/sys/class/net/{bridge}/brif"))
+    except OSError:
+        return
+    if ports:
+        raise StateError(f"network {shown['name']!r} is in use: {', '.join(ports)} on its bridge {bridge}",
+                         hint=f"stop those guests first (vmrun ps), or vmrun net {verb} {shown['name']} --force")  # fmt: skip
+
+
+def describe(libvirt: Any, handle: Any) -> dict[str, Any]:
+    """One network as `net list` shows it."""
+    try:
+        shown = spec.read_xml(handle.XMLDesc(0))
+    except libvirt.libvirtError:
+        shown = {"forward": None, "bridge": None, "subnets": []}
+    return {
+        "name": handle.name(),
+        "active": bool(handle.isActive()),
+        "persistent": bool(handle.isPersistent()),
+        "autostart": bool(handle.autostart()),
+        "bridge": shown["bridge"],
+        "subnet": shown["subnets"][0] if shown["subnets"] else None,
+        "subnets": shown["subnets"],
+        "forward": shown["forward"],
+    }
+
+
+def listing(uri: str) -> dict[str, Any]:
+    """All networks of ``uri``; if libvirt cannot be reached, why, and no networks."""
+    try:
+        with connect(uri, readonly=True) as conn:
+            libvirt = _quiet_libvirt()
+            nets = sorted(conn.listAllNetworks(0), key=lambda n: n.name())
+            return {"uri": uri, "error": None, "networks": [describe(libvirt, n) for n in nets]}
+    except PreflightError as e:
+        return {"uri": uri, "error": e.reason, "networks": []}
+
+
+def _flags(shown: dict[str, Any]) -> str:
+    words = ["active" if shown["active"] else "inactive", "persistent" if shown["persistent"] else "transient"]
+    if shown["autostart"]:
+        words.append("autostart")
+    return ", ".join(words) + (f", bridge {shown['bridge']}" if shown.get("bridge") else "")
+
+
+def summary(verb: str, shown: dict[str, Any]) -> str:
+    subnet = f", subnet {shown['subnet']}" if shown.get("subnet") else ""
+    return f"{shown['name']}: {verb} ({_flags(shown)}{subnet})"
