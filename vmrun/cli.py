@@ -607,7 +607,26 @@ def _signals_interrupt() -> None:
 
 
 def main() -> None:
+    _only_the_command_asked_for(sys.argv[1:])
     app(prog_name="vmrun")
+
+
+def _only_the_command_asked_for(args: list[str]) -> None:
+    """Typer inspects every command's signature at each start (~0.5 ms each); build only the one asked for.
+
+    `vmrun up` then pays for one command, not for all of them. Without a known
+    command name (`vmrun`, `vmrun --help`, a typo) everything stays, so help and
+    "no such command" read as usual.
+    """
+    asked = next((a for a in args if not a.startswith("-")), None)
+
+    def name(info: Any) -> str:
+        return info.name or info.callback.__name__.replace("_", "-")
+
+    commands = [c for c in app.registered_commands if name(c) == asked]
+    groups = [g for g in app.registered_groups if g.name == asked]
+    if commands or groups:
+        app.registered_commands, app.registered_groups = commands, groups
 
 
 if __name__ == "__main__":
