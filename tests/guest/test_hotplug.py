@@ -78,6 +78,25 @@ def test_add_and_del_five_times_leaks_nothing(vm, lan, running_guest):
     assert netdevs(vm) == netdevs_before
 
 
+def test_two_adds_at_once_are_serialised(vm, lan, running_guest):
+    import subprocess
+
+    from tests.conftest import vmrun_bin
+
+    lan.bridge("br0")
+    procs = [vm.netns.popen(vmrun_bin(), "nic", "add", "g", "--bridge", "br0", "--json", env=vm.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    added = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        added.append(json.loads(out))
+    assert {a["id"] for a in added} == {"net1", "net2"}
+    assert len({a["mac"] for a in added}) == 2
+    for a in added:
+        assert vm("nic", "del", "g", a["id"]).returncode == 0
+
+
 def test_failed_device_add_leaves_no_tap_and_no_netdev(vm, lan, running_guest):
     lan.bridge("br0")
     before, nets = links(vm.netns), netdevs(vm)

@@ -32,6 +32,7 @@ def test_up_ps_down_leaves_nothing(vm, write_profile):
     assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((run_dir / "qmp.sock").stat().st_mode) == 0o600
     [pid] = qemu_pids(vm.netns)
+    assert vm.netns.pids() == [pid]  # no vmrun process stays resident: QEMU alone
 
     r = vm("ps", "--json")
     [entry] = json.loads(r.stdout)

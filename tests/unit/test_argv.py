@@ -135,3 +135,13 @@ def test_netdev_spec_from_a_backend_is_used_verbatim(write_profile):
     spec = NetdevSpec("tap", (("fd", 3), ("vhost", False)))
     argv = build_argv(profile, {"n0": spec}, qemu="q", accel=Accel.TCG)
     assert argv[argv.index("-netdev") + 1] == "tap,id=n0,fd=3,vhost=off"
+
+
+def test_spice_without_password_off_loopback_is_warned_about(write_profile):
+    from vmrun.launch import spice_warnings
+
+    exposed = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\naddr = "0.0.0.0"\nticketing = false\n', "a")))
+    local = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\nticketing = false\n', "b")))
+    locked = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\naddr = "0.0.0.0"\npassword = "p"\n', "c")))
+    assert "without a password" in spice_warnings(exposed)[0]
+    assert spice_warnings(local) == [] and spice_warnings(locked) == []
