@@ -177,9 +177,9 @@ def libvirt_check(profile: Profile | None) -> Check:
     uris = sorted({n.uri for n in profile.nics if n.type is NicType.NETWORK}) if profile else ["qemu:///system"]
     status = FAIL if profile else WARN
     try:
-        from vmrun.net.network import _quiet_libvirt
+        from vmrun.net.network import quiet_libvirt
 
-        libvirt = _quiet_libvirt()
+        libvirt = quiet_libvirt()
     except ImportError:
         return Check("libvirt", status, "libvirt-python is not installed", "pip install libvirt-python")
     for uri in uris:

@@ -15,7 +15,7 @@ from typing import Any
 
 from vmrun.errors import PreflightError, StateError
 from vmrun.hostnet import spec
-from vmrun.net.network import _quiet_libvirt, _reason
+from vmrun.net.network import quiet_libvirt, libvirt_reason
 from vmrun.profile.model import Network
 
 START_HINT = "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d), or fix --uri"
@@ -28,14 +28,14 @@ def virsh(uri: str) -> str:
 @contextmanager
 def connect(uri: str, *, readonly: bool = False) -> Iterator[Any]:
     try:
-        libvirt = _quiet_libvirt()
+        libvirt = quiet_libvirt()
     except ImportError:
         raise PreflightError("the libvirt Python binding is not installed",
                              hint="pip install libvirt-python (it builds against libvirt-dev and pkg-config)") from None  # fmt: skip
     try:
         conn = libvirt.openReadOnly(uri) if readonly else libvirt.open(uri)
     except libvirt.libvirtError as e:
-        raise PreflightError(f"cannot reach libvirt at {uri}: {_reason(e)}", hint=START_HINT) from None
+        raise PreflightError(f"cannot reach libvirt at {uri}: {libvirt_reason(e)}", hint=START_HINT) from None
     try:
         yield conn
     finally:
@@ -43,13 +43,13 @@ def connect(uri: str, *, readonly: bool = False) -> Iterator[Any]:
 
 
 def _lookup(conn: Any, name: str, uri: str) -> Any | None:
-    libvirt = _quiet_libvirt()
+    libvirt = quiet_libvirt()
     try:
         return conn.networkLookupByName(name)
     except libvirt.libvirtError as e:
         if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
             return None
-        raise StateError(f"libvirt at {uri} cannot look up network {name!r}: {_reason(e)}") from None
+        raise StateError(f"libvirt at {uri} cannot look up network {name!r}: {libvirt_reason(e)}") from None
 
 
 def _existing(conn: Any, name: str, uri: str) -> Any:
@@ -68,7 +68,7 @@ def create(net: Network) -> dict[str, Any]:
     """Define, start and (unless told not) autostart ``net``; on failure nothing stays defined."""
     net = spec.complete(net)
     with connect(net.uri) as conn:
-        libvirt = _quiet_libvirt()
+        libvirt = quiet_libvirt()
         if _lookup(conn, net.name, net.uri) is not None:
             raise StateError(f"libvirt at {net.uri} already has a network {net.name!r}",
                              hint=f"vmrun net list shows it; vmrun net delete {net.name} removes it")  # fmt: skip
@@ -79,14 +79,14 @@ def create(net: Network) -> dict[str, Any]:
         try:
             handle = conn.networkDefineXML(spec.network_xml(net))
         except libvirt.libvirtError as e:
-            raise StateError(f"libvirt refused network {net.name!r}: {_reason(e)}") from None
+            raise StateError(f"libvirt refused network {net.name!r}: {libvirt_reason(e)}") from None
         try:
             handle.create()
             if net.autostart:
                 handle.setAutostart(1)
         except libvirt.libvirtError as e:
             _undo(libvirt, handle)
-            raise StateError(f"cannot start network {net.name!r}: {_reason(e)}; it was not left defined",
+            raise StateError(f"cannot start network {net.name!r}: {libvirt_reason(e)}; it was not left defined",
                              hint="another --subnet or --bridge, if one is already in use (ip route, ip link)") from None  # fmt: skip
         except BaseException:
             _undo(libvirt, handle)
@@ -110,7 +110,7 @@ def ensure(net: Network, notice: Callable[[str], None] = lambda _: None) -> str 
     with connect(net.uri) as conn:
         handle = _lookup(conn, net.name, net.uri)
         if handle is not None:
-            have = describe(_quiet_libvirt(), handle)
+            have = describe(quiet_libvirt(), handle)
             if net.subnet and have["subnets"] and net.subnet not in have["subnets"]:
                 notice(f"libvirt network {net.name} has subnet {have['subnet']}, not {net.subnet} as the profile says; "
                        "it is used as it is")  # fmt: skip
@@ -128,7 +128,7 @@ def persist(name: str, uri: str) -> dict[str, Any]:
     Defining the XML of an active transient network makes libvirt keep it, as it runs.
     """
     with connect(uri) as conn:
-        libvirt = _quiet_libvirt()
+        libvirt = quiet_libvirt()
         handle = _existing(conn, name, uri)
         try:
             if not handle.isPersistent():
@@ -136,16 +136,16 @@ def persist(name: str, uri: str) -> dict[str, Any]:
             if not handle.autostart():
                 handle.setAutostart(1)
         except libvirt.libvirtError as e:
-            raise StateError(f"cannot make network {name!r} persistent: {_reason(e)}") from None
+            raise StateError(f"cannot make network {name!r} persistent: {libvirt_reason(e)}") from None
         return describe(libvirt, handle)
 
 
 def _start(handle: Any, name: str) -> None:
-    libvirt = _quiet_libvirt()
+    libvirt = quiet_libvirt()
     try:
         handle.create()
     except libvirt.libvirtError as e:
-        raise StateError(f"cannot start network {name!r}: {_reason(e)}") from None
+        raise StateError(f"cannot start network {name!r}: {libvirt_reason(e)}") from None
 
 
 def start(name: str, uri: str) -> dict[str, Any]:
@@ -153,7 +153,7 @@ def start(name: str, uri: str) -> dict[str, Any]:
         handle = _existing(conn, name, uri)
         if not handle.isActive():
             _start(handle, name)
-        return describe(_quiet_libvirt(), handle)
+        return describe(quiet_libvirt(), handle)
 
 
 def stop(name: str, uri: str, *, force: bool = False) -> dict[str, Any]:
@@ -168,23 +168,23 @@ def delete(name: str, uri: str, *, force: bool = False) -> dict[str, Any]:
         handle = _existing(conn, name, uri)
         shown = _stop(handle, uri, force, "delete")
         if shown["persistent"]:
-            libvirt = _quiet_libvirt()
+            libvirt = quiet_libvirt()
             try:
                 handle.undefine()
             except libvirt.libvirtError as e:
-                raise StateError(f"cannot undefine network {name!r}: {_reason(e)}") from None
+                raise StateError(f"cannot undefine network {name!r}: {libvirt_reason(e)}") from None
         return shown
 
 
 def _stop(handle: Any, uri: str, force: bool, verb: str) -> dict[str, Any]:
-    libvirt = _quiet_libvirt()
+    libvirt = quiet_libvirt()
     shown = describe(libvirt, handle)
     if shown["active"]:
         _refuse_if_used(shown, uri, force, verb)
         try:
             handle.destroy()
         except libvirt.libvirtError as e:
-            raise StateError(f"cannot stop network {shown['name']!r}: {_reason(e)}") from None
+            raise StateError(f"cannot stop network {shown['name']!r}: {libvirt_reason(e)}") from None
     shown["active"] = False
     return shown
 
@@ -224,7 +224,7 @@ def listing(uri: str) -> dict[str, Any]:
     """All networks of ``uri``; if libvirt cannot be reached, why, and no networks."""
     try:
         with connect(uri, readonly=True) as conn:
-            libvirt = _quiet_libvirt()
+            libvirt = quiet_libvirt()
             nets = sorted(conn.listAllNetworks(0), key=lambda n: n.name())
             return {"uri": uri, "error": None, "networks": [describe(libvirt, n) for n in nets]}
     except PreflightError as e:

@@ -9,7 +9,7 @@ from typing import Any
 
 from vmrun.errors import HostNetError, PreflightError, ProfileError, StateError
 from vmrun.hostnet import linux_bridge
-from vmrun.net.ovs import START_HINT, VSCTL, _last_line, vsctl
+from vmrun.net.ovs import START_HINT, VSCTL, last_line, vsctl
 
 DATAPATHS = ("netdev", "system")
 
@@ -19,7 +19,7 @@ def _reachable() -> None:
         raise PreflightError(f"{VSCTL} not found: Open vSwitch is not installed", hint="apt-get install openvswitch-switch")
     r = vsctl("show")
     if r.returncode != 0:
-        raise PreflightError(f"Open vSwitch is not running ({_last_line(r)})", hint=START_HINT)
+        raise PreflightError(f"Open vSwitch is not running ({last_line(r)})", hint=START_HINT)
 
 
 def exists(name: str) -> bool:
@@ -63,7 +63,7 @@ def create(name: str, uplink: str | None, datapath: str | None = None, *,
     if r.returncode != 0:
         if not existed:
             vsctl("--if-exists", "del-br", name)
-        raise HostNetError(f"cannot make Open vSwitch bridge {name}: {_last_line(r)}")
+        raise HostNetError(f"cannot make Open vSwitch bridge {name}: {last_line(r)}")
     try:
         _up(name)
         if snap is not None and uplink is not None:
@@ -88,13 +88,13 @@ def _up(name: str) -> None:
 def _add_port(bridge: str, port: str) -> None:
     r = vsctl("--may-exist", "add-port", bridge, port)
     if r.returncode != 0:
-        raise HostNetError(f"cannot add {port} to Open vSwitch bridge {bridge}: {_last_line(r)}")
+        raise HostNetError(f"cannot add {port} to Open vSwitch bridge {bridge}: {last_line(r)}")
 
 
 def _del_port(bridge: str, port: str) -> None:
     r = vsctl("--if-exists", "del-port", bridge, port)
     if r.returncode != 0:
-        raise HostNetError(f"cannot take {port} off Open vSwitch bridge {bridge}: {_last_line(r)}")
+        raise HostNetError(f"cannot take {port} off Open vSwitch bridge {bridge}: {last_line(r)}")
 
 
 def ports(bridge: str) -> list[str]:

@@ -18,7 +18,7 @@ from vmrun.profile.model import Nic, Profile
 
 
 @cache
-def _quiet_libvirt() -> Any:
+def quiet_libvirt() -> Any:
     """libvirt prints every error to stderr by default; ours is the one line the user should see."""
     import libvirt
 
@@ -45,7 +45,7 @@ class NetworkBackend(BridgeBackend):
 def lookup(uri: str, network: str) -> str | tuple[str, str, str]:
     """The network's bridge, or why there is none as (profile key, message, hint)."""
     try:
-        libvirt = _quiet_libvirt()
+        libvirt = quiet_libvirt()
     except ImportError:
         return ("uri", "the libvirt Python binding is not installed",
                 "pip install libvirt-python (it builds against libvirt-dev and pkg-config)")  # fmt: skip
@@ -54,7 +54,7 @@ def lookup(uri: str, network: str) -> str | tuple[str, str, str]:
         conn = libvirt.openReadOnly(uri)
     except libvirt.libvirtError as e:
         hint = "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d), or fix uri"
-        return ("uri", f"cannot reach libvirt at {uri}: {_reason(e)}", hint)
+        return ("uri", f"cannot reach libvirt at {uri}: {libvirt_reason(e)}", hint)
     try:
         return _bridge(libvirt, conn, uri, network)
     finally:
@@ -67,7 +67,7 @@ def _bridge(libvirt: Any, conn: Any, uri: str, network: str) -> str | tuple[str,
         net = conn.networkLookupByName(network)
     except libvirt.libvirtError as e:
         if e.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
-            return ("network", f"libvirt at {uri} cannot look up network {network!r}: {_reason(e)}",
+            return ("network", f"libvirt at {uri} cannot look up network {network!r}: {libvirt_reason(e)}",
                     f"{virsh} net-list --all")  # fmt: skip
         define = f"{virsh} net-define FILE.xml && {virsh} net-start NAME"
         return ("network", f"libvirt at {uri} has no network {network!r}",
@@ -82,11 +82,11 @@ def _bridge(libvirt: Any, conn: Any, uri: str, network: str) -> str | tuple[str,
         return net.bridgeName()
     except libvirt.libvirtError as e:
         # A macvtap or hostdev network has an interface pool, not a bridge a tap could join.
-        return ("network", f"libvirt network {network!r} has no bridge: {_reason(e)}",
+        return ("network", f"libvirt network {network!r} has no bridge: {libvirt_reason(e)}",
                 "use a NAT, routed, isolated or forward mode='bridge' network, or type = \"macvtap\"")  # fmt: skip
 
 
-def _reason(e: Exception) -> str:
+def libvirt_reason(e: Exception) -> str:
     """libvirt's message, on one line."""
     return " ".join(str(e).split())
 

@@ -35,7 +35,7 @@ def owner(port: str) -> str | None:
     """The VM whose port this is (``external-ids:vmrun-vm``); "" if not vmrun's, None if no such port."""
     r = vsctl("--if-exists", "get", "interface", port, "external-ids:vmrun-vm")
     if r.returncode != 0:
-        raise HostNetError(f"{VSCTL}: {_last_line(r)}", hint=START_HINT)
+        raise HostNetError(f"{VSCTL}: {last_line(r)}", hint=START_HINT)
     if r.stdout == "":
         return None
     value = r.stdout.strip()
@@ -58,7 +58,7 @@ def delete_port(bridge: str, port: str, vm: str) -> bool:
     # going is what counts; a stopped ovs-vswitchd must not make it fail.
     r = vsctl("--no-wait", "--if-exists", "del-port", port)
     if r.returncode != 0:
-        raise HostNetError(f"cannot remove OVS port {port} from {bridge}: {_last_line(r)}")
+        raise HostNetError(f"cannot remove OVS port {port} from {bridge}: {last_line(r)}")
     return True
 
 
@@ -75,11 +75,11 @@ def datapath(bridge: str) -> str:
     """``netdev`` for a userspace-datapath bridge; ``system`` (or "") for the kernel's."""
     r = vsctl("get", "bridge", bridge, "datapath_type")
     if r.returncode != 0:
-        raise HostNetError(f"cannot read Open vSwitch bridge {bridge}: {_last_line(r)}")
+        raise HostNetError(f"cannot read Open vSwitch bridge {bridge}: {last_line(r)}")
     return r.stdout.strip().strip('"')
 
 
-def _last_line(r: subprocess.CompletedProcess[str]) -> str:
+def last_line(r: subprocess.CompletedProcess[str]) -> str:
     lines = (r.stderr or r.stdout).strip().splitlines()
     return lines[-1].removeprefix(f"{VSCTL}: ") if lines else f"exit status {r.returncode}"
 
@@ -108,7 +108,7 @@ class OvsBackend:
                 hint=f"create it (ovs-vsctl add-br {nic.bridge}) or fix the name",
             )
         if r.returncode != 0:
-            raise PreflightError(f"Open vSwitch is not running ({_last_line(r)})", source=profile.source,
+            raise PreflightError(f"Open vSwitch is not running ({last_line(r)})", source=profile.source,
                                  field=f"{field}.bridge", hint=START_HINT)  # fmt: skip
         if not switch_running():
             raise PreflightError("ovs-vswitchd is not running: the port would be added but pass nothing",
@@ -144,7 +144,7 @@ class OvsBackend:
         )  # fmt: skip
         if r.returncode != 0:
             raise HostNetError(
-                f"cannot add {t.name} to Open vSwitch bridge {nic.bridge}: {_last_line(r)}",
+                f"cannot add {t.name} to Open vSwitch bridge {nic.bridge}: {last_line(r)}",
                 hint="is ovs-vswitchd running? ovs-vsctl show lists what OVS has",
             )
         # vmrun passes the fds: a `queues=` next to `fds=` is refused by QEMU.
