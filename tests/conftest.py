@@ -74,6 +74,19 @@ class Netns:
     def popen(self, *argv: str, env: dict | None = None, **kw) -> subprocess.Popen:
         return subprocess.Popen(["ip", "netns", "exec", self.name, *argv], env=env, **kw)
 
+    def http(self, url: str, timeout: float = 60) -> str:
+        """GET ``url`` from inside the namespace, retried until something answers with a body."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.run("curl", "-sS", "--max-time", "5", url)
+            if last.returncode == 0 and last.stdout:
+                return last.stdout
+            time.sleep(0.5)
+        raise AssertionError(f"no HTTP answer from {url}: {last.stderr if last else ''}")
+
     def pids(self) -> list[int]:
         out = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
@@ -196,3 +209,23 @@ def links(netns: Netns) -> set[str]:
     """The names of the network interfaces in a namespace (to prove nothing was left)."""
     out = netns.run("ip", "-o", "link", "show").stdout
     return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
+
+
+@pytest.fixture
+def libvirtd(vm, netns):
+    """libvirtd in the test's namespace (tests/libvirtd.py); depends on ``vm`` so that it stops first.
+
+    A test adds the networks it makes through vmrun to ``libvirtd.networks``: they are then removed
+    (undefined too, so no autostart file outlives the test), whatever the test did.
+    """
+    from tests.libvirtd import RUN, Libvirtd
+
+    had_run_dir = RUN.exists()
+    with Libvirtd(netns) as lv:
+        yield lv
+    assert lv.daemon_pids() == [], "libvirtd, virtlogd or dnsmasq survived the test"
+    assert not (RUN / "libvirt-sock").exists()
+    assert RUN.exists() == had_run_dir
+    defined = Path("/etc/libvirt/qemu/networks")
+    left = [n for n in lv.networks if (defined / f"{n}.xml").exists() or (defined / "autostart" / f"{n}.xml").exists()]
+    assert left == [], f"networks still defined after the test: {left}"

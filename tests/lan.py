@@ -63,14 +63,7 @@ class Lan:
 
     def http(self, address: str, path: str = "/cgi-bin/ip", timeout: float = 60) -> str:
         """GET from the LAN side, retried until the guest answers."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = self.ns.run("curl", "-sS", "--max-time", "5", f"http://{address}{path}")
-            if last.returncode == 0:
-                return last.stdout
-            time.sleep(1)
-        raise AssertionError(f"no HTTP answer from {address}: {last.stderr if last else ''}")
+        return self.ns.http(f"http://{address}{path}", timeout)
 
     def destroy(self) -> None:
         if self.dnsmasq:

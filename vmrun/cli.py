@@ -312,7 +312,7 @@ def nic_add(
     if save:
         from vmrun.profile.save import append_nic
 
-        path = append_nic(added.nic, raw, hotplug.running(name)[1]["profile"])
+        path = append_nic(added.nic, raw, added.profile)
         ui.notice(f"saved {added.nic.id} to {path}")
     if as_json:
         print(json.dumps(added.as_json(), indent=2))

@@ -9,7 +9,7 @@ from typing import Any
 
 from vmrun import proc
 from vmrun.net import hostobj
-from vmrun.errors import QmpError, StateError
+from vmrun.errors import HostNetError, QmpError, StateError
 from vmrun.qmp import Qmp
 from vmrun.rundir import RunDir, all_run_dirs
 
@@ -76,8 +76,7 @@ def down(name: str, *, timeout: float = 60.0, force: bool = False, progress: Cal
     how = "was not running"
     if pid and proc.alive(pid, started):
         how = _stop(run, pid, started, timeout=timeout, force=force, progress=progress)
-    release_host_side(run, state)
-    run.remove()
+    release_run(run)
     return how
 
 
@@ -108,15 +107,9 @@ def _ask(run: RunDir, command: str) -> bool:
         return False
 
 
-def release_host_side(run: RunDir, state: dict[str, Any] | None = None) -> list[str]:
-    """Remove the host objects the run recorded (taps, macvtaps, OVS ports, passt); returns problems."""
-    del state
-    return hostobj.release_all(run.path)
-
-
 def gc() -> list[str]:
     """Clean up after every VM whose QEMU is gone: its host objects and its run folder."""
-    cleaned = []
+    cleaned, stuck = [], []
     for run in all_run_dirs():
         state = run.read_state() or {}
         pid = state.get("pid")
@@ -125,7 +118,21 @@ def gc() -> list[str]:
         with run.locked(wait=False) as free:
             if not free:
                 continue  # an `up` is under way
-            release_host_side(run)
-            run.remove()
+            try:
+                release_run(run)
+            except HostNetError as e:
+                stuck.append(e.message)
+                continue
         cleaned.append(run.name)
+    if stuck:
+        raise HostNetError("; ".join(stuck), hint="the records are kept: fix what stops it and run vmrun gc again")
     return cleaned
+
+
+def release_run(run: RunDir) -> None:
+    """Release what the run recorded, then drop its folder; the folder stays while anything could not go."""
+    problems = hostobj.release_recorded(run.path)
+    if problems:
+        raise HostNetError(f"{run.name}: could not remove: {'; '.join(problems)}",
+                           hint="fix what stops it, then run vmrun gc (the record is kept for it)")  # fmt: skip
+    run.remove()

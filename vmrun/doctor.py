@@ -122,19 +122,13 @@ def helper_check(profile: Profile | None) -> Check:
 
     kinds = (NicType.BRIDGE, NicType.NETWORK)
     helper_nics = [n for n in (profile.nics if profile else ()) if n.type in kinds and resolve_via(n) is Via.HELPER]
-    helper = find_helper(helper_nics[0]) if helper_nics else find_helper_default()
+    helper = find_helper(helper_nics[0] if helper_nics else None)
     status = FAIL if helper_nics else WARN
     if not os.access(helper, os.X_OK):
         return Check("bridge helper", status, f"{helper} not found", "apt-get install qemu-system-common")
     if os.geteuid() != 0 and not helper_privileged(helper):
         return Check("bridge helper", status, f"{helper} is not setuid root", f"chmod u+s {helper}")
     return Check("bridge helper", PASS, f"{helper} ({'running as root' if os.geteuid() == 0 else 'setuid'})")
-
-
-def find_helper_default() -> str:
-    from vmrun.net.bridge import HELPER_PLACES
-
-    return next((p for p in HELPER_PLACES if os.access(p, os.X_OK)), HELPER_PLACES[0])
 
 
 def read_sysctl(name: str) -> str | None:

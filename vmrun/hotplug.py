@@ -18,7 +18,7 @@ from vmrun.control import running
 from vmrun.errors import ProfileError, QmpError, StateError
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.base import NetdevSpec
-from vmrun.net.hostobj import Recorder, release_nic
+from vmrun.net.hostobj import Recorder, release_recorded
 from vmrun.profile import load_profile
 from vmrun.profile.load import Table, parse_nic
 from vmrun.profile.model import Nic, Profile
@@ -33,6 +33,7 @@ class Added:
     nic: Nic
     prepared: PreparedNic
     bus: str | None
+    profile: str  # the file the VM was started from, for `--save`
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.nic.id, "type": self.nic.type.value, "model": self.nic.model, "mac": self.nic.mac,
@@ -116,7 +117,7 @@ def add(name: str, raw: dict[str, Any]) -> Added:
                 device["bus"] = bus
             q.execute("device_add", device)
             stack.pop_all()
-        added = Added(nic, prepared, bus)
+        added = Added(nic, prepared, bus, profile.source)
         state["nics"].append(added.as_json())
         state["forwards"] += [{"nic": nic.id, "rule": str(f)} for f in nic.hostfwd]
         run.write_state(state)
@@ -156,7 +157,7 @@ def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
                     hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
                 )
             q.execute("netdev_del", {"id": nic_id})
-        problems = release_nic(run.path, nic_id)
+        problems = release_recorded(run.path, nic_id)
         state["nics"] = [n for n in state["nics"] if n["id"] != nic_id]
         state["forwards"] = [f for f in state.get("forwards", []) if f["nic"] != nic_id]
         run.write_state(state)

@@ -22,7 +22,7 @@ from vmrun.errors import LaunchError, QmpError, StateError
 from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
-from vmrun.profile.model import Profile
+from vmrun.profile.model import Accel, Profile
 from vmrun.qmp import listen, wait_greeting
 from vmrun.rundir import RunDir
 
@@ -44,17 +44,16 @@ def refuse_if_running(run: RunDir) -> None:
     pid = state.get("pid")
     if pid and proc.alive(pid, state.get("pid_start")):
         raise StateError(f"{run.name}: already running (pid {pid})", hint=f"vmrun down {run.name}")
-    from vmrun.control import release_host_side
+    from vmrun.control import release_run
 
-    release_host_side(run, state)
-    run.remove()
+    release_run(run)
 
 
 def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> Launched:
     choice = accel_mod.choose(profile.accel)
     if choice.notice:
         notice(choice.notice)
-    elif choice.accel.value == "kvm" and (problem := accel_mod.kvm_problem()):
+    elif choice.accel is Accel.KVM and (problem := accel_mod.kvm_problem()):
         notice(f"accel = \"kvm\" but {problem}; the guest may hang (accel = \"auto\" falls back to TCG)")
     for warning in spice_warnings(profile):
         notice(warning)
@@ -70,9 +69,8 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
         for nic in profile.nics:
             ctx.nic_id = nic.id
             prepared.append(backend_for(nic).prepare(nic, ctx))
-        qmp_listener = listen(run.qmp)
-        ctx.own_fds([qmp_listener.detach()])
-        qmp_fd = ctx.fds[-1]
+        qmp_fd = listen(run.qmp).detach()
+        ctx.own_fds([qmp_fd])
         control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run), qmp_fd)
         argv = build_argv(
             profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=choice.accel, control=control
@@ -99,23 +97,11 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
 
 
 def _spawn(argv: list[str], run: RunDir, fds: list[int]) -> subprocess.Popen[bytes]:
-    log = os.open(run.qemu_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        # A new session: the terminal's Ctrl-C reaches vmrun, which shuts the guest down
-        # properly, instead of killing QEMU mid-write. umask 177 makes the sockets and logs 0600.
-        return subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            pass_fds=fds,
-            umask=0o177,
-        )
+        # umask 177 makes the sockets and logs QEMU creates 0600.
+        return proc.spawn_detached(argv, run.qemu_log, pass_fds=fds, umask=0o177)
     except OSError as e:
         raise LaunchError(f"cannot run {argv[0]}: {e.strerror}", argv=argv) from None
-    finally:
-        os.close(log)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

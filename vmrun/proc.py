@@ -1,10 +1,13 @@
-"""Is a recorded QEMU still the process we started? (pids are reused; zombies are dead)."""
+"""Processes vmrun leaves running (QEMU, passt): started detached, and later told apart from pid reuse."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 
 def start_time(pid: int) -> int | None:
@@ -51,3 +54,17 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def spawn_detached(argv: Sequence[str], log: Path, *, pass_fds: Sequence[int] = (), umask: int = -1) -> subprocess.Popen[bytes]:
+    """Start a process that outlives vmrun, its output appended to ``log`` (0600). Raises OSError.
+
+    A new session: the terminal's Ctrl-C reaches vmrun, which shuts things down
+    properly, instead of killing them mid-write.
+    """
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
+                                pass_fds=tuple(pass_fds), umask=umask)  # fmt: skip
+    finally:
+        os.close(fd)

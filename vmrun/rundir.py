@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vmrun.errors import StateError
+from vmrun.files import replace_file
 
 
 def runtime_root() -> Path:
@@ -85,12 +86,7 @@ class RunDir:
             return None
 
     def write_state(self, state: dict[str, Any]) -> None:
-        """Written whole and renamed into place, so a reader never sees half a file."""
-        tmp = self.state_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(state, f, indent=2)
-        os.replace(tmp, self.state_file)
+        replace_file(self.state_file, json.dumps(state, indent=2), mode=0o600)
 
 
 def all_run_dirs() -> list[RunDir]:

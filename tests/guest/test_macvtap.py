@@ -11,7 +11,6 @@ import json
 import pytest
 
 from tests.conftest import links, guest_profile
-from tests.guest.test_bridge import links
 from tests.lan import SUBNET
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]

@@ -7,13 +7,12 @@ dnsmasq and NAT rules are there too, and go when the test ends.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import links, serial_lease, guest_profile
-from tests.libvirtd import RUN, URI, Libvirtd, LibvirtdLock
+from tests.libvirtd import URI, LibvirtdLock
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
 
@@ -21,32 +20,10 @@ MAC = "52:54:00:77:00:21"
 NETWORK, BRIDGE, PREFIX = "vmrtest", "vmrbr0", "192.168.150"
 
 
-@pytest.fixture
-def libvirtd(vm, netns):
-    """Depends on ``vm`` so that it stops first: the ``vm`` check then finds no daemon left."""
-    had_run_dir = RUN.exists()
-    with Libvirtd(netns) as lv:
-        yield lv
-    assert lv.daemon_pids() == [], "libvirtd, virtlogd or dnsmasq survived the test"
-    assert not (RUN / "libvirt-sock").exists()
-    assert RUN.exists() == had_run_dir
-
-
 def nic(via: str, network: str = NETWORK, extra: str = "") -> str:
     return f'[[nics]]\nid = "n0"\ntype = "network"\nnetwork = "{network}"\nvia = "{via}"\nmac = "{MAC}"\n{extra}'
 
 
-
-
-def http(netns, address: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = netns.run("curl", "-sS", "--max-time", "5", f"http://{address}/cgi-bin/ip")
-        if last.returncode == 0:
-            return last.stdout
-        time.sleep(0.5)
-    raise AssertionError(f"no HTTP answer from {address}: {last.stderr if last else ''}")
 
 
 def up_lease_http_down(vm, libvirtd, path: Path, via: str) -> dict:
@@ -62,7 +39,7 @@ def up_lease_http_down(vm, libvirtd, path: Path, via: str) -> dict:
     assert address.startswith(f"{PREFIX}.")
     assert serial_lease(vm.runtime_dir / "g") == f"{address}/24"
     # The bridge holds PREFIX.1 in the test's namespace: the host side reaches the guest directly.
-    assert f"inet {address}/24" in http(vm.netns, address)
+    assert f"inet {address}/24" in vm.netns.http(f"http://{address}/cgi-bin/ip")
 
     r = vm("down", "g")
     assert r.returncode == 0, r.stderr

@@ -13,7 +13,6 @@ import tempfile
 import pytest
 
 from tests.conftest import links, guest_profile
-from tests.guest.test_bridge import links
 from tests.lan import SUBNET
 from tests.ovs import Ovs, complete_checksums
 

@@ -42,17 +42,6 @@ def passt_pids() -> set[int]:
     return found
 
 
-def http(netns, url: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = netns.run("curl", "-sS", "--max-time", "5", url)
-        if last.returncode == 0 and last.stdout:
-            return last.stdout
-        time.sleep(0.5)
-    raise AssertionError(f"no HTTP answer from {url}: {last.stderr if last else ''}")
-
-
 def test_passt_dhcp_and_forward(vm, lan, write_profile, test_guest):
     give_address(vm.netns)
     before = passt_pids()
@@ -69,7 +58,7 @@ def test_passt_dhcp_and_forward(vm, lan, write_profile, test_guest):
     assert "127.0.0.1:8080 " in vm.netns.run("ss", "-Hltn", "sport", "= :8080").stdout
 
     assert serial_lease(run_dir) == f"{HOST_ADDR}/24"
-    assert f"inet {HOST_ADDR}/24" in http(vm.netns, "http://127.0.0.1:8080/cgi-bin/ip")
+    assert f"inet {HOST_ADDR}/24" in vm.netns.http("http://127.0.0.1:8080/cgi-bin/ip")
 
     r = vm("down", "g")
     assert r.returncode == 0, r.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 from pathlib import Path
 
 from vmrun.argv import Control, build_argv
@@ -14,6 +12,7 @@ from vmrun.qemuopts import split
 from vmrun.show import describe, option_lines
 
 from tests.conftest import DATA, REPO
+from tests.qemuargs import qemu_meaning, seed_argv
 
 JRGTEST = REPO / "profiles" / "jrgtest.toml"
 
@@ -27,55 +26,12 @@ def test_jrgtest_matches_golden_file_line_by_line():
     assert option_lines(argv) == read_golden(DATA / "jrgtest.argv")
 
 
-def seed_argv(script: Path) -> list[str]:
-    """The command of the seed's start.sh: continuations joined, ${N:-default} taken at its default."""
-    command = []
-    for line in script.read_text().splitlines():
-        if line.startswith("#") and not command:
-            continue
-        if not line.strip():
-            if command:
-                break
-            continue
-        command.append(line.rstrip().removesuffix("\\"))
-    text = re.sub(r"\$\{\d+:-([^}]*)\}", r"\1", " ".join(command))
-    return shlex.split(text)
-
-
-# Options whose value is a key=value list: compared as a head plus a set of pairs.
-KV_OPTIONS = {"-device", "-netdev", "-chardev", "-drive", "-name", "-spice"}
-
-
-def normalise(argv: list[str]) -> list[tuple]:
-    """What QEMU would read, spelled one way: modern booleans, vmrun's loopback default."""
-    out = []
-    for line in option_lines(argv)[1:]:
-        if line == ["-enable-kvm"]:
-            line = ["-accel", "kvm"]
-        if len(line) == 2 and line[0] in KV_OPTIONS:
-            parts = split(line[1])
-            head = parts[0] if "=" not in parts[0] else None
-            pairs = set()
-            for part in parts[1:] if head else parts:
-                key, _, value = part.partition("=")
-                value = value or "on"  # QEMU's old bare boolean form
-                if line[0] == "-device" and key == "id":
-                    continue  # vmrun names NIC devices so that QMP can address them
-                if key == "hostfwd" and value.split(":")[1] == "":
-                    value = value.replace("::", ":127.0.0.1:", 1)
-                pairs.add((key, value))
-            out.append((line[0], head, frozenset(pairs)))
-        else:
-            out.append(tuple(line))
-    return out
-
-
 def test_jrgtest_gives_the_seeds_options():
     seed = seed_argv(DATA / "seed-start.sh")
     assert seed[0].endswith("qemu-system-x86_64") and "-enable-kvm" in seed
     ours = describe(load_profile(str(JRGTEST)))["argv"]
     assert ours[0] == seed[0]
-    assert normalise(ours) == normalise(seed)
+    assert qemu_meaning(ours, bare_forward="127.0.0.1") == qemu_meaning(seed, bare_forward="127.0.0.1")
 
 
 def test_overrides_replace_the_scripts_parameters():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from vmrun.errors import ProfileError, StateError
+from vmrun.files import replace_file
 from vmrun.hostnet import spec
 from vmrun.net import bridgeacl
 
@@ -24,15 +23,14 @@ def allow(bridge: str, conf: str) -> str:
         raise ProfileError(f"BRIDGE: {e}") from None
     path = Path(conf)
     text = _read(path)
-    lines = text.splitlines()
-    rules = [line.split("#", 1)[0].split() for line in lines]
-    if ["allow", bridge] in rules or ["allow", "all"] in rules:
-        return f"{conf} allows {bridge} already"
-    denied = [i + 1 for i, rule in enumerate(rules) if rule in (["deny", bridge], ["deny", "all"])]
+    acl = bridgeacl.rules(path) if text else []
+    denied = [r for r in acl if r.matches("deny", bridge)]
     if denied:
         # The helper refuses a bridge any rule denies, whatever allows it.
-        raise StateError(f"{conf}:{denied[0]} denies {bridge}; an allow line would not help",
-                         hint=f"remove that line from {conf}")  # fmt: skip
+        raise StateError(f"{denied[0].where} denies {bridge}; an allow line would not help",
+                         hint=f"remove that line from {denied[0].where.rsplit(':', 1)[0]}")  # fmt: skip
+    if any(r.matches("allow", bridge) for r in acl):
+        return f"{conf} allows {bridge} already"
     if text and not text.endswith("\n"):
         text += "\n"
     _write(path, f"{text}allow {bridge}\n")
@@ -52,17 +50,6 @@ def _write(path: Path, text: str) -> None:
     """All or nothing: a helper starting meanwhile reads the old file or the new, never half of one."""
     try:
         path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        replace_file(path, text, mode=None if path.exists() else 0o644)
     except OSError as e:
         raise StateError(f"cannot write {path}: {e.strerror}", hint="run as root") from None
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
 from vmrun.errors import ProfileError
+from vmrun.files import replace_file
 
 
 def render(profile: dict[str, Any], *, source: str, notes: list[str]) -> str:
@@ -41,9 +41,4 @@ def write_new(path: Path, text: str, *, force: bool) -> None:
             raise ProfileError("exists already", source=str(path),
                                hint="add --force to overwrite it, or write elsewhere with -o PATH") from None
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_file(path, text, mode=None if path.exists() else 0o644)

@@ -40,7 +40,7 @@ class PrepareContext:
     """
 
     profile: Profile
-    run_dir: Path | None
+    run_dir: Path
     stack: ExitStack
     recorder: Recorder
     nic_id: str | None = None  # the NIC being prepared; its records carry it, for `nic del`
@@ -69,9 +69,6 @@ class PrepareContext:
     def _undo(self, record: dict[str, Any]) -> None:
         release(record)
         self.recorder.discard(record)
-
-    def nic_field(self, nic: Nic) -> str:
-        return nic_field(self.profile, nic)
 
 
 def nic_field(profile: Profile, nic: Nic) -> str:

@@ -18,8 +18,9 @@ from vmrun.profile.model import Nic, Profile, Via
 HELPER_PLACES = ("/usr/lib/qemu/qemu-bridge-helper", "/usr/libexec/qemu-bridge-helper", "/usr/local/libexec/qemu-bridge-helper")
 
 
-def find_helper(nic: Nic) -> str:
-    if nic.helper:
+def find_helper(nic: Nic | None = None) -> str:
+    """The NIC's own helper, else the first of the usual places that has one."""
+    if nic is not None and nic.helper:
         return nic.helper
     for place in HELPER_PLACES:
         if os.access(place, os.X_OK):
@@ -57,13 +58,8 @@ class BridgeBackend:
     def describe(self, nic: Nic, profile: Profile) -> NetdevSpec:
         bridge = self.bridge_of(nic, profile)
         if resolve_via(nic) is Via.TAP:
-            # What `up` passes is an fd vmrun opened; `show` can only name the tap.
-            options = (("ifname", tap.link_name(profile.name, nic.id)), ("script", "no"), ("downscript", "no"))
-        else:
-            options = (("br", bridge), ("helper", find_helper(nic)))
-        vhost = None if nic.vhost.value == "auto" else nic.vhost.value == "on"
-        queues = nic.queues if nic.queues and nic.queues > 1 else None
-        return NetdevSpec("tap", (*options, ("vhost", vhost), ("queues", queues)), tap.device_options(nic))
+            return tap.shown_netdev(nic, tap.by_name(profile, nic))
+        return tap.shown_netdev(nic, (("br", bridge), ("helper", find_helper(nic))))
 
     def preflight(self, nic: Nic, profile: Profile) -> None:
         field = nic_field(profile, nic)

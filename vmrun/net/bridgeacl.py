@@ -32,23 +32,34 @@ def conf_paths(helper: str) -> list[str]:
     return found or list(DEFAULT_CONFS)
 
 
-def _rules(path: Path, depth: int = 0) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Rule:
+    cmd: str  # allow | deny
+    arg: str  # a bridge, or "all"
+    where: str  # FILE:LINE, for messages
+
+    def matches(self, cmd: str, bridge: str) -> bool:
+        return self.cmd == cmd and self.arg in (bridge, "all")
+
+
+def rules(path: Path, depth: int = 0) -> list[Rule]:
+    """The allow/deny rules of an ACL file, its includes followed (raises OSError for the file itself)."""
     if depth > 8:
         return []
-    rules = []
-    for line in path.read_text().splitlines():
+    found = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if len(words) != 2:
             continue
         cmd, arg = words
         if cmd == "include":
             try:
-                rules += _rules(Path(arg), depth + 1)
+                found += rules(Path(arg), depth + 1)
             except OSError:
                 continue
         elif cmd in ("allow", "deny"):
-            rules.append((cmd, arg))
-    return rules
+            found.append(Rule(cmd, arg, f"{path}:{number}"))
+    return found
 
 
 def check(bridge: str, helper: str) -> AclVerdict:
@@ -57,13 +68,13 @@ def check(bridge: str, helper: str) -> AclVerdict:
         if not path.exists():
             continue
         try:
-            rules = _rules(path)
+            acl = rules(path)
         except OSError as e:
             return AclVerdict(False, conf, f"{conf} cannot be read: {e.strerror}")
-        allowed = any(cmd == "allow" and arg in (bridge, "all") for cmd, arg in rules)
-        denied = any(cmd == "deny" and arg in (bridge, "all") for cmd, arg in rules)
+        allowed = any(r.matches("allow", bridge) for r in acl)
+        denied = [r for r in acl if r.matches("deny", bridge)]
         if denied:
-            return AclVerdict(False, conf, f"{conf} denies {bridge}")
+            return AclVerdict(False, conf, f"{denied[0].where} denies {bridge}")
         if not allowed:
             return AclVerdict(False, conf, f"{conf} does not allow {bridge}")
         return AclVerdict(True, conf, f"{conf} allows {bridge}")

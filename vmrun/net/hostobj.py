@@ -9,19 +9,19 @@ external id), so nothing else is ever removed.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from vmrun import proc
+from vmrun.files import replace_file
 
 FILE = "host-objects.json"
 
 
 class Recorder:
-    def __init__(self, run_dir: Path | None) -> None:
-        self.path = run_dir / FILE if run_dir else None
-        self.records: list[dict[str, Any]] = read(run_dir) if run_dir else []
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / FILE
+        self.records: list[dict[str, Any]] = read(run_dir)
 
     def add(self, record: dict[str, Any]) -> dict[str, Any]:
         self.records.append(record)
@@ -34,13 +34,7 @@ class Recorder:
             self._save()
 
     def _save(self) -> None:
-        if self.path is None:
-            return
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.records, f, indent=2)
-        os.replace(tmp, self.path)
+        replace_file(self.path, json.dumps(self.records, indent=2), mode=0o600)
 
 
 def read(run_dir: Path) -> list[dict[str, Any]]:
@@ -69,27 +63,18 @@ def release(record: dict[str, Any]) -> None:
         raise ValueError(f"unknown host object kind {kind!r}")
 
 
-def release_all(run_dir: Path) -> list[str]:
-    """Release everything recorded for a run; returns what could not be released."""
-    problems = []
-    records = read(run_dir)
-    for record in reversed(records):
-        try:
-            release(record)
-        except Exception as e:  # keep going: one stuck object must not strand the others
-            problems.append(f"{record.get('kind')} {record.get('name') or record.get('port') or record.get('pid')}: {e}")
-    return problems
+def release_recorded(run_dir: Path, nic_id: str | None = None) -> list[str]:
+    """Release, newest first, what was recorded for a run (or for one of its NICs, at `nic del`).
 
-
-
-def release_nic(run_dir: Path, nic_id: str) -> list[str]:
-    """Release what was recorded for one NIC (`nic del`) and drop it from the record."""
+    Each object released is dropped from the record, so that a second try (`vmrun gc`)
+    meets only what the first could not remove; returns what could not be released.
+    """
     recorder = Recorder(run_dir)
     problems = []
-    for record in reversed([r for r in recorder.records if r.get("nic") == nic_id]):
+    for record in reversed([r for r in recorder.records if nic_id is None or r.get("nic") == nic_id]):
         try:
             release(record)
             recorder.discard(record)
-        except Exception as e:
+        except Exception as e:  # keep going: one stuck object must not strand the others
             problems.append(f"{record.get('kind')} {record.get('name') or record.get('port') or record.get('pid')}: {e}")
     return problems

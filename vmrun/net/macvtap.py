@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from vmrun.errors import HostNetError, PreflightError
@@ -80,8 +79,7 @@ class MacvtapBackend:
         # and QEMU, if run as shown, stops at it ("Invalid file descriptor number") instead of guessing.
         name = tap.link_name(profile.name, nic.id, kind="m")
         multi = bool(nic.queues and nic.queues > 1)
-        vhost = None if nic.vhost.value == "auto" else nic.vhost.value == "on"
-        return NetdevSpec("tap", (("fds" if multi else "fd", f"FD-OF-MACVTAP-{name}"), ("vhost", vhost)),
+        return NetdevSpec("tap", (("fds" if multi else "fd", f"FD-OF-MACVTAP-{name}"), ("vhost", tap.vhost_as_said(nic))),
                           tap.device_options(nic))  # fmt: skip
 
     def preflight(self, nic: Nic, profile: Profile) -> None:
@@ -105,18 +103,11 @@ class MacvtapBackend:
 
         assert nic.parent is not None
         name = tap.link_name(ctx.profile.name, nic.id, kind="m")
-        if netlink.ifindex(name) is not None:
-            raise HostNetError(
-                f"a network interface {name} exists already", hint="is another VM of this name running? see vmrun ps"
-            )
+        tap.refuse_existing(name)
         vhost = tap.vhost_wanted(nic)
         ifindex = netlink.create_macvtap(name, nic.parent, nic.mode.value, nic.mac)
         ctx.made({"kind": "link", "name": name, "ifindex": ifindex})
-        if ctx.run_dir is not None:
-            fds = open_device(name, ifindex, ctx.run_dir, nic.queues or 1)
-        else:
-            with tempfile.TemporaryDirectory(prefix="vmrun-") as folder:
-                fds = open_device(name, ifindex, Path(folder), nic.queues or 1)
+        fds = open_device(name, ifindex, ctx.run_dir, nic.queues or 1)
         ctx.own_fds(fds)
         # A fd count is the queue count: QEMU refuses queues= next to fds=.
         spec = NetdevSpec("tap", tap.Tap(name, fds, vhost).netdev_options(), tap.device_options(nic))

@@ -86,11 +86,7 @@ def last_line(r: subprocess.CompletedProcess[str]) -> str:
 
 class OvsBackend:
     def describe(self, nic: Nic, profile: Profile) -> NetdevSpec:
-        # As for a bridge tap: `up` passes an fd and adds the port; `show` can only name the tap.
-        options = (("ifname", tap.link_name(profile.name, nic.id)), ("script", "no"), ("downscript", "no"))
-        vhost = None if nic.vhost.value == "auto" else nic.vhost.value == "on"
-        queues = nic.queues if nic.queues and nic.queues > 1 else None
-        return NetdevSpec("tap", (*options, ("vhost", vhost), ("queues", queues)), tap.device_options(nic))
+        return tap.shown_netdev(nic, tap.by_name(profile, nic))
 
     def preflight(self, nic: Nic, profile: Profile) -> None:
         field = nic_field(profile, nic)

@@ -73,19 +73,13 @@ class PasstBackend:
             check_port_free(fwd, source=profile.source, field=f"{field}.hostfwd[{i}]")
 
     def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:
-        assert ctx.run_dir is not None
         passt = shutil.which("passt") or "passt"
         sock = socket_path(ctx.run_dir, nic)
         log_path = ctx.run_dir / f"passt-{nic.id}.log"
-        log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            # A new session, like QEMU: the terminal's Ctrl-C is vmrun's to handle, not passt's.
-            process = subprocess.Popen(passt_argv(passt, sock, nic.hostfwd), stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=log, start_new_session=True)  # fmt: skip
+            process = proc.spawn_detached(passt_argv(passt, sock, nic.hostfwd), log_path)
         except OSError as e:
             raise HostNetError(f"cannot run {passt}: {e.strerror}") from None
-        finally:
-            os.close(log)
         ctx.made({"kind": "process", "pid": process.pid, "start": proc.start_time(process.pid), "what": "passt"})
         _wait_listening(process, sock, log_path)
         forwards = [str(f) for f in nic.hostfwd]

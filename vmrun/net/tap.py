@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from vmrun.errors import HostNetError, PreflightError
-from vmrun.net.base import PrepareContext
+from vmrun.net.base import NetdevSpec, PrepareContext
 from vmrun.profile.model import Nic, Profile, Vhost
 
 TUNSETIFF = 0x400454CA
@@ -101,15 +101,37 @@ def device_options(nic: Nic) -> tuple[tuple[str, object], ...]:
     return ()
 
 
+def vhost_as_said(nic: Nic) -> bool | None:
+    """vhost for `vmrun show`: as the profile says it, left to QEMU for ``auto``."""
+    return None if nic.vhost is Vhost.AUTO else nic.vhost is Vhost.ON
+
+
+def shown_netdev(nic: Nic, lead: tuple[tuple[str, object], ...]) -> NetdevSpec:
+    """A tap -netdev as `vmrun show` prints it: ``lead`` says how QEMU reaches the tap."""
+    queues = nic.queues if nic.queues and nic.queues > 1 else None
+    return NetdevSpec("tap", (*lead, ("vhost", vhost_as_said(nic)), ("queues", queues)), device_options(nic))
+
+
+def by_name(profile: Profile, nic: Nic) -> tuple[tuple[str, object], ...]:
+    """What `up` passes is an fd vmrun opened; `show` can only name the tap."""
+    return (("ifname", link_name(profile.name, nic.id)), ("script", "no"), ("downscript", "no"))
+
+
+def refuse_existing(name: str) -> None:
+    from vmrun import netlink
+
+    if netlink.ifindex(name) is not None:
+        raise HostNetError(
+            f"a network interface {name} exists already", hint="is another VM of this name running? see vmrun ps"
+        )
+
+
 def make_tap(nic: Nic, ctx: PrepareContext, *, bridge: str | None, vnet_hdr: bool = True) -> Tap:
     """A tap for ``nic``, on ``bridge`` if given, recorded before it is used."""
     from vmrun import netlink
 
     name = link_name(ctx.profile.name, nic.id)
-    if netlink.ifindex(name) is not None:
-        raise HostNetError(
-            f"a network interface {name} exists already", hint="is another VM of this name running? see vmrun ps"
-        )
+    refuse_existing(name)
     vhost = vhost_wanted(nic)
     fds = open_tap(name, nic.queues or 1, vnet_hdr=vnet_hdr)
     ctx.own_fds(fds)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from vmrun.errors import ProfileError
+from vmrun.files import replace_file
 from vmrun.profile.model import Nic
 
 
@@ -23,10 +23,7 @@ def append_nic(nic: Nic, raw: dict[str, Any], profile_path: str) -> Path:
     separator = "" if text.endswith("\n") or not text else "\n"
     new = f"{text}{separator}\n# added by `vmrun nic add` on {stamp}\n{block}"
     _check(new, path)
-    tmp = path.with_name(f".{path.name}.vmrun-tmp")
-    tmp.write_text(new)
-    os.chmod(tmp, path.stat().st_mode & 0o7777)
-    os.replace(tmp, path)
+    replace_file(path, new)
     return path
 
 
