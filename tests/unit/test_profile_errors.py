@@ -8,7 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from vmrun.cli import app
+from vmrun.errors import ProfileError
 from vmrun.profile import load_profile
+from vmrun.profile.fields import check_vm_name, parse_rule_arg
+from vmrun.profile.load import option_for_nic_key, parse_cli_nic
 
 runner = CliRunner()
 
@@ -66,14 +69,48 @@ def test_missing_profile_name(runtime_dir):
     assert code == 2 and "no profile named 'no-such-vm'" in err
 
 
-def test_bad_set_override_names_the_option(write_profile):
+@pytest.mark.parametrize(
+    ("args", "first"),
+    [
+        (["--set", "memroy=4G"], "vmrun: error: --set memroy=4G: unknown key"),
+        (["--set", "smp=0"], "vmrun: error: --set smp=0: 0 is out of range 1-4096"),
+        (["--set", "smp=four"], "vmrun: error: --set smp=four: expected an integer, got 'four'"),
+        (["--set", "nics.3.mac=x"], "vmrun: error: --set nics.3.mac=x: no item '3' in nics"),
+        (["--set", "nics.0.mac=zz"], "vmrun: error: --set nics.0.mac=zz: 'zz' is not a MAC address"),
+        (["--set", "nics[0].hostfwd[0]=tcp:1"], "vmrun: error: --set nics[0].hostfwd[0]=tcp:1: 'tcp:1' is not a forward"),
+        (["--set", 'nics.0.hostfwd=["x"]'], "vmrun: error: --set nics.0.hostfwd=[\"x\"]: only scalars can be set"),
+        (["--set", "spice={port=0}"], "vmrun: error: --set spice={port=0}: 0 is out of range 1-65535"),
+        (["--set", "nothing"], "vmrun: error: --set nothing: write key=value"),
+        (["--memory", "lots"], "vmrun: error: --memory lots: 'lots' is not a size"),
+        (["-m", "1.5K"], "vmrun: error: --memory 1.5K: '1.5K' is not a whole number of MiB"),
+        (["--smp", "0"], "vmrun: error: --smp 0: 0 is out of range 1-4096"),
+        (["--set", "smp=2", "--smp", "0"], "vmrun: error: --smp 0: "),
+    ],
+)
+def test_override_error_names_what_was_typed(write_profile, args, first):
+    path = write_profile('name = "x"\n[[nics]]\nhostfwd = ["tcp::2222-:22"]\n')
+    code, err, _ = run("show", str(path), *args)
+    assert code == 2
+    assert err.splitlines()[0].startswith(first), err
+    assert str(path) not in err and "Traceback" not in err
+
+
+def test_override_typo_gets_a_hint(write_profile):
+    code, err, _ = run("show", str(write_profile('name = "x"\n')), "--set", "memroy=4G")
+    assert code == 2 and err.splitlines()[1] == "  hint: did you mean 'memory'?"
+
+
+def test_error_the_override_did_not_touch_names_the_file(write_profile):
+    path = write_profile('name = "x"\nmemory = "lots"\n[spice]\nport = 5900\n')
+    code, err, _ = run("show", str(path), "--smp", "2", "--set", "spice.port=5901")
+    assert code == 2 and err.splitlines()[0].startswith(f"vmrun: error: {path}: memory: 'lots' is not a size")
+
+
+def test_unlabelled_override_is_blamed_on_the_file(write_profile):
     path = write_profile('name = "x"\n')
-    code, err, _ = run("show", str(path), "--set", "smp=0")
-    assert code == 2 and ": smp: " in err
-    code, err, _ = run("show", str(path), "--set", "nics.3.mac=x")
-    assert code == 2 and "--set nics.3.mac" in err
-    code, err, _ = run("show", str(path), "--memory", "lots")
-    assert code == 2 and "memory: 'lots' is not a size" in err
+    with pytest.raises(ProfileError) as e:
+        load_profile(str(path), overrides=[("smp", 0)])
+    assert (e.value.source, e.value.field) == (str(path), "smp")
 
 
 def test_set_reaches_nested_scalars(write_profile):
@@ -134,3 +171,93 @@ def test_stable_mac_depends_only_on_names(write_profile):
     assert a.nics[0].mac == b.nics[0].mac
     assert a.nics[0].mac != a.nics[1].mac
     assert all(n.mac.startswith("52:54:00:") for n in a.nics)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"type": "ovs", "bridge": "br0", "vlan": 5000}, "--vlan 5000: 5000 is out of range 1-4094"),
+        ({"type": "ovs", "bridge": "br-\n"}, "--ovs br-\\x0a: contains a control character (U+000A)"),
+        ({"type": "bridge", "bridge": "br0", "mac": "zz"}, "--mac zz: 'zz' is not a MAC address"),
+        ({"type": "bridge", "bridge": "br0", "id": "9x"}, "--id 9x: '9x' is not a QEMU id"),
+        ({"type": "bridge", "bridge": "br0", "model": "e1000,x=y"}, "--model e1000,x=y: 'e1000,x=y' is not a plain name"),
+        ({"type": "bridge", "bridge": "br0", "via": "pipe"}, "--via pipe: 'pipe' is not one of auto | helper | tap"),
+        ({"type": "bridge", "bridge": "br0", "vhost": "yes"}, "--vhost yes: 'yes' is not one of auto | on | off"),
+        ({"type": "bridge", "bridge": "br0", "vlan": 5}, "--vlan 5: does not apply to a NIC of type 'bridge'"),
+        ({"type": "bridge"}, "--bridge: is required"),
+        ({"type": "macvtap", "parent": "eth0", "mode": "foo"}, "--mode foo: 'foo' is not one of bridge | vepa"),
+        ({"type": "macvtap", "parent": "eth\t0"}, "--macvtap eth\\x090: contains a control character (U+0009)"),
+        ({"type": "network", "network": "de\x7ffault"}, "--network de\\x7ffault: contains a control character (U+007F)"),
+        ({"type": "user", "hostfwd": ["tcp::2222-:22", "tcp:1"]}, "--hostfwd tcp:1: 'tcp:1' is not a forward"),
+        ({"type": "passt", "hostfwd": ["tcp::99999-:22"]}, "--hostfwd tcp::99999-:22: 'tcp::99999-:22': port 99999"),
+    ],
+)
+def test_cli_nic_error_names_the_option(raw, message):
+    with pytest.raises(ProfileError) as e:
+        parse_cli_nic(raw, "vm1", 0)
+    assert e.value.source is None
+    assert e.value.message.startswith(message), e.value.message
+
+
+def test_cli_nic_is_parsed_as_a_table_is():
+    nic = parse_cli_nic({"type": "ovs", "bridge": "br0", "vlan": 10, "id": "up"}, "vm1", 3)
+    assert (nic.type, nic.bridge, nic.vlan, nic.id) == ("ovs", "br0", 10, "up")
+    assert nic.mac == parse_cli_nic({"type": "user", "id": "up"}, "vm1", 0).mac  # stable: VM and NIC names only
+
+
+@pytest.mark.parametrize(
+    ("nic_type", "key", "option"),
+    [("ovs", "bridge", "--ovs"), ("bridge", "bridge", "--bridge"), ("macvtap", "parent", "--macvtap"),
+     ("user", "hostfwd[0]", "--hostfwd"), ("ovs", "nics[2].vlan", "--vlan"), ("network", "network", "--network"),
+     ("bridge", "vhost", "--vhost"), ("macvtap", "mode", "--mode")],
+)  # fmt: skip
+def test_option_for_nic_key(nic_type, key, option):
+    assert option_for_nic_key(nic_type, key) == option
+
+
+@pytest.mark.parametrize(
+    ("text", "host_side_only", "rule"),
+    [
+        ("tcp::2222-:22", False, "tcp:127.0.0.1:2222-:22"),
+        ("udp:0.0.0.0:5353-10.0.2.15:53", False, "udp:0.0.0.0:5353-10.0.2.15:53"),
+        ("tcp:127.0.0.1:2222", True, "tcp:127.0.0.1:2222-:1"),
+        ("tcp::2222", True, "tcp:127.0.0.1:2222-:1"),
+        (":2222", True, "tcp:127.0.0.1:2222-:1"),
+        ("udp:0.0.0.0:5353", True, "udp:0.0.0.0:5353-:1"),
+        ("tcp::2222-:22", True, "tcp:127.0.0.1:2222-:22"),
+    ],
+)
+def test_rule_arg(text, host_side_only, rule):
+    assert str(parse_rule_arg(text, host_side_only=host_side_only)) == rule
+
+
+@pytest.mark.parametrize(
+    ("text", "host_side_only", "message"),
+    [
+        ("18083:80", False,
+         "'18083:80' is not a forward; write proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp::2222-:22"),
+        ("tcp::2222", False, "'tcp::2222' is not a forward; write proto:hostaddr:hostport-guestaddr:guestport"),
+        ("tcp::2222-:99999", False, "'tcp::2222-:99999': port 99999 is out of range 1-65535"),
+        ("tcp:1.2.3:2222-:22", False, "'tcp:1.2.3:2222-:22': '1.2.3' is not an IPv4 address"),
+        ("2222", True, "'2222' is not a forward; write proto:hostaddr:hostport, e.g. tcp::2222 or :2222"),
+        (":0", True, "':0': port 0 is out of range 1-65535"),
+        ("tcp:localhost:2222", True, "'tcp:localhost:2222': 'localhost' is not an IPv4 address"),
+    ],
+)  # fmt: skip
+def test_rule_arg_echoes_what_was_typed(text, host_side_only, message):
+    with pytest.raises(ProfileError) as e:
+        parse_rule_arg(text, host_side_only=host_side_only)
+    assert (e.value.source, e.value.field) == (None, None)
+    assert e.value.message.startswith(message), e.value.message
+    assert "-:1" not in e.value.message  # never a form the user did not type
+
+
+@pytest.mark.parametrize("name", ["vm1", "jrg.test-2_b", "A" * 64])
+def test_vm_name_accepted(name):
+    assert check_vm_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "../etc", "a/b", ".hidden", "-x", "x y", "A" * 65, "vm\n"])
+def test_vm_name_refused(name):
+    with pytest.raises(ValueError, match="not a usable name: letters, digits, '_', '.', '-'.*not a path"):
+        check_vm_name(name)

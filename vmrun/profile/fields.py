@@ -1,4 +1,7 @@
-"""Parsers for single profile values; each raises ValueError with a message fit for a user."""
+"""Parsers for single profile values; each raises ValueError with a message fit for a user.
+
+``parse_rule_arg`` reads a command-line argument instead, so it raises the ProfileError itself.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,19 @@ import ipaddress
 import os
 import re
 
+from vmrun.errors import ProfileError
 from vmrun.profile.model import HostFwd
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
-_FACTOR_MIB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$", re.IGNORECASE)
+_FACTOR_MIB = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024**2, "P": 1024**3, "E": 1024**4}
+# x86-64 addresses 52 physical bits, 4 PiB: QEMU refuses more whatever the host has.
+_MAX_MEMORY_MIB = 4 * 1024**3
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _HOSTFWD = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HOST_SIDE = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: `$` would let a final newline through
+# Unicode category Cc: C0, DEL and C1. QEMU's option parser and argv/QMP/HMP lines cannot carry them.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def parse_memory(value: object) -> int:
@@ -25,13 +34,14 @@ def parse_memory(value: object) -> int:
         m = _SIZE.match(str(value))
         if not m:
             raise ValueError(f"{value!r} is not a size; write e.g. \"8G\" or \"512M\"")
-        mib = float(m.group(1)) * _FACTOR_MIB[m.group(2).upper()]
-        if mib != int(mib):
-            raise ValueError(f"{value!r} is not a whole number of MiB")
-        mib = int(mib)
+        mib = float(m.group(1)) * _FACTOR_MIB[m.group(2).upper()]  # 309 digits or more make inf: too large below
+    if mib > _MAX_MEMORY_MIB:
+        raise ValueError(f"{value!r} is too large: at most 4P (x86-64 addresses 52 physical bits)")
+    if mib != int(mib):
+        raise ValueError(f"{value!r} is not a whole number of MiB")
     if mib < 16:
         raise ValueError(f"{value!r} is too small: at least 16M")
-    return mib
+    return int(mib)
 
 
 def render_memory(mib: int) -> str:
@@ -54,30 +64,71 @@ def stable_mac(vm_name: str, nic_id: str) -> str:
     return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
+def check_printable(value: str) -> str:
+    """Refuse control characters (tab and newline too): no QEMU option, argv word or monitor line can carry them."""
+    m = _CONTROL.search(value)
+    if m:
+        raise ValueError(f"contains a control character (U+{ord(m.group()):04X}); QEMU options cannot carry it")
+    return value
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters escaped (``\\x0a``), so an error naming it stays one line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def parse_hostfwd(value: str) -> HostFwd:
     """QEMU's ``[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport``; no host address means loopback."""
     m = _HOSTFWD.match(value.strip())
     if not m:
-        raise ValueError(
-            f"{value!r} is not a forward; write \"tcp:127.0.0.1:2222-:22\" (proto:hostaddr:hostport-guestaddr:guestport)"
-        )
+        raise ValueError(f"{value!r} is not a forward; write proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp::2222-:22")
     proto, host_addr, host_port, guest_addr, guest_port = m.groups()
-    for addr in (host_addr, guest_addr):
-        if addr:
-            try:
-                ipaddress.IPv4Address(addr)
-            except ValueError:
-                raise ValueError(f"{value!r}: {addr!r} is not an IPv4 address") from None
-    for port in (int(host_port), int(guest_port)):
-        if not 0 < port < 65536:
-            raise ValueError(f"{value!r}: port {port} is out of range 1-65535")
+    _check_endpoint(value, host_addr, host_port)
+    _check_endpoint(value, guest_addr, guest_port)
     return HostFwd(proto or "tcp", host_addr or "127.0.0.1", int(host_port), guest_addr, int(guest_port))
 
 
-def parse_name(value: str) -> str:
-    if not _NAME.match(value):
-        raise ValueError(f"{value!r} is not a usable name: letters, digits, '_', '.', '-', at most 64")
+def _check_endpoint(value: str, addr: str, port: str) -> None:
+    if addr:
+        try:
+            ipaddress.IPv4Address(addr)
+        except ValueError:
+            raise ValueError(f"{value!r}: {addr!r} is not an IPv4 address") from None
+    if not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r}: port {int(port)} is out of range 1-65535")
+
+
+def parse_rule_arg(text: str, *, host_side_only: bool = False) -> HostFwd:
+    """A forward typed after `vmrun fwd add/del`; errors quote it as typed, never a rewritten form.
+
+    ``host_side_only`` (for `fwd del`) also takes ``[proto]:[hostaddr]:hostport`` alone; the guest
+    side of what it returns is then a placeholder (port 1), since the host side alone names a forward.
+    """
+    rule = text.strip()
+    host_side = _HOST_SIDE.match(rule) if host_side_only else None
+    if host_side_only and not host_side and not _HOSTFWD.match(rule):
+        raise ProfileError(f"{text!r} is not a forward; write proto:hostaddr:hostport, e.g. tcp::2222 or :2222, or the whole rule")
+    try:
+        if not host_side:
+            return parse_hostfwd(text)
+        proto, host_addr, host_port = host_side.groups()
+        _check_endpoint(text, host_addr, host_port)
+        return HostFwd(proto or "tcp", host_addr or "127.0.0.1", int(host_port), "", 1)
+    except ValueError as e:
+        raise ProfileError(str(e)) from None
+
+
+def check_vm_name(value: str) -> str:
+    """A VM name becomes a folder under the runtime directory and part of host object names."""
+    if not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"{value!r} is not a usable name: letters, digits, '_', '.', '-', a letter or digit first, "
+            "at most 64 characters (a name, not a path)"
+        )
     return value
+
+
+parse_name = check_vm_name  # the profile's `name` is the VM's name
 
 
 def parse_id(value: str) -> str:

@@ -1,7 +1,8 @@
 """Find a profile by name, read its TOML, apply overrides and validate it field by field.
 
 Every error names the file and the dotted field (``nics[1].mac``), so a user
-can go straight to the line.
+can go straight to the line; an error in a command-line override names the
+option as typed (``--memory lots``) instead.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from vmrun.errors import ProfileError
 from vmrun.profile import fields
@@ -46,10 +47,22 @@ def find_profile(name_or_path: str) -> Path:
     )
 
 
+class Override(NamedTuple):
+    """A value set from the command line; ``label`` is how it was typed (``--memory 16G``).
+
+    An error in a labelled override names the label, not the file; a bare (key, value) pair is
+    blamed on the file like the profile's own keys.
+    """
+
+    key: str
+    value: Any
+    label: str | None = None
+
+
 def load_profile(
-    name_or_path: str, *, overrides: Sequence[tuple[str, Any]] = (), source: Path | None = None
+    name_or_path: str, *, overrides: Sequence[Override | tuple[str, Any]] = (), source: Path | None = None
 ) -> Profile:
-    """Read and validate a profile; ``overrides`` are (dotted key, value) pairs applied first."""
+    """Read and validate a profile; ``overrides`` are applied first."""
     path = source or find_profile(name_or_path)
     try:
         raw = tomllib.loads(path.read_text())
@@ -57,44 +70,76 @@ def load_profile(
         raise ProfileError(f"not valid TOML: {e}", source=str(path)) from None
     except OSError as e:
         raise ProfileError(f"cannot read: {e.strerror}", source=str(path)) from None
-    for key, value in overrides:
-        apply_override(raw, key, value, str(path))
-    return parse_profile(raw, str(path), default_name=path.stem)
+    given = [Override(*o) for o in overrides]
+    for override in given:
+        apply_override(raw, override, str(path))
+    try:
+        return parse_profile(raw, str(path), default_name=path.stem)
+    except ProfileError as e:
+        culprit = _override_of(e.field, given)
+        if culprit is None:
+            raise
+        raise _blame(culprit, str(path), e.reason, e.hint) from None
 
 
-def parse_override(text: str) -> tuple[str, Any]:
+def parse_override(text: str) -> Override:
     """``key=value`` from ``--set``; the value is read as TOML if it can be, else as a string."""
     key, sep, value = text.partition("=")
+    label = f"--set {text}"
     if not sep or not key.strip():
-        raise ProfileError(f"--set {text!r}: write key=value, e.g. --set spice.port=8001")
+        raise ProfileError("write key=value, e.g. --set spice.port=8001", field=fields.visible(label))
     try:
         parsed = tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value
-    return key.strip(), parsed
+    return Override(key.strip(), parsed, label)
 
 
-def apply_override(raw: dict[str, Any], key: str, value: Any, source: str) -> None:
+def _dotted(field: str) -> list[str]:
+    """``nics[1].bridge`` and ``nics.1.bridge`` alike, as parts."""
+    return field.replace("[", ".").replace("]", "").split(".")
+
+
+def _override_of(field: str | None, overrides: Sequence[Override]) -> Override | None:
+    """The labelled override that set ``field`` or a table or list holding it; the last one wins, as in apply."""
+    if field is None:
+        return None
+    parts = _dotted(field)
+    for override in reversed(overrides):
+        key = _dotted(override.key)
+        if override.label and parts[: len(key)] == key:
+            return override
+    return None
+
+
+def _blame(override: Override, source: str, message: str, hint: str | None = None) -> ProfileError:
+    """An error in an override: on its label as typed, or on the file when it has none."""
+    if override.label:
+        return ProfileError(message, field=fields.visible(override.label), hint=hint)
+    return ProfileError(message, source=source, field=f"--set {fields.visible(override.key)}", hint=hint)
+
+
+def apply_override(raw: dict[str, Any], override: Override, source: str) -> None:
     """Set a scalar at a dotted path (``memory``, ``spice.port``, ``nics.1.bridge``)."""
-    parts = key.replace("[", ".").replace("]", "").split(".")
+    parts = _dotted(override.key)
     node: Any = raw
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
-        where = ".".join(parts[: i + 1])
+        where = fields.visible(".".join(parts[: i + 1]))
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise ProfileError(f"no item {part!r} in {where.rsplit('.', 1)[0]}", source=source, field=f"--set {key}")
+                raise _blame(override, source, f"no item {part!r} in {where.rsplit('.', 1)[0]}")
             part = int(part)
         elif not isinstance(node, dict):
-            raise ProfileError(f"{where} is not a table", source=source, field=f"--set {key}")
+            raise _blame(override, source, f"{where} is not a table")
         if last:
             if isinstance(node[part] if isinstance(node, list) else node.get(part), (dict, list)):
-                raise ProfileError("only scalars can be set", source=source, field=f"--set {key}")
-            node[part] = value
+                raise _blame(override, source, "only scalars can be set")
+            node[part] = override.value
         else:
             if isinstance(node, dict):
                 if part not in node and parts[i + 1].isdigit():
-                    raise ProfileError(f"there is no {part}[{parts[i + 1]}] to set", source=source, field=f"--set {key}")
+                    raise _blame(override, source, f"there is no {where}[{parts[i + 1]}] to set")
                 node = node.setdefault(part, {})
             else:
                 node = node[part]
@@ -103,7 +148,7 @@ def apply_override(raw: dict[str, Any], key: str, value: Any, source: str) -> No
 class Table:
     """Typed access to one TOML table that remembers which keys were used."""
 
-    def __init__(self, data: Mapping[str, Any], source: str, path: str) -> None:
+    def __init__(self, data: Mapping[str, Any], source: str | None, path: str) -> None:
         self.data, self.source, self.path = data, source, path
         self.used: set[str] = set()
 
@@ -111,7 +156,7 @@ class Table:
         return f"{self.path}.{key}" if self.path else key
 
     def error(self, key: str, message: str, hint: str | None = None) -> ProfileError:
-        return ProfileError(message, source=self.source, field=self.field(key), hint=hint)
+        return ProfileError(message, source=self.source, field=fields.visible(self.field(key)), hint=hint)
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
         self.used.add(key)
@@ -125,7 +170,16 @@ class Table:
             raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
         if not isinstance(value, kinds):
             raise self.error(key, f"expected {_kind_name(kinds)}, got {value!r}")
+        if isinstance(value, str):
+            self._printable(key, value)
         return value
+
+    def _printable(self, key: str, value: str) -> None:
+        """Every string of a profile passes here, whatever field it becomes."""
+        try:
+            fields.check_printable(value)
+        except ValueError as e:
+            raise self.error(key, str(e)) from None
 
     def parsed(self, key: str, parser: Any, kind: type | tuple[type, ...] = str, default: Any = None) -> Any:
         value = self.get(key, kind)
@@ -161,6 +215,7 @@ class Table:
         for i, item in enumerate(value):
             if not isinstance(item, str):
                 raise self.error(f"{key}[{i}]", f"expected a string, got {item!r}")
+            self._printable(f"{key}[{i}]", item)
         return value
 
     def tables(self, key: str) -> Iterable[Table]:
@@ -238,6 +293,29 @@ def parse_nic(t: Table, vm_name: str, index: int) -> Nic:
             raise t.error(key, f"does not apply to a NIC of type {nic_type.value!r}")
     t.reject_unknown(allowed)
     return nic
+
+
+def parse_cli_nic(raw: Mapping[str, Any], vm_name: str, index: int) -> Nic:
+    """A NIC given to `vmrun nic add`, checked as a [[nics]] table is; errors name the option typed (``--vlan 5000``)."""
+    try:
+        return parse_nic(Table(raw, None, ""), vm_name, index)
+    except ProfileError as e:
+        key = e.field or ""
+        name, _, item = key.partition("[")
+        value = raw.get(name)
+        if item and isinstance(value, list):
+            value = value[int(item.rstrip("]"))]
+        option = option_for_nic_key(str(raw.get("type", NicType.USER)), key)
+        typed = option if value is None or isinstance(value, (list, dict)) else f"{option} {value}"
+        raise ProfileError(e.reason, field=fields.visible(typed), hint=e.hint) from None
+
+
+def option_for_nic_key(nic_type: str, key: str) -> str:
+    """The `vmrun nic add` option that gives a NIC key (``bridge``, ``hostfwd[0]``, ``nics[2].vlan``)."""
+    name = key.rsplit(".", 1)[-1].partition("[")[0]
+    if name == "bridge":
+        return "--ovs" if nic_type == NicType.OVS else "--bridge"
+    return "--macvtap" if name == "parent" else f"--{name}"
 
 
 def _parse_list(t: Table, key: str, parser: Any) -> list[Any]:
