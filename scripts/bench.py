@@ -6,6 +6,10 @@
       argv until QMP answers; prints both medians and their ratio (target <= 3).
   scripts/bench.py help [-n 10]
       `vmrun --help` wall time, and that it imports no heavy library.
+  scripts/bench.py ps [-n 10] [--vms 20]
+      `vmrun ps` with 1 VM and with 20 (paused QEMUs, -S), one of them
+      SIGSTOPped in a third round; ps asks all VMs at once, so 20 should cost
+      at most 1.5 times 1, and a frozen one about its 2 s deadline, once.
 
 Run as the user who runs VMs; loopback only (the profile's forwards bind 127.0.0.1).
 """
@@ -98,6 +102,51 @@ def help_(args: argparse.Namespace) -> None:
     print(f"vmrun --help: median {statistics.median(times) * 1000:.1f} ms (n={args.n}); heavy imports: {heavy}")
 
 
+PS_PROFILE = 'name = "{name}"\naccel = "tcg"\nmemory = "32M"\nextra_args = ["-S"]\n'
+
+
+def time_ps(env: dict[str, str], n: int) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        subprocess.run([VMRUN, "ps"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def ps(args: argparse.Namespace) -> None:
+    import signal
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "VMRUN_RUNTIME_DIR": os.path.join(tmp, "run")}
+        names = [f"ps{i}" for i in range(args.vms)]
+        try:
+            results = []
+            for count in (1, args.vms):
+                for name in names[:count]:
+                    profile = os.path.join(tmp, f"{name}.toml")
+                    if not os.path.exists(profile):
+                        Path(profile).write_text(PS_PROFILE.format(name=name))
+                        subprocess.run([VMRUN, "up", profile], env=env, check=True, stdout=subprocess.DEVNULL)
+                results.append((count, time_ps(env, args.n)))
+            status = json.loads(subprocess.check_output([VMRUN, "ps", "--json"], env=env))
+            frozen = status[0]["pid"]
+            os.kill(frozen, signal.SIGSTOP)
+            try:
+                results.append((f"{args.vms}, one frozen", time_ps(env, max(1, args.n // 3))))
+            finally:
+                os.kill(frozen, signal.SIGCONT)
+        finally:
+            for name in names:
+                subprocess.run([VMRUN, "down", name, "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = results[0][1]
+        print("| VMs | vmrun ps median | ratio to 1 VM |")
+        print("| --- | --- | --- |")
+        for count, t in results:
+            print(f"| {count} | {t * 1000:.1f} ms | {t / base:.2f} |")
+        print(f"target: {args.vms} VMs at most 1.5 x 1 VM")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -108,6 +157,10 @@ def main() -> None:
     h = sub.add_parser("help")
     h.add_argument("-n", type=int, default=10)
     h.set_defaults(func=help_)
+    q = sub.add_parser("ps")
+    q.add_argument("-n", type=int, default=10)
+    q.add_argument("--vms", type=int, default=20)
+    q.set_defaults(func=ps)
     args = parser.parse_args()
     args.func(args)
 

@@ -25,6 +25,7 @@ class Control:
     serial_log: str
     spice_password_file: str | None = None
     qmp_fd: int | None = None  # the listening QMP socket vmrun made, passed to QEMU
+    pidfile: str | None = None  # how vmrun finds this QEMU again if its state.json is lost
 
 
 def build_argv(
@@ -156,6 +157,7 @@ def _control(c: Control) -> list[str]:
         "-chardev", opts("socket", [("id", "vmrun-serial"), ("path", c.serial_socket), ("server", True),
                                     ("wait", False), ("logfile", c.serial_log), ("logappend", True)]),
         "-serial", "chardev:vmrun-serial",
+        *(["-pidfile", c.pidfile] if c.pidfile else []),
     ]  # fmt: skip
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import signal
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any, Optional, TypeVar
@@ -49,6 +48,14 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
             except KeyboardInterrupt:
                 ui.error("interrupted")
                 raise typer.Exit(130) from None
+            except OSError as e:
+                if _debug:
+                    raise
+                from vmrun.errors import FileError
+
+                err = FileError.from_os(e, doing="cannot use")
+                ui.error(err.message, err.hint)
+                raise typer.Exit(1) from None
 
         (group or app).command(*args, **kwargs)(run)
         return func
@@ -73,13 +80,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tex
 
 
 def _load(name: str, memory: str | None, smp: int | None, sets: list[str] | None):
-    from vmrun.profile.load import load_profile, parse_override
+    """Load a profile with the command line's overrides, each labelled as typed so that errors name the option."""
+    from vmrun.profile.load import Override, load_profile, parse_override
 
     overrides = [parse_override(s) for s in sets or []]
     if memory is not None:
-        overrides.append(("memory", memory))
+        overrides.append(Override("memory", memory, f"--memory {memory}"))
     if smp is not None:
-        overrides.append(("smp", smp))
+        overrides.append(Override("smp", smp, f"--smp {smp}"))
     return load_profile(name, overrides=overrides)
 
 
@@ -124,22 +132,23 @@ def up(
     Example: vmrun up jrgtest --memory 16G --smp 8
     """
     from vmrun import launch
-    from vmrun.guestwait import wait_for_guest
+    from vmrun.guestwait import first_tcp_forward, wait_for_guest
     from vmrun.summary import up_summary
 
-    _signals_interrupt()
     profile = _load(name, memory, smp, set_)
+    if wait:
+        first_tcp_forward(profile)  # refuse before anything starts
     launched = launch.up(profile, notice=ui.notice)
     if wait:
         wait_for_guest(profile, launched, timeout=wait_timeout)
     if as_json:
-        print(json.dumps(launched.state, indent=2))
+        print(json.dumps(launched.state.to_json(), indent=2))
     else:
         print(up_summary(launched))
     if foreground:
         from vmrun.guestwait import stay_attached
 
-        stay_attached(profile.name, launched)
+        stay_attached(launched)
 
 
 @command()
@@ -153,17 +162,19 @@ def down(
 
     Example: vmrun down demo --timeout 20
     """
-    from vmrun.control import down as do_down
+    from vmrun.vm import Vm
 
-    _signals_interrupt()
-    how = do_down(name, timeout=timeout, force=force, progress=ui.notice)
+    how = Vm.running(name).down(timeout=timeout, force=force, progress=ui.notice)
     print(f"{name}: {how}")
 
 
 @command()
 def ps(*, as_json: JsonOpt = False) -> None:
-    """List the VMs vmrun started: pid, QMP status, uptime, NICs, forwards, SPICE."""
-    from vmrun.control import status_all
+    """List the VMs vmrun started: pid, QMP status, uptime, NICs, forwards, SPICE.
+
+    A VM whose QEMU does not answer within 2 s shows as "not responding".
+    """
+    from vmrun.vm import status_all
     from vmrun.summary import ps_table
 
     vms = status_all()
@@ -200,7 +211,7 @@ def doctor(
 @command()
 def gc() -> None:
     """Clean up after VMs whose QEMU died: their taps, macvtaps, OVS ports, passt and run folders."""
-    from vmrun.control import gc as do_gc
+    from vmrun.vm import gc as do_gc
 
     cleaned = do_gc()
     print(f"cleaned up: {', '.join(cleaned)}" if cleaned else "nothing to clean up")
@@ -209,11 +220,10 @@ def gc() -> None:
 @command()
 def console(name: VmName) -> None:
     """Attach to a VM's serial console; Ctrl-] detaches."""
-    from vmrun.control import running
     from vmrun.serial import attach
+    from vmrun.vm import Vm
 
-    run, _ = running(name)
-    attach(run.serial)
+    attach(Vm.running(name).run.serial)
 
 
 @command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -243,18 +253,17 @@ def qmp(
 
     Example: vmrun qmp demo query-status
     """
-    from vmrun.control import running
     from vmrun.errors import StateError
-    from vmrun.qmp import Qmp
+    from vmrun.vm import Vm
 
-    run, _ = running(name)
+    vm = Vm.running(name)
     try:
         args = json.loads(arguments) if arguments else None
     except ValueError as e:
         raise StateError(f"arguments: not JSON: {e}") from None
     if args is not None and not isinstance(args, dict):
         raise StateError("arguments: must be a JSON object, e.g. '{\"device\": \"net1\"}'")
-    with Qmp(run.qmp) as q:
+    with vm.qmp() as q:
         print(json.dumps(q.execute(qmp_command, args), indent=2))
 
 
@@ -266,11 +275,13 @@ def log(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
 ) -> None:
     """Print a VM's serial console log (or QEMU's output with --qemu)."""
-    from vmrun.control import running
     from vmrun.serial import print_log
+    from vmrun.vm import Vm
 
-    run, _ = running(name)
-    print_log(run.qemu_log if qemu_output else run.serial_log, follow=follow, run=run)
+    vm = Vm.running(name)
+    state = vm.state()
+    print_log(vm.run.qemu_log if qemu_output else vm.run.serial_log, follow=follow,
+              still_running=lambda: vm.qemu_pid(state) is not None)  # fmt: skip
 
 
 nic_app = typer.Typer(help="Hot-plug NICs into a running VM (and out again).", no_args_is_help=True)
@@ -389,7 +400,7 @@ def fwd_add(
     """
     from vmrun import forwards
 
-    print(f"{name}: forwarding {forwards.add(name, rule, nic)['rule']}")
+    print(f"{name}: forwarding {forwards.add(name, rule, nic).rule}")
 
 
 @command("del", group=fwd_app)
@@ -400,7 +411,7 @@ def fwd_del(name: VmName, rule: Rule) -> None:
     """
     from vmrun import forwards
 
-    print(f"{name}: removed {forwards.delete(name, rule)['rule']}")
+    print(f"{name}: removed {forwards.delete(name, rule).rule}")
 
 
 @command("list", group=fwd_app)
@@ -410,9 +421,9 @@ def fwd_list(name: VmName, *, as_json: JsonOpt = False) -> None:
 
     fwds = forwards.listing(name)
     if as_json:
-        print(json.dumps(fwds, indent=2))
+        print(json.dumps([vars(f) for f in fwds], indent=2))
     else:
-        print(ui.table(["NIC", "RULE"], [[f["nic"], f["rule"]] for f in fwds]))
+        print(ui.table(["NIC", "RULE"], [[f.nic, f.rule] for f in fwds]))
 
 
 net_app = typer.Typer(
@@ -596,17 +607,10 @@ def import_(
         print(f"wrote {imported.path} (see it with: vmrun show {imported.shown_as})")
 
 
-def _signals_interrupt() -> None:
-    """SIGTERM and SIGHUP become KeyboardInterrupt, so that cleanup in `finally` runs."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
-
-
 def main() -> None:
+    from vmrun import signals
+
+    signals.install()
     _only_the_command_asked_for(sys.argv[1:])
     app(prog_name="vmrun")
 

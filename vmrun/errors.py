@@ -6,7 +6,9 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
      +-- ProfileError          exit 2: bad input, names the file and the field
      |    +-- PreflightError   exit 2: the profile is fine, the host is not ready
      |    +-- ScriptError      exit 2: `vmrun import` cannot read a start.sh (names file:line)
-     +-- StateError            exit 2: wrong state (already running, not running)
+     +-- StateError            exit 2: wrong state (already running, not running, busy, not yours)
+     +-- RunStateError         exit 1: a run-state file vmrun cannot use (malformed, not its own)
+     +-- FileError             exit 1: the OS refused a file operation (names the path; hint by errno)
      +-- HostNetError          exit 1: preparing or releasing a NIC's host side
      +-- LaunchError           exit 1: QEMU did not start (exit code, argv, output)
      +-- QmpError              exit 1: QMP refused (what was sent, what came back)
@@ -61,6 +63,35 @@ class ScriptError(ProfileError):
 
 class StateError(VmrunError):
     exit_code = 2
+
+
+class RunStateError(VmrunError):
+    """``state.json`` or ``host-objects.json`` is not what vmrun writes: names the file (and field)."""
+
+    def __init__(self, path: object, message: str, *, hint: str | None = None) -> None:
+        self.path = str(path)
+        super().__init__(f"{path}: {message}", hint=hint)
+
+
+_ERRNO_HINTS = {
+    "ENOSPC": "the file system is full: free some space",
+    "EDQUOT": "your disk quota is used up",
+    "EROFS": "the file system is read-only: set VMRUN_RUNTIME_DIR to a writable folder",
+    "EACCES": "permission denied: run vmrun as the user who owns it",
+    "EPERM": "operation not permitted: run vmrun as the user who owns it",
+}
+
+
+class FileError(VmrunError):
+    """An OSError on a file vmrun reads or writes, as one line: the path, the reason, a hint."""
+
+    @classmethod
+    def from_os(cls, e: OSError, path: object = None, *, doing: str = "cannot write") -> FileError:
+        import errno
+
+        where = path if path is not None else e.filename
+        name = errno.errorcode.get(e.errno or 0, "")
+        return cls(f"{doing} {where}: {e.strerror or e}", hint=_ERRNO_HINTS.get(name))
 
 
 class HostNetError(VmrunError):

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 
 from vmrun import ui
-from vmrun.control import down
 from vmrun.errors import LaunchError, ProfileError
 from vmrun.launch import Launched
 from vmrun.profile.model import Profile
@@ -70,24 +69,41 @@ def wait_for_guest(profile: Profile, launched: Launched, *, timeout: float) -> N
             ok = wait_until_answers(host, port, timeout=timeout, alive=lambda: process.poll() is None)
     except KeyboardInterrupt:
         # An interrupted `up --wait` is an `up` that did not happen: take it all down again.
-        down(profile.name, force=True)
+        launched.vm.down(force=True)
         raise
-    if not ok:
-        if process.poll() is not None:
-            down(profile.name)
-        raise LaunchError(f"QEMU exited with status {process.returncode} while booting",
-                          hint=f"vmrun log {profile.name} --qemu")
-        raise LaunchError(f"the guest did not answer on port {guest_port} within {timeout:.0f} s; it is still running",
-                          hint=f"vmrun log {profile.name} shows its console; vmrun down {profile.name} stops it")
+    if ok:
+        return
+    if process.poll() is not None:
+        tail = _qemu_said(launched)
+        launched.vm.down()
+        raise LaunchError(f"QEMU exited with status {process.returncode} while the guest booted",
+                          output_tail=tail, hint=f"the full command is in `vmrun show {profile.name}`")  # fmt: skip
+    raise LaunchError(
+        f"the guest did not answer on port {guest_port} (via {host}:{port}) within {timeout:.0f} s; "
+        f"{profile.name} was left running",
+        hint=f"vmrun log {profile.name} shows its console; vmrun down {profile.name} stops it",
+    )
 
 
-def stay_attached(name: str, launched: Launched) -> None:
-    """`up --foreground`: wait for QEMU; Ctrl-C (or SIGTERM) powers the guest off properly."""
+def _qemu_said(launched: Launched) -> str:
+    try:
+        return launched.run.qemu_log.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def stay_attached(launched: Launched) -> None:
+    """`up --foreground`: wait for QEMU; Ctrl-C (or SIGTERM) powers the guest off properly.
+
+    A `vmrun down` from elsewhere (a service manager's stop command) may take the VM
+    down meanwhile: both take the VM's lock, so whichever comes second finds it gone.
+    """
+    vm = launched.vm
     try:
         launched.process.wait()
     except KeyboardInterrupt:
-        ui.notice(f"shutting {name} down")
-        print(f"{name}: {down(name, timeout=30.0, progress=ui.notice)}")
+        ui.notice(f"shutting {vm.name} down")
+        print(f"{vm.name}: {vm.down(timeout=30.0, progress=ui.notice)}")
         return
-    ui.notice(f"{name}: QEMU exited with status {launched.process.returncode}")
-    down(name)
+    ui.notice(f"{vm.name}: QEMU exited with status {launched.process.returncode}")
+    vm.down()

@@ -4,6 +4,10 @@ An add is the same preparation as at `up` (same backends, same records), then
 ``getfd`` for each fd, ``netdev_add`` and ``device_add``. Every step registers
 its undo on one ExitStack, so a failure at any point leaves no tap, fd or
 netdev behind. The VM's lock serialises concurrent adds.
+
+The NIC is written into the run state (phase ``adding``) before anything is
+made, so a vmrun killed half way leaves a NIC that `nic del` can still take out
+and `down` still releases; a signal instead unwinds the add in order.
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+from vmrun import signals, ui
 from vmrun.argv import HOTPLUG_PORT, is_q35
-from vmrun.control import running
 from vmrun.errors import ProfileError, QmpError, StateError
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.base import NetdevSpec
 from vmrun.net.hostobj import Recorder, release_recorded
 from vmrun.profile import load_profile
-from vmrun.profile.load import Table, parse_nic
+from vmrun.profile.load import option_for_nic_key, parse_cli_nic
 from vmrun.profile.model import Nic, Profile
 from vmrun.qmp import Qmp
+from vmrun.runstate import ADDING, RUNNING, Forward, NicState, RunState
+from vmrun.vm import Vm
 
 
 DELETE_TIMEOUT = 30.0
@@ -40,20 +46,22 @@ class Added:
                 "host": self.prepared.host, "bus": self.bus, "hotplugged": True}  # fmt: skip
 
 
-def running_profile(state: dict[str, Any]) -> Profile:
+def running_profile(state: RunState) -> Profile:
     """The profile the VM was started from, for the settings a new NIC shares (name, accel, machine)."""
-    return load_profile(state["profile"])
+    return load_profile(state.profile)
 
 
-def new_nic(raw: dict[str, Any], state: dict[str, Any], profile: Profile) -> Nic:
+def new_nic(raw: dict[str, Any], state: RunState, profile: Profile) -> Nic:
     """Validate a NIC given on the command line, as if it were a [[nics]] table, against the live VM."""
-    taken_ids = {n["id"] for n in state.get("nics", [])}
-    taken_macs = {n["mac"] for n in state.get("nics", [])}
+    taken_ids = {n.id for n in state.nics}
+    taken_macs = {n.mac for n in state.nics}
     if "id" not in raw:
         raw = {**raw, "id": next(f"net{i}" for i in range(len(taken_ids) + 1) if f"net{i}" not in taken_ids)}
-    nic = parse_nic(Table(raw, "nic add", ""), profile.name, len(taken_ids))
+    nic = parse_cli_nic(raw, profile.name, len(taken_ids))
     if nic.id in taken_ids:
-        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}", field="--id", hint="choose another --id")
+        left = state.nic(nic.id).phase == ADDING  # type: ignore[union-attr]
+        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}" + (" (left by an interrupted nic add)" if left else ""),
+                           field="--id", hint=f"vmrun nic del {profile.name} {nic.id}, or choose another --id")  # fmt: skip
     if nic.mac in taken_macs:
         raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
     return nic
@@ -96,16 +104,20 @@ def free_hotplug_port(q: Qmp, profile: Profile) -> str | None:
 
 
 def add(name: str, raw: dict[str, Any]) -> Added:
-    run, state = running(name)
-    with run.locked():
-        run, state = running(name)  # re-read under the lock: another add may have finished meanwhile
+    vm = Vm.running(name)
+    with vm.locked("nic add"):
+        state = _live_state(vm)
         profile = running_profile(state)
         nic = new_nic(raw, state, profile)
         backend = backend_for(nic)
-        backend.preflight(nic, profile)
-        with Qmp(run.qmp) as q, ExitStack() as stack:  # undo steps need QMP still open
+        _preflight(backend, nic, profile, raw)
+        entry = NicState(nic.id, nic.type.value, nic.model, nic.mac, hotplugged=True, phase=ADDING)
+        state.nics.append(entry)
+        vm.save(state)
+        with vm.qmp() as q, ExitStack() as stack:  # undo steps need QMP still open
+            stack.callback(_forget, vm, state, entry)
             bus = free_hotplug_port(q, profile)
-            ctx = PrepareContext(profile, run.path, stack, Recorder(run.path), nic_id=nic.id)
+            ctx = PrepareContext(profile, vm.run.path, stack, Recorder(vm.run), nic_id=nic.id)
             prepared = backend.prepare(nic, ctx)
             fdnames = _send_fds(q, stack, nic.id, prepared.pass_fds)
             ctx.close_fds()  # QEMU holds its own copies now
@@ -115,13 +127,43 @@ def add(name: str, raw: dict[str, Any]) -> Added:
             device.update(dict(prepared.netdev.device_options))
             if bus:
                 device["bus"] = bus
-            q.execute("device_add", device)
-            stack.pop_all()
-        added = Added(nic, prepared, bus, profile.source)
-        state["nics"].append(added.as_json())
-        state["forwards"] += [{"nic": nic.id, "rule": str(f)} for f in nic.hostfwd]
-        run.write_state(state)
-    return added
+            with signals.deferred():  # plugged in and recorded as such, or neither
+                q.execute("device_add", device)
+                entry.host, entry.bus, entry.phase = prepared.host, bus, RUNNING
+                state.forwards += [Forward(nic.id, str(f)) for f in nic.hostfwd]
+                vm.save(state)
+                stack.pop_all()
+    return Added(nic, prepared, bus, profile.source)
+
+
+def _preflight(backend: Any, nic: Nic, profile: Profile, raw: dict[str, Any]) -> None:
+    """The backend's checks, their errors naming the option typed (``--bridge br9``), not the VM's profile."""
+    try:
+        backend.preflight(nic, profile)
+    except ProfileError as e:
+        prefix = f"nic {nic.id}."
+        if e.source != profile.source or not (e.field or "").startswith(prefix):
+            raise
+        key = e.field[len(prefix):]  # type: ignore[index]
+        option = option_for_nic_key(nic.type.value, key)
+        value = raw.get(key.partition("[")[0])
+        typed = f"{option} {value}" if isinstance(value, (str, int)) and not isinstance(value, bool) else option
+        raise type(e)(e.reason, field=typed, hint=e.hint) from None
+
+
+def _live_state(vm: Vm) -> RunState:
+    """Under the lock: the state of a VM whose QEMU runs."""
+    if not vm.run.exists():
+        raise StateError(f"{vm.name}: not running")
+    state = vm.require_state()
+    if vm.qemu_pid(state) is None:
+        raise StateError(f"{vm.name}: its QEMU is not running", hint="vmrun gc cleans up after it")
+    return state
+
+
+def _forget(vm: Vm, state: RunState, entry: NicState) -> None:
+    state.nics.remove(entry)
+    vm.save(state)
 
 
 def _send_fds(q: Qmp, stack: ExitStack, nic_id: str, fds: tuple[int, ...]) -> dict[str, str]:
@@ -144,23 +186,33 @@ def _quietly(q: Qmp, command: str, args: dict[str, Any]) -> None:
 
 
 def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
-    run, state = running(name)
-    with run.locked():
-        run, state = running(name)
-        if nic_id not in {n["id"] for n in state.get("nics", [])}:
-            raise StateError(f"{name}: no NIC {nic_id!r}", hint=f"vmrun nic list {name}")
-        with Qmp(run.qmp) as q:
-            q.execute("device_del", {"id": nic_id})
-            if not _wait_deleted(q, nic_id, timeout):
-                raise StateError(
-                    f"{name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
-                    hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
-                )
-            q.execute("netdev_del", {"id": nic_id})
-        problems = release_recorded(run.path, nic_id)
-        state["nics"] = [n for n in state["nics"] if n["id"] != nic_id]
-        state["forwards"] = [f for f in state.get("forwards", []) if f["nic"] != nic_id]
-        run.write_state(state)
+    """Unplug ``nic_id`` and release its host side; also finishes off a NIC an interrupted `nic add` left."""
+    vm = Vm.running(name)
+    with vm.locked("nic del"):
+        state = _live_state(vm)
+        entry = state.nic(nic_id)
+        with vm.qmp() as q:
+            plugged = nic_id in _peripherals(q)
+            if entry is None and not plugged:
+                raise StateError(f"{name}: no NIC {nic_id!r}", hint=f"vmrun nic list {name}")
+            if plugged:
+                q.execute("device_del", {"id": nic_id})
+                if not _wait_deleted(q, nic_id, timeout):
+                    raise StateError(
+                        f"{name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
+                        hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
+                    )
+            with signals.deferred():
+                if entry is not None and entry.phase == RUNNING:
+                    q.execute("netdev_del", {"id": nic_id})
+                else:
+                    _quietly(q, "netdev_del", {"id": nic_id})  # an interrupted add may or may not have made it
+                problems, skipped = release_recorded(vm.run, nic_id)
+                state.nics = [n for n in state.nics if n.id != nic_id]
+                state.forwards = [f for f in state.forwards if f.nic != nic_id]
+                vm.save(state)
+    for line in skipped:
+        ui.notice(line)
     if problems:
         raise StateError(f"{name}: NIC {nic_id} removed, but: {'; '.join(problems)}")
 
@@ -182,20 +234,21 @@ def _peripherals(q: Qmp) -> set[str]:
 
 def listing(name: str) -> list[dict[str, Any]]:
     """The NICs QEMU really has (asked over QMP), joined with what vmrun knows of their host side."""
-    run, state = running(name)
-    known = {n["id"]: n for n in state.get("nics", [])}
+    vm = Vm.running(name)
+    state = vm.require_state()
+    known = {n.id: n for n in state.nics}
     out = []
-    with Qmp(run.qmp) as q:
+    with vm.qmp() as q:
         for child in q.execute("qom-list", {"path": "/machine/peripheral"}):
             path = f"/machine/peripheral/{child['name']}"
             try:
                 mac = q.execute("qom-get", {"path": path, "property": "mac"})
             except QmpError:
                 continue  # not a NIC
-            entry = known.get(child["name"], {"id": child["name"], "type": "unknown", "host": {}})
-            out.append({**entry, "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"),
-                        "origin": "hot-plugged" if entry.get("hotplugged") else
-                        "profile" if child["name"] in known else "unknown"})  # fmt: skip
+            entry = known.get(child["name"])
+            origin = "unknown" if entry is None else "hot-plugged" if entry.hotplugged else "profile"
+            if entry is not None and entry.phase == ADDING:
+                origin = "interrupted add"
+            out.append({"id": child["name"], "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
+                        "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"), "origin": origin})  # fmt: skip
     return out
-
-

@@ -1,8 +1,12 @@
-"""`vmrun up`: preflight, prepare every NIC's host side, start QEMU detached, wait for QMP.
+"""`vmrun up`: take the VM's lock, preflight, prepare every NIC's host side, start QEMU detached, wait until it runs.
 
-Everything made on the way is entered on one ExitStack; only when QMP has
-answered is the stack let go of (the VM then owns it, recorded in state.json).
-Any failure or Ctrl-C before that undoes all of it, QEMU included.
+The lock comes first: the "already running" check and the clearing away of a
+dead run happen under it, so of N concurrent `up`s exactly one starts QEMU.
+Everything made on the way is entered on one ExitStack; only when QEMU has
+answered and said it runs is the stack let go of (the VM then owns it, recorded
+in the run folder). Any failure or signal before that undoes all of it, QEMU
+included. ``state.json`` is written before QEMU starts and QEMU writes its own
+pid file, so a vmrun killed at any point leaves a QEMU that can be found again.
 """
 
 from __future__ import annotations
@@ -13,87 +17,126 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
 
 from vmrun import accel as accel_mod
-from vmrun import preflight, proc
+from vmrun import preflight, proc, signals
 from vmrun.argv import Control, build_argv
-from vmrun.errors import LaunchError, QmpError, StateError
+from vmrun.errors import LaunchError, PreflightError, QmpError, RunStateError, StateError
 from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Accel, Profile
-from vmrun.qmp import listen, wait_greeting
-from vmrun.rundir import RunDir
+from vmrun.qmp import listen, wait_ready
+from vmrun.rundir import Lock, RunDir
+from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState
+from vmrun.vm import Vm
 
 QMP_TIMEOUT = 30.0
+# What QEMU says when it runs as asked: `prelaunch` with -S, `inmigrate` with -incoming.
+RUNNING_STATES = {"running", "prelaunch", "paused", "inmigrate"}
 
 
 @dataclass
 class Launched:
-    run: RunDir
-    state: dict[str, Any]
+    vm: Vm
+    state: RunState
     process: subprocess.Popen[bytes]
 
+    @property
+    def run(self) -> RunDir:
+        return self.vm.run
 
-def refuse_if_running(run: RunDir) -> None:
-    """A live VM of this name stops us; the leftovers of a dead one are cleared away."""
-    if not run.exists():
+
+def clear_stale(vm: Vm, lock: Lock) -> None:
+    """Under the lock: a live VM of this name stops us; the leftovers of a dead one are cleared away."""
+    if not vm.run.exists():
         return
-    state = run.read_state() or {}
-    pid = state.get("pid")
-    if pid and proc.alive(pid, state.get("pid_start")):
-        raise StateError(f"{run.name}: already running (pid {pid})", hint=f"vmrun down {run.name}")
-    from vmrun.control import release_run
+    vm.run.check_owned()
+    try:
+        state = vm.state()
+    except RunStateError:
+        state = None
+    pid = vm.qemu_pid(state)
+    if pid is not None:
+        raise StateError(f"{vm.name}: already running (pid {pid})", hint=f"vmrun down {vm.name}")
+    vm.release(lock)
 
-    release_run(run)
+
+def check_cpu(profile: Profile, accel: Accel) -> None:
+    if accel is Accel.TCG and profile.cpu and profile.cpu.split(",")[0] == "host":
+        raise PreflightError(
+            "cpu = \"host\" needs KVM, and this VM would run under TCG (QEMU refuses it)",
+            source=profile.source, field="cpu",
+            hint="write cpu = \"max\" (all that TCG emulates), or accel = \"kvm\" on a host where KVM works",
+        )  # fmt: skip
 
 
 def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> Launched:
     choice = accel_mod.choose(profile.accel)
+    check_cpu(profile, choice.accel)
     if choice.notice:
         notice(choice.notice)
     elif choice.accel is Accel.KVM and (problem := accel_mod.kvm_problem()):
         notice(f"accel = \"kvm\" but {problem}; the guest may hang (accel = \"auto\" falls back to TCG)")
     for warning in spice_warnings(profile):
         notice(warning)
-    run = RunDir.for_vm(profile.name)
-    refuse_if_running(run)
-    ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
-    qemu = preflight.run_all(profile)
+    vm = Vm.named(profile.name)
+    with vm.locked("up", wait=0) as lock:
+        clear_stale(vm, lock)
+        ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
+        qemu = preflight.run_all(profile)
+        return _start(vm, lock, profile, qemu, choice.accel)
+
+
+def _start(vm: Vm, lock: Lock, profile: Profile, qemu: str, accel: Accel) -> Launched:
+    run = vm.run
     run.create()
-    with run.locked(), ExitStack() as stack:
+    with ExitStack() as stack:
+        stack.callback(lock.drop_file)  # runs last: nothing of this VM stays
         stack.callback(run.remove)
-        ctx = PrepareContext(profile, run.path, stack, Recorder(run.path))
+        ctx = PrepareContext(profile, run.path, stack, Recorder(run, []))
         prepared = []
         for nic in profile.nics:
             ctx.nic_id = nic.id
             prepared.append(backend_for(nic).prepare(nic, ctx))
         qmp_fd = listen(run.qmp).detach()
         ctx.own_fds([qmp_fd])
-        control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run), qmp_fd)
-        argv = build_argv(
-            profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=choice.accel, control=control
-        )
-        process = _spawn(argv, run, list(ctx.fds))
-        stack.callback(_kill, process)
+        control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run),
+                          qmp_fd, str(run.pidfile))  # fmt: skip
+        argv = build_argv(profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=accel, control=control)
+        state = _state(profile, argv, accel.value, prepared)
+        vm.save(state)  # before QEMU exists: a vmrun killed from here on leaves a run folder naming it
+        with signals.deferred():  # started and undoable, or not started
+            process = _spawn(argv, run, list(ctx.fds))
+            stack.callback(_kill, process)
         # QEMU holds its own copies now: a tap lives as long as they do, and with our copy
         # of the QMP socket gone, a QEMU that dies shows at once as a reset connection.
         ctx.close_fds()
-        state = _state(profile, run, argv, choice.accel.value, process, prepared)
-        run.write_state(state)
+        state.pid, state.pid_start = process.pid, proc.start_time(process.pid)
+        vm.save(state)
         try:
-            wait_greeting(run.qmp, timeout=QMP_TIMEOUT, still_starting=lambda: process.poll() is None)
+            status = wait_ready(run.qmp, timeout=QMP_TIMEOUT, still_starting=lambda: process.poll() is None)
         except QmpError as e:
-            raise LaunchError(
-                f"QEMU did not start ({e})" if process.poll() is None else f"QEMU exited with status {process.returncode}",
-                argv=argv,
-                exit_code=process.returncode,
-                output_tail=_tail(run),
-                hint=f"the full command is in `vmrun show {profile.name}`",
-            ) from None
+            raise _failed(profile, run, argv, process, str(e)) from None
+        if process.poll() is not None or status not in RUNNING_STATES:
+            raise _failed(profile, run, argv, process, f"QEMU is {status}")
+        state.phase = RUNNING
+        vm.save(state)
         stack.pop_all()
-    return Launched(run, state, process)
+    return Launched(vm, state, process)
+
+
+def _failed(profile: Profile, run: RunDir, argv: list[str], process: subprocess.Popen[bytes], why: str) -> LaunchError:
+    if process.poll() is None:
+        time.sleep(0.2)  # a QEMU on its way out: let it say why before its log goes with the run folder
+    exited = process.poll() is not None
+    return LaunchError(
+        f"QEMU exited with status {process.returncode}" if exited else f"QEMU did not start ({why})",
+        argv=argv,
+        exit_code=process.returncode,
+        output_tail=_tail(run),
+        hint=f"the full command is in `vmrun show {profile.name}`",
+    )
 
 
 def _spawn(argv: list[str], run: RunDir, fds: list[int]) -> subprocess.Popen[bytes]:
@@ -136,21 +179,14 @@ def spice_warnings(profile: Profile) -> list[str]:
     return []
 
 
-def _state(
-    profile: Profile, run: RunDir, argv: list[str], accel: str, process: subprocess.Popen[bytes], prepared: list[PreparedNic]
-) -> dict[str, Any]:
-    return {
-        "name": profile.name,
-        "profile": os.path.abspath(profile.source),
-        "pid": process.pid,
-        "pid_start": proc.start_time(process.pid),
-        "started": time.time(),
-        "accel": accel,
-        "argv": argv,
-        "nics": [
-            {"id": p.nic.id, "type": p.nic.type.value, "model": p.nic.model, "mac": p.nic.mac, "host": p.host}
-            for p in prepared
-        ],
-        "forwards": [{"nic": nic.id, "rule": str(fwd)} for nic, fwd in profile.forwards],
-        "spice": {"addr": profile.spice.addr, "port": profile.spice.port} if profile.spice else None,
-    }
+def _state(profile: Profile, argv: list[str], accel: str, prepared: list[PreparedNic]) -> RunState:
+    return RunState(
+        name=profile.name,
+        profile=os.path.abspath(profile.source),
+        accel=accel,
+        argv=argv,
+        started=time.time(),
+        nics=[NicState(p.nic.id, p.nic.type.value, p.nic.model, p.nic.mac, p.host) for p in prepared],
+        forwards=[Forward(nic.id, str(fwd)) for nic, fwd in profile.forwards],
+        spice=SpiceState(profile.spice.addr, profile.spice.port) if profile.spice else None,
+    )

@@ -29,6 +29,44 @@ def alive(pid: int, started: int | None) -> bool:
     return now is not None and (started is None or now == started)
 
 
+def cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return [a.decode(errors="replace") for a in f.read().split(b"\0")[:-1]]
+    except OSError:
+        return []
+
+
+def owner(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def has_args(argv: Sequence[str], pair: tuple[str, str]) -> bool:
+    """``pair`` stands in ``argv`` as two adjacent arguments (``-pidfile``, ``RUN/qemu.pid``)."""
+    return any(argv[i] == pair[0] and argv[i + 1] == pair[1] for i in range(len(argv) - 1))
+
+
+def ours(pid: int, started: int | None, pair: tuple[str, str]) -> bool:
+    """Is ``pid`` provably the process vmrun started: alive, same start time (if known),
+    run by the invoking user, and started with ``pair`` (a path in the VM's own run folder)?
+
+    A pid someone wrote into a file, or a pid reused by another program, fails at least one.
+    """
+    return alive(pid, started) and owner(pid) == os.geteuid() and has_args(cmdline(pid), pair)
+
+
+def find(pair: tuple[str, str]) -> int | None:
+    """The live process of ours started with ``pair``, if any: how a QEMU whose state was lost is found again."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != me and ours(int(entry), None, pair):
+            return int(entry)
+    return None
+
+
 def wait_gone(pid: int, started: int | None, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while alive(pid, started):

@@ -1,10 +1,10 @@
 """Talking to a running QEMU over its QMP socket.
 
-:func:`wait_greeting` is the launch-time readiness probe: a raw socket read of
-QMP's greeting, so that `vmrun up` does not pay for importing asyncio. Every
+:func:`wait_ready` is the launch-time readiness probe, on a raw socket, so
+that `vmrun up` does not pay for importing asyncio. Every
 other conversation goes through :class:`Qmp`, a thin wrapper over
-``qemu.qmp``'s synchronous client whose errors carry what was sent and what
-came back.
+``qemu.qmp``'s client in which every step has a deadline and whose errors
+carry what was sent and what came back.
 """
 
 from __future__ import annotations
@@ -33,83 +33,155 @@ def listen(path: Path) -> socket.socket:
     return s
 
 
-def wait_greeting(path: Path, *, timeout: float, still_starting: Callable[[], bool]) -> dict[str, Any]:
-    """Wait for QMP's greeting on ``path``; give up when ``still_starting()`` turns False."""
+def wait_ready(path: Path, *, timeout: float, still_starting: Callable[[], bool]) -> str:
+    """Wait for QMP's greeting on ``path``, negotiate, and return QEMU's run state (``running``...).
+
+    Gives up when ``still_starting()`` turns False (QEMU exited). Asking for the run
+    state, not only reading the greeting, catches a QEMU that greets and then dies.
+    A raw socket: `vmrun up` does not pay for importing asyncio.
+    """
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(0.05)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(0.05)
+        while True:
+            try:
                 s.connect(str(path))
-                buf = b""
-                while not buf.endswith(b"\n"):
-                    try:
-                        chunk = s.recv(4096)
-                    except socket.timeout:
-                        if not still_starting():
-                            raise QmpError("QEMU exited before QMP answered") from None
-                        if time.monotonic() >= deadline:
-                            raise QmpError(f"QMP did not answer within {timeout:.0f} s", hint=f"socket {path}") from None
-                        continue
-                    if not chunk:
-                        break
-                    buf += chunk
-                if buf.endswith(b"\n"):
-                    return json.loads(buf)
-        except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
-            pass
-        if not still_starting():
-            raise QmpError("QEMU exited before QMP answered")
-        if time.monotonic() >= deadline:
-            raise QmpError(f"QMP did not answer within {timeout:.0f} s", hint=f"socket {path}")
-        time.sleep(0.005)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                _check(deadline, timeout, still_starting, path)
+                time.sleep(0.005)
+        lines = _Lines(s, deadline, timeout, still_starting, path)
+        lines.message()  # the greeting
+        lines.ask("qmp_capabilities")
+        return lines.ask("query-status").get("status", "unknown")
+
+
+def _check(deadline: float, timeout: float, still_starting: Callable[[], bool], path: Path) -> None:
+    if not still_starting():
+        raise QmpError("QEMU exited before QMP answered")
+    if time.monotonic() >= deadline:
+        raise QmpError(f"QMP did not answer within {timeout:.0f} s", hint=f"socket {path}")
+
+
+class _Lines:
+    """QMP messages, one JSON object a line, read with a deadline from a raw socket."""
+
+    def __init__(self, s: socket.socket, deadline: float, timeout: float, still: Callable[[], bool], path: Path) -> None:
+        self.s, self.deadline, self.timeout, self.still, self.path = s, deadline, timeout, still, path
+        self.buf = b""
+
+    def message(self) -> dict[str, Any]:
+        while b"\n" not in self.buf:
+            try:
+                chunk = self.s.recv(4096)
+            except socket.timeout:
+                _check(self.deadline, self.timeout, self.still, self.path)
+                continue
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                raise QmpError("QEMU closed its QMP connection while starting")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def ask(self, command: str) -> Any:
+        self.s.sendall(json.dumps({"execute": command}).encode() + b"\n")
+        while True:
+            reply = self.message()
+            if "error" in reply:
+                raise QmpError(f"{command}: {reply['error'].get('desc')}", sent=command, received=reply)
+            if "return" in reply:
+                return reply["return"]
+
+
+class QmpTimeout(QmpError):
+    """QEMU accepted the connection (the kernel does that for it) but did not answer in time: frozen or stopped."""
 
 
 class Qmp:
-    """``with Qmp(path) as q: q.execute("query-status")``."""
+    """``with Qmp(path) as q: q.execute("query-status")``: every step has a deadline.
+
+    A stopped or wedged QEMU still has its socket accepted by the kernel, and
+    then never speaks: without deadlines every command would wait forever. The
+    connect and negotiation get ``timeout`` seconds together; each command gets
+    ``timeout`` seconds of its own. A timeout raises :class:`QmpTimeout`.
+
+    Each instance runs its own event loop, so several can talk to several QEMUs
+    from several threads at once (`vmrun ps`).
+    """
 
     def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
         self.path = path
         self.timeout = timeout
-        self._conn: Any = None
+        self._client: Any = None
+        self._loop: Any = None
+
+    def _run(self, coro: Any, what: str, timeout: float | None = None) -> Any:
+        import asyncio
+
+        try:
+            return self._loop.run_until_complete(asyncio.wait_for(coro, timeout or self.timeout))
+        except asyncio.TimeoutError:
+            raise QmpTimeout(f"QEMU is not responding ({what}: no answer within {timeout or self.timeout:.0f} s)",
+                             hint="it may be stopped (SIGSTOP) or stuck; vmrun down --force kills it") from None  # fmt: skip
 
     def __enter__(self) -> Qmp:
-        from qemu.qmp.legacy import QEMUMonitorProtocol
+        import asyncio
 
-        self._conn = QEMUMonitorProtocol(str(self.path))
+        from qemu.qmp import QMPClient
+
+        self._loop = asyncio.new_event_loop()
+        self._client = QMPClient(str(self.path.parent.name))
         try:
-            self._conn.connect(negotiate=True)
+            self._run(self._client.connect(str(self.path)), "connect")
+        except QmpError:
+            self.__exit__()
+            raise
         except Exception as e:  # qemu.qmp raises several unrelated types for a dead socket
-            self._conn = None
+            self.__exit__()
             raise QmpError(f"cannot talk to QMP at {self.path}: {e}") from None
-        self._conn.settimeout(self.timeout)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:
-                pass
-            self._conn = None
+        import asyncio
 
-    def execute(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
+        if self._client is not None:
+            try:
+                self._loop.run_until_complete(asyncio.wait_for(self._client.disconnect(), 1.0))
+            except BaseException:  # closing must not hide what went wrong before, nor hang
+                pass
+            self._client = None
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+    def execute(self, command: str, arguments: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        from qemu.qmp import ExecuteError
+
         sent = {"execute": command, **({"arguments": arguments} if arguments else {})}
         try:
-            reply = self._conn.cmd_obj(sent)
+            return self._run(self._client.execute(command, arguments), command, timeout)
+        except ExecuteError as e:
+            raise QmpError(f"{command}: {e}", sent=sent, received=dict(e.received)) from None
+        except QmpError:
+            raise
         except Exception as e:
             raise QmpError(f"{command}: no answer ({e})", sent=sent) from None
-        if "error" in reply:
-            err = reply["error"]
-            raise QmpError(f"{command}: {err.get('desc', err)}", sent=sent, received=reply)
-        return reply.get("return")
 
     def send_fd(self, fd: int) -> None:
         """Send ``fd`` with SCM_RIGHTS on the QMP socket, ahead of a ``getfd``."""
-        self._conn.send_fd_scm(fd)
+        self._client.send_fd_scm(fd)
 
     def events(self, wait: float) -> list[dict[str, Any]]:
-        try:
-            return self._conn.get_events(wait=wait)
-        except Exception:
-            return []
+        """Events that came, waiting up to ``wait`` seconds for the first."""
+        import asyncio
+
+        listener = self._client.events
+        first = []
+        if listener.empty():
+            try:
+                first = [self._loop.run_until_complete(asyncio.wait_for(listener.get(), wait))]
+            except Exception:
+                return []
+        return [dict(e) for e in first + listener.clear()]

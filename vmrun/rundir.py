@@ -1,7 +1,16 @@
-"""The per-VM run folder (0700): QMP and serial sockets, logs and ``state.json``.
+"""Where a VM's run state lives, and who may touch it.
 
-``$VMRUN_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/vmrun``, else ``/run/vmrun`` for
-root, else a private folder under /tmp.
+The runtime folder holds one folder per VM, ``RUNTIME/NAME`` (0700): QMP and
+serial sockets, logs, QEMU's pid file, ``state.json`` and ``host-objects.json``.
+Beside it, ``RUNTIME/.NAME.lock`` is the VM's lock: outside the VM's folder,
+so that whoever removes the folder cannot take the lock away from a waiter.
+
+RUNTIME is ``$VMRUN_RUNTIME_DIR`` if set (refused unless it is ours), else
+``/run/vmrun`` for root (a login shell, ``su`` and a boot unit see the same
+VMs), else ``$XDG_RUNTIME_DIR/vmrun`` (ignored, with a notice, unless ours),
+else ``/tmp/vmrun-UID``. Like ssh and the XDG spec, vmrun uses a folder only
+if it belongs to the invoking user and no one else can write to it, and it
+reads only files that user owns: root never acts on records someone else wrote.
 """
 
 from __future__ import annotations
@@ -10,87 +19,250 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vmrun.errors import StateError
+from vmrun.errors import FileError, RunStateError, StateError
 from vmrun.files import replace_file
+from vmrun.profile.fields import NAME_PATTERN, check_vm_name
+
+LOCK_WAIT = 120.0  # longer than any one command holds a lock: each of their waits has a deadline
+
+
+def check_name(name: str) -> str:
+    """A VM name is a name, never a path: ``down ../victim`` must not reach outside the runtime folder."""
+    try:
+        return check_vm_name(name)
+    except ValueError as e:
+        raise StateError(str(e), hint="vmrun ps lists the VMs vmrun knows") from None
+
+
+def _unsafe(path: Path) -> str | None:
+    """Why ``path`` is not a folder we may keep state in, or None if it is."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return f"cannot be read: {e.strerror}"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder" if not stat.S_ISLNK(st.st_mode) else "is a symbolic link"
+    if st.st_uid != os.geteuid():
+        return f"belongs to uid {st.st_uid}, not to you (uid {os.geteuid()})"
+    if st.st_mode & 0o022:
+        return f"can be written by others (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+_found: dict[tuple[str | None, str | None, int], Path] = {}
 
 
 def runtime_root() -> Path:
-    if os.environ.get("VMRUN_RUNTIME_DIR"):
-        return Path(os.environ["VMRUN_RUNTIME_DIR"])
-    if os.environ.get("XDG_RUNTIME_DIR"):
-        return Path(os.environ["XDG_RUNTIME_DIR"]) / "vmrun"
-    if os.geteuid() == 0:
-        return Path("/run/vmrun")
-    return Path(tempfile.gettempdir()) / f"vmrun-{os.geteuid()}"
+    """The runtime folder for this user, checked (see the module's docstring). Not created here."""
+    key = (os.environ.get("VMRUN_RUNTIME_DIR"), os.environ.get("XDG_RUNTIME_DIR"), os.geteuid())
+    if key not in _found:
+        _found[key] = _find_root()  # once per command: the notice about XDG_RUNTIME_DIR is said once
+    return _found[key]
+
+
+def _find_root() -> Path:
+    explicit = os.environ.get("VMRUN_RUNTIME_DIR")
+    if explicit:
+        root = Path(explicit)
+        if problem := _unsafe(root):
+            raise StateError(f"VMRUN_RUNTIME_DIR={explicit} {problem}",
+                             hint="point it at a folder of your own that only you can write (mode 0700)")  # fmt: skip
+    elif os.geteuid() == 0:
+        root = Path("/run/vmrun")
+    else:
+        root = Path(tempfile.gettempdir()) / f"vmrun-{os.geteuid()}"
+        xdg = os.environ.get("XDG_RUNTIME_DIR")
+        if xdg:
+            if problem := _unsafe(Path(xdg)) or (not Path(xdg).is_dir() and "does not exist"):
+                from vmrun import ui
+
+                ui.notice(f"ignoring XDG_RUNTIME_DIR={xdg}: it {problem}; using {root}")
+            else:
+                root = Path(xdg) / "vmrun"
+    if problem := _unsafe(root):
+        raise StateError(f"the runtime folder {root} {problem}", hint="remove it, or set VMRUN_RUNTIME_DIR to a folder of your own")
+    return root
 
 
 @dataclass(frozen=True)
 class RunDir:
-    path: Path
+    root: Path
+    name: str
 
     @classmethod
     def for_vm(cls, name: str) -> RunDir:
-        return cls(runtime_root() / name)
+        return cls(runtime_root(), check_name(name))
 
     @property
-    def name(self) -> str:
-        return self.path.name
+    def path(self) -> Path:
+        return self.root / self.name
 
     qmp = property(lambda self: self.path / "qmp.sock")
     serial = property(lambda self: self.path / "serial.sock")
     serial_log = property(lambda self: self.path / "serial.log")
     qemu_log = property(lambda self: self.path / "qemu.log")
-    state_file = property(lambda self: self.path / "state.json")
-
-    def create(self) -> None:
-        """Make the folder; mkdir is atomic, so of two `up`s of one VM only one gets here."""
-        root = runtime_root()
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            self.path.mkdir(mode=0o700)
-        except FileExistsError:
-            raise StateError(f"{self.name}: a run folder exists already ({self.path})") from None
-        os.chmod(self.path, 0o700)
-
-    @contextmanager
-    def locked(self, *, wait: bool = True) -> Iterator[bool]:
-        """Hold the VM's lock (an `up` under way, a `nic add`); yields False if busy and not waiting."""
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            yield True
-        finally:
-            os.close(fd)
+    pidfile = property(lambda self: self.path / "qemu.pid")
+    lock_path = property(lambda self: self.root / f".{self.name}.lock")
 
     def exists(self) -> bool:
         return self.path.is_dir()
 
-    def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+    def problem(self) -> str | None:
+        """Why this folder is not ours to act on (another owner, writable by others), or None."""
+        return _unsafe(self.path)
 
-    def read_state(self) -> dict[str, Any] | None:
+    def check_owned(self) -> None:
+        if problem := self.problem():
+            raise StateError(f"{self.name}: its run folder {self.path} {problem}; vmrun leaves it alone",
+                             hint="vmrun acts only on run folders it made as you")  # fmt: skip
+
+    def create(self) -> None:
         try:
-            return json.loads(self.state_file.read_text())
-        except (OSError, ValueError):
-            return None
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.path.mkdir(mode=0o700)
+            os.chmod(self.path, 0o700)
+        except FileExistsError:
+            raise StateError(f"{self.name}: a run folder exists already ({self.path})") from None
+        except OSError as e:
+            raise FileError.from_os(e, doing="cannot create") from None
 
-    def write_state(self, state: dict[str, Any]) -> None:
-        replace_file(self.state_file, json.dumps(state, indent=2), mode=0o600)
+    def remove(self) -> None:
+        """Remove the VM's folder: only ever ``RUNTIME/NAME``, whatever anyone put in the files."""
+        assert self.path.parent == self.root and NAME_PATTERN.match(self.name)
+        if self.problem() is None:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def read_json(self, filename: str) -> Any:
+        """A JSON file of ours in the folder, or None if there is none.
+
+        Not followed through a symbolic link, and refused unless the invoking user owns it.
+        """
+        path = self.path / filename
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise RunStateError(path, "is a symbolic link; vmrun never writes one" if e.errno == 40
+                                else f"cannot be read: {e.strerror}") from None  # fmt: skip
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise RunStateError(path, "is not a regular file")
+            if st.st_uid != os.geteuid():
+                raise RunStateError(path, f"belongs to uid {st.st_uid}, not to you: vmrun acts only on records it wrote")
+            data = f.read(4 << 20)
+        try:
+            return json.loads(data)
+        except ValueError as e:
+            raise RunStateError(path, f"not valid JSON ({e})") from None
+
+    def write_json(self, filename: str, data: Any) -> None:
+        replace_file(self.path / filename, json.dumps(data, indent=2), mode=0o600)
+
+    @contextmanager
+    def locked(self, purpose: str, *, wait: float = LOCK_WAIT) -> Iterator[Lock]:
+        """Hold the VM's lock for ``vmrun PURPOSE``; StateError if another vmrun keeps it past ``wait`` s."""
+        lock = Lock(self)
+        lock.acquire(purpose, wait)
+        try:
+            yield lock
+        finally:
+            lock.release()
+
+
+class Lock:
+    """flock on ``RUNTIME/.NAME.lock``; the holder writes its pid and purpose in it for the others' messages.
+
+    The holder that removes the VM also removes the lock file; a waiter then
+    finds its locked file is no longer the one at the path, and takes the new one.
+    """
+
+    def __init__(self, run: RunDir) -> None:
+        self.run = run
+        self.fd: int | None = None
+
+    def acquire(self, purpose: str, wait: float) -> None:
+        path = self.run.lock_path
+        try:
+            self.run.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as e:
+            raise FileError.from_os(e, doing="cannot create") from None
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            except OSError as e:
+                raise FileError.from_os(e, path, doing="cannot open the lock") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+                os.close(fd)
+                if time.monotonic() >= deadline:
+                    raise StateError(self._busy(holder), hint="try again when it is done") from None
+                if not told and wait > 1:
+                    from vmrun import ui
+
+                    pid, purpose = (holder + ["?", "?"])[:2]
+                    ui.notice(f"waiting for another vmrun (pid {pid}, `vmrun {purpose}`) to finish with {self.run.name}")
+                    told = True
+                time.sleep(0.05)
+                continue
+            st = os.fstat(fd)
+            try:
+                now = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+            if now is None or (now.st_ino, now.st_dev) != (st.st_ino, st.st_dev):
+                os.close(fd)  # removed by the holder we waited for: take the new one
+                continue
+            if st.st_uid != os.geteuid():
+                os.close(fd)
+                raise StateError(f"{self.run.name}: its lock {path} belongs to uid {st.st_uid}, not to you")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {purpose}\n".encode(), 0)
+            self.fd = fd
+            return
+
+    def _busy(self, holder: list[str]) -> str:
+        pid, purpose = (holder + ["?", "?"])[:2]
+        if purpose == "up":
+            return f"{self.run.name} is being started by another vmrun (pid {pid})"
+        return f"{self.run.name} is busy: another vmrun (pid {pid}) is running `vmrun {purpose}` on it"
+
+    def drop_file(self) -> None:
+        """The VM is gone: remove the lock file too (we still hold it; see the class docstring)."""
+        try:
+            os.unlink(self.run.lock_path)
+        except FileNotFoundError:
+            pass
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def all_run_dirs() -> list[RunDir]:
+    """The VM folders in the runtime folder (names that are not VM names are not ours: skipped)."""
     root = runtime_root()
-    if not root.is_dir():
+    try:
+        entries = sorted(os.listdir(root))
+    except FileNotFoundError:
         return []
-    return [RunDir(p) for p in sorted(root.iterdir()) if p.is_dir()]
+    except OSError as e:
+        raise FileError.from_os(e, root, doing="cannot read") from None
+    return [RunDir(root, n) for n in entries if NAME_PATTERN.match(n) and (root / n).is_dir()]

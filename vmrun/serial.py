@@ -9,11 +9,10 @@ import sys
 import termios
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
 
-from vmrun import proc
 from vmrun.errors import StateError
-from vmrun.rundir import RunDir
 
 DETACH = b"\x1d"  # Ctrl-]
 
@@ -55,13 +54,12 @@ def _pump(sock: socket.socket, stdin: int) -> None:
             sock.sendall(data)
 
 
-def print_log(path: Path, *, follow: bool, run: RunDir) -> None:
+def print_log(path: Path, *, follow: bool, still_running: Callable[[], bool]) -> None:
     try:
         f = open(path, "rb")
     except FileNotFoundError:
         raise StateError(f"no log yet at {path}") from None
     out = sys.stdout.buffer
-    state = run.read_state() or {}
     with f:
         while True:
             chunk = f.read(65536)
@@ -69,6 +67,6 @@ def print_log(path: Path, *, follow: bool, run: RunDir) -> None:
                 out.write(chunk)
                 out.flush()
                 continue
-            if not follow or not proc.alive(state.get("pid", 0), state.get("pid_start")):
+            if not follow or not still_running():
                 return
             time.sleep(0.2)

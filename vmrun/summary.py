@@ -5,23 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from vmrun import ui
-from vmrun.control import VmStatus, running
 from vmrun.errors import StateError
 from vmrun.launch import Launched
+from vmrun.vm import Vm, VmStatus
 
 
 def up_summary(launched: Launched) -> str:
     s = launched.state
-    lines = [f"{s['name']} is up: pid {s['pid']}, accel {s['accel']}"]
-    for nic in s["nics"]:
-        lines.append(f"  {nic['id']:<8} {nic['type']:<8} {nic['model']} {nic['mac']}{host_side(nic['host'])}")
-    for fwd in s["forwards"]:
-        lines.append(f"  forward  {fwd['rule']}  ({fwd['nic']})")
-    if s.get("spice"):
-        lines.append(f"  spice    spice://{s['spice']['addr']}:{s['spice']['port']}")
+    lines = [f"{s.name} is up: pid {s.pid}, accel {s.accel}"]
+    for nic in s.nics:
+        lines.append(f"  {nic.id:<8} {nic.type:<8} {nic.model} {nic.mac}{host_side(nic.host)}")
+    for fwd in s.forwards:
+        lines.append(f"  forward  {fwd.rule}  ({fwd.nic})")
+    if s.spice:
+        lines.append(f"  spice    spice://{s.spice.addr}:{s.spice.port}")
     run = launched.run
-    lines.append(f"  serial   {run.serial_log}   (vmrun console {s['name']})")
-    lines.append(f"  stop     vmrun down {s['name']}")
+    lines.append(f"  serial   {run.serial_log}   (vmrun console {s.name})")
+    lines.append(f"  stop     vmrun down {s.name}")
     return "\n".join(lines)
 
 
@@ -34,18 +34,19 @@ def host_side(host: dict[str, Any]) -> str:
 def ps_table(vms: list[VmStatus]) -> str:
     rows = []
     for vm in vms:
-        nics = ", ".join(f"{n['id']}:{n['type']}" for n in vm.state.get("nics", []))
-        fwds = ", ".join(f["rule"] for f in vm.state.get("forwards", []))
-        spice = vm.state.get("spice")
-        rows.append([vm.name, str(vm.pid or "-"), vm.qmp_status, ui.duration(vm.uptime), nics or "-", fwds or "-",
-                     f"{spice['addr']}:{spice['port']}" if spice else "-"])
+        s = vm.state
+        nics = ", ".join(f"{n.id}:{n.type}" for n in s.nics) if s else ""
+        fwds = ", ".join(f.rule for f in s.forwards) if s else ""
+        spice = f"{s.spice.addr}:{s.spice.port}" if s and s.spice else "-"
+        status = f"{vm.status} ({vm.note})" if vm.note else vm.status
+        rows.append([vm.name, str(vm.pid or "-"), status, ui.duration(vm.uptime), nics or "-", fwds or "-", spice])
     return ui.table(["NAME", "PID", "STATUS", "UPTIME", "NICS", "FORWARDS", "SPICE"], rows)
 
 
 def ssh_argv(name: str, user: str | None, extra: list[str]) -> list[str]:
-    _, state = running(name)
-    for fwd in state.get("forwards", []):
-        proto, rest = fwd["rule"].split(":", 1)
+    state = Vm.running(name).require_state()
+    for fwd in state.forwards:
+        proto, rest = fwd.rule.split(":", 1)
         host_part, guest_part = rest.split("-", 1)
         host, port = host_part.rsplit(":", 1)
         if proto == "tcp" and guest_part.rsplit(":", 1)[1] == "22":

@@ -13,7 +13,7 @@ from vmrun.summary import ssh_argv
 def fake_run(runtime_dir, forwards):
     folder = runtime_dir / "s"
     folder.mkdir(parents=True)
-    (folder / "state.json").write_text(json.dumps({"name": "s", "pid": 1, "forwards": forwards, "nics": []}))
+    (folder / "state.json").write_text(json.dumps({"name": "s", "profile": "/p/s.toml", "pid": 1, "forwards": forwards, "nics": []}))
 
 
 def test_ssh_uses_the_forward_to_port_22(runtime_dir):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from vmrun.net.hostobj import Recorder, release
+from vmrun.net.hostobj import HostObject, Recorder
 from vmrun.profile.model import Nic, Profile
 from vmrun.qemuopts import OptValue
 
@@ -46,13 +46,13 @@ class PrepareContext:
     nic_id: str | None = None  # the NIC being prepared; its records carry it, for `nic del`
     fds: list[int] = field(default_factory=list)
 
-    def made(self, record: dict[str, Any]) -> dict[str, Any]:
+    def made(self, obj: HostObject) -> HostObject:
         """Record a host object before it is used; undo it if the launch fails."""
         if self.nic_id is not None:
-            record = {**record, "nic": self.nic_id}
-        self.recorder.add(record)
-        self.stack.callback(self._undo, record)
-        return record
+            obj = replace(obj, nic=self.nic_id)
+        self.recorder.add(obj)
+        self.stack.callback(self._undo, obj)
+        return obj
 
     def own_fds(self, fds: list[int]) -> None:
         """fds to hand to QEMU; closed exactly once, by close_fds() after handing over or on failure."""
@@ -66,9 +66,9 @@ class PrepareContext:
     def undo(self, func: Callable[..., Any], *args: Any) -> None:
         self.stack.callback(func, *args)
 
-    def _undo(self, record: dict[str, Any]) -> None:
-        release(record)
-        self.recorder.discard(record)
+    def _undo(self, obj: HostObject) -> None:
+        obj.release(self.run_dir)
+        self.recorder.discard(obj)
 
 
 def nic_field(profile: Profile, nic: Nic) -> str:

@@ -1,80 +1,195 @@
 """Host objects vmrun makes for a VM, recorded in the run folder before they are used.
 
-``host-objects.json`` lists them in the order they were made; `vmrun down`,
-`vmrun gc` and a failed `up` release them in reverse order, each only if it is
-still the object vmrun made (same ifindex, same pid start time, our OVS
-external id), so nothing else is ever removed.
+``host-objects.json`` (``{"schema": 2, "objects": [...]}``) lists them in the
+order they were made; `vmrun down`, `vmrun gc`, `nic del` and a failed `up`
+release them newest first. Each kind is a class that knows how to release
+itself and does so only while the object is provably the one vmrun made:
+
+- :class:`Link` (a tap or macvtap): same name, same ifindex, same kind of link;
+- :class:`OvsPort`: the port's ``external-ids:vmrun-vm`` names this VM;
+- :class:`Process` (passt): same pid, same start time, run by us, started with
+  a path in this VM's run folder.
+
+Records are written only under the VM's lock (see :mod:`vmrun.vm`). A record
+vmrun cannot read (an unknown kind, a missing field) is never acted on: it is
+dropped with a notice, so that it cannot block `down` or `gc` for good.
 """
 
 from __future__ import annotations
 
-import json
+import os
+from dataclasses import MISSING, asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from vmrun import proc
-from vmrun.files import replace_file
+from vmrun.errors import RunStateError
 
 FILE = "host-objects.json"
+SCHEMA = 2
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: ClassVar[str] = "link"
+    name: str
+    ifindex: int
+    link_kind: str | None = None  # "tap" or "macvtap"; None in records of vmrun before schema 2
+    nic: str | None = None
+
+    def __str__(self) -> str:
+        return f"link {self.name}"
+
+    def release(self, run_dir: Path) -> None:
+        from vmrun import netlink
+
+        if self.link_kind and not Path(f"/sys/class/net/{self.name}/{_SYSFS_MARK[self.link_kind]}").exists():
+            return  # gone, or another kind of link now has the name: not ours
+        netlink.delete_link(self.name, self.ifindex)
+
+
+_SYSFS_MARK = {"tap": "tun_flags", "macvtap": "macvtap"}
+
+
+@dataclass(frozen=True)
+class OvsPort:
+    kind: ClassVar[str] = "ovs-port"
+    bridge: str
+    port: str
+    vm: str
+    nic: str | None = None
+
+    def __str__(self) -> str:
+        return f"OVS port {self.port}"
+
+    def release(self, run_dir: Path) -> None:
+        from vmrun.net.ovs import delete_port
+
+        delete_port(self.bridge, self.port, self.vm)
+
+
+@dataclass(frozen=True)
+class Process:
+    kind: ClassVar[str] = "process"
+    pid: int
+    start: int | None
+    what: str
+    arg: str | None = None  # the option that names a path in the run folder (``--socket``)
+    path: str | None = None  # ... and that path
+    nic: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.what} (pid {self.pid})"
+
+    def is_ours(self, run_dir: Path) -> bool:
+        if self.arg and self.path:
+            return proc.ours(self.pid, self.start, (self.arg, self.path))
+        # A record from before schema 2: any argument in this VM's run folder will do.
+        return (proc.alive(self.pid, self.start) and proc.owner(self.pid) == os.geteuid()
+                and any(a.startswith(f"{run_dir}/") for a in proc.cmdline(self.pid)))  # fmt: skip
+
+    def release(self, run_dir: Path) -> None:
+        if not self.is_ours(run_dir):
+            return
+        proc.kill(self.pid, self.start, 15)
+        if not proc.wait_gone(self.pid, self.start, 5.0):
+            proc.kill(self.pid, self.start)
+            proc.wait_gone(self.pid, self.start, 5.0)
+
+
+HostObject = Link | OvsPort | Process
+_KINDS: dict[str, type] = {"link": Link, "ovs-port": OvsPort, "process": Process}
+_FIELD_TYPES = {"name": str, "ifindex": int, "link_kind": (str, type(None)), "nic": (str, type(None)), "bridge": str,
+                "port": str, "vm": str, "pid": int, "start": (int, type(None)), "what": str,
+                "arg": (str, type(None)), "path": (str, type(None))}  # fmt: skip
+
+
+def to_json(obj: HostObject) -> dict[str, Any]:
+    return {"kind": obj.kind, **{k: v for k, v in asdict(obj).items() if v is not None}}
+
+
+def from_json(item: Any) -> HostObject | str:
+    """A record as the class of its kind, or why it is not one vmrun can act on."""
+    if not isinstance(item, dict):
+        return f"not a record: {item!r:.60}"
+    cls = _KINDS.get(item.get("kind"))  # type: ignore[arg-type]
+    if cls is None:
+        return f"unknown kind {item.get('kind')!r:.40}"
+    fields = {k: v for k, v in item.items() if k != "kind"}
+    names = set(cls.__dataclass_fields__)
+    for key, value in fields.items():
+        if key not in names:
+            return f"{cls.kind} record with unknown field {key!r:.40}"
+        if isinstance(value, bool) or not isinstance(value, _FIELD_TYPES[key]):
+            return f"{cls.kind} record: {key} is {value!r:.40}"
+    try:
+        return cls(**fields)
+    except TypeError:
+        missing = sorted(k for k, f in cls.__dataclass_fields__.items() if k not in fields and f.default is MISSING)
+        return f"{cls.kind} record without {', '.join(missing) or 'its fields'}"
+
+
+def parse(data: Any, path: Path) -> tuple[list[HostObject], list[str]]:
+    """The records of a ``host-objects.json`` (schema 2, or the bare list of earlier vmrun),
+    and a notice for each record left alone. A file that is not a record list at all raises."""
+    if data is None:
+        return [], []
+    if isinstance(data, dict) and data.get("schema") == SCHEMA and isinstance(data.get("objects"), list):
+        items = data["objects"]
+    elif isinstance(data, list):
+        items = data
+    else:
+        raise RunStateError(path, f"not a list of host objects (schema {SCHEMA}) but {type(data).__name__}",
+                            hint="vmrun leaves what it cannot read alone")  # fmt: skip
+    objects, skipped = [], []
+    for i, item in enumerate(items):
+        obj = from_json(item)
+        if isinstance(obj, str):
+            skipped.append(f"{path}: objects[{i}]: {obj}; not acted on")
+        else:
+            objects.append(obj)
+    return objects, skipped
 
 
 class Recorder:
-    def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / FILE
-        self.records: list[dict[str, Any]] = read(run_dir)
+    """The record of one VM's host objects; every change is written at once (under the VM's lock)."""
 
-    def add(self, record: dict[str, Any]) -> dict[str, Any]:
-        self.records.append(record)
+    def __init__(self, run: Any, objects: list[HostObject] | None = None) -> None:
+        self.run = run
+        self.objects: list[HostObject] = list(objects) if objects is not None else load(run)[0]
+
+    def add(self, obj: HostObject) -> HostObject:
+        self.objects.append(obj)
         self._save()
-        return record
+        return obj
 
-    def discard(self, record: dict[str, Any]) -> None:
-        if record in self.records:
-            self.records.remove(record)
+    def discard(self, obj: HostObject) -> None:
+        if obj in self.objects:
+            self.objects.remove(obj)
             self._save()
 
     def _save(self) -> None:
-        replace_file(self.path, json.dumps(self.records, indent=2), mode=0o600)
+        self.run.write_json(FILE, {"schema": SCHEMA, "objects": [to_json(o) for o in self.objects]})
 
 
-def read(run_dir: Path) -> list[dict[str, Any]]:
-    try:
-        return json.loads((run_dir / FILE).read_text())
-    except (OSError, ValueError):
-        return []
+def load(run: Any) -> tuple[list[HostObject], list[str]]:
+    return parse(run.read_json(FILE), run.path / FILE)
 
 
-def release(record: dict[str, Any]) -> None:
-    """Remove one recorded object if it is still there and still ours."""
-    kind = record["kind"]
-    if kind == "link":
-        from vmrun import netlink
-
-        netlink.delete_link(record["name"], record.get("ifindex"))
-    elif kind == "ovs-port":
-        from vmrun.net.ovs import delete_port
-
-        delete_port(record["bridge"], record["port"], record["vm"])
-    elif kind == "process":
-        proc.kill(record["pid"], record.get("start"), 15)
-        if not proc.wait_gone(record["pid"], record.get("start"), 5.0):
-            proc.kill(record["pid"], record.get("start"))
-    else:
-        raise ValueError(f"unknown host object kind {kind!r}")
-
-
-def release_recorded(run_dir: Path, nic_id: str | None = None) -> list[str]:
+def release_recorded(run: Any, nic_id: str | None = None) -> tuple[list[str], list[str]]:
     """Release, newest first, what was recorded for a run (or for one of its NICs, at `nic del`).
 
     Each object released is dropped from the record, so that a second try (`vmrun gc`)
-    meets only what the first could not remove; returns what could not be released.
+    meets only what the first could not remove. Returns (what could not be released,
+    notices about records left alone).
     """
-    recorder = Recorder(run_dir)
+    objects, skipped = load(run)
+    recorder = Recorder(run, objects)
     problems = []
-    for record in reversed([r for r in recorder.records if nic_id is None or r.get("nic") == nic_id]):
+    for obj in reversed([o for o in objects if nic_id is None or o.nic == nic_id]):
         try:
-            release(record)
-            recorder.discard(record)
+            obj.release(run.path)
+            recorder.discard(obj)
         except Exception as e:  # keep going: one stuck object must not strand the others
-            problems.append(f"{record.get('kind')} {record.get('name') or record.get('port') or record.get('pid')}: {e}")
-    return problems
+            problems.append(f"{obj}: {e}")
+    return problems, skipped

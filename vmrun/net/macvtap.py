@@ -15,6 +15,7 @@ from pathlib import Path
 from vmrun.errors import HostNetError, PreflightError
 from vmrun.net import tap
 from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.hostobj import Link
 from vmrun.profile.model import Nic, Profile
 
 
@@ -106,7 +107,7 @@ class MacvtapBackend:
         tap.refuse_existing(name)
         vhost = tap.vhost_wanted(nic)
         ifindex = netlink.create_macvtap(name, nic.parent, nic.mode.value, nic.mac)
-        ctx.made({"kind": "link", "name": name, "ifindex": ifindex})
+        ctx.made(Link(name=name, ifindex=ifindex, link_kind="macvtap"))
         fds = open_device(name, ifindex, ctx.run_dir, nic.queues or 1)
         ctx.own_fds(fds)
         # A fd count is the queue count: QEMU refuses queues= next to fds=.

@@ -14,6 +14,7 @@ import subprocess
 from vmrun.errors import HostNetError, PreflightError
 from vmrun.net import tap
 from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.hostobj import OvsPort
 from vmrun.profile.model import Nic, Profile
 
 VSCTL = "ovs-vsctl"
@@ -129,7 +130,7 @@ class OvsBackend:
         t = tap.make_tap(nic, ctx, bridge=None, vnet_hdr=not userspace)
         vm = ctx.profile.name
         # Recorded first: an add-port that times out half way is still undone.
-        ctx.made({"kind": "ovs-port", "bridge": nic.bridge, "port": t.name, "vm": vm})
+        ctx.made(OvsPort(bridge=nic.bridge, port=t.name, vm=vm))
         # The tag is set apart from add-port: --may-exist skips an existing (stale) port's columns.
         tag = ["set", "port", t.name, f"tag={nic.vlan}"] if nic.vlan is not None else ["clear", "port", t.name, "tag"]
         r = vsctl(

@@ -15,9 +15,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from vmrun import proc
+from vmrun import proc, signals
 from vmrun.errors import HostNetError, PreflightError
 from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.hostobj import Process
 from vmrun.preflight import check_port_free
 from vmrun.profile.model import HostFwd, Nic, Profile
 from vmrun.rundir import RunDir
@@ -76,11 +77,13 @@ class PasstBackend:
         passt = shutil.which("passt") or "passt"
         sock = socket_path(ctx.run_dir, nic)
         log_path = ctx.run_dir / f"passt-{nic.id}.log"
-        try:
-            process = proc.spawn_detached(passt_argv(passt, sock, nic.hostfwd), log_path)
-        except OSError as e:
-            raise HostNetError(f"cannot run {passt}: {e.strerror}") from None
-        ctx.made({"kind": "process", "pid": process.pid, "start": proc.start_time(process.pid), "what": "passt"})
+        with signals.deferred():  # started and recorded, or neither
+            try:
+                process = proc.spawn_detached(passt_argv(passt, sock, nic.hostfwd), log_path)
+            except OSError as e:
+                raise HostNetError(f"cannot run {passt}: {e.strerror}") from None
+            ctx.made(Process(pid=process.pid, start=proc.start_time(process.pid), what="passt",
+                             arg="--socket", path=str(sock)))  # fmt: skip
         _wait_listening(process, sock, log_path)
         forwards = [str(f) for f in nic.hostfwd]
         host = {"passt": process.pid, "socket": str(sock), "forwards": forwards, "log": str(log_path)}

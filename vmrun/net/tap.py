@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from vmrun.errors import HostNetError, PreflightError
 from vmrun.net.base import NetdevSpec, PrepareContext
+from vmrun.net.hostobj import Link
 from vmrun.profile.model import Nic, Profile, Vhost
 
 TUNSETIFF = 0x400454CA
@@ -135,7 +136,7 @@ def make_tap(nic: Nic, ctx: PrepareContext, *, bridge: str | None, vnet_hdr: boo
     vhost = vhost_wanted(nic)
     fds = open_tap(name, nic.queues or 1, vnet_hdr=vnet_hdr)
     ctx.own_fds(fds)
-    ctx.made({"kind": "link", "name": name, "ifindex": netlink.ifindex(name)})
+    ctx.made(Link(name=name, ifindex=netlink.ifindex(name) or 0, link_kind="tap"))
     netlink.set_master_up(name, bridge)
     return Tap(name, fds, vhost)
 
