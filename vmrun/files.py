@@ -6,18 +6,24 @@ import os
 import tempfile
 from pathlib import Path
 
+from vmrun.errors import FileError
+
 
 def replace_file(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
 
-    ``mode`` defaults to the existing file's mode, else 0600.
+    ``mode`` defaults to the existing file's mode, else 0600. An OSError (a full or
+    read-only file system) becomes a FileError naming ``path``.
     """
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o7777
         except FileNotFoundError:
             mode = 0o600
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as e:
+        raise FileError.from_os(e, path) from None
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
@@ -25,6 +31,8 @@ def replace_file(path: Path, text: str, *, mode: int | None = None) -> None:
             os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise FileError.from_os(e, path) from None
         raise

@@ -82,10 +82,15 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
         notice(warning)
     vm = Vm.named(profile.name)
     with vm.locked("up", wait=0) as lock:
-        clear_stale(vm, lock)
-        ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
-        qemu = preflight.run_all(profile)
-        return _start(vm, lock, profile, qemu, choice.accel)
+        try:
+            clear_stale(vm, lock)
+            ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
+            qemu = preflight.run_all(profile)
+            return _start(vm, lock, profile, qemu, choice.accel)
+        except BaseException:
+            if not vm.run.exists():
+                lock.drop_file()  # nothing of this VM is left: its lock file neither
+            raise
 
 
 def _start(vm: Vm, lock: Lock, profile: Profile, qemu: str, accel: Accel) -> Launched:

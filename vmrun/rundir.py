@@ -30,7 +30,7 @@ from typing import Any
 
 from vmrun.errors import FileError, RunStateError, StateError
 from vmrun.files import replace_file
-from vmrun.profile.fields import NAME_PATTERN, check_vm_name
+from vmrun.names import NAME_PATTERN, check_vm_name
 
 LOCK_WAIT = 120.0  # longer than any one command holds a lock: each of their waits has a deadline
 
@@ -95,6 +95,19 @@ def _find_root() -> Path:
     return root
 
 
+def legacy_roots() -> list[Path]:
+    """Where vmrun before schema 2 kept root's VMs when XDG_RUNTIME_DIR was set (a root login
+    shell under logind): still looked in, so that an upgrade orphans no running VM. Only a
+    folder that passes the same owner checks; new VMs always go to :func:`runtime_root`."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if os.geteuid() != 0 or os.environ.get("VMRUN_RUNTIME_DIR") or not xdg:
+        return []
+    old = Path(xdg) / "vmrun"
+    if old == runtime_root() or not old.is_dir() or _unsafe(Path(xdg)) or _unsafe(old):
+        return []
+    return [old]
+
+
 @dataclass(frozen=True)
 class RunDir:
     root: Path
@@ -102,7 +115,10 @@ class RunDir:
 
     @classmethod
     def for_vm(cls, name: str) -> RunDir:
-        return cls(runtime_root(), check_name(name))
+        root = runtime_root()
+        if not (root / check_name(name)).is_dir():
+            root = next((old for old in legacy_roots() if (old / name).is_dir()), root)
+        return cls(root, name)
 
     @property
     def path(self) -> Path:
@@ -258,11 +274,13 @@ class Lock:
 
 def all_run_dirs() -> list[RunDir]:
     """The VM folders in the runtime folder (names that are not VM names are not ours: skipped)."""
-    root = runtime_root()
-    try:
-        entries = sorted(os.listdir(root))
-    except FileNotFoundError:
-        return []
-    except OSError as e:
-        raise FileError.from_os(e, root, doing="cannot read") from None
-    return [RunDir(root, n) for n in entries if NAME_PATTERN.match(n) and (root / n).is_dir()]
+    found = []
+    for root in [runtime_root(), *legacy_roots()]:
+        try:
+            entries = sorted(os.listdir(root))
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise FileError.from_os(e, root, doing="cannot read") from None
+        found += [RunDir(root, n) for n in entries if NAME_PATTERN.match(n) and (root / n).is_dir()]
+    return found

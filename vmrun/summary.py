@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmrun import ui
 from vmrun.errors import StateError
-from vmrun.launch import Launched
 from vmrun.vm import Vm, VmStatus
+
+if TYPE_CHECKING:
+    from vmrun.launch import Launched
 
 
 def up_summary(launched: Launched) -> str:

@@ -29,7 +29,6 @@ from typing import Any
 
 from vmrun import proc, runstate, ui
 from vmrun.errors import HostNetError, QmpError, RunStateError, StateError
-from vmrun.net import hostobj
 from vmrun.qmp import Qmp, QmpTimeout
 from vmrun.rundir import Lock, RunDir, all_run_dirs
 from vmrun.runstate import RunState
@@ -220,6 +219,8 @@ class Vm:
 
         Called under the VM's lock, with its QEMU gone.
         """
+        from vmrun.net import hostobj
+
         try:
             problems, skipped = hostobj.release_recorded(self.run)
         except RunStateError as e:

@@ -95,3 +95,11 @@ def test_set_and_nic_add_errors_name_the_option(vm, write_profile):
     assert r.returncode == 2 and one_error(r.stderr).startswith("vmrun: error: --vlan 5000: ")
     assert vm("down", "bare", "--force").returncode == 0
     assert_nothing_left(vm, "bare")
+
+
+def test_a_refused_up_leaves_no_lock_file(vm, write_profile, tmp_path):
+    """Defect 1's lock lives beside the run folder: an `up` refused under it must not leave it behind."""
+    missing = tmp_path / "missing.qcow2"
+    r = vm("up", str(write_profile(BARE + f'[[drives]]\nfile = "{missing}"\n')))
+    assert r.returncode == 2 and str(missing) in one_error(r.stderr)
+    assert_nothing_left(vm, "bare")

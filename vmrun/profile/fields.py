@@ -10,6 +10,7 @@ import os
 import re
 
 from vmrun.errors import ProfileError
+from vmrun.names import NAME_PATTERN, check_vm_name  # noqa: F401  (public here too)
 from vmrun.profile.model import HostFwd
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$", re.IGNORECASE)
@@ -19,7 +20,6 @@ _MAX_MEMORY_MIB = 4 * 1024**3
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _HOSTFWD = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$")
 _HOST_SIDE = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)$")
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: `$` would let a final newline through
 # Unicode category Cc: C0, DEL and C1. QEMU's option parser and argv/QMP/HMP lines cannot carry them.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -116,16 +116,6 @@ def parse_rule_arg(text: str, *, host_side_only: bool = False) -> HostFwd:
         return HostFwd(proto or "tcp", host_addr or "127.0.0.1", int(host_port), "", 1)
     except ValueError as e:
         raise ProfileError(str(e)) from None
-
-
-def check_vm_name(value: str) -> str:
-    """A VM name becomes a folder under the runtime directory and part of host object names."""
-    if not NAME_PATTERN.match(value):
-        raise ValueError(
-            f"{value!r} is not a usable name: letters, digits, '_', '.', '-', a letter or digit first, "
-            "at most 64 characters (a name, not a path)"
-        )
-    return value
 
 
 parse_name = check_vm_name  # the profile's `name` is the VM's name
