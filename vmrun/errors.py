@@ -91,7 +91,8 @@ class FileError(VmrunError):
 
         where = path if path is not None else e.filename
         name = errno.errorcode.get(e.errno or 0, "")
-        return cls(f"{doing} {where}: {e.strerror or e}", hint=_ERRNO_HINTS.get(name))
+        what = f"{doing} {where}" if where is not None else doing
+        return cls(f"{what}: {e.strerror or e}", hint=_ERRNO_HINTS.get(name))
 
 
 class HostNetError(VmrunError):

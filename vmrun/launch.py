@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from vmrun import accel as accel_mod
 from vmrun import preflight, proc, signals
 from vmrun.argv import Control, build_argv
-from vmrun.errors import LaunchError, PreflightError, QmpError, RunStateError, StateError
+from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
 from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
@@ -149,6 +149,8 @@ def _spawn(argv: list[str], run: RunDir, fds: list[int]) -> subprocess.Popen[byt
         # umask 177 makes the sockets and logs QEMU creates 0600.
         return proc.spawn_detached(argv, run.qemu_log, pass_fds=fds, umask=0o177)
     except OSError as e:
+        if e.filename is not None and os.fsdecode(e.filename) == str(run.qemu_log):
+            raise FileError.from_os(e) from None
         raise LaunchError(f"cannot run {argv[0]}: {e.strerror}", argv=argv) from None
 
 

@@ -248,9 +248,14 @@ class Lock:
             if st.st_uid != os.geteuid():
                 os.close(fd)
                 raise StateError(f"{self.run.name}: its lock {path} belongs to uid {st.st_uid}, not to you")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {purpose}\n".encode(), 0)
             self.fd = fd
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()} {purpose}\n".encode(), 0)
+            except OSError as e:
+                self.drop_file()
+                self.release()
+                raise FileError.from_os(e, path) from None
             return
 
     def _busy(self, holder: list[str]) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from vmrun.errors import FileError
 from vmrun.net.hostobj import HostObject, Recorder
 from vmrun.profile.model import Nic, Profile
 from vmrun.qemuopts import OptValue
@@ -68,7 +69,12 @@ class PrepareContext:
 
     def _undo(self, obj: HostObject) -> None:
         obj.release(self.run_dir)
-        self.recorder.discard(obj)
+        try:
+            self.recorder.discard(obj)
+        except FileError:
+            # A full disk is often why we are undoing: a record of an object that is gone is
+            # harmless (releasing it again finds nothing of ours), hiding the first error is not.
+            pass
 
 
 def nic_field(profile: Profile, nic: Nic) -> str:
