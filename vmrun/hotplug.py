@@ -32,6 +32,7 @@ from vmrun.vm import Vm
 
 
 DELETE_TIMEOUT = 30.0
+MAX_QUEUES = 64  # a NIC's queues (one fd each) at most, as profiles allow
 
 
 @dataclass
@@ -169,13 +170,27 @@ def _forget(vm: Vm, state: RunState, entry: NicState) -> None:
 def _send_fds(q: Qmp, stack: ExitStack, nic_id: str, fds: tuple[int, ...]) -> dict[str, str]:
     names = {}
     for i, fd in enumerate(fds):
-        fdname = f"vmrun-{nic_id}-{i}"
+        fdname = _fdname(nic_id, i)
+        # QEMU's netdev_add consumes a named fd; if we never get there, close it (registered
+        # first: an interrupted getfd may still have given QEMU the fd).
+        stack.callback(_quietly, q, "closefd", {"fdname": fdname})
         q.send_fd(fd)
         q.execute("getfd", {"fdname": fdname})
-        # QEMU's netdev_add consumes a named fd; if we never get there, close it.
-        stack.callback(_quietly, q, "closefd", {"fdname": fdname})
         names[str(fd)] = fdname
     return names
+
+
+def _fdname(nic_id: str, i: int) -> str:
+    return f"vmrun-{nic_id}-{i}"
+
+
+def _close_named_fds(q: Qmp, nic_id: str) -> None:
+    """The fds an interrupted add gave QEMU (getfd in order 0, 1, ...) and no netdev took."""
+    for i in range(MAX_QUEUES):
+        try:
+            q.execute("closefd", {"fdname": _fdname(nic_id, i)})
+        except QmpError:
+            return
 
 
 def _quietly(q: Qmp, command: str, args: dict[str, Any]) -> None:
@@ -205,8 +220,9 @@ def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
             with signals.deferred():
                 if entry is not None and entry.phase == RUNNING:
                     q.execute("netdev_del", {"id": nic_id})
-                else:
-                    _quietly(q, "netdev_del", {"id": nic_id})  # an interrupted add may or may not have made it
+                else:  # an interrupted add may or may not have got this far
+                    _quietly(q, "netdev_del", {"id": nic_id})
+                    _close_named_fds(q, nic_id)
                 problems, skipped = release_recorded(vm.run, nic_id)
                 state.nics = [n for n in state.nics if n.id != nic_id]
                 state.forwards = [f for f in state.forwards if f.nic != nic_id]

@@ -27,7 +27,7 @@ from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Accel, Profile
 from vmrun.qmp import listen, wait_ready
-from vmrun.rundir import Lock, RunDir
+from vmrun.rundir import RunDir
 from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState
 from vmrun.vm import Vm
 
@@ -47,7 +47,7 @@ class Launched:
         return self.vm.run
 
 
-def clear_stale(vm: Vm, lock: Lock) -> None:
+def clear_stale(vm: Vm) -> None:
     """Under the lock: a live VM of this name stops us; the leftovers of a dead one are cleared away."""
     if not vm.run.exists():
         return
@@ -59,7 +59,7 @@ def clear_stale(vm: Vm, lock: Lock) -> None:
     pid = vm.qemu_pid(state)
     if pid is not None:
         raise StateError(f"{vm.name}: already running (pid {pid})", hint=f"vmrun down {vm.name}")
-    vm.release(lock)
+    vm.release()
 
 
 def check_cpu(profile: Profile, accel: Accel) -> None:
@@ -81,23 +81,17 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
     for warning in spice_warnings(profile):
         notice(warning)
     vm = Vm.named(profile.name)
-    with vm.locked("up", wait=0) as lock:
-        try:
-            clear_stale(vm, lock)
-            ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
-            qemu = preflight.run_all(profile)
-            return _start(vm, lock, profile, qemu, choice.accel)
-        except BaseException:
-            if not vm.run.exists():
-                lock.drop_file()  # nothing of this VM is left: its lock file neither
-            raise
+    with vm.locked("up", wait=0):
+        clear_stale(vm)
+        ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
+        qemu = preflight.run_all(profile)
+        return _start(vm, profile, qemu, choice.accel)
 
 
-def _start(vm: Vm, lock: Lock, profile: Profile, qemu: str, accel: Accel) -> Launched:
+def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel) -> Launched:
     run = vm.run
     run.create()
     with ExitStack() as stack:
-        stack.callback(lock.drop_file)  # runs last: nothing of this VM stays
         stack.callback(run.remove)
         ctx = PrepareContext(profile, run.path, stack, Recorder(run, []))
         prepared = []

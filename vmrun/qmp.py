@@ -99,6 +99,12 @@ class QmpTimeout(QmpError):
     """QEMU accepted the connection (the kernel does that for it) but did not answer in time: frozen or stopped."""
 
 
+def _not_responding(what: str, timeout: float) -> QmpTimeout:
+    return QmpTimeout(f"QEMU is not responding ({what}: no answer within {timeout:.0f} s)",
+                      hint="it may be stopped (SIGSTOP), stuck, or busy with another vmrun; "
+                           "vmrun down --force kills it")  # fmt: skip
+
+
 class Qmp:
     """``with Qmp(path) as q: q.execute("query-status")``: every step has a deadline.
 
@@ -118,23 +124,30 @@ class Qmp:
         self._loop: Any = None
 
     def _run(self, coro: Any, what: str, timeout: float | None = None) -> Any:
+        """One exchange, bounded by its deadline; a signal waits until it is over (see vmrun.signals),
+        so that an unwind finds the connection whole and can still undo what was done over it."""
         import asyncio
 
-        try:
-            return self._loop.run_until_complete(asyncio.wait_for(coro, timeout or self.timeout))
-        except asyncio.TimeoutError:
-            raise QmpTimeout(f"QEMU is not responding ({what}: no answer within {timeout or self.timeout:.0f} s)",
-                             hint="it may be stopped (SIGSTOP) or stuck; vmrun down --force kills it") from None  # fmt: skip
+        from vmrun import signals
+
+        with signals.deferred():
+            try:
+                return self._loop.run_until_complete(asyncio.wait_for(coro, timeout or self.timeout))
+            except asyncio.TimeoutError:
+                raise _not_responding(what, timeout or self.timeout) from None
 
     def __enter__(self) -> Qmp:
         import asyncio
 
         from qemu.qmp import QMPClient
 
+        sock = self._connect()
         self._loop = asyncio.new_event_loop()
+        # qemu.qmp's tasks that die with a connection we drop are not news: keep them off stderr.
+        self._loop.set_exception_handler(lambda loop, context: None)
         self._client = QMPClient(str(self.path.parent.name))
         try:
-            self._run(self._client.connect(str(self.path)), "connect")
+            self._run(self._client.connect(sock), "connect")
         except QmpError:
             self.__exit__()
             raise
@@ -142,6 +155,25 @@ class Qmp:
             self.__exit__()
             raise QmpError(f"cannot talk to QMP at {self.path}: {e}") from None
         return self
+
+    def _connect(self) -> socket.socket:
+        """Connect without blocking. QEMU listens with a backlog of one and serves one client
+        at a time: a full backlog (EAGAIN) is a QEMU that is busy or stopped, so retry until the deadline."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                sock.connect(str(self.path))
+                return sock
+            except BlockingIOError:
+                sock.close()
+                if time.monotonic() >= deadline:
+                    raise _not_responding("connect", self.timeout) from None
+                time.sleep(0.05)
+            except OSError as e:
+                sock.close()
+                raise QmpError(f"cannot talk to QMP at {self.path}: {e.strerror}") from None
 
     def __exit__(self, *exc: object) -> None:
         import asyncio
@@ -153,6 +185,13 @@ class Qmp:
                 pass
             self._client = None
         if self._loop is not None:
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            try:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            except BaseException:
+                pass
             self._loop.close()
             self._loop = None
 
@@ -177,11 +216,14 @@ class Qmp:
         """Events that came, waiting up to ``wait`` seconds for the first."""
         import asyncio
 
+        from vmrun import signals
+
         listener = self._client.events
         first = []
         if listener.empty():
-            try:
-                first = [self._loop.run_until_complete(asyncio.wait_for(listener.get(), wait))]
-            except Exception:
-                return []
+            with signals.deferred():
+                try:
+                    first = [self._loop.run_until_complete(asyncio.wait_for(listener.get(), wait))]
+                except Exception:
+                    return []
         return [dict(e) for e in first + listener.clear()]

@@ -95,6 +95,16 @@ def _find_root() -> Path:
     return root
 
 
+def _holder(fd: int) -> list[str]:
+    """``[pid, purpose]`` of the vmrun holding the lock; it writes them just after it gets the lock."""
+    for _ in range(20):
+        words = os.pread(fd, 200, 0).decode(errors="replace").split()
+        if len(words) >= 2:
+            return words
+        time.sleep(0.005)
+    return words
+
+
 def legacy_roots() -> list[Path]:
     """Where vmrun before schema 2 kept root's VMs when XDG_RUNTIME_DIR was set (a root login
     shell under logind): still looked in, so that an upgrade orphans no running VM. Only a
@@ -225,7 +235,7 @@ class Lock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+                holder = _holder(fd)
                 os.close(fd)
                 if time.monotonic() >= deadline:
                     raise StateError(self._busy(holder), hint="try again when it is done") from None
@@ -272,7 +282,10 @@ class Lock:
             pass
 
     def release(self) -> None:
+        """Let go; if the VM has no run folder (taken down, or never made), its lock file goes too."""
         if self.fd is not None:
+            if not self.run.exists():
+                self.drop_file()
             os.close(self.fd)
             self.fd = None
 

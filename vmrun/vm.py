@@ -179,7 +179,8 @@ class Vm:
             with Qmp(self.run.qmp, timeout=STATUS_TIMEOUT) as q:
                 status = q.execute("query-status").get("status", "unknown")
         except QmpTimeout:
-            status = NOT_RESPONDING
+            # QEMU serves one QMP client at a time: one that another vmrun talks to is busy, not frozen.
+            status = "busy" if self.busy() else NOT_RESPONDING
         except QmpError:
             status = "no QMP"
         started = state.started if state is not None and state.pid == pid else None
@@ -214,8 +215,8 @@ class Vm:
         except QmpError:
             return False
 
-    def release(self, lock: Lock) -> None:
-        """Release what the run recorded, then drop its folder and lock; the folder stays while anything could not go.
+    def release(self) -> None:
+        """Release what the run recorded, then drop its folder; the folder stays while anything could not go.
 
         Called under the VM's lock, with its QEMU gone.
         """
@@ -231,12 +232,11 @@ class Vm:
         if problems:
             raise HostNetError(f"{self.name}: could not remove: {'; '.join(problems)}",
                                hint="fix what stops it, then run vmrun gc (the record is kept for it)")  # fmt: skip
-        self.run.remove()
-        lock.drop_file()
+        self.run.remove()  # and the lock file goes when the lock is let go
 
     def down(self, *, timeout: float = 60.0, force: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
         """Stop the VM (see :meth:`stop`) and remove everything its run made. Says how it ended."""
-        with self.locked("down") as lock:
+        with self.locked("down"):
             if not self.run.exists():
                 return "was not running"  # another vmrun (`up --foreground` ending) took it down meanwhile
             try:
@@ -248,7 +248,7 @@ class Vm:
             pid = self.qemu_pid(state)
             if pid is not None:
                 how = self.stop(pid, timeout=timeout, force=force, progress=progress)
-            self.release(lock)
+            self.release()
             return how
 
 
@@ -295,7 +295,7 @@ def gc() -> list[str]:
 
 def _collect(vm: Vm) -> bool:
     """Release a VM whose QEMU is gone; False if it lives."""
-    with vm.locked("gc", wait=0) as lock:
+    with vm.locked("gc", wait=0):
         try:
             state = vm.state()
         except RunStateError as e:
@@ -303,7 +303,7 @@ def _collect(vm: Vm) -> bool:
             state = None
         if not vm.run.exists() or vm.qemu_pid(state) is not None:
             return False
-        vm.release(lock)
+        vm.release()
         return True
 
 

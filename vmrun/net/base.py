@@ -51,8 +51,9 @@ class PrepareContext:
         """Record a host object before it is used; undo it if the launch fails."""
         if self.nic_id is not None:
             obj = replace(obj, nic=self.nic_id)
-        self.recorder.add(obj)
+        # The undo first: a signal at the end of the write below must find it registered.
         self.stack.callback(self._undo, obj)
+        self.recorder.add(obj)
         return obj
 
     def own_fds(self, fds: list[int]) -> None:
