@@ -220,12 +220,11 @@ def libvirtd(vm, netns):
     """
     from tests.libvirtd import RUN, Libvirtd
 
-    had_run_dir = RUN.exists()
     with Libvirtd(netns) as lv:
         yield lv
     assert lv.daemon_pids() == [], "libvirtd, virtlogd or dnsmasq survived the test"
     assert not (RUN / "libvirt-sock").exists()
-    assert RUN.exists() == had_run_dir
+    assert RUN.exists() == lv.had_run_dir  # as found once the daemon lock was ours
     defined = Path("/etc/libvirt/qemu/networks")
     left = [n for n in lv.networks if (defined / f"{n}.xml").exists() or (defined / "autostart" / f"{n}.xml").exists()]
     assert left == [], f"networks still defined after the test: {left}"

@@ -47,6 +47,8 @@ class VmStatus:
     uptime: float | None
     state: RunState | None
     note: str | None = None  # "state lost", or why the state could not be read
+    engine: str = "qemu"
+    host: str = "local"
 
     @property
     def alive(self) -> bool:
@@ -65,6 +67,8 @@ class VmStatus:
             "forwards": [vars(f) for f in s.forwards] if s else [],
             "spice": vars(s.spice) if s and s.spice else None,
             "note": self.note,
+            "engine": self.engine,
+            "host": self.host,
         }
 
 
@@ -169,6 +173,8 @@ class Vm:
         except RunStateError as e:
             state, note = None, f"state unreadable: {e.message}"
         pid = self.qemu_pid(state)
+        if state is not None and state.schema < runstate.SCHEMA:
+            self._carry_over()
         if pid is None:
             starting = state is None or state.phase == runstate.STARTING
             status = "starting" if starting and self.busy() else "dead"
@@ -185,6 +191,18 @@ class Vm:
             status = "no QMP"
         started = state.started if state is not None and state.pid == pid else None
         return VmStatus(self.name, pid, status, time.time() - started if started else None, state, note)
+
+    def _carry_over(self) -> None:
+        """Write a VM of an older vmrun in the current schema (state and records), once, if no one holds it."""
+        from vmrun.net import hostobj
+
+        try:
+            with self.locked("ps", wait=0):
+                if (state := self.state()) is not None:
+                    self.save(state)
+                    hostobj.Recorder(self.run).save()
+        except (StateError, RunStateError):
+            pass  # busy, or not readable: the next command that edits it carries it over
 
     def qmp(self, timeout: float = COMMAND_TIMEOUT) -> Qmp:
         return Qmp(self.run.qmp, timeout=timeout)
@@ -252,12 +270,44 @@ class Vm:
             return how
 
 
-def status_all() -> list[VmStatus]:
-    """Every VM's status, asked of all at once: a VM that does not answer costs `ps` one timeout, not one each."""
-    vms = [Vm(run) for run in all_run_dirs()]
+def find(name: str, connect: str | None = None) -> Any:
+    """The VM of that name: vmrun's own QEMU on this host, else a libvirt domain vmrun made
+    (on ``connect``, or on the URIs vmrun has used and ``$VMRUN_CONNECT``)."""
+    vm = Vm.named(name)
+    if connect is None and vm.run.exists():
+        return Vm.running(name)
+    where = _libvirt_uris(connect)
+    if where:
+        from vmrun.engines.libvirt.domain import LibvirtVm
+
+        found = LibvirtVm.find(name, where)
+        if found is not None:
+            return found
+    if connect is not None:
+        raise StateError(f"{name}: no domain of vmrun's by that name at {connect}", hint=f"vmrun ps -c {connect}")
+    return Vm.running(name)  # not running: says so, with "did you mean"
+
+
+def _libvirt_uris(connect: str | None) -> list[str]:
+    from vmrun.engines.libvirt import uris
+
+    return uris.in_use(connect)
+
+
+def status_all(connect: str | None = None) -> list[Any]:
+    """Every VM's status, asked of all at once: a VM that does not answer costs `ps` one timeout, not one each.
+
+    The QEMU VMs of this host, then vmrun's libvirt domains on every URI in use (``connect`` too).
+    """
+    vms: list[Any] = [Vm(run) for run in all_run_dirs()]
+    where = _libvirt_uris(None) + ([connect] if connect else [])
+    if where:
+        from vmrun.engines.libvirt.domain import list_vms
+
+        vms += list_vms(list(dict.fromkeys(where)))
     mine = []
     for vm in vms:
-        if problem := vm.run.problem():
+        if isinstance(vm, Vm) and (problem := vm.run.problem()):
             ui.notice(f"{vm.name}: its run folder {vm.run.path} {problem}; left alone")
         else:
             mine.append(vm)
@@ -266,7 +316,7 @@ def status_all() -> list[VmStatus]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(32, len(mine))) as pool:
-        return list(pool.map(Vm.status, mine))
+        return list(pool.map(lambda vm: vm.status(), mine))
 
 
 def gc() -> list[str]:

@@ -160,15 +160,15 @@ class Recorder:
 
     def add(self, obj: HostObject) -> HostObject:
         self.objects.append(obj)
-        self._save()
+        self.save()
         return obj
 
     def discard(self, obj: HostObject) -> None:
         if obj in self.objects:
             self.objects.remove(obj)
-            self._save()
+            self.save()
 
-    def _save(self) -> None:
+    def save(self) -> None:
         self.run.write_json(FILE, {"schema": SCHEMA, "objects": [to_json(o) for o in self.objects]})
 
 
