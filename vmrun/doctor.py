@@ -171,7 +171,7 @@ def libvirt_check(profile: Profile | None) -> Check:
     uris = sorted({n.uri for n in profile.nics if n.type is NicType.NETWORK}) if profile else ["qemu:///system"]
     status = FAIL if profile else WARN
     try:
-        from vmrun.net.network import quiet_libvirt
+        from vmrun.adapters.libvirt import quiet_libvirt
 
         libvirt = quiet_libvirt()
     except ImportError:

@@ -9,38 +9,14 @@ left defined.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from vmrun.errors import PreflightError, StateError
 from vmrun.hostnet import spec
-from vmrun.net.network import quiet_libvirt, libvirt_reason
+from vmrun.adapters.libvirt import connect, quiet_libvirt, virsh
+from vmrun.adapters.libvirt import reason as libvirt_reason
 from vmrun.profile.model import Network
-
-START_HINT = "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d), or fix --uri"
-
-
-def virsh(uri: str) -> str:
-    return "virsh" if uri == "qemu:///system" else f"virsh -c {uri}"
-
-
-@contextmanager
-def connect(uri: str, *, readonly: bool = False) -> Iterator[Any]:
-    try:
-        libvirt = quiet_libvirt()
-    except ImportError:
-        raise PreflightError("the libvirt Python binding is not installed",
-                             hint="pip install libvirt-python (it builds against libvirt-dev and pkg-config)") from None  # fmt: skip
-    try:
-        conn = libvirt.openReadOnly(uri) if readonly else libvirt.open(uri)
-    except libvirt.libvirtError as e:
-        raise PreflightError(f"cannot reach libvirt at {uri}: {libvirt_reason(e)}", hint=START_HINT) from None
-    try:
-        yield conn
-    finally:
-        conn.close()
-
 
 def _lookup(conn: Any, name: str, uri: str) -> Any | None:
     libvirt = quiet_libvirt()

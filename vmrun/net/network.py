@@ -11,19 +11,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from vmrun.adapters.libvirt import quiet_libvirt
+from vmrun.adapters.libvirt import reason as libvirt_reason
 from vmrun.errors import PreflightError
 from vmrun.net.base import PreparedNic, PrepareContext, nic_field
 from vmrun.net.bridge import BridgeBackend
 from vmrun.profile.model import Nic, Profile
-
-
-@cache
-def quiet_libvirt() -> Any:
-    """libvirt prints every error to stderr by default; ours is the one line the user should see."""
-    import libvirt
-
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-    return libvirt
 
 
 class NetworkBackend(BridgeBackend):
@@ -84,11 +77,6 @@ def _bridge(libvirt: Any, conn: Any, uri: str, network: str) -> str | tuple[str,
         # A macvtap or hostdev network has an interface pool, not a bridge a tap could join.
         return ("network", f"libvirt network {network!r} has no bridge: {libvirt_reason(e)}",
                 "use a NAT, routed, isolated or forward mode='bridge' network, or type = \"macvtap\"")  # fmt: skip
-
-
-def libvirt_reason(e: Exception) -> str:
-    """libvirt's message, on one line."""
-    return " ".join(str(e).split())
 
 
 BACKEND = NetworkBackend()

@@ -1,0 +1,68 @@
+"""The one adapter to libvirt (libvirt-python): connections, errors on one line, the QEMU monitor passthrough.
+
+Imported lazily (libvirt costs ~40 ms to import). Every libvirt error that
+reaches the user goes through :func:`reason`, and a connection that cannot be
+opened through one error naming the URI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+from vmrun.errors import PreflightError
+
+START_HINT = "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d), or fix the URI"
+INSTALL_HINT = "pip install libvirt-python (it builds against libvirt-dev and pkg-config)"
+
+
+@cache
+def quiet_libvirt() -> Any:
+    """libvirt prints every error to stderr by default; ours is the one line the user should see."""
+    import libvirt
+
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+    return libvirt
+
+
+def reason(e: Exception) -> str:
+    """libvirt's message, on one line."""
+    return " ".join(str(e).split())
+
+
+def virsh(uri: str) -> str:
+    """How to say the same with virsh, for hints."""
+    return "virsh" if uri == "qemu:///system" else f"virsh -c {uri}"
+
+
+def open_connection(uri: str, *, readonly: bool = False) -> Any:
+    try:
+        libvirt = quiet_libvirt()
+    except ImportError:
+        raise PreflightError("the libvirt Python binding is not installed", hint=INSTALL_HINT) from None
+    try:
+        return libvirt.openReadOnly(uri) if readonly else libvirt.open(uri)
+    except libvirt.libvirtError as e:
+        raise PreflightError(f"cannot reach libvirt at {uri}: {reason(e)}", hint=START_HINT) from None
+
+
+@contextmanager
+def connect(uri: str, *, readonly: bool = False) -> Iterator[Any]:
+    conn = open_connection(uri, readonly=readonly)
+    try:
+        yield conn
+    finally:
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+
+def monitor(dom: Any, command: str, *, hmp: bool = False) -> str:
+    """A QMP (or HMP) command through libvirt's QEMU monitor passthrough; the raw answer."""
+    import libvirt_qemu
+
+    flags = libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP if hmp else 0
+    return libvirt_qemu.qemuMonitorCommand(dom, command, flags)
