@@ -11,6 +11,12 @@
       SIGSTOPped in a third round; ps asks all VMs at once, so 20 should cost
       at most 1.5 times 1, and a frozen one about its 2 s deadline, once.
 
+  scripts/bench.py engines [-n 5]
+      `up` to running, `nic add` (a bridge NIC) and `down --force` on the qemu
+      engine, the libvirt engine, and plain `virsh create` / `attach-interface`
+      / `destroy` of the same domain XML, side by side (root: it starts its
+      own libvirtd in a namespace, as the tests do).
+
 Run as the user who runs VMs; loopback only (the profile's forwards bind 127.0.0.1).
 """
 
@@ -147,6 +153,49 @@ def ps(args: argparse.Namespace) -> None:
         print(f"target: {args.vms} VMs at most 1.5 x 1 VM")
 
 
+ENGINE_PROFILE = 'name = "{name}"\naccel = "tcg"\nmemory = "64M"\n[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\n'
+
+
+def engines(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(REPO))
+    from tests.libvirt_hosts import LibvirtHost
+
+    def timed(host, *argv: str, env: dict[str, str]) -> float:
+        start = time.perf_counter()
+        r = host.netns.run(*argv, env=env, timeout=120)
+        if r.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)}: {r.stderr.strip()}")
+        return time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as tmp, LibvirtHost("bench") as host:
+        host.netns.ip("link", "add", "br0", "type", "bridge")
+        host.netns.ip("link", "set", "br0", "up")
+        env = {**os.environ, "VMRUN_RUNTIME_DIR": os.path.join(tmp, "run")}
+        env.pop("VMRUN_CONNECT", None)
+        profile = os.path.join(tmp, "eb.toml")
+        Path(profile).write_text(ENGINE_PROFILE.format(name="eb"))
+        xml = os.path.join(tmp, "eb.xml")
+        Path(xml).write_text(subprocess.check_output([VMRUN, "show", profile, "--libvirt"], env=env, text=True))
+        virsh = ["virsh", "-q", "-c", host.uri]
+        rows: dict[str, dict[str, list[float]]] = {k: {"up": [], "nic add": [], "down": []} for k in ("qemu", "libvirt", "virsh")}
+        for _ in range(args.n):
+            for engine, connect in (("qemu", []), ("libvirt", ["-c", host.uri])):
+                rows[engine]["up"].append(timed(host, VMRUN, "up", profile, *connect, env=env))
+                rows[engine]["nic add"].append(timed(host, VMRUN, "nic", "add", "eb", "--bridge", "br0", *connect, env=env))
+                rows[engine]["down"].append(timed(host, VMRUN, "down", "eb", "--force", *connect, env=env))
+            rows["virsh"]["up"].append(timed(host, *virsh, "create", xml, env=env))
+            rows["virsh"]["nic add"].append(timed(host, *virsh, "attach-interface", "eb", "bridge", "br0", "--model", "virtio",
+                                                  "--live", env=env))  # fmt: skip
+            rows["virsh"]["down"].append(timed(host, *virsh, "destroy", "eb", env=env))
+    med = {e: {k: statistics.median(v) for k, v in ops.items()} for e, ops in rows.items()}
+    print(f"| step (median of {args.n}) | qemu engine | libvirt engine | virsh | libvirt / virsh |")
+    print("| --- | --- | --- | --- | --- |")
+    for step in ("up", "nic add", "down"):
+        q, lv, vs = med["qemu"][step], med["libvirt"][step], med["virsh"][step]
+        print(f"| {step} | {q * 1000:.0f} ms | {lv * 1000:.0f} ms | {vs * 1000:.0f} ms | {lv / vs:.2f} |")
+    print("aims: up within 1.5 x virsh create; nic add within 4 x virsh attach-interface")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -157,6 +206,9 @@ def main() -> None:
     h = sub.add_parser("help")
     h.add_argument("-n", type=int, default=10)
     h.set_defaults(func=help_)
+    e = sub.add_parser("engines")
+    e.add_argument("-n", type=int, default=5)
+    e.set_defaults(func=engines)
     q = sub.add_parser("ps")
     q.add_argument("-n", type=int, default=10)
     q.add_argument("--vms", type=int, default=20)

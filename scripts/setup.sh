@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
     qemu-system-x86 qemu-utils busybox-static dnsmasq-base cpio kmod xz-utils zstd
     openvswitch-switch libvirt-daemon-system libvirt-dev pkg-config
+    # virt-xml-validate (libvirt-clients) runs xmllint (libxml2-utils): the domain XML tests call it
+    libvirt-clients libxml2-utils
     nftables iptables passt iproute2 curl python3-venv python3-dev gcc
 )
 

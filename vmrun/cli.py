@@ -77,6 +77,8 @@ MemoryOpt = Annotated[Optional[str], typer.Option("--memory", "-m", help="Overri
 SmpOpt = Annotated[Optional[int], typer.Option("--smp", help="Override the vCPU count.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override any scalar: --set spice.port=8001.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+ConnectOpt = Annotated[Optional[str], typer.Option("--connect", "-c", metavar="URI",
+                       help="A libvirt URI: the VM runs (or is looked for) under libvirt there, e.g. qemu+ssh://lab1/system.")]  # fmt: skip
 
 
 def _load(name: str, memory: str | None, smp: int | None, sets: list[str] | None):
@@ -100,19 +102,41 @@ def show(
     memory: MemoryOpt = None,
     smp: SmpOpt = None,
     set_: SetOpt = None,
+    libvirt: Annotated[
+        bool, typer.Option("--libvirt", help="Print the libvirt domain XML instead; what does not carry goes to stderr.")
+    ] = False,
 ) -> None:
     """Print the QEMU command a profile gives, as a runnable start.sh or as JSON.
 
     Example: vmrun show jrgtest > start.sh
     """
+    profile = _load(name, memory, smp, set_)
+    if libvirt:
+        _show_libvirt(profile, as_json=as_json)
+        return
     from vmrun.show import describe, render_script
 
-    profile = _load(name, memory, smp, set_)
     shown = describe(profile)
     if as_json:
         print(json.dumps(shown, indent=2))
     else:
         print(render_script(shown["argv"], source=profile.source), end="")
+
+
+def _show_libvirt(profile, *, as_json: bool) -> None:
+    """The domain XML as `up` on a libvirt host would define it (accel and QEMU resolved here)."""
+    import shutil
+
+    from vmrun.accel import choose
+    from vmrun.engines.libvirt.xml import domain_xml
+
+    built = domain_xml(profile, accel=choose(profile.accel).accel, emulator=shutil.which(profile.qemu) or profile.qemu)
+    if as_json:
+        print(json.dumps({"xml": built.xml, "warnings": list(built.warnings)}, indent=2))
+        return
+    for warning in built.warnings:
+        ui.notice(warning)
+    print(built.xml, end="")
 
 
 @command()
@@ -125,19 +149,30 @@ def up(
     wait: Annotated[bool, typer.Option("--wait", help="Also wait until the guest answers on its first forwarded TCP port.")] = False,
     wait_timeout: Annotated[float, typer.Option(help="Seconds --wait waits for the guest.")] = 300.0,
     foreground: Annotated[bool, typer.Option("--foreground", "-f", help="Stay attached; Ctrl-C powers the guest off.")] = False,
+    connect: ConnectOpt = None,
+    persist: Annotated[bool, typer.Option("--persist", help="libvirt engine: define the domain, so it survives a host reboot.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a VM: check the host, prepare its NICs, start QEMU detached and wait for QMP.
 
-    Example: vmrun up jrgtest --memory 16G --smp 8
+    With -c URI (or engine = "libvirt" in the profile) libvirt runs it at URI instead.
+
+    Example: vmrun up jrgtest --memory 16G --smp 8      vmrun up demo -c qemu+ssh://lab1/system
     """
-    from vmrun import launch
-    from vmrun.guestwait import first_tcp_forward, wait_for_guest
-    from vmrun.summary import up_summary
+    from vmrun.guestwait import first_tcp_forward
+    from vmrun.profile.model import Engine
 
     profile = _load(name, memory, smp, set_)
     if wait:
         first_tcp_forward(profile)  # refuse before anything starts
+    if connect or profile.engine is Engine.LIBVIRT:
+        _up_libvirt(profile, connect, persist=persist, wait=wait, wait_timeout=wait_timeout, foreground=foreground,
+                    as_json=as_json)  # fmt: skip
+        return
+    from vmrun import launch
+    from vmrun.guestwait import wait_for_guest
+    from vmrun.summary import up_summary
+
     launched = launch.up(profile, notice=ui.notice)
     if wait:
         wait_for_guest(profile, launched, timeout=wait_timeout)
@@ -151,33 +186,52 @@ def up(
         stay_attached(launched)
 
 
+def _up_libvirt(profile, connect, *, persist, wait, wait_timeout, foreground, as_json) -> None:
+    from vmrun.engines.libvirt import domain, uris
+    from vmrun.errors import ProfileError
+    from vmrun.summary import libvirt_summary
+
+    if foreground:
+        raise ProfileError("--foreground needs the qemu engine: libvirt keeps the VM, not vmrun",
+                           hint=f"leave it out; vmrun down {profile.name} stops it")  # fmt: skip
+    vm = domain.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=ui.notice)
+    if wait:
+        from vmrun.guestwait import wait_for_domain
+
+        wait_for_domain(profile, vm, timeout=wait_timeout)
+    state = vm.state()
+    print(json.dumps(state.to_json(), indent=2) if as_json else libvirt_summary(vm, state, persist=persist))
+
+
 @command()
 def down(
     name: VmName,
     *,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the guest to power off.")] = 60.0,
     force: Annotated[bool, typer.Option("--force", help="Do not wait for the guest: quit QEMU at once.")] = False,
+    connect: ConnectOpt = None,
 ) -> None:
     """Power a VM off (ACPI, then quit, then kill) and remove everything its run made.
 
     Example: vmrun down demo --timeout 20
     """
-    from vmrun.vm import Vm
+    from vmrun.vm import find
 
-    how = Vm.running(name).down(timeout=timeout, force=force, progress=ui.notice)
+    how = find(name, connect).down(timeout=timeout, force=force, progress=ui.notice)
     print(f"{name}: {how}")
 
 
 @command()
-def ps(*, as_json: JsonOpt = False) -> None:
-    """List the VMs vmrun started: pid, QMP status, uptime, NICs, forwards, SPICE.
+def ps(*, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
+    """List the VMs vmrun started: engine, host, pid, status, uptime, NICs, forwards, SPICE.
 
-    A VM whose QEMU does not answer within 2 s shows as "not responding".
+    A VM whose QEMU does not answer within 2 s shows as "not responding". Domains run by libvirt
+    are listed from every URI vmrun started one on, $VMRUN_CONNECT and -c.
     """
     from vmrun.vm import status_all
     from vmrun.summary import ps_table
 
-    vms = status_all()
+    vms = status_all(connect)
     if as_json:
         print(json.dumps([vm.as_json() for vm in vms], indent=2))
     elif vms:
@@ -218,12 +272,15 @@ def gc() -> None:
 
 
 @command()
-def console(name: VmName) -> None:
+def console(name: VmName, *, connect: ConnectOpt = None) -> None:
     """Attach to a VM's serial console; Ctrl-] detaches."""
     from vmrun.serial import attach
-    from vmrun.vm import Vm
+    from vmrun.vm import Vm, find
 
-    attach(Vm.running(name).run.serial)
+    vm = find(name, connect)
+    if not isinstance(vm, Vm):  # libvirt's own console client, which knows its stream protocol
+        os.execvp("virsh", ["virsh", "-c", vm.uri, "console", vm.name])
+    attach(vm.run.serial)
 
 
 @command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -248,15 +305,17 @@ def qmp(
     name: VmName,
     qmp_command: Annotated[str, typer.Argument(metavar="COMMAND", help="A QMP command, e.g. query-status.")],
     arguments: Annotated[Optional[str], typer.Argument(metavar="[JSON]", help="Its arguments as a JSON object.")] = None,
+    *,
+    connect: ConnectOpt = None,
 ) -> None:
-    """Send one QMP command to a running VM and print the answer as JSON.
+    """Send one QMP command to a running VM and print the answer as JSON (libvirt's monitor passthrough on that engine).
 
     Example: vmrun qmp demo query-status
     """
     from vmrun.errors import StateError
-    from vmrun.vm import Vm
+    from vmrun.vm import find
 
-    vm = Vm.running(name)
+    vm = find(name, connect)
     try:
         args = json.loads(arguments) if arguments else None
     except ValueError as e:
@@ -275,13 +334,69 @@ def log(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
 ) -> None:
     """Print a VM's serial console log (or QEMU's output with --qemu)."""
+    from vmrun.errors import StateError
     from vmrun.serial import print_log
-    from vmrun.vm import Vm
+    from vmrun.vm import Vm, find
 
-    vm = Vm.running(name)
+    vm = find(name)
+    if not isinstance(vm, Vm):
+        raise StateError(f"{name} runs under libvirt, which keeps its log on {vm.host}: /var/log/libvirt/qemu/{name}.log",
+                         hint=f"vmrun console {name} shows its serial console")  # fmt: skip
     state = vm.state()
     print_log(vm.run.qemu_log if qemu_output else vm.run.serial_log, follow=follow,
               still_running=lambda: vm.qemu_pid(state) is not None)  # fmt: skip
+
+
+@command()
+def migrate(
+    name: VmName,
+    *,
+    to: Annotated[str, typer.Option("--to", metavar="URI", help="The libvirt to move it to, e.g. qemu+tcp://lab2/system.")],
+    live: Annotated[bool, typer.Option("--live", help="Keep the guest running while its memory is copied.")] = False,
+    persist: Annotated[bool, typer.Option("--persist", help="Define it on the target too.")] = False,
+    copy_storage: Annotated[bool, typer.Option("--copy-storage", help="Copy its disks along (they are not on shared storage).")] = False,
+    shared_storage: Annotated[bool, typer.Option("--shared-storage", help="Its disks are on storage both hosts see.")] = False,
+    connect: ConnectOpt = None,
+) -> None:
+    """Move a VM that libvirt runs to another libvirt host; say how long it took and the guest's downtime.
+
+    Example: vmrun migrate demo --to qemu+tcp://lab2/system --live
+    """
+    from vmrun.engines.libvirt import domain
+    from vmrun.errors import StateError
+    from vmrun.vm import Vm, find
+
+    vm = find(name, connect)
+    if isinstance(vm, Vm):
+        raise StateError(f"{name} runs as vmrun's own QEMU: only a VM libvirt runs can migrate",
+                         hint=f"vmrun down {name}, then vmrun up {name} -c URI")  # fmt: skip
+    with ui.Spinner(f"migrating {name} from {vm.host} to {domain.host_of(to)}"):
+        done = domain.migrate(vm, to, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage)
+    downtime = f", downtime {done.downtime_ms} ms" if done.downtime_ms is not None else ""
+    print(f"{name}: now on {done.vm.host} ({to}) after {done.seconds:.1f} s{downtime}")
+
+
+@command()
+def autostart(
+    name: VmName,
+    state: Annotated[str, typer.Argument(metavar="on|off", help="Start it when libvirtd starts, or not.")],
+    *,
+    connect: ConnectOpt = None,
+) -> None:
+    """Have libvirt start a persistent VM at boot (vmrun up NAME --persist made it persistent).
+
+    Example: vmrun autostart demo on
+    """
+    from vmrun.errors import ProfileError, StateError
+    from vmrun.vm import Vm, find
+
+    if state not in ("on", "off"):
+        raise ProfileError(f"{state!r}: say on or off")
+    vm = find(name, connect)
+    if isinstance(vm, Vm):
+        raise StateError(f"{name} runs as vmrun's own QEMU: boot-time start is libvirt's", hint=f"vmrun up {name} -c URI --persist")
+    vm.autostart(state == "on")
+    print(f"{name}: autostart {state}")
 
 
 nic_app = typer.Typer(help="Hot-plug NICs into a running VM (and out again).", no_args_is_help=True)
@@ -309,6 +424,7 @@ def nic_add(
     via: Annotated[Optional[str], typer.Option(help="For --bridge/--network: auto, tap or helper.")] = None,
     vhost: Annotated[Optional[str], typer.Option(help="auto, on or off.")] = None,
     save: Annotated[bool, typer.Option("--save", help="Also add the NIC to the VM's profile file.")] = False,
+    connect: ConnectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Hot-plug a NIC into a running VM; every step is undone if a later one fails.
@@ -319,7 +435,7 @@ def nic_add(
 
     raw = _nic_request(bridge, macvtap, mode, ovs, vlan, network, user, hostfwd, passt)
     raw.update({k: v for k, v in {"model": model, "mac": mac, "id": nic_id, "via": via, "vhost": vhost}.items() if v})
-    added = hotplug.add(name, raw)
+    added = hotplug.add(name, raw, connect=connect)
     if save:
         from vmrun.profile.save import append_nic
 
@@ -360,6 +476,7 @@ def nic_del(
     nic_id: Annotated[str, typer.Argument(metavar="ID", help="The NIC's id (see vmrun nic list).")],
     *,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the guest to release the device.")] = 30.0,
+    connect: ConnectOpt = None,
 ) -> None:
     """Unplug a NIC from a running VM and remove its host side.
 
@@ -367,16 +484,16 @@ def nic_del(
     """
     from vmrun import hotplug
 
-    hotplug.delete(name, nic_id, timeout=timeout)
+    hotplug.delete(name, nic_id, timeout=timeout, connect=connect)
     print(f"{name}: removed {nic_id}")
 
 
 @command("list", group=nic_app)
-def nic_list(name: VmName, *, as_json: JsonOpt = False) -> None:
+def nic_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
     """The NICs the running VM has (asked over QMP), with their host side and origin."""
     from vmrun import hotplug
 
-    nics = hotplug.listing(name)
+    nics = hotplug.listing(name, connect=connect)
     if as_json:
         print(json.dumps(nics, indent=2))
         return
@@ -393,6 +510,7 @@ def fwd_add(
     rule: Rule,
     *,
     nic: Annotated[Optional[str], typer.Option(help="The user NIC (default: the first).")] = None,
+    connect: ConnectOpt = None,
 ) -> None:
     """Add a port forward to a running VM (binds 127.0.0.1 unless the rule says otherwise).
 
@@ -400,26 +518,26 @@ def fwd_add(
     """
     from vmrun import forwards
 
-    print(f"{name}: forwarding {forwards.add(name, rule, nic).rule}")
+    print(f"{name}: forwarding {forwards.add(name, rule, nic, connect=connect).rule}")
 
 
 @command("del", group=fwd_app)
-def fwd_del(name: VmName, rule: Rule) -> None:
+def fwd_del(name: VmName, rule: Rule, *, connect: ConnectOpt = None) -> None:
     """Remove a port forward (the host side is enough: tcp:127.0.0.1:2222).
 
     Example: vmrun fwd del demo tcp:127.0.0.1:2222
     """
     from vmrun import forwards
 
-    print(f"{name}: removed {forwards.delete(name, rule).rule}")
+    print(f"{name}: removed {forwards.delete(name, rule, connect=connect).rule}")
 
 
 @command("list", group=fwd_app)
-def fwd_list(name: VmName, *, as_json: JsonOpt = False) -> None:
+def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
     """The forwards of a running VM."""
     from vmrun import forwards
 
-    fwds = forwards.listing(name)
+    fwds = forwards.listing(name, connect=connect)
     if as_json:
         print(json.dumps([vars(f) for f in fwds], indent=2))
     else:
@@ -433,7 +551,7 @@ net_app = typer.Typer(
 app.add_typer(net_app, name="net")
 
 NetName = Annotated[str, typer.Argument(help="A libvirt network's name.")]
-UriOpt = Annotated[str, typer.Option("--uri", help="libvirt connection URI.")]
+UriOpt = Annotated[str, typer.Option("--connect", "-c", "--uri", metavar="URI", help="libvirt connection URI (--uri: the old spelling).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Even if guests' taps are on its bridge.")]
 HelperOpt = Annotated[Optional[str], typer.Option("--helper", help="qemu-bridge-helper to judge the ACL for (default: found as `up` finds it).")]
 

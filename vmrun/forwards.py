@@ -14,7 +14,7 @@ from vmrun.profile.fields import parse_hostfwd, parse_rule_arg
 from vmrun.profile.model import HostFwd
 from vmrun.qmp import Qmp
 from vmrun.runstate import Forward, RunState
-from vmrun.vm import Vm
+from vmrun.vm import Vm, find
 
 
 def _user_nic(name: str, state: RunState, nic_id: str | None) -> str:
@@ -35,9 +35,13 @@ def _hmp(q: Qmp, line: str, *, success: str = "") -> None:
         raise QmpError(f"{line}: {answer}", sent=line, received=answer)
 
 
-def add(name: str, rule: str, nic_id: str | None = None) -> Forward:
+def add(name: str, rule: str, nic_id: str | None = None, *, connect: str | None = None) -> Forward:
     fwd = parse_rule_arg(rule)
-    vm = Vm.running(name)
+    vm = find(name, connect)
+    if not isinstance(vm, Vm):
+        from vmrun.engines.libvirt import nics
+
+        return nics.add_forward(vm, fwd, nic_id)
     with vm.edit("fwd add") as state:
         nic = _user_nic(name, state, nic_id)
         check_port_free(fwd, source=None, field="RULE")
@@ -48,9 +52,13 @@ def add(name: str, rule: str, nic_id: str | None = None) -> Forward:
     return entry
 
 
-def delete(name: str, rule: str) -> Forward:
+def delete(name: str, rule: str, *, connect: str | None = None) -> Forward:
     fwd = parse_rule_arg(rule, host_side_only=True)
-    vm = Vm.running(name)
+    vm = find(name, connect)
+    if not isinstance(vm, Vm):
+        from vmrun.engines.libvirt import nics
+
+        return nics.delete_forward(vm, fwd)
     with vm.edit("fwd del") as state:
         match = [f for f in state.forwards if _same_host_side(f.rule, fwd)]
         if not match:
@@ -66,5 +74,5 @@ def _same_host_side(recorded: str, fwd: HostFwd) -> bool:
     return (r.proto, r.host_addr, r.host_port) == (fwd.proto, fwd.host_addr, fwd.host_port)
 
 
-def listing(name: str) -> list[Forward]:
-    return list(Vm.running(name).require_state().forwards)
+def listing(name: str, *, connect: str | None = None) -> list[Forward]:
+    return list(find(name, connect).require_state().forwards)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from vmrun import ui
 from vmrun.errors import LaunchError, ProfileError
@@ -83,6 +84,23 @@ def wait_for_guest(profile: Profile, launched: Launched, *, timeout: float) -> N
         f"{profile.name} was left running",
         hint=f"vmrun log {profile.name} shows its console; vmrun down {profile.name} stops it",
     )
+
+
+def wait_for_domain(profile: Profile, vm: Any, *, timeout: float) -> None:
+    """`up --wait` on the libvirt engine: the forward is on the libvirt host, so only a local one can be asked."""
+    host, port, guest_port = first_tcp_forward(profile)
+    try:
+        with ui.Spinner(f"waiting for the guest to answer on port {guest_port} (via {host}:{port})"):
+            ok = wait_until_answers(host, port, timeout=timeout)
+    except KeyboardInterrupt:
+        vm.down(force=True)
+        raise
+    if not ok:
+        raise LaunchError(
+            f"the guest did not answer on port {guest_port} (via {host}:{port}) within {timeout:.0f} s; "
+            f"{profile.name} was left running under libvirt at {vm.uri}",
+            hint=f"vmrun console {profile.name} -c {vm.uri} shows its console; vmrun down {profile.name} -c {vm.uri} stops it",
+        )
 
 
 def _qemu_said(launched: Launched) -> str:

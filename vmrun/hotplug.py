@@ -28,7 +28,7 @@ from vmrun.profile.load import option_for_nic_key, parse_cli_nic
 from vmrun.profile.model import Nic, Profile
 from vmrun.qmp import Qmp
 from vmrun.runstate import ADDING, RUNNING, Forward, NicState, RunState
-from vmrun.vm import Vm
+from vmrun.vm import Vm, find
 
 
 DELETE_TIMEOUT = 30.0
@@ -104,8 +104,12 @@ def free_hotplug_port(q: Qmp, profile: Profile) -> str | None:
     )
 
 
-def add(name: str, raw: dict[str, Any]) -> Added:
-    vm = Vm.running(name)
+def add(name: str, raw: dict[str, Any], *, connect: str | None = None) -> Added:
+    vm = find(name, connect)
+    if not isinstance(vm, Vm):
+        from vmrun.engines.libvirt import nics
+
+        return nics.add(vm, raw)
     with vm.locked("nic add"):
         state = _live_state(vm)
         profile = running_profile(state)
@@ -200,9 +204,13 @@ def _quietly(q: Qmp, command: str, args: dict[str, Any]) -> None:
         pass
 
 
-def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
+def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT, connect: str | None = None) -> None:
     """Unplug ``nic_id`` and release its host side; also finishes off a NIC an interrupted `nic add` left."""
-    vm = Vm.running(name)
+    vm = find(name, connect)
+    if not isinstance(vm, Vm):
+        from vmrun.engines.libvirt import nics
+
+        return nics.delete(vm, nic_id, timeout=timeout)
     with vm.locked("nic del"):
         state = _live_state(vm)
         entry = state.nic(nic_id)
@@ -248,9 +256,9 @@ def _peripherals(q: Qmp) -> set[str]:
     return {child["name"] for child in q.execute("qom-list", {"path": "/machine/peripheral"})}
 
 
-def listing(name: str) -> list[dict[str, Any]]:
+def listing(name: str, *, connect: str | None = None) -> list[dict[str, Any]]:
     """The NICs QEMU really has (asked over QMP), joined with what vmrun knows of their host side."""
-    vm = Vm.running(name)
+    vm = find(name, connect)
     state = vm.require_state()
     known = {n.id: n for n in state.nics}
     out = []
@@ -261,10 +269,11 @@ def listing(name: str) -> list[dict[str, Any]]:
                 mac = q.execute("qom-get", {"path": path, "property": "mac"})
             except QmpError:
                 continue  # not a NIC
-            entry = known.get(child["name"])
+            nic_id = child["name"].removeprefix("ua-")  # libvirt names a NIC by its user alias
+            entry = known.get(nic_id)
             origin = "unknown" if entry is None else "hot-plugged" if entry.hotplugged else "profile"
             if entry is not None and entry.phase == ADDING:
                 origin = "interrupted add"
-            out.append({"id": child["name"], "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
+            out.append({"id": nic_id, "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
                         "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"), "origin": origin})  # fmt: skip
     return out

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from vmrun import ui
 from vmrun.errors import StateError
-from vmrun.vm import Vm, VmStatus
+from vmrun.vm import VmStatus, find
 
 if TYPE_CHECKING:
     from vmrun.launch import Launched
@@ -41,12 +41,25 @@ def ps_table(vms: list[VmStatus]) -> str:
         fwds = ", ".join(f.rule for f in s.forwards) if s else ""
         spice = f"{s.spice.addr}:{s.spice.port}" if s and s.spice else "-"
         status = f"{vm.status} ({vm.note})" if vm.note else vm.status
-        rows.append([vm.name, str(vm.pid or "-"), status, ui.duration(vm.uptime), nics or "-", fwds or "-", spice])
-    return ui.table(["NAME", "PID", "STATUS", "UPTIME", "NICS", "FORWARDS", "SPICE"], rows)
+        rows.append([vm.name, vm.engine, vm.host, str(vm.pid or "-"), status, ui.duration(vm.uptime), nics or "-",
+                     fwds or "-", spice])  # fmt: skip
+    return ui.table(["NAME", "ENGINE", "HOST", "PID", "STATUS", "UPTIME", "NICS", "FORWARDS", "SPICE"], rows)
+
+
+def libvirt_summary(vm: Any, state: Any, *, persist: bool) -> str:
+    """What `up` says of a VM libvirt now runs."""
+    lines = [f"{vm.name} is up under libvirt at {vm.uri}" + (" (persistent)" if persist else " (transient)")]
+    for nic in state.nics:
+        lines.append(f"  {nic.id:<8} {nic.type:<8} {nic.model} {nic.mac}")
+    for fwd in state.forwards:
+        lines.append(f"  forward  {fwd.rule}  ({fwd.nic})")
+    lines.append(f"  console  vmrun console {vm.name} -c {vm.uri}")
+    lines.append(f"  stop     vmrun down {vm.name} -c {vm.uri}")
+    return "\n".join(lines)
 
 
 def ssh_argv(name: str, user: str | None, extra: list[str]) -> list[str]:
-    state = Vm.running(name).require_state()
+    state = find(name).require_state()
     for fwd in state.forwards:
         proto, rest = fwd.rule.split(":", 1)
         host_part, guest_part = rest.split("-", 1)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from vmrun.errors import ProfileError
 from vmrun.profile import fields
-from vmrun.profile.model import Accel, Drive, MacvtapMode, Nic, NicType, Profile, Spice, Vhost, Via
+from vmrun.profile.model import Accel, Drive, Engine, MacvtapMode, Nic, NicType, Profile, Spice, Vhost, Via
 from vmrun.profile.model import NetKind, Network
 
 E = TypeVar("E", bound=enum.Enum)
@@ -424,6 +424,8 @@ def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> 
         nics=nics,
         networks=_networks(t),
         extra_args=tuple(t.strings("extra_args")),
+        engine=t.choice("engine", Engine, Engine.QEMU),
+        connect=t.get("connect", str),
     )
     t.reject_unknown()
     return profile

@@ -12,6 +12,11 @@ class Accel(enum.StrEnum):
     AUTO = "auto"  # KVM only if it really works here, else TCG with a notice
 
 
+class Engine(enum.StrEnum):
+    QEMU = "qemu"  # vmrun starts QEMU itself, on this host
+    LIBVIRT = "libvirt"  # a libvirt domain, on the host `connect` names
+
+
 class NicType(enum.StrEnum):
     USER = "user"
     BRIDGE = "bridge"
@@ -148,6 +153,8 @@ class Profile:
     nics: tuple[Nic, ...] = ()
     networks: tuple[Network, ...] = ()
     extra_args: tuple[str, ...] = field(default=())
+    engine: Engine = Engine.QEMU
+    connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
 
     @property
     def forwards(self) -> list[tuple[Nic, HostFwd]]:

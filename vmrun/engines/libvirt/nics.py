@@ -1,0 +1,172 @@
+"""`vmrun nic` and `vmrun fwd` on a VM libvirt runs.
+
+NICs are attached and detached by libvirt (``attachDeviceFlags`` /
+``detachDeviceAlias``, live, and in the definition too for a persistent
+domain); slirp forwards go through libvirt's monitor passthrough
+(``hostfwd_add``), since libvirt 9.0 has no element for them. What vmrun knows
+of each (NIC ids, forwards added live) is kept in the domain's own metadata, so
+it travels with the domain when it migrates.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from vmrun import ui
+from vmrun.adapters import libvirt as lv
+from vmrun.engines.libvirt.domain import LibvirtVm, metadata
+from vmrun.errors import ProfileError, QmpError, StateError
+from vmrun.profile.fields import parse_hostfwd
+from vmrun.profile.model import HostFwd
+
+DETACH_POLL = 0.2
+
+
+def _flags(dom: Any) -> int:
+    libvirt = lv.quiet_libvirt()
+    return libvirt.VIR_DOMAIN_AFFECT_LIVE | (libvirt.VIR_DOMAIN_AFFECT_CONFIG if dom.isPersistent() else 0)
+
+
+def metadata_xml(meta: dict[str, Any]) -> str:
+    """vmrun's metadata element, as :func:`vmrun.engines.libvirt.xml.read_metadata` reads it back.
+
+    Without a namespace: libvirt puts the element and its children in the one it is given.
+    """
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("vm")
+    ET.SubElement(root, "profile", path=meta.get("profile", ""))
+    for nic in meta.get("nics", []):
+        ET.SubElement(root, "nic", {k: str(v) for k, v in nic.items()})
+    for fwd in meta.get("forwards", []):
+        ET.SubElement(root, "forward", {k: str(v) for k, v in fwd.items()})
+    return ET.tostring(root, encoding="unicode")
+
+
+def _save(dom: Any, meta: dict[str, Any]) -> None:
+    from vmrun.engines.libvirt.xml import VMRUN_NS
+
+    libvirt = lv.quiet_libvirt()
+    try:
+        dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(meta), "vmrun", VMRUN_NS, _flags(dom))
+    except libvirt.libvirtError as e:
+        raise StateError(f"{dom.name()}: libvirt would not keep vmrun's metadata: {lv.reason(e)}") from None
+
+
+def hostfwd(dom: Any, nic_id: str, rule: str, *, add: bool) -> None:
+    """A slirp forward added or removed live on the NIC's netdev (``hostua-ID``, or the id itself
+    for a NIC carried in <qemu:commandline>)."""
+    from vmrun.engines.libvirt.xml import CARRIED
+
+    nic = next((n for n in (metadata(dom) or {}).get("nics", []) if n.get("id") == nic_id), {})
+    netdev = nic_id if nic.get("carried") == CARRIED else f"hostua-{nic_id}"
+    if add:
+        line = f"hostfwd_add {netdev} {rule}"
+    else:
+        fwd = parse_hostfwd(rule)
+        line = f"hostfwd_remove {netdev} {fwd.proto}:{fwd.host_addr}:{fwd.host_port}"
+    answer = lv.monitor(dom, line, hmp=True).strip()
+    if answer and not (not add and answer.endswith("removed")):
+        raise QmpError(f"{line}: {answer}", sent=line, received=answer)
+
+
+def add(vm: LibvirtVm, raw: dict[str, Any]) -> Any:
+    from vmrun.engines.libvirt.xml import interface_xml
+    from vmrun.hotplug import Added
+    from vmrun.net.base import NetdevSpec, PreparedNic
+    from vmrun.profile import load_profile
+    from vmrun.profile.load import parse_cli_nic
+
+    libvirt = lv.quiet_libvirt()
+    with vm.domain() as dom:
+        meta = metadata(dom) or {"nics": [], "forwards": []}
+        profile = load_profile(meta["profile"])
+        taken = {n["id"] for n in meta["nics"]}
+        if "id" not in raw:
+            raw = {**raw, "id": next(f"net{i}" for i in range(len(taken) + 1) if f"net{i}" not in taken)}
+        nic = parse_cli_nic(raw, profile.name, len(taken))
+        if nic.id in taken:
+            raise ProfileError(f"{nic.id!r} is already a NIC of {vm.name}", field="--id", hint="choose another --id")
+        if nic.mac in {n.get("mac") for n in meta["nics"]}:
+            raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {vm.name}", field="--mac")
+        built = interface_xml(profile, nic, libvirt_version=dom.connect().getLibVersion())
+        for warning in built.warnings:
+            ui.notice(warning)
+        try:
+            dom.attachDeviceFlags(built.xml, _flags(dom))
+        except libvirt.libvirtError as e:
+            raise StateError(f"{vm.name}: libvirt could not attach {nic.id}: {lv.reason(e)}") from None
+        meta["nics"].append({"id": nic.id, "type": nic.type.value, "model": nic.model, "mac": nic.mac, "hotplugged": "yes"})
+        _save(dom, meta)
+        if "<portForward" not in built.xml:  # below libvirt 9.2 the forwards are added live
+            for fwd in nic.hostfwd:
+                hostfwd(dom, nic.id, str(fwd), add=True)
+                meta["forwards"].append({"nic": nic.id, "rule": str(fwd), "live": "yes"})
+            _save(dom, meta)
+    host = {"uri": vm.uri, **({"bridge": nic.bridge} if nic.bridge else {})}
+    return Added(nic, PreparedNic(nic, NetdevSpec("libvirt"), host=host), None, profile.source)
+
+
+def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
+    from vmrun.engines.libvirt.xml import CARRIED
+
+    libvirt = lv.quiet_libvirt()
+    with vm.domain() as dom:
+        meta = metadata(dom) or {"nics": [], "forwards": []}
+        nic = next((n for n in meta["nics"] if n["id"] == nic_id), None)
+        if nic is None:
+            raise StateError(f"{vm.name}: no NIC {nic_id!r}", hint=f"vmrun nic list {vm.name} -c {vm.uri}")
+        if nic.get("carried") == CARRIED:
+            raise StateError(f"{vm.name}: {nic_id} is passed to QEMU in <qemu:commandline>, which libvirt cannot unplug",
+                             hint="it goes with the domain (vmrun down)")  # fmt: skip
+        try:
+            dom.detachDeviceAlias(f"ua-{nic_id}", _flags(dom))
+        except libvirt.libvirtError as e:
+            raise StateError(f"{vm.name}: libvirt could not detach {nic_id}: {lv.reason(e)}") from None
+        deadline = time.monotonic() + timeout
+        while f"'ua-{nic_id}'" in dom.XMLDesc(0):
+            if time.monotonic() >= deadline:
+                raise StateError(f"{vm.name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
+                                 hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down")  # fmt: skip
+            time.sleep(DETACH_POLL)
+        meta["nics"] = [n for n in meta["nics"] if n["id"] != nic_id]
+        meta["forwards"] = [f for f in meta["forwards"] if f["nic"] != nic_id]
+        _save(dom, meta)
+
+
+def _user_nic(vm: LibvirtVm, meta: dict[str, Any], nic_id: str | None) -> str:
+    users = [n["id"] for n in meta["nics"] if n.get("type") == "user"]
+    if nic_id is not None and nic_id not in users:
+        raise StateError(f"{vm.name}: {nic_id!r} is not a user-network NIC", hint=f"its user NICs: {', '.join(users) or 'none'}")
+    if not users:
+        raise StateError(f"{vm.name}: no user-network NIC to forward through", hint=f"vmrun nic add {vm.name} --user")
+    return nic_id or users[0]
+
+
+def add_forward(vm: LibvirtVm, fwd: HostFwd, nic_id: str | None) -> Any:
+    from vmrun.runstate import Forward
+
+    with vm.domain() as dom:
+        meta = metadata(dom) or {"nics": [], "forwards": []}
+        nic = _user_nic(vm, meta, nic_id)
+        hostfwd(dom, nic, str(fwd), add=True)
+        meta["forwards"].append({"nic": nic, "rule": str(fwd), "live": "yes"})
+        _save(dom, meta)
+    return Forward(nic, str(fwd))
+
+
+def delete_forward(vm: LibvirtVm, fwd: HostFwd) -> Any:
+    from vmrun.runstate import Forward
+
+    with vm.domain() as dom:
+        meta = metadata(dom) or {"nics": [], "forwards": []}
+        for f in meta["forwards"]:
+            r = parse_hostfwd(f["rule"])
+            if (r.proto, r.host_addr, r.host_port) == (fwd.proto, fwd.host_addr, fwd.host_port):
+                hostfwd(dom, f["nic"], f["rule"], add=False)
+                meta["forwards"].remove(f)
+                _save(dom, meta)
+                return Forward(f["nic"], f["rule"])
+    raise StateError(f"{vm.name}: no forward from {fwd.proto}:{fwd.host_addr}:{fwd.host_port}",
+                     hint=f"vmrun fwd list {vm.name} -c {vm.uri}")  # fmt: skip

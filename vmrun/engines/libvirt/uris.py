@@ -1,0 +1,63 @@
+"""The libvirt URIs vmrun has started domains on, remembered client-side so that `ps` and `down` find them.
+
+One JSON list in the runtime folder (``libvirt-uris.json``), changed under its
+own lock. With ``-c URI`` and ``$VMRUN_CONNECT`` these are where vmrun looks
+for a VM that has no run folder on this host.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+
+from vmrun.errors import FileError
+from vmrun.files import replace_file
+from vmrun.rundir import runtime_root
+
+DEFAULT = "qemu:///system"
+FILE = "libvirt-uris.json"
+
+
+def default_uri() -> str:
+    """The URI of a libvirt-engine profile that names none: ``$VMRUN_CONNECT``, else the local system daemon."""
+    return os.environ.get("VMRUN_CONNECT") or DEFAULT
+
+
+def recorded() -> list[str]:
+    path = runtime_root() / FILE
+    try:
+        st = path.lstat()
+        if st.st_uid != os.geteuid():
+            return []  # not written by us: not followed
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    return [u for u in data if isinstance(u, str)] if isinstance(data, list) else []
+
+
+def in_use(connect: str | None = None) -> list[str]:
+    """Where to look: ``connect`` alone if given, else what was recorded plus ``$VMRUN_CONNECT``."""
+    if connect:
+        return [connect]
+    uris = recorded()
+    if os.environ.get("VMRUN_CONNECT") and os.environ["VMRUN_CONNECT"] not in uris:
+        uris.append(os.environ["VMRUN_CONNECT"])
+    return uris
+
+
+def remember(uri: str, *, forget: str | None = None) -> None:
+    root = runtime_root()
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(root / f".{FILE}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        raise FileError.from_os(e, doing="cannot write") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        uris = [u for u in recorded() if u != forget]
+        if uri not in uris:
+            uris.append(uri)
+        replace_file(root / FILE, json.dumps(uris, indent=2), mode=0o600)
+    finally:
+        os.close(fd)
