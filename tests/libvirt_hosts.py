@@ -68,6 +68,8 @@ from pathlib import Path
 
 from tests.conftest import Netns, guest_dir
 from tests.lan import SUBNET, Lan
+from tests.libvirtd import _alive, _comm
+from tests.libvirtd import _stop as _stop_pid
 
 # The system folders a host gets its own copy of: name inside ROOT -> mount point.
 MOUNTS = {
@@ -151,40 +153,11 @@ reap()
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] not in "ZX"
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return "?"
-
-
 def _ns_inode(pid: int | str, kind: str) -> str | None:
     try:
         return os.readlink(f"/proc/{pid}/ns/{kind}")
     except OSError:
         return None
-
-
-def _stop_pid(pid: int, timeout: float = 10) -> None:
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if not _alive(pid):
-            return
-    raise RuntimeError(f"pid {pid} ({_comm(pid)}) survived SIGKILL")
 
 
 def _connect(uri: str, daemon: int, timeout: float = 60):

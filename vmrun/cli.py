@@ -159,7 +159,7 @@ def up(
 
     Example: vmrun up jrgtest --memory 16G --smp 8      vmrun up demo -c qemu+ssh://lab1/system
     """
-    from vmrun.guestwait import first_tcp_forward
+    from vmrun.guestwait import UpAborted, first_tcp_forward
     from vmrun.profile.model import Engine
 
     profile = _load(name, memory, smp, set_)
@@ -174,16 +174,20 @@ def up(
     from vmrun.summary import up_summary
 
     launched = launch.up(profile, notice=ui.notice)
-    if wait:
-        wait_for_guest(profile, launched, timeout=wait_timeout)
-    if as_json:
-        print(json.dumps(launched.state.to_json(), indent=2))
-    else:
-        print(up_summary(launched))
-    if foreground:
-        from vmrun.guestwait import stay_attached
+    try:  # a Ctrl-C of --foreground means "power it off", wherever it lands once the VM is up
+        if wait:
+            wait_for_guest(profile, launched, timeout=wait_timeout)
+        print(json.dumps(launched.state.to_json(), indent=2) if as_json else up_summary(launched), flush=True)
+        if foreground:
+            from vmrun.guestwait import stay_attached
 
-        stay_attached(launched)
+            stay_attached(launched)
+    except KeyboardInterrupt as e:
+        if not foreground or isinstance(e, UpAborted):
+            raise
+        from vmrun.guestwait import power_off
+
+        power_off(launched)
 
 
 def _up_libvirt(profile, connect, *, persist, wait, wait_timeout, foreground, as_json) -> None:

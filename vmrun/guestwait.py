@@ -24,6 +24,10 @@ from vmrun.profile.model import Profile
 PROBE = b"HEAD / HTTP/1.0\r\n\r\n"
 
 
+class UpAborted(KeyboardInterrupt):
+    """Interrupted while waiting for the guest: the VM was taken down again, the `up` did not happen."""
+
+
 def answers(host: str, port: int, *, timeout: float = 1.0) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
@@ -65,13 +69,13 @@ def first_tcp_forward(profile: Profile) -> tuple[str, int, int]:
 def wait_for_guest(profile: Profile, launched: Launched, *, timeout: float) -> None:
     host, port, guest_port = first_tcp_forward(profile)
     process = launched.process
-    try:
-        with ui.Spinner(f"waiting for the guest to answer on port {guest_port} (via {host}:{port})"):
+    with ui.Spinner(f"waiting for the guest to answer on port {guest_port} (via {host}:{port})"):
+        try:
             ok = wait_until_answers(host, port, timeout=timeout, alive=lambda: process.poll() is None)
-    except KeyboardInterrupt:
-        # An interrupted `up --wait` is an `up` that did not happen: take it all down again.
-        launched.vm.down(force=True)
-        raise
+        except KeyboardInterrupt:
+            # An interrupted `up --wait` is an `up` that did not happen: take it all down again.
+            launched.vm.down(force=True)
+            raise UpAborted from None
     if ok:
         return
     if process.poll() is not None:
@@ -120,8 +124,14 @@ def stay_attached(launched: Launched) -> None:
     try:
         launched.process.wait()
     except KeyboardInterrupt:
-        ui.notice(f"shutting {vm.name} down")
-        print(f"{vm.name}: {vm.down(timeout=30.0, progress=ui.notice)}")
+        power_off(launched)
         return
     ui.notice(f"{vm.name}: QEMU exited with status {launched.process.returncode}")
     vm.down()
+
+
+def power_off(launched: Launched) -> None:
+    """What Ctrl-C does to a VM started with --foreground: ACPI power-off, then the usual down."""
+    vm = launched.vm
+    ui.notice(f"shutting {vm.name} down")
+    print(f"{vm.name}: {vm.down(timeout=30.0, progress=ui.notice)}")

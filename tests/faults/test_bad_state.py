@@ -17,56 +17,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import links
+from tests.faults.util import (
+    BARE, BARE_TAP, NAME, TAP, assert_nothing_left, no_traceback, one_error, qemu_pids, with_bridge,
+)
 
 pytestmark = pytest.mark.root
 
-NAME = "bare"
-TAP = "vr-bare-net1"
-BARE = 'name = "bare"\naccel = "tcg"\nmemory = "64M"\n[[nics]]\nid = "net0"\nhostfwd = ["tcp::2222-:22"]\n'
-BARE_TAP = BARE + '[[nics]]\nid = "net1"\ntype = "bridge"\nbridge = "br0"\nvia = "tap"\n'
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def qemu_pids(netns) -> list[int]:
-    return [p for p in netns.pids() if "qemu" in _comm(p)]
-
-
-def no_traceback(*results: subprocess.CompletedProcess) -> None:
-    for r in results:
-        assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr
-
-
-def one_error(stderr: str) -> str:
-    """The one ``vmrun: error:`` line (a ``hint:`` line may follow it), no traceback."""
-    assert "Traceback" not in stderr, stderr
-    lines = stderr.splitlines()
-    errors = [line for line in lines if line.startswith("vmrun: error:")]
-    assert len(errors) == 1, stderr
-    rest = [line for line in lines if line not in errors]
-    assert all(line.startswith("  hint:") for line in rest) and len(rest) <= 1, stderr
-    return errors[0]
-
-
-def with_bridge(vm) -> set[str]:
-    vm.netns.ip("link", "add", "br0", "type", "bridge")
-    vm.netns.ip("link", "set", "br0", "up")
-    return links(vm.netns)
-
-
-def assert_nothing_left(vm, before: set[str], name: str = NAME) -> None:
-    assert qemu_pids(vm.netns) == []
-    assert links(vm.netns) == before
-    assert not (vm.runtime_dir / name).exists()
-    assert not (vm.runtime_dir / f".{name}.lock").exists()
 
 
 def kill_qemu(vm, pid: int) -> None:

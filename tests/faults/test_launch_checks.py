@@ -21,7 +21,7 @@ def test_qemu_dying_after_qmp_answers_is_not_up(vm, write_profile):
     assert "is up" not in r.stdout
     line = one_error(r.stderr)
     assert line.startswith("vmrun: error: QEMU exited with status 1") and "cannot set up guest memory" in line
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)
 
 
 def test_wait_timeout_names_the_port_and_leaves_the_vm_running(vm, write_profile):
@@ -34,7 +34,7 @@ def test_wait_timeout_names_the_port_and_leaves_the_vm_running(vm, write_profile
     [entry] = json.loads(vm("ps", "--json").stdout)
     assert entry["status"] == "running" and entry["pid"] == qemu_pids(vm.netns)[0]
     assert vm("down", "bare", "--force").returncode == 0
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)
 
 
 def test_cpu_host_under_tcg_is_refused_before_starting(vm, write_profile):
@@ -44,7 +44,7 @@ def test_cpu_host_under_tcg_is_refused_before_starting(vm, write_profile):
     assert r.returncode == 2
     line = one_error(r.stderr)
     assert line.startswith(f"vmrun: error: {path}: cpu: cpu = \"host\" needs KVM")
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)
 
 
 def test_wait_without_a_tcp_forward_is_refused_before_starting(vm, write_profile):
@@ -52,7 +52,7 @@ def test_wait_without_a_tcp_forward_is_refused_before_starting(vm, write_profile
     r = vm("up", str(write_profile(NO_FORWARD)), "--wait")
     assert r.returncode == 2
     assert "--wait needs a TCP forward" in one_error(r.stderr)
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)
 
 
 def test_fwd_add_echoes_the_rule_as_typed(vm, write_profile):
@@ -65,7 +65,7 @@ def test_fwd_add_echoes_the_rule_as_typed(vm, write_profile):
     r = vm("fwd", "del", "bare", "2222")
     assert r.returncode == 2 and "'2222' is not a forward" in one_error(r.stderr)
     assert vm("down", "bare", "--force").returncode == 0
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)
 
 
 def test_a_mistyped_name_gets_did_you_mean(vm, write_profile):
@@ -76,7 +76,7 @@ def test_a_mistyped_name_gets_did_you_mean(vm, write_profile):
         assert r.returncode == 2, command
         assert "not running" in r.stderr and "did you mean 'bare'?" in r.stderr, r.stderr
     assert vm("down", "bare", "--force").returncode == 0
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)
 
 
 def test_set_and_nic_add_errors_name_the_option(vm, write_profile):
@@ -94,7 +94,7 @@ def test_set_and_nic_add_errors_name_the_option(vm, write_profile):
     r = vm("nic", "add", "bare", "--ovs", "br0", "--vlan", "5000")
     assert r.returncode == 2 and one_error(r.stderr).startswith("vmrun: error: --vlan 5000: ")
     assert vm("down", "bare", "--force").returncode == 0
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)
 
 
 def test_a_refused_up_leaves_no_lock_file(vm, write_profile, tmp_path):
@@ -102,4 +102,4 @@ def test_a_refused_up_leaves_no_lock_file(vm, write_profile, tmp_path):
     missing = tmp_path / "missing.qcow2"
     r = vm("up", str(write_profile(BARE + f'[[drives]]\nfile = "{missing}"\n')))
     assert r.returncode == 2 and str(missing) in one_error(r.stderr)
-    assert_nothing_left(vm, "bare")
+    assert_nothing_left(vm)

@@ -19,52 +19,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import links, vmrun_bin
+from tests.faults.util import (
+    BARE_TAP, NAME, TAP, assert_nothing_left, comm, no_traceback, one_error, qemu_pids, with_bridge,
+)
 
 pytestmark = pytest.mark.root
 
-NAME = "bare"
-TAP = "vr-bare-net1"
-BARE_TAP = (
-    'name = "bare"\naccel = "tcg"\nmemory = "64M"\n'
-    '[[nics]]\nid = "net0"\nhostfwd = ["tcp::2222-:22"]\n'
-    '[[nics]]\nid = "net1"\ntype = "bridge"\nbridge = "br0"\nvia = "tap"\n'
-)
-
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def qemu_pids(netns) -> list[int]:
-    return [p for p in netns.pids() if "qemu" in _comm(p)]
-
-
-def no_traceback(*results: subprocess.CompletedProcess) -> None:
-    for r in results:
-        assert "Traceback" not in r.stderr and "Traceback" not in r.stdout, r.stderr
-
-
-def one_error(stderr: str) -> str:
-    """The one ``vmrun: error:`` line (a ``hint:`` line may follow it), no traceback."""
-    assert "Traceback" not in stderr, stderr
-    lines = stderr.splitlines()
-    errors = [line for line in lines if line.startswith("vmrun: error:")]
-    assert len(errors) == 1, stderr
-    rest = [line for line in lines if line not in errors]
-    assert all(line.startswith("  hint:") for line in rest) and len(rest) <= 1, stderr
-    return errors[0]
-
-
-def with_bridge(vm) -> set[str]:
-    vm.netns.ip("link", "add", "br0", "type", "bridge")
-    vm.netns.ip("link", "set", "br0", "up")
-    return links(vm.netns)
 
 
 def up(vm, write_profile) -> tuple[Path, int]:
@@ -93,13 +55,6 @@ def wait_listed_alive(vm, pid: int, timeout: float = 30) -> dict:
             return entry
         time.sleep(0.2)
     raise AssertionError(f"ps does not show {NAME} alive with pid {pid}: {entry}")
-
-
-def assert_nothing_left(vm, before: set[str]) -> None:
-    assert qemu_pids(vm.netns) == []
-    assert links(vm.netns) == before
-    assert not (vm.runtime_dir / NAME).exists()
-    assert not (vm.runtime_dir / f".{NAME}.lock").exists()
 
 
 def assert_kept_alive(vm, path: Path, pid: int) -> None:
@@ -174,10 +129,10 @@ def _settle(vm, timeout: float = 15) -> None:
     """Wait until only QEMUs (if any) are left in the namespace: a child forked but not yet exec'd becomes one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if all("qemu" in _comm(p) for p in vm.netns.pids()):
+        if all("qemu" in comm(p) for p in vm.netns.pids()):
             return
         time.sleep(0.05)
-    raise AssertionError(f"processes other than QEMU left: {[_comm(p) for p in vm.netns.pids()]}")
+    raise AssertionError(f"processes other than QEMU left: {[comm(p) for p in vm.netns.pids()]}")
 
 
 @pytest.mark.parametrize("point", ["state", "qemu", "pid"])

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, links, vmrun_bin
+from tests.faults.util import one_error
 
 pytestmark = pytest.mark.root
 
@@ -28,17 +29,6 @@ NAME = "planted"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def one_error(stderr: str) -> str:
-    """The one ``vmrun: error:`` line (a ``hint:`` line may follow it), no traceback."""
-    assert "Traceback" not in stderr, stderr
-    lines = stderr.splitlines()
-    errors = [line for line in lines if line.startswith("vmrun: error:")]
-    assert len(errors) == 1, stderr
-    rest = [line for line in lines if line not in errors]
-    assert all(line.startswith("  hint:") for line in rest) and len(rest) <= 1, stderr
-    return errors[0]
 
 
 def no_traceback(r: subprocess.CompletedProcess) -> None:

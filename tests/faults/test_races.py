@@ -16,34 +16,11 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import links, vmrun_bin
-from tests.launch.test_lifecycle import BARE, qemu_pids
+from tests.faults.util import BARE, BARE_TAP, TAP, finish, popen, qemu_pids, with_bridge
 
 pytestmark = pytest.mark.root
 
-# BARE plus a second NIC: a tap vmrun makes itself on br0 in the test's namespace.
-BRIDGED = BARE + '[[nics]]\nid = "net1"\ntype = "bridge"\nbridge = "br0"\nvia = "tap"\n'
-TAP = "vr-bare-net1"
 ROUNDS = 3
-
-
-def make_bridge(vm) -> None:
-    vm.netns.ip("link", "add", "br0", "type", "bridge")
-    vm.netns.ip("link", "set", "br0", "up")
-
-
-def popen(vm, *args: str) -> subprocess.Popen:
-    return vm.netns.popen(vmrun_bin(), *args, env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(p: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
-    """Wait for a vmrun started with :func:`popen`; a hang fails the test instead of hanging the suite."""
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        raise AssertionError(f"vmrun {p.args[4:]} did not end within {timeout} s; stderr: {err}") from None
-    return p.returncode, out, err
 
 
 @contextmanager
@@ -93,9 +70,9 @@ def test_ten_concurrent_ups_start_one_vm(vm, write_profile):
     Before the fix the "already running" check and the start were not under one lock: two QEMUs, a
     tap fought over, a run folder removed under a live VM (flaky, 8 of 12 runs). Three rounds here.
     """
-    make_bridge(vm)
+    with_bridge(vm)
     before = links(vm.netns)
-    path = write_profile(BRIDGED)
+    path = write_profile(BARE_TAP)
     for round_ in range(ROUNDS):
         with cleanup_on_failure(vm):
             procs = [popen(vm, "up", str(path)) for _ in range(10)]
@@ -133,9 +110,9 @@ def test_foreground_up_and_a_concurrent_down(vm, write_profile, with_sigterm):
     Before the fix both went on to release the VM: one of them failed with "could not remove" (or a
     traceback) on what the other had just removed, or something stayed behind.
     """
-    make_bridge(vm)
+    with_bridge(vm)
     before = links(vm.netns)
-    path = write_profile(BRIDGED)
+    path = write_profile(BARE_TAP)
     for round_ in range(ROUNDS):
         with cleanup_on_failure(vm):
             fg = popen(vm, "up", str(path), "--foreground")

@@ -21,6 +21,7 @@ import pytest
 
 from tests.conftest import links, vmrun_bin
 from tests.launch.test_lifecycle import BARE, qemu_pids
+from tests.faults.util import finish, popen
 
 pytestmark = pytest.mark.root
 
@@ -32,20 +33,6 @@ ASYNCIO_NOISE = ("Task was destroyed", "Exception ignored", "Event loop is close
 
 
 # --- helpers ---
-
-
-def popen(vm, *args: str) -> subprocess.Popen:
-    return vm.netns.popen(vmrun_bin(), *args, env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(p: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
-        raise AssertionError(f"vmrun {p.args[4:]} did not end within {timeout} s; stderr: {err}") from None
-    return p.returncode, out, err
 
 
 def make_bridge(vm) -> None:
