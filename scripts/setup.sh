@@ -37,4 +37,7 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
     .venv/bin/pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e '.[test]'
     touch "$stamp"
 fi
+# Byte-compile vmrun once: with PYTHONDONTWRITEBYTECODE set (as it may be), every command would
+# otherwise compile its modules again, ~70 ms of each `vmrun up`.
+.venv/bin/python -m compileall -q vmrun
 echo "setup: ready (.venv/bin/vmrun)"

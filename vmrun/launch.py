@@ -111,8 +111,8 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel) -> Launched:
         # QEMU holds its own copies now: a tap lives as long as they do, and with our copy
         # of the QMP socket gone, a QEMU that dies shows at once as a reset connection.
         ctx.close_fds()
+        # Not written yet: until it is, QEMU's own pid file (or its command line) names it.
         state.pid, state.pid_start = process.pid, proc.start_time(process.pid)
-        vm.save(state)
         try:
             status = wait_ready(run.qmp, timeout=QMP_TIMEOUT, still_starting=lambda: process.poll() is None)
         except QmpError as e:
