@@ -30,7 +30,7 @@ from typing import Any
 from vmrun import proc, runstate, ui
 from vmrun.errors import HostNetError, QmpError, RunStateError, StateError
 from vmrun.qmp import Qmp, QmpTimeout
-from vmrun.rundir import Lock, RunDir, all_run_dirs
+from vmrun.rundir import LOCK_WAIT, Lock, RunDir, all_run_dirs
 from vmrun.runstate import RunState
 
 POWERDOWN_REPEAT = 3.0
@@ -73,6 +73,9 @@ class VmStatus:
 
 
 class Vm:
+    engine = "qemu"
+    host = "local"
+
     def __init__(self, run: RunDir) -> None:
         self.run = run
 
@@ -112,9 +115,8 @@ class Vm:
         self.run.write_json(runstate.FILE, state.to_json())
 
     @contextmanager
-    def locked(self, purpose: str, *, wait: float | None = None) -> Iterator[Lock]:
-        kw = {} if wait is None else {"wait": wait}
-        with self.run.locked(purpose, **kw) as lock:
+    def locked(self, purpose: str, *, wait: float = LOCK_WAIT) -> Iterator[Lock]:
+        with self.run.locked(purpose, wait=wait) as lock:
             yield lock
 
     @contextmanager

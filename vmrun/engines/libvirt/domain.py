@@ -9,8 +9,9 @@ know it again from libvirt alone, on whichever host it now runs.
 from __future__ import annotations
 
 import json
+import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +19,8 @@ from urllib.parse import urlparse
 
 from vmrun.adapters import libvirt as lv
 from vmrun.engines.libvirt import uris
-from vmrun.errors import LaunchError, ProfileError, QmpError, StateError
-from vmrun.profile.model import Accel, Profile
+from vmrun.errors import HostNetError, LaunchError, ProfileError, QmpError, StateError
+from vmrun.profile.model import Accel, Nic, NicType, Profile
 from vmrun.runstate import RUNNING, Forward, NicState, RunState
 
 SHUTDOWN_REPEAT = 3.0
@@ -293,6 +294,26 @@ def emulator(conn: Any, profile: Profile) -> str:
     return caps.findtext("path") or profile.qemu
 
 
+def userspace_ovs(nics: Iterable[Nic], uri: str) -> frozenset[str]:
+    """The OVS bridges of ``nics`` on the userspace (netdev) datapath, when libvirt runs on this host
+    (its OVS is the one ovs-vsctl reaches here); elsewhere vmrun cannot tell, and assumes the kernel's."""
+    if host_of(uri) != "local":
+        return frozenset()
+    from vmrun.net import ovs
+
+    bridges = {n.bridge for n in nics if n.type is NicType.OVS and n.bridge}
+    if not bridges or shutil.which(ovs.VSCTL) is None:
+        return frozenset()
+    found = set()
+    for bridge in bridges:
+        try:
+            if ovs.datapath(bridge) == "netdev":
+                found.add(bridge)
+        except HostNetError:
+            pass  # not reachable from here: libvirt will say what is wrong with the bridge
+    return frozenset(found)
+
+
 def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None) -> LibvirtVm:
     from vmrun.engines.libvirt.xml import domain_xml
 
@@ -302,7 +323,8 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
         if old is not None and old.isActive():
             raise StateError(f"{profile.name}: already running on {uri}", hint=f"vmrun down {profile.name} -c {uri}")
         built = domain_xml(profile, accel=choose_accel(conn, profile.accel), emulator=emulator(conn, profile),
-                           libvirt_version=conn.getLibVersion())  # fmt: skip
+                           libvirt_version=conn.getLibVersion(),
+                           userspace_ovs=userspace_ovs(profile.nics, uri))  # fmt: skip
         for warning in built.warnings:
             notice(warning)
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from vmrun import ui
 from vmrun.adapters import libvirt as lv
-from vmrun.engines.libvirt.domain import LibvirtVm, metadata
+from vmrun.engines.libvirt.domain import LibvirtVm, metadata, userspace_ovs
 from vmrun.errors import ProfileError, QmpError, StateError
 from vmrun.profile.fields import parse_hostfwd
 from vmrun.profile.model import HostFwd
@@ -90,7 +90,8 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Any:
             raise ProfileError(f"{nic.id!r} is already a NIC of {vm.name}", field="--id", hint="choose another --id")
         if nic.mac in {n.get("mac") for n in meta["nics"]}:
             raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {vm.name}", field="--mac")
-        built = interface_xml(profile, nic, libvirt_version=dom.connect().getLibVersion())
+        built = interface_xml(profile, nic, libvirt_version=dom.connect().getLibVersion(),
+                              userspace_ovs=userspace_ovs([nic], vm.uri))
         for warning in built.warnings:
             ui.notice(warning)
         try:

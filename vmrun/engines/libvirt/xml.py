@@ -51,20 +51,26 @@ class DomainXml:
     warnings: tuple[str, ...]
 
 
-def domain_xml(profile: Profile, *, accel: Accel, emulator: str, libvirt_version: int = DEFAULT_LIBVIRT) -> DomainXml:
-    """The libvirt domain of ``profile``; ``accel`` is KVM or TCG (already chosen), ``emulator`` QEMU's path there."""
+def domain_xml(profile: Profile, *, accel: Accel, emulator: str, libvirt_version: int = DEFAULT_LIBVIRT,
+               userspace_ovs: frozenset[str] = frozenset()) -> DomainXml:
+    """The libvirt domain of ``profile``; ``accel`` is KVM or TCG (already chosen), ``emulator`` QEMU's path there.
+
+    ``userspace_ovs``: the OVS bridges known to be on the userspace (netdev) datapath there; their
+    virtio NICs get no checksum offload (see ``_Build.interface``).
+    """
     if accel is Accel.AUTO:
         raise ValueError("domain_xml needs the accelerator already chosen (KVM or TCG)")
-    build = _Build(profile, libvirt_version)
+    build = _Build(profile, libvirt_version, userspace_ovs)
     root = build.domain(accel, emulator)
     ET.indent(root, "  ")
     return DomainXml(ET.tostring(root, encoding="unicode") + "\n", tuple(build.warnings))
 
 
-def interface_xml(profile: Profile, nic: Nic, *, libvirt_version: int = DEFAULT_LIBVIRT) -> DomainXml:
+def interface_xml(profile: Profile, nic: Nic, *, libvirt_version: int = DEFAULT_LIBVIRT,
+                  userspace_ovs: frozenset[str] = frozenset()) -> DomainXml:
     """One NIC as a libvirt ``<interface>`` (for attachDeviceFlags); a user NIC's forwards are not in it
     below libvirt 9.2: add them live with ``hostfwd_add hostua-ID ...`` through the monitor."""
-    build = _Build(profile, libvirt_version)
+    build = _Build(profile, libvirt_version, userspace_ovs)
     iface = build.interface(nic, _field(profile, nic), hotplug=True)
     ET.indent(iface, "  ")
     return DomainXml(ET.tostring(iface, encoding="unicode") + "\n", tuple(build.warnings))
@@ -113,9 +119,10 @@ class _Machine:
 class _Build:
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
-    def __init__(self, profile: Profile, libvirt_version: int) -> None:
+    def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
         self.p = profile
         self.version = libvirt_version
+        self.userspace_ovs = userspace_ovs
         self.q35 = is_q35(profile)
         self.warnings: list[str] = []
         self.qemu_args: list[str] = []
@@ -360,10 +367,18 @@ class _Build:
         iface = ET.Element("interface", type=_INTERFACE_TYPE[t])
         _sub(iface, "mac", address=nic.mac)
         self.source(iface, nic, where, slirp)
-        _sub(iface, "model", type=_NIC_MODEL.get(nic.model, nic.model))
-        if nic.vhost is not Vhost.AUTO or nic.queues is not None:
+        model = _NIC_MODEL.get(nic.model, nic.model)
+        _sub(iface, "model", type=model)
+        # libvirt opens a virtio NIC's tap with virtio-net headers, so the guest leaves checksums to
+        # be filled in later; OVS's userspace datapath reads the tap with a packet socket and forwards
+        # such frames as they are: broken (a lease works, TCP does not). Without the device's checksum
+        # offload (host csum='off') the guest completes every checksum itself.
+        no_csum = t is NicType.OVS and nic.bridge in self.userspace_ovs and model == "virtio"
+        if nic.vhost is not Vhost.AUTO or nic.queues is not None or no_csum:
             name = None if nic.vhost is Vhost.AUTO else "vhost" if nic.vhost is Vhost.ON else "qemu"
-            _sub(iface, "driver", name=name, queues=nic.queues)
+            driver = _sub(iface, "driver", name=name, queues=nic.queues)
+            if no_csum:
+                _sub(driver, "host", csum="off")
         if t is NicType.PASST or (t is NicType.USER and not slirp):
             self.passt(iface, nic, where)
         self.tap_warnings(nic, where)
