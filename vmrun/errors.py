@@ -12,6 +12,7 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
      +-- HostNetError          exit 1: preparing or releasing a NIC's host side
      +-- LaunchError           exit 1: QEMU did not start (exit code, argv, output)
      +-- QmpError              exit 1: QMP refused (what was sent, what came back)
+     +-- EngineError           exit 1: libvirt refused or failed (lookup, destroy, attach, migrate)
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ class LaunchError(VmrunError):
         last = output_tail.strip().splitlines()[-1:] if output_tail else []
         full = f"{message}: {last[0]}" if last else message
         super().__init__(full, hint=hint)
+
+
+class EngineError(VmrunError):
+    """libvirt, running a VM for vmrun, refused or failed; the message carries libvirt's own reason."""
 
 
 class QmpError(VmrunError):

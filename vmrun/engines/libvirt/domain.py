@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from vmrun.adapters import libvirt as lv
 from vmrun.engines.libvirt import uris
-from vmrun.errors import HostNetError, LaunchError, ProfileError, QmpError, StateError
+from vmrun.errors import EngineError, HostNetError, LaunchError, ProfileError, QmpError, StateError
 from vmrun.profile.model import Accel, Nic, NicType, Profile
 from vmrun.runstate import RUNNING, Forward, NicState, RunState
 
@@ -40,7 +40,7 @@ def _lookup(conn: Any, name: str) -> Any | None:
     except libvirt.libvirtError as e:
         if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return None
-        raise StateError(f"{name}: libvirt cannot look it up: {lv.reason(e)}") from None
+        raise EngineError(f"{name}: libvirt cannot look it up: {lv.reason(e)}") from None
 
 
 def metadata(dom: Any) -> dict[str, Any] | None:
@@ -70,7 +70,7 @@ class LibvirtVm:
                     dom = _lookup(conn, name)
                     if dom is not None and metadata(dom) is not None:
                         return cls(uri, name)
-            except (ProfileError, StateError):
+            except (ProfileError, StateError, EngineError):
                 continue  # a host that does not answer now must not hide the others
         return None
 
@@ -96,7 +96,7 @@ class LibvirtVm:
             with self.domain() as dom:
                 code = dom.state()[0]
                 state = state_of(dom)
-        except (ProfileError, StateError) as e:
+        except (ProfileError, StateError, EngineError) as e:
             return VmStatus(self.name, None, "unreachable", None, None, e.message, engine=self.engine, host=self.host)
         return VmStatus(self.name, None, STATES.get(code, "unknown"), None, state, None, engine=self.engine, host=self.host)
 
@@ -124,7 +124,7 @@ class LibvirtVm:
                     dom.destroy()
                 except libvirt.libvirtError as e:
                     if dom.isActive():
-                        raise StateError(f"{self.name}: libvirt could not destroy it: {lv.reason(e)}") from None
+                        raise EngineError(f"{self.name}: libvirt could not destroy it: {lv.reason(e)}") from None
                 how = "did not power off in time; destroyed" if not force else "destroyed"
         return how + (" (still defined: vmrun autostart, or virsh undefine)" if persistent else "")
 
@@ -191,7 +191,7 @@ def migrate(vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: 
                 except libvirt.libvirtError:
                     pass
         except libvirt.libvirtError as e:
-            raise StateError(f"{vm.name}: migration to {to} failed: {lv.reason(e)}; it still runs on {vm.uri}") from None
+            raise EngineError(f"{vm.name}: migration to {to} failed: {lv.reason(e)}; it still runs on {vm.uri}") from None
         finally:
             if dconn is not None:
                 dconn.close()

@@ -16,7 +16,7 @@ from typing import Any
 from vmrun import ui
 from vmrun.adapters import libvirt as lv
 from vmrun.engines.libvirt.domain import LibvirtVm, metadata, userspace_ovs
-from vmrun.errors import ProfileError, QmpError, StateError
+from vmrun.errors import EngineError, ProfileError, QmpError, StateError
 from vmrun.profile.fields import parse_hostfwd
 from vmrun.profile.model import HostFwd
 
@@ -51,7 +51,7 @@ def _save(dom: Any, meta: dict[str, Any]) -> None:
     try:
         dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(meta), "vmrun", VMRUN_NS, _flags(dom))
     except libvirt.libvirtError as e:
-        raise StateError(f"{dom.name()}: libvirt would not keep vmrun's metadata: {lv.reason(e)}") from None
+        raise EngineError(f"{dom.name()}: libvirt would not keep vmrun's metadata: {lv.reason(e)}") from None
 
 
 def hostfwd(dom: Any, nic_id: str, rule: str, *, add: bool) -> None:
@@ -97,7 +97,7 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Any:
         try:
             dom.attachDeviceFlags(built.xml, _flags(dom))
         except libvirt.libvirtError as e:
-            raise StateError(f"{vm.name}: libvirt could not attach {nic.id}: {lv.reason(e)}") from None
+            raise EngineError(f"{vm.name}: libvirt could not attach {nic.id}: {lv.reason(e)}") from None
         meta["nics"].append({"id": nic.id, "type": nic.type.value, "model": nic.model, "mac": nic.mac, "hotplugged": "yes"})
         _save(dom, meta)
         if "<portForward" not in built.xml:  # below libvirt 9.2 the forwards are added live
@@ -124,7 +124,7 @@ def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
         try:
             dom.detachDeviceAlias(f"ua-{nic_id}", _flags(dom))
         except libvirt.libvirtError as e:
-            raise StateError(f"{vm.name}: libvirt could not detach {nic_id}: {lv.reason(e)}") from None
+            raise EngineError(f"{vm.name}: libvirt could not detach {nic_id}: {lv.reason(e)}") from None
         deadline = time.monotonic() + timeout
         while f"'ua-{nic_id}'" in dom.XMLDesc(0):
             if time.monotonic() >= deadline:
