@@ -56,7 +56,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -68,7 +67,7 @@ from pathlib import Path
 
 from tests.conftest import Netns, guest_dir
 from tests.lan import SUBNET, Lan
-from tests.libvirtd import _alive, _comm
+from tests.libvirtd import _alive
 from tests.libvirtd import _stop as _stop_pid
 
 # The system folders a host gets its own copy of: name inside ROOT -> mount point.

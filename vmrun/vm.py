@@ -50,10 +50,6 @@ class VmStatus:
     engine: str = "qemu"
     host: str = "local"
 
-    @property
-    def alive(self) -> bool:
-        return self.pid is not None
-
     def as_json(self) -> dict[str, Any]:
         s = self.state
         return {

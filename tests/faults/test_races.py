@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
 from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import links, vmrun_bin
-from tests.faults.util import BARE, BARE_TAP, TAP, finish, popen, qemu_pids, with_bridge
+from tests.conftest import links
+from tests.faults.util import BARE_TAP, TAP, finish, popen, qemu_pids, with_bridge
 
 pytestmark = pytest.mark.root
 

@@ -394,7 +394,7 @@ def test_user_nic_with_forwards_uses_passt_from_libvirt_9_2(write_profile):
 
 
 def test_passt_nic_needs_libvirt_9_2(write_profile):
-    e = refusal(write_profile, f'[[nics]]\nid = "n0"\ntype = "passt"\nhostfwd = ["tcp::8080-:80"]\n')
+    e = refusal(write_profile, '[[nics]]\nid = "n0"\ntype = "passt"\nhostfwd = ["tcp::8080-:80"]\n')
     assert e.field == "nics[0].type"
     assert e.reason == "passt needs libvirt 9.2 or later (the target has 9.0)"
     assert e.hint == 'use type = "user", whose forwards vmrun carries for libvirt 9.0'

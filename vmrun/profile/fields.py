@@ -10,7 +10,7 @@ import os
 import re
 
 from vmrun.errors import ProfileError
-from vmrun.names import NAME_PATTERN, check_vm_name  # noqa: F401  (public here too)
+from vmrun.names import check_vm_name
 from vmrun.profile.model import HostFwd
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$", re.IGNORECASE)

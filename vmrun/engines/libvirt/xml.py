@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from vmrun.argv import is_q35
+from vmrun.net.base import nic_field
 from vmrun.errors import ProfileError
 from vmrun.profile.model import Accel, Drive, Nic, NicType, Profile, Vhost, Via
 from vmrun.qemuopts import opts
@@ -71,7 +72,7 @@ def interface_xml(profile: Profile, nic: Nic, *, libvirt_version: int = DEFAULT_
     """One NIC as a libvirt ``<interface>`` (for attachDeviceFlags); a user NIC's forwards are not in it
     below libvirt 9.2: add them live with ``hostfwd_add hostua-ID ...`` through the monitor."""
     build = _Build(profile, libvirt_version, userspace_ovs)
-    iface = build.interface(nic, _field(profile, nic), hotplug=True)
+    iface = build.interface(nic, nic_field(profile, nic), hotplug=True)
     ET.indent(iface, "  ")
     return DomainXml(ET.tostring(iface, encoding="unicode") + "\n", tuple(build.warnings))
 
@@ -91,10 +92,6 @@ def read_metadata(xml: str) -> dict | None:
         "nics": [dict(e.attrib) for e in vm.findall(f"{{{VMRUN_NS}}}nic")],
         "forwards": [dict(e.attrib) for e in vm.findall(f"{{{VMRUN_NS}}}forward")],
     }
-
-
-def _field(profile: Profile, nic: Nic) -> str:
-    return f"nics[{[n.id for n in profile.nics].index(nic.id)}]" if nic in profile.nics else f"nic {nic.id}"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) -> ET.Element:
@@ -161,7 +158,7 @@ class _Build:
         self.disks(devices)
         self.controllers(devices, machine)
         for nic in p.nics:
-            iface = self.interface(nic, _field(p, nic))
+            iface = self.interface(nic, nic_field(p, nic))
             if iface is not None:
                 devices.append(iface)
         self.consoles(devices)
