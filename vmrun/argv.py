@@ -70,7 +70,7 @@ def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
     for nic in p.nics:
         spec = netdevs[nic.id]
         # The device gets the NIC's id too, so that QMP (`nic list`, `nic del`) can address it.
-        device = [("netdev", nic.id), ("mac", nic.mac), ("id", nic.id), *spec.device_options]
+        device = [("netdev", nic.id), ("mac", nic.mac), ("id", nic.id), ("addr", nic.addr), *spec.device_options]
         argv += ["-device", opts(nic.model, device)]
         argv += ["-netdev", opts(spec.backend, [("id", nic.id), *spec.options])]
     return argv
@@ -108,9 +108,11 @@ def _media(p: Profile) -> list[str]:
     for d in p.drives:
         pairs = [("file", d.file), ("if", d.interface), ("format", d.format), ("aio", d.aio), ("cache", d.cache)]
         pairs += [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
+        pairs += [("addr", d.addr)]
         argv += ["-drive", opts(None, pairs)]
     if p.cdrom:
-        argv += ["-drive", opts(None, [("file", p.cdrom), ("media", "cdrom"), ("readonly", True)])]
+        # What -cdrom means: IDE index 2, the secondary master, where every guest's installer looks.
+        argv += ["-drive", opts(None, [("file", p.cdrom), ("index", 2), ("media", "cdrom"), ("readonly", True)])]
     return argv
 
 

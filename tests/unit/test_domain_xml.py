@@ -309,14 +309,14 @@ def test_drives_get_libvirts_targets_per_bus(write_profile):
         '<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="/d.qcow2"/>'
         '<target dev="vdb" bus="virtio"/></disk>',
         '<disk type="file" device="cdrom"><driver name="qemu" type="raw"/><source file="/x.iso"/>'
-        '<target dev="hdb" bus="ide"/><readonly/></disk>',
+        '<target dev="hdc" bus="ide"/><readonly/></disk>',
     ]  # fmt: skip
 
 
 def test_ide_and_cdrom_are_sata_on_q35(write_profile):
     got = disks(build(write_profile, 'machine = "q35"\ncdrom = "/x.iso"\n[[drives]]\nfile = "/a.raw"\n'
                                      'format = "raw"\ninterface = "ide"\n'))  # fmt: skip
-    assert [d.split("<target ")[1].split("/>")[0] for d in got] == ['dev="sda" bus="sata"', 'dev="sdb" bus="sata"']
+    assert [d.split("<target ")[1].split("/>")[0] for d in got] == ['dev="sda" bus="sata"', 'dev="sdc" bus="sata"']
 
 
 def test_drive_without_format_warns_unless_qcow2(write_profile):

@@ -10,7 +10,8 @@ from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_op
 from vmrun.profile.model import Profile
 from vmrun.profile import fields
 
-_DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media"}
+_DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media", "index"}
+_CDROM_INDEX = 2  # -cdrom is IDE index 2, and so is vmrun's cdrom key
 _HD = ("-hda", "-hdb", "-hdc", "-hdd", "")
 _VDAGENT_PORT = "com.redhat.spice.0"
 
@@ -126,7 +127,7 @@ def map_drives(m: Mapper) -> None:
             if opt.name == "-drive":
                 drive = _drive(m, opt)
             elif opt.name == "-cdrom":
-                drive = {"media": "cdrom", "file": m.path(opt.value, "-cdrom")}
+                drive = {"media": "cdrom", "file": m.path(opt.value, "-cdrom"), "index": _CDROM_INDEX}
             else:
                 drive = {"file": m.path(opt.value, opt.name or "the disk image"), "interface": "ide"}
             if drive.pop("media", None) == "cdrom":
@@ -155,8 +156,11 @@ def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
     media = keys.get("media", "disk")
     if media == "cdrom":
         drive["media"] = "cdrom"
+        drive["index"] = int(keys["index"]) if keys.get("index", "").isdigit() else _ide_index(m, opt)
     elif media != "disk":
         raise Unfit(f"media={media}")
+    elif "index" in keys:
+        raise Unfit("vmrun has no key for the drive's index")
     # QEMU's default interface is ide; vmrun's is virtio: say it.
     drive["interface"] = keys.get("if", "ide")
     for key, name in (("if", "interface"), ("format", "format"), ("aio", "aio"), ("cache", "cache")):
@@ -173,9 +177,26 @@ def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
     return drive
 
 
+def _ide_index(m: Mapper, opt: Opt) -> int:
+    """The IDE index QEMU gives a drive without one: the first one the drives before it left free."""
+    used = set()
+    for o in m.opts[: opt.index]:
+        if o.name in _HD:
+            used.add(_HD.index(o.name) if o.name else len(used))
+        elif o.name == "-cdrom":
+            used.add(_CDROM_INDEX)
+        elif o.name == "-drive":
+            keys = dict(parse_opts(o.text)[1])
+            if keys.get("if", "ide") == "ide":
+                used.add(int(keys["index"]) if keys.get("index", "").isdigit() else min(set(range(8)) - used))
+    return min(set(range(8)) - used)
+
+
 def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any]) -> None:
     if "cdrom" in m.profile:
         raise Unfit("vmrun has one CD-ROM; this is a second one")
+    if drive.pop("index") != _CDROM_INDEX:
+        raise Unfit("vmrun's cdrom is IDE index 2, where -cdrom puts it; this CD-ROM has another index")
     if set(drive) - {"file", "interface", "readonly"} or drive.get("interface", "ide") != "ide":
         raise Unfit("a CD-ROM with settings vmrun's cdrom key does not have")
     m.set("cdrom", drive["file"], opt.value)

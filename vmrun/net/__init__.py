@@ -19,6 +19,8 @@ _MODULES = {
     NicType.OVS: "vmrun.net.ovs",
     NicType.NETWORK: "vmrun.net.network",
     NicType.PASST: "vmrun.net.passt",
+    NicType.TAP: "vmrun.net.tapif",
+    NicType.NETDEV: "vmrun.net.netdev",
 }
 
 __all__ = ["Backend", "NetdevSpec", "PrepareContext", "PreparedNic", "backend_for"]

@@ -164,3 +164,57 @@ def expand_path(value: str, base: str) -> str:
     """``~`` and ``$VAR`` expanded; a relative path is taken from the profile's folder."""
     path = os.path.expandvars(os.path.expanduser(value))
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))
+
+
+_PCI_ADDR = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,2})(?:\.(?:0x)?([0-7]))?$")
+
+
+def parse_pci_addr(value: str) -> str:
+    """A PCI slot as QEMU's ``addr=`` takes it: ``0x5``, ``05.0``, ``0x3.0x1``."""
+    m = _PCI_ADDR.match(value)
+    if not m or int(m.group(1), 16) > 0x1F:
+        raise ValueError(f"{value!r} is not a PCI slot like 0x5 or 05.1 (slot 0-1f, function 0-7)")
+    return value
+
+
+def parse_ifname(value: str) -> str:
+    """A network interface name as the kernel takes it (15 bytes, no '/', ':' or blanks)."""
+    if not re.match(r"^[A-Za-z0-9_.-]{1,15}$", value) or value in (".", ".."):
+        raise ValueError(f"{value!r} is not an interface name (at most 15 letters, digits, '_', '.', '-')")
+    return value
+
+
+# Backends that have a NIC type of their own: written as that type, vmrun sees and manages them.
+_TYPED_BACKENDS = {"user": "user", "tap": "tap", "bridge": "bridge"}
+
+
+def parse_netdev_backend(value: str) -> str:
+    """A -netdev backend vmrun has no type for: ``socket``, ``stream``, ``dgram``, ``vde``, ``vhost-user``..."""
+    parse_word(value)
+    if value in _TYPED_BACKENDS:
+        raise ValueError(f"write type = {_TYPED_BACKENDS[value]!r} for a {value} backend")
+    if value in ("none", "hubport", "nic"):
+        raise ValueError(f"{value!r} is not a backend a NIC can use")
+    return value
+
+
+def netdev_pairs(value: str) -> list[tuple[str, str]]:
+    """``mcast=230.0.0.1:1234,localaddr=127.0.0.1`` -> pairs, QEMU's ``,,`` undone."""
+    from vmrun.qemuopts import split
+
+    pairs = []
+    for part in split(value) if value else []:
+        key, eq, val = part.partition("=")
+        if not eq or not re.match(r"^[A-Za-z][A-Za-z0-9_.-]*$", key):
+            raise ValueError(f"{part!r} is not a key=value setting (a literal comma is written ,,)")
+        if key == "id":
+            raise ValueError("id= is the NIC's id: vmrun gives it")
+        pairs.append((key, val))
+    return pairs
+
+
+def parse_netdev_options(value: str) -> str:
+    """The backend's options as QEMU's -netdev takes them; kept verbatim, checked pair by pair."""
+    check_printable(value)
+    netdev_pairs(value)
+    return value

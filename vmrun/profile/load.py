@@ -249,7 +249,7 @@ def _did_you_mean(key: str, known: Iterable[str]) -> str | None:
 
 
 # Which keys each NIC type accepts besides the common ones.
-_COMMON_NIC_KEYS = {"id", "type", "mac", "model"}
+_COMMON_NIC_KEYS = {"id", "type", "mac", "model", "addr"}
 _NIC_KEYS = {
     NicType.USER: {"hostfwd", "net", "restrict"},
     NicType.BRIDGE: {"bridge", "via", "helper", "vhost", "queues"},
@@ -257,8 +257,11 @@ _NIC_KEYS = {
     NicType.OVS: {"bridge", "vlan", "vhost", "queues"},
     NicType.NETWORK: {"network", "uri", "via", "helper", "vhost", "queues"},
     NicType.PASST: {"hostfwd"},
+    NicType.TAP: {"ifname", "script", "downscript", "vhost", "queues"},
+    NicType.NETDEV: {"backend", "options"},
 }
-_REQUIRED_NIC_KEYS = {NicType.BRIDGE: "bridge", NicType.MACVTAP: "parent", NicType.OVS: "bridge", NicType.NETWORK: "network"}
+_REQUIRED_NIC_KEYS = {NicType.BRIDGE: "bridge", NicType.MACVTAP: "parent", NicType.OVS: "bridge", NicType.NETWORK: "network",
+                      NicType.NETDEV: "backend"}
 
 
 def parse_nic(t: Table, vm_name: str, index: int) -> Nic:
@@ -286,7 +289,16 @@ def parse_nic(t: Table, vm_name: str, index: int) -> Nic:
         vlan=t.positive("vlan", None, high=4094),
         network=t.get("network", str),
         uri=t.get("uri", str, "qemu:///system"),
+        addr=t.parsed("addr", fields.parse_pci_addr),
+        ifname=t.parsed("ifname", fields.parse_ifname),
+        script=t.get("script", str),
+        downscript=t.get("downscript", str),
+        backend=t.parsed("backend", fields.parse_netdev_backend),
+        options=t.parsed("options", fields.parse_netdev_options),
     )
+    if nic_type is NicType.TAP and nic.ifname is None and nic.script is None:
+        raise t.error("ifname", "a tap NIC names the tap (ifname) or the script QEMU gives the tap it makes",
+                      hint='ifname = "tap0" for a tap that exists; script = "/etc/qemu-ifup" for one QEMU makes')
     allowed = _COMMON_NIC_KEYS | _NIC_KEYS[nic_type]
     for key in t.data:
         if key not in allowed and key in t.used:
@@ -350,7 +362,10 @@ def parse_drive(t: Table, path: Any) -> Drive:
         cache=t.parsed("cache", fields.parse_word),
         readonly=t.get("readonly", bool, False),
         snapshot=t.get("snapshot", bool, False),
+        addr=t.parsed("addr", fields.parse_pci_addr),
     )
+    if drive.addr is not None and drive.interface != "virtio":
+        raise t.error("addr", f"a PCI slot is for an interface = \"virtio\" disk, not {drive.interface!r}")
     t.reject_unknown()
     return drive
 

@@ -24,6 +24,8 @@ class NicType(enum.StrEnum):
     OVS = "ovs"
     NETWORK = "network"
     PASST = "passt"
+    TAP = "tap"  # a tap that exists (ifname) or that QEMU makes and hands to its script
+    NETDEV = "netdev"  # any other QEMU backend (socket, stream, dgram, vde...), options verbatim
 
 
 class Via(enum.StrEnum):
@@ -77,6 +79,7 @@ class Drive:
     cache: str | None = None
     readonly: bool = False
     snapshot: bool = False
+    addr: str | None = None  # PCI slot of an if=virtio disk, pinned
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Nic:
     type: NicType
     mac: str
     model: str = "virtio-net-pci"
+    addr: str | None = None  # the device's PCI slot, pinned (an import keeps the script's)
     # user
     hostfwd: tuple[HostFwd, ...] = ()
     net: str | None = None
@@ -101,6 +105,13 @@ class Nic:
     # libvirt network
     network: str | None = None
     uri: str = "qemu:///system"
+    # tap
+    ifname: str | None = None
+    script: str | None = None
+    downscript: str | None = None
+    # netdev: -netdev BACKEND,id=ID,OPTIONS
+    backend: str | None = None
+    options: str | None = None
 
 
 class NetKind(enum.StrEnum):

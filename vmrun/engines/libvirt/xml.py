@@ -35,7 +35,7 @@ CARRIED = "qemu-commandline"  # a NIC libvirt does not know: QEMU gets it throug
 _VIDEO = {"std": "vga", "cirrus": "cirrus", "vmware": "vmvga", "qxl": "qxl", "virtio": "virtio", "none": "none"}
 _NIC_MODEL = {"virtio-net-pci": "virtio", "virtio-net": "virtio"}
 _INTERFACE_TYPE = {NicType.USER: "user", NicType.PASST: "user", NicType.BRIDGE: "bridge", NicType.OVS: "bridge",
-                   NicType.MACVTAP: "direct", NicType.NETWORK: "network"}  # fmt: skip
+                   NicType.MACVTAP: "direct", NicType.NETWORK: "network", NicType.TAP: "ethernet"}  # fmt: skip
 _FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vpc", "bochs", "cloop", "dmg", "luks"}
 _AIO = {"threads", "native", "io_uring"}
 _CACHE = {"none", "writeback", "writethrough", "directsync", "unsafe"}
@@ -92,6 +92,13 @@ def read_metadata(xml: str) -> dict | None:
         "nics": [dict(e.attrib) for e in vm.findall(f"{{{VMRUN_NS}}}nic")],
         "forwards": [dict(e.attrib) for e in vm.findall(f"{{{VMRUN_NS}}}forward")],
     }
+
+
+def pci_address(parent: ET.Element, addr: str) -> ET.Element:
+    """A pinned PCI slot (``0x5``, ``05.1``) as libvirt's <address>, on the root bus."""
+    slot, _, function = addr.partition(".")
+    return _sub(parent, "address", type="pci", domain="0x0000", bus="0x00", slot=f"0x{int(slot, 16):02x}",
+                function=f"0x{int(function or '0', 16):x}")  # fmt: skip
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) -> ET.Element:
@@ -272,6 +279,8 @@ class _Build:
             else:
                 _sub(disk, "source", file=d.file)
             _sub(disk, "target", dev=target(prefix), bus=bus)
+            if d.addr is not None:
+                pci_address(disk, d.addr)
             if d.readonly:
                 _sub(disk, "readonly")
             elif d.snapshot:
@@ -282,7 +291,9 @@ class _Build:
             disk = _sub(devices, "disk", type="file", device="cdrom")
             _sub(disk, "driver", name="qemu", type="raw")
             _sub(disk, "source", file=self.p.cdrom)
-            _sub(disk, "target", dev=target(prefix), bus=bus)
+            # -cdrom's place, IDE index 2 (hdc, or sdc on q35's AHCI), unless disks already took it.
+            dev = prefix + "c" if used.get(prefix, 0) <= 2 else target(prefix)
+            _sub(disk, "target", dev=dev, bus=bus)
             _sub(disk, "readonly")
 
     def bus(self, d: Drive, where: str) -> tuple[str, str, str]:
@@ -354,6 +365,12 @@ class _Build:
             raise self.refuse(f"{where}.type", f"passt needs libvirt 9.2 or later (the target has "
                               f"{_version(self.version)})", hint='use type = "user", whose forwards vmrun carries '
                               "for libvirt 9.0")  # fmt: skip
+        if t is NicType.NETDEV:
+            raise self.refuse(f"{where}.type", f"a -netdev {nic.backend} has no libvirt interface vmrun writes",
+                              hint='run this profile with engine = "qemu"')  # fmt: skip
+        if t is NicType.TAP and nic.script is not None:
+            raise self.refuse(f"{where}.script", "libvirt makes its taps itself and runs no QEMU ifup script",
+                              hint='name an existing tap with ifname = ..., or use type = "bridge"')  # fmt: skip
         if t is NicType.USER and not hotplug and self.needs_commandline(nic):
             self.carry(nic, where)
             return None
@@ -381,6 +398,8 @@ class _Build:
         self.tap_warnings(nic, where)
         # A user alias: QMP and hot-plug find the NIC as "ua-ID" (its netdev as "hostua-ID").
         _sub(iface, "alias", name=f"ua-{nic.id}")
+        if nic.addr is not None:
+            pci_address(iface, nic.addr)
         return iface
 
     def source(self, iface: ET.Element, nic: Nic, where: str, slirp: bool) -> None:
@@ -392,6 +411,9 @@ class _Build:
             _sub(iface, "source", dev=nic.parent, mode=nic.mode.value)
         elif t is NicType.NETWORK:
             _sub(iface, "source", network=nic.network)
+        elif t is NicType.TAP:
+            # A tap someone else made: libvirt uses it as it is and never deletes it.
+            _sub(iface, "target", dev=nic.ifname, managed="no")
         if t is NicType.OVS:
             if nic.vlan is not None:
                 _sub(_sub(iface, "vlan"), "tag", id=nic.vlan)
