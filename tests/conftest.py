@@ -16,6 +16,15 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the user's own profiles: $XDG_CONFIG_HOME is the test's own."""
+    path = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(path))
+    monkeypatch.delenv("VMRUN_PROFILE_PATH", raising=False)
+    return path
+
+
 @pytest.fixture
 def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private VMRUN_RUNTIME_DIR, so tests never see the user's VMs."""

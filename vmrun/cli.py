@@ -704,23 +704,34 @@ def _host_side(host: dict[str, Any]) -> str:
 @command(name="import")
 def import_(
     script: Annotated[str, typer.Argument(help="A start.sh, or a file holding a bare QEMU command line ('-': stdin).")],
+    args: Annotated[
+        Optional[list[str]], typer.Argument(help="After --: what the script would be run with ($1, \"$@\").")
+    ] = None,
     *,
     name: Annotated[Optional[str], typer.Option("--name", help="Profile name (default: the script's -name).")] = None,
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="Where to write it (default: profiles/NAME.toml); '-' prints it.")
+        Optional[str],
+        typer.Option("--output", "-o", help="Where to write it (default: NAME.toml where `vmrun up NAME` finds it, "
+                     "$XDG_CONFIG_HOME/vmrun/profiles); '-' prints it."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
+    sets: Annotated[
+        Optional[list[str]],
+        typer.Option("--set", help="KEY=VALUE into the profile; fills a value the script computes (-m $(...)).",
+                     metavar="KEY=VALUE"),
+    ] = None,
 ) -> None:
     """Turn a start.sh (a QEMU command line) into a profile, and say on stderr what did not fit.
 
-    ${1:-8}-style parameters become the profile's values; what vmrun has no key for
-    goes to extra_args; commented-out options are listed, not imported.
+    ${1:-8}-style parameters become the profile's values; the script's own arguments
+    ($1, "$@") are given after --; what vmrun has no key for goes to extra_args;
+    commented-out options are listed, not imported.
 
-    Example: vmrun import start.sh --name jrgtest   (then: vmrun show jrgtest)
+    Example: vmrun import start.sh --name jrgtest -- disk.qcow2 4G   (then: vmrun show jrgtest)
     """
     from vmrun.importer import import_script
 
-    imported = import_script(script, name=name, output=output, force=force)
+    imported = import_script(script, name=name, output=output, force=force, args=args or None, sets=sets or [])
     for note in imported.notes:
         ui.notice(note)
     if imported.path is None:

@@ -52,12 +52,14 @@ def notes_about(notes: list[str], words: str) -> list[str]:
 # --- the seed -------------------------------------------------------------------------------
 
 
-def test_seed_imports_with_notes_on_stderr_and_writes_the_profile(tmp_path, monkeypatch):
+def test_seed_imports_with_notes_on_stderr_and_writes_the_profile(tmp_path, monkeypatch, private_config):
     monkeypatch.chdir(tmp_path)
     code, err, out = run("import", str(SEED))
     assert code == 0, err
-    assert out == "wrote profiles/jrgtest.toml (see it with: vmrun show jrgtest)\n"
-    raw = tomllib.loads((tmp_path / "profiles" / "jrgtest.toml").read_text())
+    # Written where `vmrun up jrgtest` finds it from any folder, not into ./profiles.
+    written = private_config / "vmrun" / "profiles" / "jrgtest.toml"
+    assert out == f"wrote {written} (see it with: vmrun show jrgtest)\n"
+    raw = tomllib.loads(written.read_text())
     assert raw["nics"][0]["hostfwd"] == ["tcp:0.0.0.0:19888-:22"]
     assert raw["nics"][1] == {
         "id": "nic0", "model": "e1000", "mac": "00:16:3e:0c:12:27", "type": "bridge", "bridge": "jrgbr1",
@@ -118,8 +120,8 @@ def test_dash_o_dash_prints_the_toml_and_writes_nothing(tmp_path, monkeypatch):
         ("#!/bin/sh\nqemu-system-aarch64 -M virt \\\n  -m 1G\n", "start.sh:2", "qemu-system-aarch64 runs aarch64 guests"),
         (f"{QEMU} -m 1G \\\n  -append \"console=ttyS0\n", "start.sh:2", "double quote (\") is never closed"),
         (f"{QEMU} -m 1G \\\n  -name 'x\n", "start.sh:2", "single quote (') is never closed"),
-        (f"#!/bin/sh\n\n{QEMU} \\\n  -m $1 \\\n  -smp 2\n", "start.sh:4", "write ${1:-VALUE}"),
-        (f"{QEMU} \\\n  -smp $(nproc)\n", "start.sh:2", "$(nproc) needs a running shell"),
+        (f"#!/bin/sh\n\n{QEMU} \\\n  -m $1 \\\n  -smp 2\n", "start.sh:4", "give the script's arguments after --"),
+        (f"{QEMU} \\\n  -smp $(free -g | awk '/Mem/{{print $2}}')\n", "start.sh:2", "needs a running shell"),
         (f"{QEMU} -m ${{MEM#x}}\n", "start.sh:1", "${MEM#x} needs a running shell"),
         (f"{QEMU} -m 1G -name 'my vm'\n", "start.sh:1", "'my vm' is not a usable name"),
         (f"{QEMU} -m 1G\ncat <<EOF\nnever ends\n", "start.sh:2", "never ended by a line 'EOF'"),
@@ -330,14 +332,15 @@ def test_user_nic_forwards_keep_their_meaning(script):
     assert len(notes_about(notes, "listens on all addresses")) == 1
 
 
-def test_nic_option_and_macs_vmrun_gives(script):
+def test_nic_option_and_the_macs_qemu_gave(script):
     path = script(f"{QEMU} -name t -nic user,model=virtio,hostfwd=tcp:127.0.0.1:8080-:80 -nic bridge,br=br7\n")
     profile, notes = imported(path)
     assert profile["nics"] == [
-        {"id": "net0", "model": "virtio-net-pci", "type": "user", "hostfwd": ["tcp:127.0.0.1:8080-:80"]},
-        {"id": "net1", "model": "e1000", "type": "bridge", "bridge": "br7", "via": "helper"},
-    ]
-    assert len(notes_about(notes, "has no mac=: vmrun gives it a MAC of its own")) == 2
+        {"id": "net0", "model": "virtio-net-pci", "type": "user", "hostfwd": ["tcp:127.0.0.1:8080-:80"],
+         "mac": "52:54:00:12:34:56"},
+        {"id": "net1", "model": "e1000", "type": "bridge", "bridge": "br7", "via": "helper", "mac": "52:54:00:12:34:57"},
+    ]  # fmt: skip
+    assert len(notes_about(notes, "has no mac= in the script: imported with the MAC QEMU gave it")) == 2
 
 
 def test_bridge_netdev_and_tap_with_helper(script):
@@ -380,10 +383,8 @@ def test_macvtap_behind_an_fd(script):
 @pytest.mark.parametrize(
     ("netdev", "reason"),
     [
-        ("tap,id=n0,ifname=tap9,script=no", "the tap tap9 is made outside QEMU"),
         ("tap,id=n0,fd=3", "fd=3 is a tap the script's caller opened"),
-        ("tap,id=n0", "runs /etc/qemu-ifup"),
-        ("socket,id=n0,listen=:1234", "a -netdev socket is not a NIC type vmrun makes"),
+        ("tap,id=n0,script=no", "a tap QEMU makes with script=no joins nothing"),
         ("user,id=n0,smb=/srv", "vmrun has no key for the netdev's smb"),
         ("user,id=n0,hostfwd=tcp:[::1]:22-:22", "not a forward vmrun reads"),
     ],
@@ -396,6 +397,57 @@ def test_nics_vmrun_cannot_make_stay_whole_in_extra_args(script, netdev, reason)
     [note] = notes_about(notes, "NIC not imported")
     assert f"/start.sh:1: -device {device}: NIC not imported: " in note and reason in note
     assert note.endswith("; kept in extra_args")
+
+
+@pytest.mark.parametrize(
+    ("netdev", "nic"),
+    [
+        ("tap,id=n0,ifname=tap9,script=no,downscript=no", {"type": "tap", "ifname": "tap9"}),
+        ("tap,id=n0", {"type": "tap", "script": "/etc/qemu-ifup", "downscript": "/etc/qemu-ifdown"}),
+        ("tap,id=n0,ifname=t1,script=/etc/up.sh,downscript=no", {"type": "tap", "ifname": "t1", "script": "/etc/up.sh"}),
+        ("socket,id=n0,listen=:1234", {"type": "netdev", "backend": "socket", "options": "listen=:1234"}),
+        ("socket,id=n0,mcast=230.0.0.1:1234,localaddr=127.0.0.1",
+         {"type": "netdev", "backend": "socket", "options": "mcast=230.0.0.1:1234,localaddr=127.0.0.1"}),
+        ("stream,id=n0,addr.type=unix,addr.path=/run/x,,y.sock",
+         {"type": "netdev", "backend": "stream", "options": "addr.type=unix,addr.path=/run/x,,y.sock"}),
+    ],
+)  # fmt: skip
+def test_taps_and_other_backends_are_nics_too(script, netdev, nic):
+    device = "e1000,netdev=n0,mac=52:54:00:00:00:07"
+    profile, _ = imported(script(f"{QEMU} -name t -device {device} -netdev {netdev}\n"))
+    assert profile["nics"] == [{"id": "n0", "model": "e1000", "mac": "52:54:00:00:00:07", **nic}]
+    assert "extra_args" not in profile
+
+
+@pytest.mark.parametrize(
+    "net",
+    [
+        "-net nic,model=virtio,macaddr=52:54:00:00:00:11 -net user,hostfwd=tcp::2222-:22",
+        "-net user,vlan=1,hostfwd=tcp::2222-:22 -net nic,vlan=1,model=virtio,macaddr=52:54:00:00:00:11",
+        "-netdev user,id=u,hostfwd=tcp::2222-:22 -net nic,netdev=u,model=virtio,macaddr=52:54:00:00:00:11",
+    ],
+)
+def test_legacy_net_pairs_on_a_hub_are_one_nic(script, net):
+    profile, _ = imported(script(f"{QEMU} -name t {net}\n"))
+    assert profile["nics"] == [{"id": "net0", "model": "virtio-net-pci", "mac": "52:54:00:00:00:11", "type": "user",
+                                "hostfwd": ["tcp:0.0.0.0:2222-:22"]}]  # fmt: skip
+    assert "extra_args" not in profile
+
+
+def test_a_hub_with_two_nics_is_refused_in_one_line(script):
+    path = script(f"{QEMU} -name t \\\n -net nic,vlan=0 -net nic,vlan=0 \\\n -net user,vlan=0\n")
+    code, err, _ = run("import", str(path), "-o", "-")
+    assert code == 2
+    assert err.splitlines()[0].startswith(f"vmrun: error: {path}:2: hub 0 (-net ...,vlan=0, lines 2, 2, 3) joins 2 NICs")
+
+
+def test_qemu_gives_the_macs_in_the_order_it_makes_the_nics(script):
+    # -device NICs come after -nic and -net nic ones, whatever the order on the command line.
+    path = script(f"{QEMU} -name t -netdev user,id=a -device e1000,netdev=a -nic user,mac=52:54:00:12:34:56 "
+                  "-net nic -net user\n")  # fmt: skip
+    profile, _ = imported(path)
+    assert [(n["id"], n["mac"]) for n in profile["nics"]] == [
+        ("net0", "52:54:00:12:34:56"), ("net1", "52:54:00:12:34:57"), ("a", "52:54:00:12:34:58")]
 
 
 def test_device_order_that_vmrun_changes_is_noted(script):

@@ -31,28 +31,59 @@ class Imported:
 
     @property
     def shown_as(self) -> str:
-        """How `vmrun show` finds it: by name from ./profiles, else by its path."""
-        return self.name if self.path == Path("profiles") / f"{self.name}.toml" else str(self.path)
+        """How `vmrun show` finds it: by name when that finds this very file, else by its path."""
+        from vmrun.errors import ProfileError
+        from vmrun.profile.load import find_profile
+
+        try:
+            found = find_profile(self.name)
+        except ProfileError:
+            return str(self.path)
+        same = self.path is not None and found.resolve() == self.path.resolve()
+        return self.name if same else str(self.path)
 
 
-def import_script(script: str, *, name: str | None = None, output: str | None = None, force: bool = False) -> Imported:
-    """Read ``script`` ("-": stdin), write the profile to ``output`` (default profiles/NAME.toml, "-": none)."""
+def import_script(
+    script: str,
+    *,
+    name: str | None = None,
+    output: str | None = None,
+    force: bool = False,
+    args: list[str] | None = None,
+    sets: list[str] = (),  # type: ignore[assignment]
+) -> Imported:
+    """Read ``script`` ("-": stdin), write the profile to ``output`` (default: where `up` finds it, "-": none).
+
+    ``args``: what the script would be run with (``$1``, ``"$@"``); None: not given.
+    """
+    from vmrun.profile.load import apply_override, parse_override
+
+    overrides = [parse_override(text) for text in sets]
     text, folder = _read(script)
-    read = read_script(text, source=script if script != "-" else "<stdin>", folder=folder)
+    filled = frozenset(o.key for o in overrides)
+    read = read_script(text, source=script if script != "-" else "<stdin>", folder=folder, args=args, filled=filled)
     converted = convert(read)
     vm = _name(name, converted.script_name, output, script, read.source)
     profile = {"name": vm, **converted.profile}
+    for override in overrides:
+        apply_override(profile, override, read.source)
     notes = converted.notes + parameter_notes(converted.origins, profile)
     where = [(line or 0, read.where(line), message) for line, message in notes]
     where += [(a.first, read.where(a.lines), f"commented out, not imported: {a.text}" + (f"   ({a.note})" if a.note else ""))
               for a in read.alternatives]  # fmt: skip
     lines = [one_line(f"{at}: {message}") for _, at, message in sorted(where, key=lambda n: n[0])]
     toml = render(profile, source=one_line(read.source), notes=lines)
-    path = None if output == "-" else Path(output or Path("profiles") / f"{vm}.toml")
+    path = None if output == "-" else Path(output) if output else _home(vm)
     _check(toml, path, vm, read.source)
     if path is not None:
         write_new(path, toml, force=force)
     return Imported(vm, profile, toml, lines, path)
+
+
+def _home(vm: str) -> Path:
+    from vmrun.profile.load import home_folder
+
+    return home_folder() / f"{vm}.toml"
 
 
 def _read(script: str) -> tuple[str, str]:

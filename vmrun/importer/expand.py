@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from vmrun.importer.shell import Lit, Run, Segment, Var, Word
 
+_SPLIT = "\x00"  # between the words of a quoted "$@": each becomes its own argv string
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=")
 
 
@@ -52,6 +53,9 @@ class Value:
 @dataclass
 class Env:
     script_path: str
+    folder: str = "."  # the script's folder: relative paths and $(pwd) are taken from here
+    args: list[str] | None = None  # what the script is run with (`vmrun import S -- ARGS`); None: not given
+    fixed: list[tuple[int, str]] = field(default_factory=list)  # notes on values worked out at import
     variables: dict[str, Value] = field(default_factory=dict)
     assigned_raw: dict[str, str] = field(default_factory=dict)
     kept: list[tuple[int, str]] = field(default_factory=list)  # $HOME-like names left as written
@@ -101,8 +105,12 @@ class Env:
             text, from_params = self._segment(seg, word.line)
             params.extend(from_params)
             if seg.quoted:
-                buf.append(text)
-                started = True
+                for k, piece in enumerate(text.split(_SPLIT)):
+                    if k > 0:
+                        end_field()
+                        params.extend(from_params)
+                    buf.append(piece)
+                    started = True
                 continue
             pieces = re.split(r"[ \t\n]+", text)
             for k, piece in enumerate(pieces):
@@ -129,7 +137,15 @@ class Env:
 
     def _segment(self, seg: Segment, line: int) -> tuple[str, tuple[Param, ...]]:
         if isinstance(seg, Run):
-            raise Unresolved(f"{seg.raw} needs a running shell; write its value into the command instead")
+            from vmrun.importer.substitute import CannotRun, substitute
+
+            try:
+                fixed = substitute(seg.raw, self, line)
+            except CannotRun as e:
+                raise Unresolved(str(e)) from None
+            if fixed.note and (line, fixed.note) not in self.fixed:
+                self.fixed.append((line, fixed.note + "; fixed at import"))
+            return fixed.text, ()
         return self._variable(seg, line)
 
     def _variable(self, var: Var, line: int) -> tuple[str, tuple[Param, ...]]:
@@ -137,9 +153,13 @@ class Env:
         if op == "unsupported":
             raise Unresolved(f"{var.raw} needs a running shell; write its value into the command instead")
         if name in ("@", "*"):
-            raise PassThrough()
-        if name in self.variables:
-            value = self.variables[name]
+            if self.args is None:
+                raise PassThrough()
+            # "$@" is each argument as its own word; $* and "$*" join them with blanks.
+            return (_SPLIT.join(self.args) if name == "@" and var.quoted else " ".join(self.args)), ()
+        given = self._argument(name)
+        if name in self.variables or given is not None:
+            value = given if given is not None else self.variables[name]
             if value.problem:
                 raise Unresolved(value.problem)
             if op in (":-", ":=") and value.text == "":
@@ -150,18 +170,28 @@ class Env:
         if name == "0":
             return self.script_path, ()
         if name == "#":
-            return "0", ()
+            return str(len(self.args or ())), ()
         if op in (":-", "-", ":=", "="):
             return self._default(var, line)
         if op in (":+", "+"):
             return "", ()
+        if name.isdigit() and self.args is not None:
+            raise Unresolved(f"{var.raw} is the script's argument {name}, but only {len(self.args)} "
+                             f"{'was' if len(self.args) == 1 else 'were'} given after --")
         if name.isdigit():
-            raise Unresolved(f"{var.raw} is the script's argument {name} and has no default: write ${{{name}:-VALUE}}")
+            raise Unresolved(f"{var.raw} is the script's argument {name} and has no default: give the script's "
+                             f"arguments after --, as in vmrun import SCRIPT -- ARG1 ARG2")
         if op in (":?", "?") or not (name[0].isalpha() or name[0] == "_"):
             raise Unresolved(f"{var.raw} comes from the caller; write its value into the command instead")
         # $HOME and the like: kept as written; vmrun expands them in paths.
         self.kept.append((line, var.raw))
         return var.raw, ()
+
+    def _argument(self, name: str) -> Value | None:
+        """``$1`` as given after ``--``; None when not given (or no arguments were given at all)."""
+        if self.args is None or not name.isdigit() or name == "0" or int(name) > len(self.args):
+            return None
+        return Value(self.args[int(name) - 1])
 
     def _default(self, var: Var, line: int) -> tuple[str, tuple[Param, ...]]:
         text, inner = self._join(var.default, line)

@@ -24,6 +24,9 @@ DROPPED = {
     "-nographic": "vmrun gives the serial console to vmrun console; display = \"none\"",
 }
 _SMP_TOPOLOGY = ("sockets", "dies", "clusters", "cores", "threads")
+# Other hosts' hardware accelerators: on Linux, KVM is that; vmrun's "auto" uses it where it works.
+_FOREIGN_ACCEL = {"hvf": "macOS", "whpx": "Windows", "hax": "Intel HAXM", "nvmm": "NetBSD"}
+QEMU_DEFAULT_MEMORY = "128M"
 
 
 def map_machine(m: Mapper) -> None:
@@ -102,7 +105,9 @@ def _accel(m: Mapper) -> None:
             m.take(opt)
         elif opt.name == "-accel" and opt.value:
             head, pairs = parse_opts(opt.text, "accel")
-            if head not in ("kvm", "tcg"):
+            if head in _FOREIGN_ACCEL:
+                head = _foreign(m, opt, head)
+            if head not in ("kvm", "tcg", "auto"):
                 m.keep(opt, f"vmrun runs kvm or tcg, not {head}")
                 continue
             wanted.append(head)
@@ -116,7 +121,7 @@ def _accel(m: Mapper) -> None:
     if not wanted and program in ("kvm", "qemu-kvm"):
         wanted.append("kvm")
     order = list(dict.fromkeys(wanted))
-    if order == ["kvm", "tcg"]:
+    if order == ["kvm", "tcg"] or "auto" in order:
         m.set("accel", "auto")
     elif order:
         m.set("accel", order[0])
@@ -128,12 +133,18 @@ def _accel(m: Mapper) -> None:
                "write accel = \"auto\" to use KVM where it works")
 
 
+def _foreign(m: Mapper, opt: Opt, accel: str) -> str:
+    m.note(opt.line, f"{accel} is {_FOREIGN_ACCEL[accel]}'s accelerator; on Linux that is KVM: imported as "
+           "accel = \"auto\" (KVM where it works, else TCG)")
+    return "auto"
+
+
 def _machine(m: Mapper, opt: Opt, wanted: list[str]) -> None:
     head, pairs = parse_opts(opt.text, "type")
     rest = []
     for key, value in pairs:
         if key == "accel":
-            wanted += [a for a in value.split(":") if a]
+            wanted += [_foreign(m, opt, a) if a in _FOREIGN_ACCEL else a for a in value.split(":") if a]
         else:
             rest.append(f"{key}={value}")
     m.take(opt)
@@ -149,6 +160,10 @@ def _machine(m: Mapper, opt: Opt, wanted: list[str]) -> None:
 
 
 def _memory(m: Mapper) -> None:
+    if not any(o.name == "-m" for o in m.opts):
+        m.set("memory", QEMU_DEFAULT_MEMORY)
+        m.note(m.script.program.line, f"no -m: QEMU gives the guest {QEMU_DEFAULT_MEMORY}, so memory = "
+               f"\"{QEMU_DEFAULT_MEMORY}\" (vmrun's own default would be 1G)")
     for opt in m.named("-m"):
         if opt.value is None:
             continue

@@ -1,7 +1,9 @@
-"""NICs: each ``-device`` + ``-netdev`` pair (or ``-nic``) into one ``[[nics]]`` table.
+"""NICs: each ``-device`` + ``-netdev`` pair, ``-nic``, or legacy ``-net nic`` + ``-net BACKEND`` into ``[[nics]]``.
 
-A NIC vmrun cannot make the same way stays in extra_args as a whole, device
-and netdev together, with the reason.
+NICs are listed in the order QEMU makes them (``-nic``, then ``-net nic``, at
+machine init; then ``-device``), each with the MAC QEMU gave it, so the guest
+sees the same cards. A NIC vmrun cannot carry stays in extra_args, device and
+netdev together, with the reason.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from vmrun.errors import ScriptError
 from vmrun.importer import hostside
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
 from vmrun.profile import fields
@@ -34,39 +37,164 @@ def map_nics(m: Mapper) -> None:
         if nid:
             netdevs[nid] = _Netdev(opt, kind, pairs)
     nics: list[dict[str, Any]] = []
-    for opt in m.named("-device", "-nic", "-net"):
-        netdev = None
+    given: list[str | None] = []  # the mac= each NIC had in the script, in the order QEMU makes them
+    # QEMU makes -nic NICs first, then -net nic ones (both at machine init), then each -device in turn.
+    for opt in m.named("-nic"):
+        _add(m, nics, given, opt, None, lambda o=opt: _nic_option(m, o, nics))
+    for nic, mac, opts in _legacy(m, netdevs, nics):
+        nics.append(nic)
+        given.append(mac)
+        for o in opts:
+            m.take(o, "nic")
+    for opt in m.named("-device"):
         if opt.value is None:
             continue
-        if opt.name == "-net":
-            m.keep(opt, "the old -net form (NICs joined through a hub); write -nic or -netdev/-device to get [[nics]]")
-            continue
-        try:
-            if opt.name == "-nic":
-                nic, netdev = _nic_option(m, opt, nics), None
-            else:
-                head, pairs = parse_opts(opt.text, "driver")
-                if "netdev" not in dict(pairs):
-                    continue  # not a NIC
-                netdev = netdevs.get(dict(pairs)["netdev"])
-                if netdev is None:
-                    raise Unfit(f"there is no -netdev id={dict(pairs)['netdev']} for it")
-                nic = _pair(m, opt, head, pairs, netdev)
-        except Unfit as e:
-            m.keep(opt, f"NIC not imported: {e}")
-            if opt.name == "-device" and netdev is not None:
-                m.keep(netdev.opt, None)
-            continue
-        nics.append(nic)
-        m.take(opt, "nic")
-        if netdev is not None:
-            m.take(netdev.opt, "nic")
-        m.origin(f"nics.{len(nics) - 1}", _with_params(opt, netdev))
+        head, pairs = parse_opts(opt.text, "driver")
+        if "netdev" not in dict(pairs):
+            continue  # not a NIC
+        netdev = netdevs.get(dict(pairs)["netdev"])
+        _add(m, nics, given, opt, netdev, lambda o=opt, h=head, p=pairs, n=netdev: _device(m, o, h, p, n))
     for netdev in netdevs.values():
         if netdev.opt.index not in m.taken and netdev.opt.index not in m.reasons:
             m.keep(netdev.opt, "no -device uses this -netdev")
+    _qemu_macs(m, nics, given)
     if nics:
         m.set("nics", nics)
+    elif not any(o.name in ("-net", "-nic", "-netdev", "-nodefaults") for o in m.opts):
+        m.note(m.script.program.line, "no NIC option: QEMU gives the guest its default NIC (e1000 on user "
+               "networking, MAC 52:54:00:12:34:56), and so will vmrun; add a [[nics]] table to see and manage it")
+
+
+def _add(m: Mapper, nics: list, given: list, opt: Opt, netdev: _Netdev | None, make) -> None:
+    try:
+        nic = make()
+    except Unfit as e:
+        m.keep(opt, f"NIC not imported: {e}")
+        if netdev is not None:
+            m.keep(netdev.opt, None)
+        return
+    nics.append(nic)
+    given.append(nic.get("mac"))
+    m.take(opt, "nic")
+    if netdev is not None:
+        m.take(netdev.opt, "nic")
+    m.origin(f"nics.{len(nics) - 1}", _with_params(opt, netdev))
+
+
+def _device(m: Mapper, opt: Opt, head: str | None, pairs: list[tuple[str, str]], netdev: _Netdev | None):
+    if netdev is None:
+        raise Unfit(f"there is no -netdev id={dict(pairs)['netdev']} for it")
+    return _pair(m, opt, head, pairs, netdev)
+
+
+_QEMU_MAC = "52:54:00:12:34:{:02x}"
+
+
+def _qemu_macs(m: Mapper, nics: list[dict[str, Any]], given: list[str | None]) -> None:
+    """The MAC QEMU gives a NIC without mac=: the lowest 52:54:00:12:34:xx from :56 up that no NIC made before has."""
+    used: set[int] = set()
+    for nic, mac in zip(nics, given):
+        if mac is not None:
+            if mac.lower().startswith("52:54:00:12:34:"):
+                used.add(int(mac[-2:], 16))
+            continue
+        last = next(k for k in range(0x56, 0x100) if k not in used)
+        used.add(last)
+        nic["mac"] = _QEMU_MAC.format(last)
+        m.note(None, f"NIC {nic['id']} has no mac= in the script: imported with the MAC QEMU gave it, "
+               f"{nic['mac']} (QEMU gives every VM the same ones: give each VM a MAC of its own)")
+
+
+def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
+    """``-net nic`` and ``-net BACKEND`` joined on a hub (``vlan=N``, 0 when not given), one NIC per hub.
+
+    Yields (NIC, the script's mac=, the options it took). A hub with several NICs or backends is
+    refused: vmrun gives each NIC a backend of its own.
+    """
+    hubs: dict[str, tuple[list[Opt], list[Opt]]] = {}
+    direct: list[Opt] = []
+    for opt in m.named("-net"):
+        if opt.value is None:
+            continue
+        kind, pairs = parse_opts(opt.text, "type")
+        keys = dict(pairs)
+        if kind == "none":
+            m.take(opt, "dropped")
+            m.note(opt.line, "-net none: no NIC at all, as QEMU gives it with no other NIC option")
+            continue
+        if kind == "nic" and "netdev" in keys:
+            direct.append(opt)
+            continue
+        hub = keys.get("vlan", "0")
+        nic_opts, backends = hubs.setdefault(hub, ([], []))
+        (nic_opts if kind == "nic" else backends).append(opt)
+    for opt in direct:
+        kind, pairs = parse_opts(opt.text, "type")
+        netdev = netdevs.get(dict(pairs)["netdev"])
+        if netdev is None:
+            m.keep(opt, f"NIC not imported: there is no -netdev id={dict(pairs)['netdev']} for it")
+            continue
+        try:
+            nic = _legacy_nic(m, opt, pairs, netdev.opt, netdev.kind, netdev.pairs, nics)
+        except Unfit as e:
+            m.keep(opt, f"NIC not imported: {e}")
+            m.keep(netdev.opt, None)
+            continue
+        yield nic, dict(pairs).get("macaddr"), [opt, netdev.opt]
+    for hub, (nic_opts, backends) in hubs.items():
+        if len(nic_opts) > 1 or len(backends) > 1:
+            lines = ", ".join(str(o.line) for o in nic_opts + backends)
+            raise ScriptError(
+                f"hub {hub} (-net ...,vlan={hub}, lines {lines}) joins {len(nic_opts)} NICs and {len(backends)} "
+                "backends; vmrun gives each NIC a backend of its own",
+                source=m.script.source, line=(nic_opts + backends)[0].line,
+                hint="give each -net nic its own vlan= and -net backend, then import again",
+            )  # fmt: skip
+        if not nic_opts or not backends:
+            for opt in nic_opts + backends:
+                m.keep(opt, f"NIC not imported: hub {hub} has " + ("no NIC" if not nic_opts else "no backend"))
+            continue
+        nic_opt, backend = nic_opts[0], backends[0]
+        kind, pairs = parse_opts(backend.text, "type")
+        rest = [(k, v) for k, v in pairs if k not in ("vlan", "name")]
+        nic_pairs = parse_opts(nic_opt.text, "type")[1]
+        try:
+            nic = _legacy_nic(m, nic_opt, nic_pairs, backend, kind, rest, nics)
+        except Unfit as e:
+            m.keep(nic_opt, f"NIC not imported: {e}")
+            m.keep(backend, None)
+            continue
+        yield nic, dict(nic_pairs).get("macaddr"), [nic_opt, backend]
+
+
+def _legacy_nic(
+    m: Mapper, opt: Opt, pairs: list[tuple[str, str]], backend: Opt, kind: str | None,
+    backend_pairs: list[tuple[str, str]], nics: list[dict[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    keys = dict(pairs)
+    unknown = sorted(set(keys) - {"vlan", "name", "model", "macaddr", "netdev", "addr"})
+    if unknown:
+        raise Unfit(f"vmrun has no key for the NIC's {', '.join(unknown)}")
+    model = keys.get("model") or ("e1000e" if is_q35(m) else "e1000")  # QEMU's default NIC for the machine
+    model = _NIC_MODELS.get(model, model)
+    used = {n["id"] for n in nics}
+    nid = next(f"net{k}" for k in range(len(nics) + 1) if f"net{k}" not in used)
+    nic = _common(m, opt, model, keys.get("macaddr"), nid)
+    if "addr" in keys:
+        nic["addr"] = _addr(keys["addr"])
+    nd = {k: v for k, v in backend_pairs if k != "id"}
+    nic.update(_backend(m, backend, kind, nd))
+    if "vlan" in keys:
+        m.note(opt.line, f"NIC {nid}: the script joins it to its backend through hub {keys['vlan']} (vlan=, which "
+               "QEMU 7.2 no longer takes); vmrun joins them directly")
+    return nic
+
+
+def _addr(value: str) -> str:
+    try:
+        return fields.parse_pci_addr(value)
+    except ValueError as e:
+        raise Unfit(str(e)) from None
 
 
 def _with_params(opt: Opt, netdev: _Netdev | None):
@@ -86,6 +214,8 @@ def _pair(m: Mapper, opt: Opt, model: str | None, pairs: list[tuple[str, str]], 
     if nid != netdev_id:
         m.note(opt.line, f"NIC {nid}: vmrun names its netdev {nid} too (the script called it {netdev_id})")
     nic = _common(m, opt, model, device.pop("mac", None), nid)
+    if "addr" in device:
+        nic["addr"] = _addr(device.pop("addr"))
     nic.update(_backend(m, netdev.opt, netdev.kind, nd))
     _multiqueue(m, opt, nic, device)
     if device:
@@ -116,9 +246,6 @@ def _common(m: Mapper, opt: Opt, model: str | None, mac: str | None, nid: str) -
             nic["mac"] = fields.parse_mac(mac)
     except ValueError as e:
         raise Unfit(str(e)) from None
-    if mac is None:
-        m.note(opt.line, f"NIC {nid} has no mac=: vmrun gives it a MAC of its own that never changes "
-               "(QEMU gave it 52:54:00:12:34:5x by its place in the command)")
     return nic
 
 
@@ -133,7 +260,24 @@ def _backend(m: Mapper, opt: Opt, kind: str | None, nd: dict[str, str]) -> dict[
         return nic
     if kind == "tap":
         return _tap(m, opt, nd)
-    raise Unfit(f"a -netdev {kind} is not a NIC type vmrun makes")
+    return _netdev(kind, nd)
+
+
+def _netdev(kind: str | None, nd: dict[str, str]) -> dict[str, Any]:
+    """Any other backend (socket, stream, dgram, vde...): QEMU makes it from its options, verbatim."""
+    from vmrun.qemuopts import opts
+
+    nd.pop("id", None)
+    try:
+        backend = fields.parse_netdev_backend(kind or "")
+        options = fields.parse_netdev_options(opts(None, list(nd.items())))
+    except ValueError as e:
+        raise Unfit(str(e)) from None
+    nic: dict[str, Any] = {"type": "netdev", "backend": backend}
+    if options:
+        nic["options"] = options
+    nd.clear()
+    return nic
 
 
 def _user(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
@@ -190,18 +334,19 @@ def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
     elif "ifname" in nd:
         ifname = nd.pop("ifname")
         found = hostside.tap_attachment(m.script, ifname)
-        if found is None or nd.get("script", "no") != "no" or nd.get("downscript", "no") != "no":
-            raise Unfit(f"the tap {ifname} is made outside QEMU (or by its ifup script) and vmrun cannot tell what "
-                        "it is attached to (write type = \"bridge\" and bridge = ... if it is on a bridge)")
-        nd.pop("script", None)
-        nd.pop("downscript", None)
-        nic = dict(found.nic)
-        if nic["type"] == "bridge":
-            nic["via"] = "tap"
-        m.note(opt.line, f"the tap {ifname} joins {nic['bridge']} at line {found.line} ({found.how}): imported "
-               f"as type = \"{nic['type']}\", bridge = \"{nic['bridge']}\"; vmrun makes and removes its own tap")
+        scripted = nd.get("script", "/etc/qemu-ifup") != "no" or nd.get("downscript", "/etc/qemu-ifdown") != "no"
+        if found is None or scripted:
+            nic = _tap_as_is(m, opt, nd, ifname)
+        else:
+            nd.pop("script", None)
+            nd.pop("downscript", None)
+            nic = dict(found.nic)
+            if nic["type"] == "bridge":
+                nic["via"] = "tap"
+            m.note(opt.line, f"the tap {ifname} joins {nic['bridge']} at line {found.line} ({found.how}): imported "
+                   f"as type = \"{nic['type']}\", bridge = \"{nic['bridge']}\"; vmrun makes and removes its own tap")
     else:
-        raise Unfit("QEMU makes this tap and runs /etc/qemu-ifup on it; vmrun cannot tell which bridge it joins")
+        nic = _tap_as_is(m, opt, nd, None)
     if "vhost" in nd:
         nic["vhost"] = "on" if boolean("vhost", nd.pop("vhost")) else "off"
     if "queues" in nd:
@@ -210,6 +355,30 @@ def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
             raise Unfit(f"queues={queues} is not 1-64")
         nic["queues"] = int(queues)
     _left_over(nd)
+    return nic
+
+
+def _tap_as_is(m: Mapper, opt: Opt, nd: dict[str, str], ifname: str | None) -> dict[str, Any]:
+    """type = "tap": the tap the script names, or the one QEMU makes and hands to its ifup script."""
+    nic: dict[str, Any] = {"type": "tap"}
+    if ifname is not None:
+        try:
+            nic["ifname"] = fields.parse_ifname(ifname)
+        except ValueError as e:
+            raise Unfit(str(e)) from None
+    # QEMU's defaults, written out: a tap it makes runs /etc/qemu-ifup and /etc/qemu-ifdown.
+    for key, default in (("script", "/etc/qemu-ifup"), ("downscript", "/etc/qemu-ifdown")):
+        value = nd.pop(key, default)
+        if value not in ("no", ""):
+            nic[key] = value
+    if "script" not in nic and ifname is None:
+        raise Unfit("a tap QEMU makes with script=no joins nothing")
+    if ifname is not None and "script" not in nic:
+        m.note(opt.line, f"the tap {ifname} is made outside QEMU (by the admin or another script): imported as "
+               "type = \"tap\"; vmrun uses it as it is and never deletes it")
+    else:
+        m.note(opt.line, f"QEMU makes this tap and runs {nic.get('script', 'no script')} on it: imported as "
+               "type = \"tap\" with the same scripts")
     return nic
 
 

@@ -65,20 +65,33 @@ class Script:
 class _Command:
     words: list[Word] = field(default_factory=list)
     redirects: list[Redirect] = field(default_factory=list)
+    after: Op | None = None  # what ended it: "|", "&", ";", "&&", a newline
 
 
-def read_script(text: str, *, source: str, folder: str) -> Script:
+# The profile key an option's value becomes: what `vmrun import --set KEY=VALUE` fills when the script
+# computes the value in a way vmrun import does not run.
+OPTION_KEYS = {"-m": "memory", "-smp": "smp", "-cpu": "cpu", "-kernel": "kernel", "-initrd": "initrd",
+               "-append": "append", "-cdrom": "cdrom", "-vga": "vga", "-machine": "machine", "-M": "machine",
+               "-display": "display", "-name": "name"}  # fmt: skip
+
+
+def read_script(
+    text: str, *, source: str, folder: str, args: list[str] | None = None, filled: frozenset[str] = frozenset()
+) -> Script:
+    """``filled``: profile keys given with --set; an option the script computes for them is left out."""
     notes: list[tuple[int, str]] = []
     if "\n" in text and text.count("\r\n") == text.count("\n"):
         # Edited on Windows: sh itself would choke on the \r before each continuation's newline.
         text = text.replace("\r\n", "\n")
         notes.append((1, "the script has Windows line ends (CRLF); read as if they were plain newlines"))
     lexed = lex(text, source)
-    env = Env(script_path=source)
+    script_path = source if source == "<stdin>" else os.path.join(folder, os.path.basename(source))
+    env = Env(script_path=script_path, folder=folder, args=args)
     found: tuple[_Command, Field, list[Field], list[str]] | None = None
     foreign: tuple[int, str] | None = None
     host: list[HostCommand] = []
-    for cmd in _commands(lexed.tokens):
+    commands = _commands(lexed.tokens)
+    for cmd in commands:
         words = _strip_keywords(cmd.words)
         if not words:
             continue
@@ -101,7 +114,8 @@ def read_script(text: str, *, source: str, folder: str) -> Script:
             continue
         # Expanded here, with the variables as they are at this point of the script.
         wrapper = _soft_words(cmd.words[:index], env)
-        found = (cmd, program, _qemu_argv(cmd.words[index + 1 :], env, source, notes), wrapper)
+        found = (cmd, program, _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
+        notes += _dropped_around(cmd, commands)
     if found is None:
         if foreign:
             line, prog = foreign
@@ -112,6 +126,7 @@ def read_script(text: str, *, source: str, folder: str) -> Script:
             )  # fmt: skip
         raise ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
     cmd, program, argv, before = found
+    notes += env.fixed
     return Script(
         source=source,
         folder=folder,
@@ -131,7 +146,9 @@ def one_line(text: str) -> str:
     return "".join(c if " " <= c != "\x7f" else repr(c)[1:-1] for c in text)
 
 
-def _qemu_argv(words: list[Word], env: Env, source: str, notes: list[tuple[int, str]]) -> list[Field]:
+def _qemu_argv(
+    words: list[Word], env: Env, source: str, notes: list[tuple[int, str]], filled: frozenset[str]
+) -> list[Field]:
     argv: list[Field] = []
     env.kept.clear()
     for word in words:
@@ -139,11 +156,42 @@ def _qemu_argv(words: list[Word], env: Env, source: str, notes: list[tuple[int, 
             argv += env.fields(word)
         except PassThrough:
             notes.append((word.line, f"{word.raw} hands the script's own arguments to QEMU; not imported "
-                          "(add options to extra_args, or use vmrun up --set)"))
+                          "(give them after --: vmrun import SCRIPT -- ARGS)"))
         except Unresolved as e:
-            raise ScriptError(one_line(str(e)), source=source, line=word.line) from None
+            option = argv[-1].text if argv else ""
+            key = OPTION_KEYS.get("-" + option.lstrip("-")) if option.startswith("-") else None
+            if key in filled:
+                argv.pop()
+                notes.append((word.line, f"{option} {word.raw}: not imported; {key} is given with --set"))
+                continue
+            how = (f": write its value into the script, or give it: vmrun import {source} --set {key}=VALUE" if key
+                   else ": write its value into the script instead")  # fmt: skip
+            raise ScriptError(one_line(str(e) + how), source=source, line=word.line) from None
     notes += [(line, f"{raw} is kept as written (vmrun expands variables in paths only)") for line, raw in env.kept]
     return argv
+
+
+def _dropped_around(cmd: _Command, commands: list[_Command]) -> list[tuple[int, str]]:
+    """What the script does with QEMU's process and output, which vmrun does its own way."""
+    notes = []
+    if cmd.after is not None and cmd.after.text == "|":
+        notes.append((cmd.after.line, "QEMU's output is piped to another command (| ...): not imported; vmrun "
+                      "keeps QEMU's output in the run folder: vmrun log NAME --qemu"))
+    # The & that ends a pipeline puts all of it, QEMU too, in the background.
+    last = commands.index(cmd)
+    while commands[last].after is not None and commands[last].after.text == "|" and last + 1 < len(commands):
+        last += 1
+    end = commands[last].after
+    if end is not None and end.text == "&":
+        notes.append((end.line, "QEMU is started in the background (&): not imported; vmrun up starts it "
+                      "in the background itself"))
+    for r in cmd.redirects:
+        if r.op in ("<>",) or (r.target is not None and "/dev/tap" in r.target.raw):
+            continue  # a tap opened for fd=N: the NIC mapping reads it
+        target = r.target.raw if r.target is not None else ""
+        notes.append((r.line, f"the redirection {r.fd}{r.op}{target} is not imported: vmrun keeps QEMU's output "
+                      "in the run folder (vmrun log NAME --qemu)"))
+    return notes
 
 
 def _commands(tokens: list) -> list[_Command]:
@@ -151,6 +199,7 @@ def _commands(tokens: list) -> list[_Command]:
     for tok in tokens:
         if isinstance(tok, Op):
             if out[-1].words or out[-1].redirects:
+                out[-1].after = tok
                 out.append(_Command())
         elif isinstance(tok, Redirect):
             out[-1].redirects.append(tok)

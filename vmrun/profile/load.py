@@ -30,6 +30,14 @@ def search_path() -> list[Path]:
     return dirs
 
 
+def home_folder() -> Path:
+    """Where new profiles go, found by name from any folder: $VMRUN_PROFILE_PATH's first, else the XDG one."""
+    given = [p for p in os.environ.get("VMRUN_PROFILE_PATH", "").split(os.pathsep) if p]
+    if given:
+        return Path(given[0])
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "vmrun" / "profiles"
+
+
 def find_profile(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".toml" or os.sep in name_or_path:
