@@ -53,6 +53,8 @@ def macvtap_behind_fd(script: Script, fd: str) -> Found | None:
                 link = _ip_link_add(cmd)
                 if link and link.get("name") == name and link.get("type") == "macvtap" and "link" in link:
                     nic = {"type": "macvtap", "parent": link["link"], "mode": link.get("mode", "vepa")}
+                    if "address" in link:
+                        nic["mac"] = link["address"]
                     return Found(nic, cmd.line, " ".join(cmd.words))
     return None
 
@@ -71,12 +73,12 @@ def _ip_link_add(cmd: HostCommand) -> dict[str, str] | None:
     i = 0
     while i < len(rest):
         word = rest[i]
-        if word in ("link", "name", "dev", "type", "mode") and i + 1 < len(rest):
+        if word in ("link", "name", "dev", "type", "mode", "address") and i + 1 < len(rest):
             out["name" if word == "dev" else word] = rest[i + 1]
             i += 2
-        elif "name" not in out and not word.startswith("-") and word not in ("address", "txqueuelen", "mtu"):
+        elif "name" not in out and not word.startswith("-") and word not in ("txqueuelen", "mtu"):
             out["name"] = word
             i += 1
         else:
-            i += 2 if word in ("address", "txqueuelen", "mtu") else 1
+            i += 2 if word in ("txqueuelen", "mtu") else 1
     return out

@@ -14,6 +14,8 @@ from typing import Any
 
 from vmrun.errors import ScriptError
 from vmrun.importer import hostside
+from vmrun.importer.expand import Field
+from vmrun.importer.substitute import MARKER
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
 from vmrun.profile import fields
 
@@ -88,12 +90,30 @@ def _device(m: Mapper, opt: Opt, head: str | None, pairs: list[tuple[str, str]],
 
 
 _QEMU_MAC = "52:54:00:12:34:{:02x}"
+_SYSFS_MAC = "mac from sysfs"  # marks, removed before the NIC is written
+_LINK_MAC = "address of the link"
+
+
+def _macvtap_mac(m: Mapper, opt: Opt, nic: dict[str, Any]) -> None:
+    """``mac=$(cat /sys/class/net/IF/address)`` is only for the macvtap IF the NIC is opened on."""
+    link = nic.pop(_SYSFS_MAC, None)
+    address = nic.pop(_LINK_MAC, None)
+    if link is None:
+        return
+    if address is not None:
+        nic["mac"] = address
+    if nic.get("type") != "macvtap":
+        raise Unfit(f"mac= is the address of {link}, read when the script runs; vmrun cannot know it")
+    m.note(opt.line, f"mac=$(cat /sys/class/net/{link}/address): vmrun makes the macvtap with the NIC's own MAC, "
+           f"so guest and macvtap agree" + ("" if "mac" in nic else " (a fixed one vmrun gives it)"))
 
 
 def _qemu_macs(m: Mapper, nics: list[dict[str, Any]], given: list[str | None]) -> None:
     """The MAC QEMU gives a NIC without mac=: the lowest 52:54:00:12:34:xx from :56 up that no NIC made before has."""
     used: set[int] = set()
     for nic, mac in zip(nics, given):
+        if nic.get("type") == "macvtap" and mac is None:
+            continue  # the macvtap's address is the guest's: vmrun makes the macvtap with the NIC's MAC
         if mac is not None:
             if mac.lower().startswith("52:54:00:12:34:"):
                 used.add(int(mac[-2:], 16))
@@ -217,6 +237,7 @@ def _pair(m: Mapper, opt: Opt, model: str | None, pairs: list[tuple[str, str]], 
     if "addr" in device:
         nic["addr"] = _addr(device.pop("addr"))
     nic.update(_backend(m, netdev.opt, netdev.kind, nd))
+    _macvtap_mac(m, opt, nic)
     _multiqueue(m, opt, nic, device)
     if device:
         raise Unfit(f"vmrun has no key for the device's {', '.join(device)}")
@@ -236,10 +257,16 @@ def _nic_option(m: Mapper, opt: Opt, nics: list[dict[str, Any]]) -> dict[str, An
     nid = keys.pop("id", None) or next(f"net{k}" for k in range(len(nics) + 1) if f"net{k}" not in used)
     nic = _common(m, opt, model, keys.pop("mac", None), nid)
     nic.update(_backend(m, opt, kind, keys))
+    _macvtap_mac(m, opt, nic)
     return nic
 
 
 def _common(m: Mapper, opt: Opt, model: str | None, mac: str | None, nid: str) -> dict[str, Any]:
+    if mac is not None and MARKER.fullmatch(mac):
+        # mac=$(cat /sys/class/net/IF/address): the macvtap's own address, whatever it is on the day.
+        nic = _common(m, opt, model, None, nid)
+        nic[_SYSFS_MAC] = MARKER.fullmatch(mac).group(1)  # type: ignore[union-attr]
+        return nic
     try:
         nic: dict[str, Any] = {"id": fields.parse_id(nid), "model": fields.parse_word(model or "")}
         if mac is not None:
@@ -329,6 +356,8 @@ def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
             raise Unfit(f"fd={fd} is a tap the script's caller opened; vmrun cannot tell which "
                         "(for a macvtap, write type = \"macvtap\" and parent = ...)")
         nic = dict(found.nic)
+        if "mac" in nic:
+            nic[_LINK_MAC] = nic.pop("mac")
         m.note(opt.line, f"the tap fd={fd} is opened on a macvtap the script makes at line {found.line} "
                f"({found.how}): imported as type = \"macvtap\", parent = \"{nic['parent']}\"; vmrun makes its own")
     elif "ifname" in nd:
@@ -370,7 +399,7 @@ def _tap_as_is(m: Mapper, opt: Opt, nd: dict[str, str], ifname: str | None) -> d
     for key, default in (("script", "/etc/qemu-ifup"), ("downscript", "/etc/qemu-ifdown")):
         value = nd.pop(key, default)
         if value not in ("no", ""):
-            nic[key] = value
+            nic[key] = m.path(Field(value, opt.line), f"the tap's {key}")
     if "script" not in nic and ifname is None:
         raise Unfit("a tap QEMU makes with script=no joins nothing")
     if ifname is not None and "script" not in nic:

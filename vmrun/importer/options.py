@@ -38,6 +38,14 @@ BOOL_KEYS = {"readonly", "snapshot", "disable-ticketing", "restrict", "vhost", "
 _TRUE = {"on", "yes", "true", "y"}
 _FALSE = {"off", "no", "false", "n"}
 _PROTOCOL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Options whose whole value is a file, and options with files in some keys: what a relative path can be in.
+_PATH_OPTIONS = {"-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb", "-bios", "-pflash", "-mtdblock", "-sd",
+                 "-dtb", "-L", "-kernel", "-initrd"}  # fmt: skip
+_PATH_KEYS = {
+    "-drive": {"file"}, "-blockdev": {"filename", "file.filename"}, "-device": {"romfile"},
+    "-chardev": {"path", "logfile"}, "-object": {"mem-path", "filename"}, "-fsdev": {"path"},
+    "-virtfs": {"path"}, "-acpitable": {"file"}, "-smbios": {"file"}, "-netdev": {"script", "downscript"},
+}  # fmt: skip
 
 
 class Unfit(Exception):
@@ -185,5 +193,23 @@ class Mapper:
             reason = self.reasons.get(opt.index, "vmrun has no profile key for it")
             if reason is not None:
                 self.note(opt.line, f"{opt}: {reason}; kept in extra_args")
-            out += opt.argv
+            out += self.rebased(opt)
         return out
+
+    def rebased(self, opt: Opt) -> list[str]:
+        """The option as the script gave it, its relative paths taken from the script's folder as the rest are."""
+        if opt.value is None:
+            return opt.argv
+        value = opt.value
+        if opt.name in _PATH_OPTIONS or opt.name == "":
+            text = self.path(value, opt.name or "the disk image") if not _PROTOCOL.match(value.text) else value.text
+            return (opt.argv[:-1] if opt.spelled else []) + [text]
+        keys = _PATH_KEYS.get(opt.name)
+        if not keys:
+            return opt.argv
+        parts = split(value.text)
+        for k, part in enumerate(parts):
+            key, eq, path = part.partition("=")
+            if eq and key in keys and path and not _PROTOCOL.match(path) and path != "no":
+                parts[k] = f"{key}={self.path(Field(path, value.line, value.params), opt.name)}"
+        return [opt.spelled, ",".join(p.replace(",", ",,") for p in parts)]
