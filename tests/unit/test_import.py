@@ -450,10 +450,28 @@ def test_qemu_gives_the_macs_in_the_order_it_makes_the_nics(script):
         ("net0", "52:54:00:12:34:56"), ("net1", "52:54:00:12:34:57"), ("a", "52:54:00:12:34:58")]
 
 
-def test_device_order_that_vmrun_changes_is_noted(script):
-    path = script(f"{QEMU} -name t -drive file=/d,if=virtio \\\n -nic user,mac=52:54:00:00:00:08\n")
-    _, notes = imported(path)
-    assert notes_about(notes, ":2: -nic user: vmrun gives devices in the order NICs")
+def test_pci_slots_vmrun_would_move_are_pinned(script):
+    path = script(f"{QEMU} -name t -device virtio-rng-pci \\\n -netdev user,id=n -device e1000,netdev=n "
+                  "-drive file=/d,if=virtio -drive file=/e,if=virtio,addr=0x9\n")  # fmt: skip
+    profile, notes = imported(path)
+    # QEMU: VGA 2, rng 3, NIC 4, then the disks; vmrun would give the NIC 3 (NICs come first).
+    assert profile["nics"][0]["addr"] == "0x4"
+    assert [d.get("addr") for d in profile["drives"]] == ["0x5", "0x9"]
+    assert notes_about(notes, "pinned to the script's PCI slots")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "-drive file=/d,if=virtio -nic user,mac=52:54:00:00:00:08",  # -nic is made at machine init anyway
+        "-netdev user,id=n -device e1000,netdev=n -device virtio-rng-pci -drive file=/d,if=virtio",
+        "-machine q35 -device qemu-xhci -device usb-tablet -nic user -vga none",
+    ],
+)
+def test_pci_slots_that_stay_are_not_pinned(script, options):
+    profile, notes = imported(script(f"{QEMU} -name t {options}\n"))
+    assert "addr" not in str(profile)
+    assert not notes_about(notes, "PCI slot")
 
 
 def test_q35_gets_no_spare_ports_it_did_not_have(script):

@@ -10,11 +10,10 @@ from typing import Any
 from vmrun.importer.devices import map_drives, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
-from vmrun.importer.options import Mapper, split_options
+from vmrun.importer import pci
+from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
 from vmrun.importer.script import Script
 
-# The order vmrun's argv builder gives devices in (vmrun/argv.py); extra_args come last.
-_DEVICE_RANK = {"nic": 0, "hotplug": 1, "vdagent": 2, "drive": 3, "cdrom": 4}
 _KEY_ORDER = (
     "name", "qemu", "process", "debug_threads", "accel", "machine", "hotplug_slots", "memory", "smp", "cpu", "vga", "display",
     "kernel", "initrd", "append", "cdrom", "extra_args", "spice", "drives", "nics",
@@ -48,29 +47,102 @@ def convert(script: Script) -> Converted:
     extra = m.extra_args()
     if extra:
         m.set("extra_args", extra)
-    _check_order(m)
+    _pin_slots(m)
     ordered = {k: m.profile[k] for k in _KEY_ORDER if k in m.profile}
     notes = sorted(script.notes + m.notes, key=lambda n: n[0] or 0)
     return Converted(ordered, m.script_name, notes, m.origins)
 
 
-def _check_order(m: Mapper) -> None:
-    """Devices that vmrun gives in another order may land in other PCI slots (and guest names like ens3)."""
-    ranks = []
+def _pin_slots(m: Mapper) -> None:
+    """Pin the script's PCI slots on NICs and disks where vmrun's device order would move them."""
+    q35 = is_q35(m)
+    names = [o.name for o in m.opts]
+    usb = "-usb" in names
+    vga = m.profile.get("vga")
+    drivers = [parse_opts(o.text, "driver")[0] or "" for o in m.opts if o.name == "-device"]
+    builtin_vga = pci.wants_builtin_vga(vga, "-nodefaults" in names, drivers)
+    script = pci.assign(q35, builtin_vga, usb, _script_order(m))
+    ours = pci.assign(q35, builtin_vga, usb, _vmrun_order(m))
+    if all(ours.get(k) == v for k, v in script.items()):
+        return
+    pinned = []
+    for i, nic in enumerate(m.profile.get("nics", [])):
+        if f"nic:{nic['id']}" in script:
+            nic["addr"] = pci.addr_text(script[f"nic:{nic['id']}"])
+            pinned.append(f"NIC {nic['id']} at {nic['addr']}")
+    for i, drive in enumerate(m.profile.get("drives", [])):
+        if f"drive:{i}" in script:
+            drive["addr"] = pci.addr_text(script[f"drive:{i}"])
+            pinned.append(f"disk {i} at {drive['addr']}")
+    ours = pci.assign(q35, builtin_vga, usb, _vmrun_order(m))
+    moved = sorted(k for k, v in script.items() if ours.get(k) != v)
+    line = m.script.program.line
+    if pinned:
+        m.note(line, "vmrun gives NICs first and disks last, the script another order: pinned to the script's "
+               f"PCI slots, so the guest's interface names (ens3...) stay: {', '.join(pinned)}")
+    if moved:
+        m.note(line, f"devices kept in extra_args may still sit in other PCI slots than the script's ({', '.join(moved)})")
+
+
+def _root_device(opt) -> tuple[bool, str | None]:
+    driver, pairs = parse_opts(opt.text, "driver")
+    keys = dict(pairs)
+    return pci.is_root_pci(driver or "", keys.get("bus")), keys.get("addr")
+
+
+def _legacy_nics(m: Mapper, *, taken: bool):
+    """-nic NICs, then -net nic ones: QEMU makes both at machine init, in that order."""
+    for name in ("-nic", "-net"):
+        for opt in m.opts:
+            if opt.name != name or opt.value is None or (opt.index in m.taken) != taken:
+                continue
+            kind, pairs = parse_opts(opt.text, "type")
+            keys = dict(pairs)
+            if name == "-net" and kind != "nic" or kind == "none" or keys.get("model") == "ne2k_isa":
+                continue
+            yield opt, keys.get("addr")
+
+
+def _key(m: Mapper, opt) -> str:
+    what = m.taken.get(opt.index, "")
+    return what if what.startswith(("nic:", "drive:")) else f"opt:{opt.index}"
+
+
+def _virtio_drives(m: Mapper, *, taken: bool):
     for opt in m.opts:
-        if opt.name not in ("-device", "-nic", "-drive", "-net", "-cdrom"):
-            continue  # a -netdev or a -chardev makes no guest device
-        what = m.taken.get(opt.index)
-        if what in _DEVICE_RANK:
-            ranks.append((_DEVICE_RANK[what], opt))
-        elif what is None:
-            ranks.append((len(_DEVICE_RANK), opt))
-    for (before, _), (after, opt) in zip(ranks, ranks[1:]):
-        if after < before:
-            m.note(opt.line, f"{opt.argv[0]} {opt.text.split(',')[0]}: vmrun gives devices in the order NICs, "
-                   "hot-plug ports, SPICE agent, disks, CD-ROM, then extra_args; PCI slots (and so guest "
-                   "names like ens3) may move")
-            return
+        if opt.name == "-drive" and (opt.index in m.taken) == taken:
+            keys = dict(parse_opts(opt.text)[1])
+            if keys.get("if") == "virtio":
+                yield opt, keys.get("addr")
+
+
+def _script_order(m: Mapper) -> list[pci.Dev]:
+    order = [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=True)]
+    order += [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
+    for opt in m.opts:
+        if opt.name == "-device" and opt.value is not None:
+            root, addr = _root_device(opt)
+            if root:
+                order.append(pci.Dev(_key(m, opt), addr))
+    order += [pci.Dev(_key(m, opt), addr) for opt, addr in _virtio_drives(m, taken=True)]
+    order += [pci.Dev(_key(m, opt), addr) for opt, addr in _virtio_drives(m, taken=False)]
+    return order
+
+
+def _vmrun_order(m: Mapper) -> list[pci.Dev]:
+    """The order of vmrun's argv (vmrun/argv.py): NICs, hot-plug ports, SPICE agent, ..., extra_args; disks last."""
+    order = [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
+    order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", [])]
+    devices = [o for o in m.opts if o.name == "-device" and o.value is not None]
+    for what in ("hotplug", "vdagent"):
+        order += [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in devices
+                  if m.taken.get(o.index) == what and _root_device(o)[0]]  # fmt: skip
+    order += [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in devices
+              if o.index not in m.taken and _root_device(o)[0]]  # fmt: skip
+    drives = m.profile.get("drives", [])
+    order += [pci.Dev(f"drive:{i}", d.get("addr")) for i, d in enumerate(drives) if d.get("interface") == "virtio"]
+    order += [pci.Dev(_key(m, opt), addr) for opt, addr in _virtio_drives(m, taken=False)]
+    return order
 
 
 def parameter_notes(origins: list[tuple[str, Any]], profile: dict[str, Any]) -> list[tuple[int, str]]:

@@ -10,7 +10,7 @@ from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_op
 from vmrun.profile.model import Profile
 from vmrun.profile import fields
 
-_DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media", "index"}
+_DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media", "index", "addr"}
 _CDROM_INDEX = 2  # -cdrom is IDE index 2, and so is vmrun's cdrom key
 _HD = ("-hda", "-hdb", "-hdc", "-hdd", "")
 _VDAGENT_PORT = "com.redhat.spice.0"
@@ -137,7 +137,7 @@ def map_drives(m: Mapper) -> None:
             m.keep(opt, str(e))
             continue
         drives.append(drive)
-        m.take(opt, "drive" if drive["interface"] == "virtio" else "")
+        m.take(opt, f"drive:{len(drives) - 1}" if drive["interface"] == "virtio" else "")
         m.origin(f"drives.{len(drives) - 1}", opt.value)
     if drives:
         m.set("drives", drives)
@@ -171,6 +171,13 @@ def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
                 raise Unfit(str(e)) from None
     if drive["interface"] == "none":
         raise Unfit("if=none drives belong to a -device")
+    if "addr" in keys:
+        if drive["interface"] != "virtio":
+            raise Unfit(f"addr= on an if={drive['interface']} drive")
+        try:
+            drive["addr"] = fields.parse_pci_addr(keys["addr"])
+        except ValueError as e:
+            raise Unfit(str(e)) from None
     for key in ("readonly", "snapshot"):
         if key in keys and boolean(key, keys[key]):
             drive[key] = True

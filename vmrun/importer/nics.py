@@ -46,7 +46,8 @@ def map_nics(m: Mapper) -> None:
     for nic, mac, opts in _legacy(m, netdevs, nics):
         nics.append(nic)
         given.append(mac)
-        for o in opts:
+        m.take(opts[0], f"nic:{nic['id']}")
+        for o in opts[1:]:
             m.take(o, "nic")
     for opt in m.named("-device"):
         if opt.value is None:
@@ -77,7 +78,7 @@ def _add(m: Mapper, nics: list, given: list, opt: Opt, netdev: _Netdev | None, m
         return
     nics.append(nic)
     given.append(nic.get("mac"))
-    m.take(opt, "nic")
+    m.take(opt, f"nic:{nic['id']}")
     if netdev is not None:
         m.take(netdev.opt, "nic")
     m.origin(f"nics.{len(nics) - 1}", _with_params(opt, netdev))
