@@ -44,9 +44,13 @@ def tap_attachment(script: Script, ifname: str) -> Found | None:
 def macvtap_behind_fd(script: Script, fd: str) -> Found | None:
     """``fd=3`` with ``3<>/dev/tap$(cat /sys/class/net/NAME/ifindex)`` and ``ip link add ... type macvtap``."""
     for r in script.redirects:
-        if r.fd != fd or r.target is None or "/dev/tap" not in r.target.raw:
+        if r.fd != fd or r.target is None:
             continue
+        # 3<>/dev/tap$(cat ...), or 3<>$TAPDEV with TAPDEV=/dev/tap$(cat ...) (one variable deep).
         texts = [r.target.raw] + [script.assigned_raw.get(v, "") for v in _VAR.findall(r.target.raw)]
+        texts += [script.assigned_raw.get(v, "") for t in texts[1:] for v in _VAR.findall(t)]
+        if not any("/dev/tap" in t for t in texts):
+            continue
         names = [m.group(1) for t in texts if (m := _IFINDEX.search(t))]
         for name in names:
             for cmd in script.host_commands:

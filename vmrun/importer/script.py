@@ -155,6 +155,15 @@ def _qemu_argv(
         try:
             argv += env.fields(word)
         except PassThrough:
+            from vmrun.importer.options import FLAGS
+
+            option = argv[-1].text if argv else ""
+            if option.startswith("-") and "-" + option.lstrip("-") not in FLAGS:
+                # -cdrom "$@": without its value the option would take the next one's.
+                argv.pop()
+                notes.append((word.line, f"{option} {word.raw}: not imported: its value is the script's own "
+                              "arguments; give them after --: vmrun import SCRIPT -- ARGS"))
+                continue
             notes.append((word.line, f"{word.raw} hands the script's own arguments to QEMU; not imported "
                           "(give them after --: vmrun import SCRIPT -- ARGS)"))
         except Unresolved as e:
