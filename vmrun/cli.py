@@ -729,6 +729,35 @@ def import_(
         print(f"wrote {imported.path} (see it with: vmrun show {imported.shown_as})")
 
 
+@command()
+def unit(
+    name: Name,
+    *,
+    install: Annotated[bool, typer.Option("--install", help="Write it where systemd looks (/etc/systemd/system for root, ~/.config/systemd/user otherwise).")] = False,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write it to FILE instead of printing it.")] = None,
+    timeout: Annotated[int, typer.Option(help="Seconds `vmrun down` gives the guest to power off on stop.")] = 60,
+) -> None:
+    """A systemd service that starts the VM at boot and powers it off on stop (no libvirt, no resident vmrun).
+
+    Example: vmrun unit jrgtest --install   (then: systemctl daemon-reload && systemctl enable vmrun-jrgtest.service)
+    """
+    from pathlib import Path
+
+    from vmrun import unit as units
+
+    profile = _load(name, None, None, None)
+    spec = units.spec_for(profile, timeout=timeout)
+    text = units.render(spec)
+    if not install and output is None:
+        print(text, end="")
+        return
+    path = Path(output) if output is not None else units.install_path(profile.name, user=spec.user)
+    units.write(path, text)
+    print(f"wrote {path}")
+    if install:
+        print(f"  then: {units.enable_hint(profile.name, user=spec.user)}")
+
+
 def main() -> None:
     from vmrun import signals
 
