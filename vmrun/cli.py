@@ -23,7 +23,7 @@ app = typer.Typer(
     help="Run QEMU guests from TOML profiles, host networking included.\n\n"
     "Example: vmrun up demo --wait   (then: vmrun ps, vmrun down demo)",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion; NAME arguments complete (vmrun/complete.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -71,8 +71,21 @@ def _main(
     _debug = debug
 
 
-Name = Annotated[str, typer.Argument(help="Profile name (looked up in ./profiles and the profile path) or a .toml path.")]
-VmName = Annotated[str, typer.Argument(help="Name of a VM started by `vmrun up`.")]
+def _complete_profiles(incomplete: str) -> list[str]:
+    from vmrun.complete import profile_names  # only while a shell completes: not on `vmrun --help`
+
+    return profile_names(incomplete)
+
+
+def _complete_vms(incomplete: str) -> list[str]:
+    from vmrun.complete import vm_names
+
+    return vm_names(incomplete)
+
+
+Name = Annotated[str, typer.Argument(help="Profile name (looked up in ./profiles and the profile path) or a .toml path.",
+                                     autocompletion=_complete_profiles)]  # fmt: skip
+VmName = Annotated[str, typer.Argument(help="Name of a VM started by `vmrun up`.", autocompletion=_complete_vms)]
 MemoryOpt = Annotated[Optional[str], typer.Option("--memory", "-m", help="Override memory, e.g. 16G.")]
 SmpOpt = Annotated[Optional[int], typer.Option("--smp", help="Override the vCPU count.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override any scalar: --set spice.port=8001.")]
@@ -246,7 +259,7 @@ def ps(*, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
 
 @command()
 def doctor(
-    name: Annotated[Optional[str], typer.Argument(help="A profile to check too (name or path).")] = None,
+    name: Annotated[Optional[str], typer.Argument(help="A profile to check too (name or path).", autocompletion=_complete_profiles)] = None,
     *,
     as_json: JsonOpt = False,
 ) -> None:
