@@ -743,6 +743,44 @@ def import_(
 
 
 @command()
+def viewer(
+    name: VmName,
+    *,
+    wait: Annotated[bool, typer.Option("--wait", help="Stay attached until the viewer is closed.")] = False,
+    print_uri: Annotated[bool, typer.Option("--print", help="Only print the spice:// URI.")] = False,
+    connect: ConnectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open remote-viewer on a VM's SPICE display (the password goes in a 0600 .vv file, never on a command line).
+
+    Without remote-viewer installed it prints the spice:// URI and how to install it (exit 1).
+
+    Example: vmrun viewer jrgtest      vmrun viewer demo --print
+    """
+    from vmrun import viewer as viewers
+    from vmrun.errors import VmrunError
+    from vmrun.vm import find
+
+    vm = find(name, connect)
+    if print_uri:
+        shown = viewers.display_of(vm)
+        print(json.dumps({"name": name, "uri": shown.uri}) if as_json else shown.uri)
+        return
+    opened = viewers.open_viewer(vm, wait=wait)
+    if as_json:
+        print(json.dumps(opened.as_json(), indent=2))
+    elif opened.viewer is None:
+        print(opened.display.uri)
+    elif opened.pid is not None:
+        print(f"{name}: {viewers.VIEWER} (pid {opened.pid}) on {opened.display.uri}")
+    if opened.viewer is None:
+        raise VmrunError(f"{viewers.VIEWER} is not installed: open {opened.display.uri} with a SPICE client",
+                         hint=viewers.INSTALL_HINT)  # fmt: skip
+    if opened.exit_code:
+        raise typer.Exit(opened.exit_code)
+
+
+@command()
 def unit(
     name: Name,
     *,
