@@ -12,6 +12,8 @@ APT_PACKAGES=(
     libvirt-clients libxml2-utils
     # vmrun viewer's test: remote-viewer under Xvfb, screenshots with xwd (x11-apps)
     virt-viewer xvfb x11-apps
+    # [cloud_init] seeds: an ISO tool (genisoimage has isoinfo); the tests read the YAML as cloud-init would (python3-yaml)
+    genisoimage xorriso python3-yaml openssh-client
     nftables iptables passt iproute2 curl python3-venv python3-dev gcc
 )
 
