@@ -67,8 +67,10 @@ def parse_key(value: str) -> str:
 
 def parse_table(t: Any, vm_name: str) -> CloudInit:
     """The ``[cloud_init]`` table (a load.Table); every error names the file and the field."""
+    from vmrun.profile.load import _parse_list  # a list of strings, each parsed, errors naming the item
+
     user_data = _user_data(t)
-    keys = tuple(_each(t, "ssh_authorized_keys", parse_key))
+    keys = tuple(_parse_list(t, "ssh_authorized_keys", parse_key))
     cloud = CloudInit(
         hostname=t.parsed("hostname", parse_hostname, default=_default_hostname(vm_name)),
         user=t.parsed("user", parse_user),
@@ -89,16 +91,6 @@ def parse_table(t: Any, vm_name: str) -> CloudInit:
 def _default_hostname(vm_name: str) -> str:
     """The VM's name, with what a host name cannot hold ('_', '.') turned to '-'."""
     return re.sub(r"[^A-Za-z0-9-]", "-", vm_name).strip("-")[:63] or "vm"
-
-
-def _each(t: Any, key: str, parser: Any) -> list[str]:
-    out = []
-    for i, item in enumerate(t.strings(key)):
-        try:
-            out.append(parser(item))
-        except ValueError as e:
-            raise t.error(f"{key}[{i}]", str(e)) from None
-    return out
 
 
 def _user_data(t: Any) -> str | None:

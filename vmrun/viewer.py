@@ -62,10 +62,10 @@ def display_of(vm: Any) -> Display:
     from vmrun.vm import Vm
 
     if not isinstance(vm, Vm):
-        with vm.domain() as dom:
-            import libvirt
+        from vmrun.adapters import libvirt as lv
 
-            return display_from_xml(vm.name, dom.XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE), vm.host)
+        with vm.domain() as dom:  # the live XML with its secrets (passwd), as `virsh domdisplay` reads it
+            return display_from_xml(vm.name, dom.XMLDesc(lv.quiet_libvirt().VIR_DOMAIN_XML_SECURE), vm.host)
     state = vm.require_state()
     if state.spice is None:
         raise StateError(f"{vm.name}: has no SPICE display", hint="add [spice] with port = 5930 to its profile, then up it again")

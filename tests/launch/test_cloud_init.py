@@ -133,3 +133,15 @@ def test_qemu_gets_the_seed_as_a_read_only_cdrom(vm, write_profile, keys):
     finally:
         assert vm("down", "ci", "--force").returncode == 0
     assert not seed.exists()
+
+
+def test_argv_attaches_the_seed_read_only(tmp_path):
+    """argv.py stays pure: the seed's path comes in like the other prepared things (commas doubled)."""
+    from vmrun.argv import build_argv
+    from vmrun.profile.model import Accel
+
+    path = tmp_path / "a.toml"
+    path.write_text('cdrom = "/isos/install.iso"\n[cloud_init]\n')
+    argv = build_argv(load_profile(str(path)), {}, qemu="q", accel=Accel.TCG, seed="/run/vmrun/a,b/cidata.iso")
+    i = argv.index("file=/run/vmrun/a,,b/cidata.iso,id=cidata,media=cdrom,format=raw,readonly=on")
+    assert argv[i - 1] == "-drive" and argv[i - 2] == "file=/isos/install.iso,media=cdrom,readonly=on"
