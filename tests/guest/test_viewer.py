@@ -163,3 +163,34 @@ def test_libvirt_display_from_domain_xml():
         display_from_xml("web", xml.format("127.0.0.1"), "lab1")
     with pytest.raises(StateError, match="no SPICE display"):
         display_from_xml("web", "<domain><devices/></domain>", "local")
+
+
+def test_viewer_of_a_libvirt_domain(tmp_path):
+    """Under the libvirt engine the address and password come from the live domain's <graphics> (virsh domdisplay)."""
+    from tests.libvirt_hosts import LibvirtHost
+    from vmrun.engines.libvirt.domain import LibvirtVm
+    from vmrun.viewer import display_of
+
+    path = tmp_path / "lv.toml"
+    path.write_text('name = "lv"\naccel = "tcg"\nmemory = "128M"\n[spice]\nport = 5931\npassword = "pw-1"\n')
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "ip").symlink_to(shutil.which("ip"))
+    env = {**os.environ, "VMRUN_RUNTIME_DIR": str(tmp_path / "run")}
+    env.pop("VMRUN_CONNECT", None)
+    with LibvirtHost("V") as host:
+        # SPICE resolves its listen address with AI_ADDRCONFIG, which fails where only loopback has an address.
+        host.netns.ip("link", "add", "br0", "type", "bridge")
+        host.netns.ip("addr", "add", "192.168.99.1/24", "dev", "br0")
+        host.netns.ip("link", "set", "br0", "up")
+        r = host.netns.run(vmrun_bin(), "up", str(path), "-c", host.uri, env=env)
+        assert r.returncode == 0, r.stderr
+        try:
+            r = host.netns.run(vmrun_bin(), "viewer", "lv", "-c", host.uri, "--print", env=env)
+            assert r.stdout == "spice://127.0.0.1:5931\n", r.stderr
+            assert display_of(LibvirtVm(host.uri, "lv")).password == "pw-1"
+            r = host.netns.run(vmrun_bin(), "viewer", "lv", "-c", host.uri, "--json", env={**env, "PATH": str(tmp_path / "bin")})
+            assert r.returncode == 1 and json.loads(r.stdout)["uri"] == "spice://127.0.0.1:5931"
+            assert "apt install virt-viewer" in r.stderr
+        finally:
+            host.netns.run(vmrun_bin(), "down", "lv", "-c", host.uri, "--force", env=env)
+        assert host.conn.listAllDomains(0) == []
