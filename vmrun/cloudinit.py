@@ -81,7 +81,7 @@ def parse_table(t: Any, vm_name: str) -> CloudInit:
         for key in ("user", "ssh_authorized_keys"):
             if key in t.data:
                 raise t.error(key, "user_data replaces the generated user-data, so this would be ignored",
-                              hint=f"write it into user_data, or drop user_data to have vmrun generate it")  # fmt: skip
+                              hint="write it into user_data, or drop user_data to have vmrun generate it")  # fmt: skip
     if cloud.user and not keys:
         raise t.error("user", "has no ssh_authorized_keys: nobody could log in as it (its password is locked)")
     t.reject_unknown()
