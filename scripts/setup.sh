@@ -10,6 +10,10 @@ APT_PACKAGES=(
     openvswitch-switch libvirt-daemon-system libvirt-dev pkg-config
     # virt-xml-validate (libvirt-clients) runs xmllint (libxml2-utils): the domain XML tests call it
     libvirt-clients libxml2-utils
+    # vmrun viewer's test: remote-viewer under Xvfb, screenshots with xwd (x11-apps)
+    virt-viewer xvfb x11-apps
+    # [cloud_init] seeds: an ISO tool (genisoimage has isoinfo); the tests read the YAML as cloud-init would (python3-yaml)
+    genisoimage xorriso python3-yaml openssh-client
     nftables iptables passt iproute2 curl python3-venv python3-dev gcc
 )
 

@@ -35,13 +35,16 @@ def build_argv(
     qemu: str,
     accel: Accel,
     control: Control | None = None,
+    seed: str | None = None,
 ) -> list[str]:
+    """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only."""
     argv = [qemu]
     argv += _machine(profile, accel)
     argv += _nics(profile, netdevs)
     argv += _hotplug_ports(profile)
     argv += _spice_agent(profile)
     argv += _media(profile)
+    argv += _seed(seed)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
@@ -114,6 +117,12 @@ def _media(p: Profile) -> list[str]:
         # What -cdrom means: IDE index 2, the secondary master, where every guest's installer looks.
         argv += ["-drive", opts(None, [("file", p.cdrom), ("index", 2), ("media", "cdrom"), ("readonly", True)])]
     return argv
+
+
+def _seed(seed: str | None) -> list[str]:
+    if seed is None:
+        return []
+    return ["-drive", opts(None, [("file", seed), ("id", "cidata"), ("media", "cdrom"), ("format", "raw"), ("readonly", True)])]
 
 
 def _name(p: Profile) -> list[str]:

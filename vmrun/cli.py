@@ -23,7 +23,7 @@ app = typer.Typer(
     help="Run QEMU guests from TOML profiles, host networking included.\n\n"
     "Example: vmrun up demo --wait   (then: vmrun ps, vmrun down demo)",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion; NAME arguments complete (vmrun/complete.py)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -71,8 +71,21 @@ def _main(
     _debug = debug
 
 
-Name = Annotated[str, typer.Argument(help="Profile name (looked up in ./profiles and the profile path) or a .toml path.")]
-VmName = Annotated[str, typer.Argument(help="Name of a VM started by `vmrun up`.")]
+def _complete_profiles(incomplete: str) -> list[str]:
+    from vmrun.complete import profile_names  # only while a shell completes: not on `vmrun --help`
+
+    return profile_names(incomplete)
+
+
+def _complete_vms(incomplete: str) -> list[str]:
+    from vmrun.complete import vm_names
+
+    return vm_names(incomplete)
+
+
+Name = Annotated[str, typer.Argument(help="Profile name (looked up in ./profiles and the profile path) or a .toml path.",
+                                     autocompletion=_complete_profiles)]  # fmt: skip
+VmName = Annotated[str, typer.Argument(help="Name of a VM started by `vmrun up`.", autocompletion=_complete_vms)]
 MemoryOpt = Annotated[Optional[str], typer.Option("--memory", "-m", help="Override memory, e.g. 16G.")]
 SmpOpt = Annotated[Optional[int], typer.Option("--smp", help="Override the vCPU count.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override any scalar: --set spice.port=8001.")]
@@ -246,7 +259,7 @@ def ps(*, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
 
 @command()
 def doctor(
-    name: Annotated[Optional[str], typer.Argument(help="A profile to check too (name or path).")] = None,
+    name: Annotated[Optional[str], typer.Argument(help="A profile to check too (name or path).", autocompletion=_complete_profiles)] = None,
     *,
     as_json: JsonOpt = False,
 ) -> None:
@@ -738,6 +751,73 @@ def import_(
         print(imported.text, end="")
     else:
         print(f"wrote {imported.path} (see it with: vmrun show {imported.shown_as})")
+
+
+@command()
+def viewer(
+    name: VmName,
+    *,
+    wait: Annotated[bool, typer.Option("--wait", help="Stay attached until the viewer is closed.")] = False,
+    print_uri: Annotated[bool, typer.Option("--print", help="Only print the spice:// URI.")] = False,
+    connect: ConnectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open remote-viewer on a VM's SPICE display (the password goes in a 0600 .vv file, never on a command line).
+
+    Without remote-viewer installed it prints the spice:// URI and how to install it (exit 1).
+
+    Example: vmrun viewer jrgtest      vmrun viewer demo --print
+    """
+    from vmrun import viewer as viewers
+    from vmrun.errors import VmrunError
+    from vmrun.vm import find
+
+    vm = find(name, connect)
+    if print_uri:
+        shown = viewers.display_of(vm)
+        print(json.dumps({"name": name, "uri": shown.uri}) if as_json else shown.uri)
+        return
+    opened = viewers.open_viewer(vm, wait=wait)
+    if as_json:
+        print(json.dumps(opened.as_json(), indent=2))
+    elif opened.viewer is None:
+        print(opened.display.uri)
+    elif opened.pid is not None:
+        print(f"{name}: {viewers.VIEWER} (pid {opened.pid}) on {opened.display.uri}")
+    if opened.viewer is None:
+        raise VmrunError(f"{viewers.VIEWER} is not installed: open {opened.display.uri} with a SPICE client",
+                         hint=viewers.INSTALL_HINT)  # fmt: skip
+    if opened.exit_code:
+        raise typer.Exit(opened.exit_code)
+
+
+@command()
+def unit(
+    name: Name,
+    *,
+    install: Annotated[bool, typer.Option("--install", help="Write it where systemd looks (/etc/systemd/system for root, ~/.config/systemd/user otherwise).")] = False,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write it to FILE instead of printing it.")] = None,
+    timeout: Annotated[int, typer.Option(help="Seconds `vmrun down` gives the guest to power off on stop.")] = 60,
+) -> None:
+    """A systemd service that starts the VM at boot and powers it off on stop (no libvirt, no resident vmrun).
+
+    Example: vmrun unit jrgtest --install   (then: systemctl daemon-reload && systemctl enable vmrun-jrgtest.service)
+    """
+    from pathlib import Path
+
+    from vmrun import unit as units
+
+    profile = _load(name, None, None, None)
+    spec = units.spec_for(profile, timeout=timeout)
+    text = units.render(spec)
+    if not install and output is None:
+        print(text, end="")
+        return
+    path = Path(output) if output is not None else units.install_path(profile.name, user=spec.user)
+    units.write(path, text)
+    print(f"wrote {path}")
+    if install:
+        print(f"  then: {units.enable_hint(profile.name, user=spec.user)}")
 
 
 def main() -> None:

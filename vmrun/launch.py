@@ -102,7 +102,9 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel) -> Launched:
         ctx.own_fds([qmp_fd])
         control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run),
                           qmp_fd, str(run.pidfile))  # fmt: skip
-        argv = build_argv(profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=accel, control=control)
+        seed = _cloud_init_seed(profile, run)
+        argv = build_argv(profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=accel, control=control,
+                          seed=seed)  # fmt: skip
         state = _state(profile, argv, accel.value, prepared)
         vm.save(state)  # before QEMU exists: a vmrun killed from here on leaves a run folder naming it
         with signals.deferred():  # started and undoable, or not started
@@ -159,6 +161,15 @@ def _tail(run: RunDir, lines: int = 5) -> str:
         return "\n".join(run.qemu_log.read_text(errors="replace").strip().splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def _cloud_init_seed(profile: Profile, run: RunDir) -> str | None:
+    """The NoCloud seed ISO, made in the run folder (so it goes with it)."""
+    if profile.cloud_init is None:
+        return None
+    from vmrun.cloudinit import make_seed  # hashlib and the ISO adapter: only for profiles that have one
+
+    return str(make_seed(profile, run.path))
 
 
 def _spice_password_file(profile: Profile, run: RunDir) -> str | None:

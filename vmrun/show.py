@@ -14,7 +14,8 @@ from vmrun.profile.model import Profile
 def describe(profile: Profile) -> dict[str, Any]:
     choice = accel.choose(profile.accel)
     netdevs = {nic.id: backend_for(nic, profile.source).describe(nic, profile) for nic in profile.nics}
-    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel)
+    seed = _seed(profile)
+    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed)
     return {
         "name": profile.name,
         "profile": profile.source,
@@ -22,7 +23,18 @@ def describe(profile: Profile) -> dict[str, Any]:
         "argv": argv,
         "nics": [{"id": n.id, "type": n.type.value, "model": n.model, "mac": n.mac} for n in profile.nics],
         "forwards": [{"nic": nic.id, "rule": str(fwd)} for nic, fwd in profile.forwards],
+        "cloud_init_seed": seed,
     }
+
+
+def _seed(profile: Profile) -> str | None:
+    """Where `up` will make the cloud-init seed: in the VM's run folder."""
+    if profile.cloud_init is None:
+        return None
+    from vmrun.cloudinit import seed_path
+    from vmrun.rundir import RunDir
+
+    return str(seed_path(RunDir.for_vm(profile.name).path))
 
 
 def option_lines(argv: list[str]) -> list[list[str]]:

@@ -449,9 +449,19 @@ def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> 
         extra_args=tuple(t.strings("extra_args")),
         engine=t.choice("engine", Engine, Engine.QEMU),
         connect=t.get("connect", str),
+        cloud_init=_cloud_init(t, name),
     )
     t.reject_unknown()
     return profile
+
+
+def _cloud_init(t: Table, vm_name: str) -> Any:
+    table = t.subtable("cloud_init")
+    if table is None:
+        return None
+    from vmrun.cloudinit import parse_table  # its checks live with the seed they protect
+
+    return parse_table(table, vm_name)
 
 
 def _check_unique(t: Table, nics: Sequence[Nic]) -> None:

@@ -83,6 +83,16 @@ class Drive:
 
 
 @dataclass(frozen=True)
+class CloudInit:
+    """``[cloud_init]``: what a NoCloud seed (vmrun/cloudinit.py) tells a cloud image on first boot."""
+
+    hostname: str  # default: the VM's name
+    user: str | None = None  # made, with sudo, the keys below; None: the image's default user gets them
+    ssh_authorized_keys: tuple[str, ...] = ()
+    user_data: str | None = None  # given whole, it replaces the generated #cloud-config
+
+
+@dataclass(frozen=True)
 class Nic:
     id: str
     type: NicType
@@ -166,6 +176,7 @@ class Profile:
     extra_args: tuple[str, ...] = field(default=())
     engine: Engine = Engine.QEMU
     connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
+    cloud_init: CloudInit | None = None
 
     @property
     def forwards(self) -> list[tuple[Nic, HostFwd]]:

@@ -317,6 +317,9 @@ def userspace_ovs(nics: Iterable[Nic], uri: str) -> frozenset[str]:
 def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None) -> LibvirtVm:
     from vmrun.engines.libvirt.xml import domain_xml
 
+    if profile.cloud_init is not None:
+        raise ProfileError("is not carried to libvirt: the seed ISO would have to be on its host", source=profile.source,
+                           field="cloud_init", hint="use the qemu engine for a cloud image's first boot")  # fmt: skip
     libvirt = lv.quiet_libvirt()
     with lv.connect(uri) as conn:
         old = _lookup(conn, profile.name)

@@ -143,6 +143,8 @@ class _Build:
         _sub(root, "name", p.name)
         if p.process:
             self.warnings.append(f'process = "{p.process}" is not carried: libvirt names the process itself')
+        if p.cloud_init:
+            self.warnings.append("cloud_init is not carried: `up` under libvirt refuses it (the seed would be on its host)")
         metadata = _sub(root, "metadata")
         _sub(root, "memory", str(p.memory_mib), unit="MiB", dumpCore=machine.dump_core)
         if machine.nosharepages:
