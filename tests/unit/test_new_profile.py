@@ -165,3 +165,36 @@ def test_readme_shows_commands():
     readme = (REPO / "README.md").read_text()
     for line in ("vmrun new ", "vmrun profiles", "vmrun edit ", "vmrun clone ", "vmrun help profile", "--running"):
         assert line in readme, line
+
+
+def test_edit_on_a_terminal_offers_to_edit_again(user, tmp_path):
+    """An error on a terminal: the one-line error, "edit again?", and the second edit is saved."""
+    import pty
+    import select
+    import time
+
+    user("new", "web")
+    count = tmp_path / "count"
+    fix = editor(tmp_path, f"""
+import pathlib
+c = pathlib.Path({str(count)!r})
+n = int(c.read_text()) if c.exists() else 0
+c.write_text(str(n + 1))
+text = text.replace('smp = 1', 'smp = 0') if n == 0 else text.replace('smp = 0', 'smp = 2')""")
+    main, secondary = pty.openpty()
+    env = {**os.environ, "XDG_CONFIG_HOME": str(user.home / "config"), "TMPDIR": str(user.tmp), "EDITOR": fix,
+           "VMRUN_RUNTIME_DIR": str(tmp_path / "run")}  # fmt: skip
+    env.pop("VISUAL", None)
+    p = subprocess.Popen([vmrun_bin(), "edit", "web"], stdin=secondary, stdout=subprocess.PIPE, stderr=secondary,
+                         cwd=user.home, env=env)  # fmt: skip
+    os.close(secondary)
+    seen, deadline = b"", time.monotonic() + 30
+    while b"edit again? [Y/n]" not in seen and time.monotonic() < deadline:
+        if select.select([main], [], [], 1)[0]:
+            seen += os.read(main, 4096)
+    assert b"smp: 0 is out of range" in seen
+    os.write(main, b"y\n")
+    out, _ = p.communicate(timeout=30)
+    os.close(main)
+    assert p.returncode == 0 and b"saved" in out
+    assert "smp = 2" in (user.profiles / "web.toml").read_text() and list(user.tmp.iterdir()) == []
