@@ -26,3 +26,6 @@ echo
 "$VMRUN" ps
 echo
 echo "The demo guest is still running. Try: $VMRUN console demo | $VMRUN log demo | $VMRUN down demo"
+echo
+echo "To type plain \`vmrun\`: pipx install .   (Debian 12 refuses a system-wide pip install; pipx puts it in ~/.local/bin)"
+echo "  or: export PATH=\"$PWD/.venv/bin:\$PATH\"   Then: vmrun new NAME, vmrun help profile, vmrun profiles."

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
 import typer
 
@@ -38,24 +38,22 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
     def wrap(func: F) -> F:
         @functools.wraps(func)
         def run(*a: Any, **kw: Any) -> Any:
+            as_json = bool(kw.get("as_json"))  # the command's --json: its errors are JSON too
             try:
                 return func(*a, **kw)
             except VmrunError as e:
                 if _debug:
                     raise
-                ui.error(e.message, e.hint)
-                raise typer.Exit(e.exit_code) from None
+                _fail(e.message, e.hint, e.exit_code, as_json=as_json)
             except KeyboardInterrupt:
-                ui.error("interrupted")
-                raise typer.Exit(130) from None
+                _fail("interrupted", None, 130, as_json=as_json)
             except OSError as e:
                 if _debug:
                     raise
                 from vmrun.errors import FileError
 
                 err = FileError.from_os(e, doing="cannot use")
-                ui.error(err.message, err.hint)
-                raise typer.Exit(1) from None
+                _fail(err.message, err.hint, 1, as_json=as_json)
 
         (group or app).command(*args, **kwargs)(run)
         return func
@@ -63,9 +61,35 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
     return wrap
 
 
+def _fail(message: str, hint: str | None, code: int, *, as_json: bool) -> NoReturn:
+    """The one way a command fails: one line and a hint on stderr, or under --json one object on stdout."""
+    if as_json:
+        print(json.dumps({"error": message, "hint": hint, "exit": code}), flush=True)
+    else:
+        ui.error(message, hint)
+    raise typer.Exit(code) from None
+
+
+def _version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version  # here: `vmrun --help` never pays for it
+
+    try:
+        print(f"vmrun {version('vmrun')}")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from vmrun import __version__
+
+        print(f"vmrun {__version__}")
+    raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print vmrun's version and exit.")
+    ] = False,
 ) -> None:
     global _debug
     _debug = debug
@@ -118,11 +142,17 @@ def show(
     libvirt: Annotated[
         bool, typer.Option("--libvirt", help="Print the libvirt domain XML instead; what does not carry goes to stderr.")
     ] = False,
+    running: Annotated[
+        bool, typer.Option("--running", help="NAME is a running VM: the command line its QEMU was really started with.")
+    ] = False,
 ) -> None:
     """Print the QEMU command a profile gives, as a runnable start.sh or as JSON.
 
-    Example: vmrun show jrgtest > start.sh
+    Example: vmrun show jrgtest > start.sh      vmrun show demo --running
     """
+    if running:
+        _show_running(name, as_json=as_json, changed=bool(memory or smp or set_ or libvirt))
+        return
     profile = _load(name, memory, smp, set_)
     if libvirt:
         _show_libvirt(profile, as_json=as_json)
@@ -134,6 +164,25 @@ def show(
         print(json.dumps(shown, indent=2))
     else:
         print(render_script(shown["argv"], source=profile.source), end="")
+
+
+def _show_running(name: str, *, as_json: bool, changed: bool) -> None:
+    """The argv `up` recorded in the run state as it started QEMU (fd numbers and vmrun's sockets included)."""
+    from vmrun.errors import StateError
+    from vmrun.show import render_script
+    from vmrun.vm import Vm, find
+
+    if changed:
+        raise StateError("--running shows what runs: --memory, --smp, --set and --libvirt do not apply")
+    vm = find(name)
+    if not isinstance(vm, Vm):
+        raise StateError(f"{name} runs under libvirt, which wrote its QEMU command line on {vm.host}",
+                         hint=f"/var/log/libvirt/qemu/{name}.log there; vmrun show {name} --libvirt for the XML")  # fmt: skip
+    state = vm.require_state()
+    if as_json:
+        print(json.dumps({"name": state.name, "pid": state.pid, "argv": state.argv}, indent=2))
+    else:
+        print(render_script(state.argv, source=f"the running VM {name} (pid {state.pid})"), end="")
 
 
 def _show_libvirt(profile, *, as_json: bool) -> None:
@@ -820,12 +869,132 @@ def unit(
         print(f"  then: {units.enable_hint(profile.name, user=spec.user)}")
 
 
+NewName = Annotated[str, typer.Argument(help="The new profile's name (also the VM's name).")]
+
+
+@command()
+def new(name: NewName, *, as_json: JsonOpt = False) -> None:
+    """Write a commented profile to start from, where `up` finds it ($XDG_CONFIG_HOME/vmrun/profiles); never overwrites.
+
+    It loads as written: user networking with ssh forwarded from 127.0.0.1:2222, and a disk,
+    an ISO and a kernel commented out, for you to choose from.
+
+    Example: vmrun new web   (then: vmrun edit web, vmrun doctor web, vmrun up web)
+    """
+    from vmrun import profiles
+
+    path = profiles.new(name)
+    print(json.dumps({"name": name, "file": str(path)}) if as_json else f"wrote {path} (change it with: vmrun edit {name})")
+
+
+@command(name="help")
+def help_(
+    topic: Annotated[Optional[str], typer.Argument(metavar="[TOPIC]", help="profile: every profile key.")] = None,
+    *,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reference pages: `vmrun help profile` lists every profile key with its type, default and meaning.
+
+    Generated from the profile loader itself, so it says what this vmrun reads. Example: vmrun help profile
+    """
+    from vmrun.errors import ProfileError
+
+    if topic is None and not as_json:
+        print("vmrun help profile    every profile key: type, default, meaning\n"
+              "vmrun COMMAND --help  a command's options, with an example\n"
+              "vmrun --help          the commands")  # fmt: skip
+        return
+    if topic != "profile":
+        raise ProfileError(f"no help topic {topic!r}" if topic else "say which topic: vmrun help profile",
+                           hint="topics: profile; each command has its own: vmrun COMMAND --help")  # fmt: skip
+    from vmrun.profile import reference
+
+    found = reference.keys()
+    print(json.dumps([k.as_json() for k in found], indent=2) if as_json else reference.render(found), end="" if not as_json else "\n")
+
+
+@command(name="profiles")
+def profiles_(*, as_json: JsonOpt = False) -> None:
+    """The profiles `up` can find (in the order it looks), each with its file and whether its VM runs.
+
+    Running or not is read from the run folder (no QMP). Example: vmrun profiles --json
+    """
+    from vmrun import profiles
+
+    found = profiles.listing()
+    if as_json:
+        print(json.dumps([f.as_json() for f in found], indent=2))
+    elif not found:
+        from vmrun.profile.load import search_path
+
+        print(f"no profiles in {', '.join(str(d) for d in search_path())} (vmrun new NAME writes one)")
+    else:
+        rows = [[f.name, f.state if f.pid is None else f"{f.state} (pid {f.pid})", f.engine or "-",
+                 f.file + (f"  (hidden by {f.shadowed_by})" if f.shadowed_by else ""),
+                 f"invalid: {f.error}" if f.error else ""] for f in found]  # fmt: skip
+        print(ui.table(["NAME", "STATE", "ENGINE", "FILE", ""], rows))
+
+
+@command()
+def edit(name: Name) -> None:
+    """Edit a profile in $VISUAL or $EDITOR (a copy), then check it: saved only if it loads.
+
+    On an error you are asked to edit again; without a terminal the profile stays as it
+    was and the exit status is 2 (the error names your edited copy).
+
+    Example: EDITOR=nano vmrun edit demo
+    """
+    from vmrun import profiles
+
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    done = profiles.edit(name, ask=profiles.ask_tty if interactive else None)
+    print(f"saved {done.path}" if done.changed else f"{done.path}: no changes")
+
+
+@command()
+def clone(name: Name, new_name: NewName, *, as_json: JsonOpt = False) -> None:
+    """Copy a profile under a new name, beside it, with new MAC addresses; never overwrites.
+
+    Disks are not copied: both profiles then name the same files (said on stderr).
+
+    Example: vmrun clone jrgtest jrgtest2
+    """
+    from vmrun import profiles
+
+    done = profiles.clone(name, new_name)
+    if done.shared_disks:
+        ui.notice(f"{new_name} uses the same disks as {name}: {', '.join(done.shared_disks)}; do not run both at once "
+                  "(give it its own, e.g. an overlay: qemu-img create -f qcow2 -b BASE -F qcow2 NEW.qcow2)")
+    if done.kept_ports:
+        ui.notice(f"{new_name} forwards the same host ports as {name} ({', '.join(done.kept_ports)}): change them to run both")
+    if as_json:
+        print(json.dumps({"name": new_name, "file": str(done.path), "macs": done.macs, "shared_disks": done.shared_disks}))
+    else:
+        macs = ", ".join(f"{nic} {mac}" for nic, mac in done.macs.items())
+        print(f"wrote {done.path}" + (f" (new MACs: {macs})" if macs else ""))
+
+
 def main() -> None:
     from vmrun import signals
 
     signals.install()
     _only_the_command_asked_for(sys.argv[1:])
-    app(prog_name="vmrun")
+    if "--json" not in sys.argv[1:]:
+        app(prog_name="vmrun")
+        return
+    try:  # a command line Click refuses before any command runs is an error under --json too
+        code = app(prog_name="vmrun", standalone_mode=False)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as e:
+        # Click's UsageError; Typer vendors Click (typer._click) or not depending on its version: duck-typed.
+        if not (hasattr(e, "format_message") and isinstance(getattr(e, "exit_code", None), int)):
+            raise
+        asked = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+        hint = f"vmrun {asked} --help".replace("  ", " ")
+        print(json.dumps({"error": e.format_message(), "hint": hint, "exit": e.exit_code}))
+        sys.exit(e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _only_the_command_asked_for(args: list[str]) -> None:

@@ -205,6 +205,9 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
     from vmrun import preflight
     from vmrun.net import backend_for
 
+    yield boot_check(profile)
+    if _wants_host_cpu(profile):
+        yield host_cpu_check(profile, accel.kvm_problem())
     yield _as_check("files", lambda: preflight.check_files(profile), "kernel, initrd, cdrom and disks exist")
     yield from disks_in_use(profile)
     for nic in profile.nics:
@@ -254,3 +257,39 @@ def processes_using(path: str) -> list[str]:
         except OSError:
             continue
     return users
+
+
+# Options in extra_args that give the guest something to boot from.
+_BOOT_OPTIONS = ("-kernel", "-drive", "-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-blockdev", "-bios", "-pflash", "-fda")
+# NICs whose network may have a PXE server; QEMU's user network and passt serve none unless told to.
+_PXE_NICS = (NicType.BRIDGE, NicType.MACVTAP, NicType.OVS, NicType.NETWORK)
+
+
+def boot_check(profile: Profile) -> Check:
+    """A profile with no kernel, disk, CD-ROM or PXE-capable NIC starts a QEMU that only says "No bootable device"."""
+    what = [k for k, v in (("kernel", profile.kernel), ("cdrom", profile.cdrom)) if v]
+    what += [f"drives[{i}]" for i in range(len(profile.drives))]
+    what += [a for a in profile.extra_args if a in _BOOT_OPTIONS]
+    if what:
+        return Check("boot", PASS, f"boots from {', '.join(dict.fromkeys(what))}")
+    pxe = [n.id for n in profile.nics if n.type in _PXE_NICS]
+    if pxe:
+        return Check("boot", WARN, f"no kernel, disk or CD-ROM: only a PXE boot over {', '.join(pxe)} can start it",
+                     "fine if a PXE server answers there; else add a [[drives]] table, cdrom = \"ISO\" or kernel = \"...\"")  # fmt: skip
+    return Check("boot", FAIL, "nothing to boot: no kernel, no [[drives]], no cdrom, no NIC a PXE server could answer on",
+                 'add a disk ([[drives]] file = "disk.qcow2"), an installer (cdrom = "ISO") or kernel = "vmlinuz"')  # fmt: skip
+
+
+def _wants_host_cpu(profile: Profile) -> bool:
+    return profile.cpu is not None and profile.cpu.split(",")[0] == "host"
+
+
+def host_cpu_check(profile: Profile, kvm_problem: str | None) -> Check:
+    """``cpu = "host"`` passes the host's CPU through, which only KVM can do: under TCG QEMU refuses to start."""
+    if profile.accel is Accel.TCG:
+        return Check("cpu", FAIL, 'cpu = "host" needs KVM, and the profile says accel = "tcg"',
+                     'cpu = "max" (every feature TCG emulates), or leave cpu out')  # fmt: skip
+    if kvm_problem is None:
+        return Check("cpu", PASS, 'cpu = "host" with KVM')
+    return Check("cpu", FAIL, f'cpu = "host" needs KVM, and KVM is not usable here: {kvm_problem}',
+                 'cpu = "max" (works under TCG and KVM alike), or leave cpu out')  # fmt: skip

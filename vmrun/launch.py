@@ -201,4 +201,6 @@ def _state(profile: Profile, argv: list[str], accel: str, prepared: list[Prepare
         nics=[NicState(p.nic.id, p.nic.type.value, p.nic.model, p.nic.mac, p.host) for p in prepared],
         forwards=[Forward(nic.id, str(fwd)) for nic, fwd in profile.forwards],
         spice=SpiceState(profile.spice.addr, profile.spice.port) if profile.spice else None,
+        memory_mib=profile.memory_mib,
+        smp=profile.smp,
     )

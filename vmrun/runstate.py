@@ -58,6 +58,8 @@ class RunState:
     nics: list[NicState] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
     spice: SpiceState | None = None
+    memory_mib: int | None = None  # what the guest got (after --memory/--smp); None: unknown
+    smp: int | None = None
     schema: int = SCHEMA
 
     def to_json(self) -> dict[str, Any]:
@@ -126,11 +128,13 @@ def parse(data: Any, path: Path) -> RunState:
     forwards = [Forward(r.take(f, "nic", str, f"forwards[{i}]."), r.take(f, "rule", str, f"forwards[{i}]."))
                 for i, f in enumerate(r.take(data, "forwards", list, "", []))]  # fmt: skip
     spice = r.take(data, "spice", (dict, type(None)), "", None)
+    argv = r.strings(data, "argv", "") if "argv" in data else []
+    sizes = _sizes_in(argv)  # a state written before memory and vCPUs were recorded: read from its argv
     return RunState(
         name=r.take(data, "name", str, ""),
         profile=r.take(data, "profile", str, ""),
         accel=r.take(data, "accel", str, "", "tcg"),
-        argv=r.strings(data, "argv", "") if "argv" in data else [],
+        argv=argv,
         started=float(r.take(data, "started", (int, float), "", 0.0)),
         # Before schema 2 the state was written once QEMU ran: there was no "starting".
         phase=r.take(data, "phase", str, "", RUNNING if schema == 1 else STARTING),
@@ -139,5 +143,20 @@ def parse(data: Any, path: Path) -> RunState:
         nics=nics,
         forwards=forwards,
         spice=SpiceState(r.take(spice, "addr", str, "spice."), r.take(spice, "port", int, "spice.")) if spice else None,
+        memory_mib=r.take(data, "memory_mib", (int, type(None)), "", sizes[0]),
+        smp=r.take(data, "smp", (int, type(None)), "", sizes[1]),
         schema=schema,
     )
+
+
+def _sizes_in(argv: list[str]) -> tuple[int | None, int | None]:
+    """(MiB, vCPUs) from a QEMU argv's ``-m`` and ``-smp``, each None where absent or not understood."""
+    from vmrun.profile.fields import parse_memory
+
+    values = dict(zip(argv, argv[1:]))
+    try:
+        memory = parse_memory(values["-m"].removeprefix("size=").split(",")[0]) if "-m" in values else None
+    except ValueError:
+        memory = None
+    cpus = values.get("-smp", "").removeprefix("cpus=").split(",")[0]
+    return memory, int(cpus) if cpus.isdigit() else None

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from vmrun import ui
 from vmrun.errors import StateError
+from vmrun.profile.fields import render_memory
 from vmrun.vm import VmStatus, find
 
 if TYPE_CHECKING:
@@ -41,9 +42,12 @@ def ps_table(vms: list[VmStatus]) -> str:
         fwds = ", ".join(f.rule for f in s.forwards) if s else ""
         spice = f"{s.spice.addr}:{s.spice.port}" if s and s.spice else "-"
         status = f"{vm.status} ({vm.note})" if vm.note else vm.status
-        rows.append([vm.name, vm.engine, vm.host, str(vm.pid or "-"), status, ui.duration(vm.uptime), nics or "-",
-                     fwds or "-", spice])  # fmt: skip
-    return ui.table(["NAME", "ENGINE", "HOST", "PID", "STATUS", "UPTIME", "NICS", "FORWARDS", "SPICE"], rows)
+        mem = render_memory(s.memory_mib) if s and s.memory_mib else "-"
+        cpus = str(s.smp) if s and s.smp else "-"
+        rows.append([vm.name, vm.engine, vm.host, str(vm.pid or "-"), status, ui.duration(vm.uptime), mem, cpus,
+                     nics or "-", fwds or "-", spice])  # fmt: skip
+    headers = ["NAME", "ENGINE", "HOST", "PID", "STATUS", "UPTIME", "MEM", "CPUS", "NICS", "FORWARDS", "SPICE"]
+    return ui.table(headers, rows)
 
 
 def libvirt_summary(vm: Any, state: Any, *, persist: bool) -> str:

@@ -62,6 +62,9 @@ class VmStatus:
             "nics": [vars(n) for n in s.nics] if s else [],
             "forwards": [vars(f) for f in s.forwards] if s else [],
             "spice": vars(s.spice) if s and s.spice else None,
+            "memory_mib": s.memory_mib if s else None,
+            "smp": s.smp if s else None,
+            "argv": s.argv if s else [],  # as QEMU was started (libvirt's domains: empty, libvirt built it)
             "note": self.note,
             "engine": self.engine,
             "host": self.host,

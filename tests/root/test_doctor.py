@@ -63,6 +63,7 @@ def test_missing_bridge_and_acl(vm, write_profile, bridge_conf):
     assert code == 1
     a, b = check(report, "nic a (bridge)"), check(report, "nic b (bridge)")
     assert a["status"] == "fail" and "allow br7" in a["fix"] and "/etc/qemu/bridge.conf" in a["fix"]
+    assert 'as root, via = "tap" in nics[0]' in a["fix"]  # root needs no ACL at all
     assert b["status"] == "fail" and "no Linux bridge 'nosuchbr'" in b["detail"]
 
 
@@ -143,3 +144,32 @@ def test_libvirt_and_ovs_unreachable(vm, write_profile):
     assert lv["status"] == "fail" and "/nonexistent/libvirt-sock" in lv["detail"] and "libvirtd" in lv["fix"]
     ovs = check(report, "openvswitch")
     assert ovs["status"] == "fail" and "ovs" in ovs["fix"].lower()
+
+
+def test_cpu_host_without_kvm_and_nothing_to_boot(vm, write_profile):
+    path = write_profile('name = "x"\naccel = "tcg"\ncpu = "host"\n')
+    code, report = doctor(vm, str(path))
+    cpu, boot = check(report, "cpu"), check(report, "boot")
+    assert code == 1 and cpu["status"] == "fail" and 'cpu = "max"' in cpu["fix"]
+    assert boot["status"] == "fail" and "nothing to boot" in boot["detail"] and "[[drives]]" in boot["fix"]
+    auto = write_profile('name = "y"\ncpu = "host,+vmx"\nkernel = "/boot/k"\n', "y")
+    code, report = doctor(vm, str(auto))
+    expected = "pass" if accel.kvm_problem() is None else "fail"
+    assert check(report, "cpu")["status"] == expected and check(report, "boot")["status"] == "pass"
+
+
+def test_boot_decisions(tmp_path):
+    import tomllib
+
+    from vmrun.doctor import boot_check, host_cpu_check
+    from vmrun.profile.load import parse_profile
+
+    def profile(text: str):
+        return parse_profile(tomllib.loads(text), str(tmp_path / "p.toml"), default_name="p")
+
+    assert boot_check(profile('[[nics]]\ntype = "bridge"\nbridge = "br0"\n')).status == "warn"  # PXE may answer
+    assert boot_check(profile('[[nics]]\ntype = "user"\n')).status == "fail"
+    assert boot_check(profile('extra_args = ["-drive", "file=x.img"]\n')).status == "pass"
+    assert boot_check(profile('[[drives]]\nfile = "d.qcow2"\n')).detail == "boots from drives[0]"
+    assert host_cpu_check(profile('cpu = "host"\n'), None).status == "pass"
+    assert host_cpu_check(profile('cpu = "host"\naccel = "kvm"\n'), "no KVM").status == "fail"

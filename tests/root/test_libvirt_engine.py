@@ -81,6 +81,7 @@ def test_user_nic_with_forwards_up_fwd_qmp_down(client, hosts):
     [entry] = json.loads(client("ps", "--json").stdout)
     assert entry["engine"] == "libvirt" and entry["host"] == "local" and entry["status"] == "running"
     assert entry["forwards"] == [{"nic": "net0", "rule": f"tcp:127.0.0.1:{port}-:80"}]
+    assert (entry["memory_mib"], entry["smp"]) == (256, 1)  # the domain's own figures
 
     r = client("fwd", "add", "g", f"tcp::{port2}-:80")
     assert r.returncode == 0, r.stderr

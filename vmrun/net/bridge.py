@@ -99,7 +99,9 @@ class BridgeBackend:
                 f"qemu-bridge-helper would refuse bridge {bridge!r}: {verdict.reason}",
                 source=profile.source,
                 field=bridge_key,
-                hint=f"add the line \"allow {bridge}\" to {verdict.conf}: echo 'allow {bridge}' >> {verdict.conf}",
+                hint=f"add the line \"allow {bridge}\" to {verdict.conf}: echo 'allow {bridge}' >> {verdict.conf}"
+                + (f'; or, as root, via = "tap" in {field}: vmrun makes the tap itself, no ACL needed'
+                   if os.geteuid() == 0 else ""),
             )
 
     def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:

@@ -260,6 +260,7 @@ def _wait_inactive(dom: Any, timeout: float) -> bool:
 
 def state_of(dom: Any) -> RunState:
     meta = metadata(dom) or {}
+    _, max_kib, _, vcpus, _ = dom.info()  # the domain's own figures, as `virsh dominfo` shows them
     return RunState(
         name=dom.name(),
         profile=meta.get("profile", ""),
@@ -270,6 +271,8 @@ def state_of(dom: Any) -> RunState:
         nics=[NicState(n["id"], n.get("type", ""), n.get("model", ""), n.get("mac", ""), hotplugged=n.get("hotplugged") == "yes")
               for n in meta.get("nics", [])],  # fmt: skip
         forwards=[Forward(f["nic"], f["rule"]) for f in meta.get("forwards", [])],
+        memory_mib=max_kib // 1024,
+        smp=vcpus,
     )
 
 
