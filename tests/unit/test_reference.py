@@ -23,7 +23,7 @@ def test_keys_per_nic_type_and_defaults_come_from_the_loader():
     found = {(k.section, k.key): k for k in reference.keys()}
     assert found["", "memory"].default == '"1G"' and found["", "memory"].type == "size"
     assert found["", "smp"].type == "integer 1-4096"
-    assert found["nics", "type"].type == "user, bridge, macvtap, ovs, network, passt"
+    assert found["nics", "type"].type == "user, bridge, macvtap, ovs, network, passt, tap, netdev"
     assert found["nics.ovs", "vlan"].type == "integer 1-4094" and ("nics.bridge", "vlan") not in found
     assert found["nics.bridge", "bridge"].default == "required"
     assert found["nics.bridge", "bridge"].meaning != found["nics.ovs", "bridge"].meaning

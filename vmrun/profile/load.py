@@ -237,6 +237,11 @@ class Table:
         value = self.get(key, dict)
         return None if value is None else Table(value, self.source, self.field(key))
 
+    def require_one(self, *keys: str, what: str, hint: str | None = None) -> None:
+        """At least one of ``keys`` is given; else ``what`` is the error, on the first key."""
+        if not any(self.data.get(k) is not None for k in keys):
+            raise self.error(keys[0], what, hint=hint)
+
     def reject_unknown(self, allowed: Iterable[str] | None = None) -> None:
         known = self.used if allowed is None else set(allowed)
         for key in self.data:
@@ -304,9 +309,10 @@ def parse_nic(t: Table, vm_name: str, index: int) -> Nic:
         backend=t.parsed("backend", fields.parse_netdev_backend),
         options=t.parsed("options", fields.parse_netdev_options),
     )
-    if nic_type is NicType.TAP and nic.ifname is None and nic.script is None:
-        raise t.error("ifname", "a tap NIC names the tap (ifname) or the script QEMU gives the tap it makes",
-                      hint='ifname = "tap0" for a tap that exists; script = "/etc/qemu-ifup" for one QEMU makes')
+    if nic_type is NicType.TAP:
+        t.require_one("ifname", "script", what="a tap NIC names the tap (ifname) or the script QEMU gives the tap "
+                      "it makes", hint='ifname = "tap0" for a tap that exists; script = "/etc/qemu-ifup" for one '
+                      "QEMU makes")  # fmt: skip
     allowed = _COMMON_NIC_KEYS | _NIC_KEYS[nic_type]
     for key in t.data:
         if key not in allowed and key in t.used:

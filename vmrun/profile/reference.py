@@ -85,6 +85,18 @@ MEANING: dict[str, str | tuple[str, str]] = {
     "nics.vlan": "VLAN tag of the OVS port (access port).",
     "nics.network": "An active libvirt network; the NIC joins its bridge.",
     "nics.uri": "libvirt URI of that network.",
+    "nics.addr": ("The NIC's PCI slot, e.g. \"0x5\" (`vmrun import` pins a script's slots).", "the next free one"),
+    "nics.ifname": "The tap to use, made by someone else (type tap); vmrun never deletes it.",
+    "nics.script": "Let QEMU make the tap and run this script on it (type tap); \"/etc/qemu-ifup\" is QEMU's.",
+    "nics.downscript": "The script QEMU runs when it closes a tap it made (type tap).",
+    "nics.backend": "A QEMU -netdev backend vmrun has no type for: socket, stream, dgram, vde, vhost-user...",
+    "nics.options": "That backend's options as -netdev takes them, e.g. \"mcast=230.0.0.1:1234\".",
+    "drives.addr": ("The virtio disk's PCI slot, e.g. \"0x6\".", "the next free one"),
+    "cloud_init": "A NoCloud seed for a cloud image ([cloud_init] table), attached as a CD-ROM.",
+    "cloud_init.hostname": ("The guest's host name.", "the VM's name"),
+    "cloud_init.user": "A user to create, who logs in with the keys below (its password is locked).",
+    "cloud_init.ssh_authorized_keys": "SSH public keys, for that user (or the image's default user).",
+    "cloud_init.user_data": "Your own user-data (#cloud-config ...), instead of the generated one.",
     "networks.name": "The network's name (libvirt's, or the bridge's).",
     "networks.kind": "nat, isolated, route (libvirt networks), bridge (a Linux bridge), ovs.",
     "networks.subnet": "IPv4 subnet, e.g. \"192.168.128.0/24\"; the host is .1. Required for libvirt kinds.",
@@ -155,6 +167,9 @@ class _Recorder(load.Table):
     def subtable(self, key: str) -> load.Table | None:
         self._note(key, kind="table", default=None)
         return _Recorder({}, None, key, self.sink)
+
+    def require_one(self, *keys: str, what: str, hint: str | None = None) -> None:
+        pass  # the reference says "-" for each; the meanings say which one is needed
 
     def reject_unknown(self, allowed: Any = None) -> None:
         if allowed is not None:
