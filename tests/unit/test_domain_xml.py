@@ -607,3 +607,32 @@ def test_show_libvirt_json_and_refusals(write_profile):
     result = CliRunner().invoke(app, ["show", str(bad), "--libvirt"])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith(f"vmrun: error: {bad}: cpu: 'level=13': libvirt sets CPU features on or off")
+
+
+# -- the NIC types an import brings: tap, netdev, pinned slots ---------------------------------------
+
+
+def test_an_existing_tap_is_an_unmanaged_ethernet_interface_at_its_pinned_slot(write_profile, tmp_path):
+    text = ('[[nics]]\nid = "n0"\ntype = "tap"\nifname = "tap7"\nmac = "52:54:00:00:00:07"\nmodel = "e1000"\n'
+            'addr = "0x6"\n[[drives]]\nfile = "/a.qcow2"\naddr = "0x9"\n')  # fmt: skip
+    built = build(write_profile, text)
+    assert interfaces(built) == [
+        '<interface type="ethernet"><mac address="52:54:00:00:00:07"/><target dev="tap7" managed="no"/>'
+        '<model type="e1000"/><alias name="ua-n0"/>'
+        '<address type="pci" domain="0x0000" bus="0x00" slot="0x06" function="0x0"/></interface>'
+    ]  # fmt: skip
+    assert '<address type="pci" domain="0x0000" bus="0x00" slot="0x09" function="0x0"/>' in compact(
+        tree(built).find("devices/disk"))
+    validate(built.xml, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("nic", "field", "words"),
+    [
+        ('type = "tap"\nscript = "/etc/qemu-ifup"\n', "nics[0].script", "libvirt makes its taps itself"),
+        ('type = "netdev"\nbackend = "socket"\noptions = "listen=:1234"\n', "nics[0].type", "a -netdev socket"),
+    ],
+)
+def test_what_libvirt_cannot_carry_of_an_import_is_refused_in_one_line(write_profile, nic, field, words):
+    e = refusal(write_profile, "[[nics]]\n" + nic)
+    assert e.field == field and words in str(e)
