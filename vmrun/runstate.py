@@ -58,6 +58,7 @@ class RunState:
     nics: list[NicState] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
     spice: SpiceState | None = None
+    snapshot: bool = False  # `up --snapshot`: QEMU writes nothing to the disks
     schema: int = SCHEMA
 
     def to_json(self) -> dict[str, Any]:
@@ -139,5 +140,6 @@ def parse(data: Any, path: Path) -> RunState:
         nics=nics,
         forwards=forwards,
         spice=SpiceState(r.take(spice, "addr", str, "spice."), r.take(spice, "port", int, "spice.")) if spice else None,
+        snapshot=r.take(data, "snapshot", bool, "", False),
         schema=schema,
     )

@@ -62,6 +62,7 @@ class VmStatus:
             "nics": [vars(n) for n in s.nics] if s else [],
             "forwards": [vars(f) for f in s.forwards] if s else [],
             "spice": vars(s.spice) if s and s.spice else None,
+            "snapshot": s.snapshot if s else False,
             "note": self.note,
             "engine": self.engine,
             "host": self.host,
