@@ -13,11 +13,12 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
 from vmrun.adapters import libvirt as lv
+from vmrun.argv import RunOptions
 from vmrun.engines.libvirt import uris
 from vmrun.errors import EngineError, HostNetError, LaunchError, ProfileError, QmpError, StateError
 from vmrun.profile.model import Accel, Nic, NicType, Profile
@@ -314,10 +315,13 @@ def userspace_ovs(nics: Iterable[Nic], uri: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None) -> LibvirtVm:
+def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None,
+       options: RunOptions = RunOptions()) -> LibvirtVm:  # fmt: skip
     from vmrun.engines.libvirt.xml import domain_xml
 
     libvirt = lv.quiet_libvirt()
+    profile = run_options(profile, options, persist=persist)
+    made = _make_disks(profile, uri, notice)
     with lv.connect(uri) as conn:
         old = _lookup(conn, profile.name)
         if old is not None and old.isActive():
@@ -341,4 +345,34 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
             raise LaunchError(f"{profile.name}: libvirt at {uri} refused to start it: {lv.reason(e)}",
                              hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`") from None  # fmt: skip
     uris.remember(uri)
+    for m in made:
+        notice(f"made disk {m}")
     return LibvirtVm(uri, profile.name)
+
+
+def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Profile:
+    """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once)."""
+    if options.boot_cdrom:
+        raise ProfileError("--cdrom needs the qemu engine: libvirt has no boot-once",
+                           hint="set cdrom = \"ISO\" in the profile (or --set cdrom=ISO): libvirt boots the disk, then the CD-ROM")  # fmt: skip
+    if not options.snapshot:
+        return profile
+    if persist:
+        raise ProfileError("--snapshot cannot go with --persist: a defined domain would keep its disks transient")
+    drives = tuple(d if d.readonly else replace(d, snapshot=True) for d in profile.drives)
+    return replace(profile, drives=drives)
+
+
+def _make_disks(profile: Profile, uri: str, notice: Callable[[str], None]) -> list[Any]:
+    """Disks the profile has vmrun make (size, backing): only where this vmrun sees the files, a local libvirt."""
+    from vmrun import disks
+
+    wanted = [i for i, d in enumerate(profile.drives) if d.made_by_vmrun]
+    if not wanted:
+        return []
+    if host_of(uri) != "local":
+        key = "backing" if profile.drives[wanted[0]].backing else "size"
+        raise ProfileError(f"vmrun makes disk images only when libvirt runs on this host, not at {uri}",
+                           source=profile.source, field=f"drives[{wanted[0]}].{key}",
+                           hint="make the image there with qemu-img create, and leave size and backing out")  # fmt: skip
+    return disks.ensure(profile, notice)

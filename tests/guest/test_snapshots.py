@@ -1,0 +1,70 @@
+"""`vmrun snapshot save|load|list|delete` over QMP on the tiny guest with a qcow2 disk; a raw disk is refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import guest_profile
+
+pytestmark = [pytest.mark.root, pytest.mark.guest]
+
+
+def test_save_change_load_list_delete(vm, tmp_path, write_profile, test_guest):
+    drive = f'[[drives]]\nfile = "{tmp_path}/disk.qcow2"\nsize = "64M"\n'
+    path = guest_profile(write_profile, test_guest, '[[nics]]\nhostfwd = ["tcp::8080-:80"]\n', extra=drive)
+    assert vm("up", str(path), "--wait", "--wait-timeout", "120").returncode == 0
+    url = "http://127.0.0.1:8080/cgi-bin"
+    try:
+        assert vm.netns.http(f"{url}/note?set=before").strip() == "before"
+        assert vm.netns.http(f"{url}/disk?write=one").strip() == "vmrun-disk:one"
+
+        r = vm("snapshot", "save", "g", "s1")
+        assert r.returncode == 0, r.stderr
+        assert "g: saved snapshot s1 on virtio0" in r.stdout
+        r = vm("snapshot", "save", "g", "s1")
+        assert r.returncode == 2 and "g already has a snapshot 's1'" in r.stderr
+
+        # After the save: the guest changes a file in RAM and its disk.
+        assert vm.netns.http(f"{url}/note?set=after").strip() == "after"
+        assert vm.netns.http(f"{url}/disk?write=two").strip() == "vmrun-disk:two"
+
+        [snap] = json.loads(vm("snapshot", "list", "g", "--json").stdout)
+        assert snap["tag"] == "s1" and snap["disks"] == ["virtio0"] and snap["vm_state_size"] > 0
+        listed = vm("snapshot", "list", "g").stdout.splitlines()
+        assert listed[0].split() == ["TAG", "ID", "DATE", "VM", "SIZE", "VM", "CLOCK", "DISKS"]
+        assert listed[1].startswith("s1 ")
+
+        r = vm("snapshot", "load", "g", "s1")
+        assert r.returncode == 0, r.stderr
+        assert "g: back at snapshot s1" in r.stdout
+        # The guest is where it was at the save: the changes are gone, in RAM and on the disk.
+        assert vm.netns.http(f"{url}/note").strip() == "before"
+        assert vm.netns.http(f"{url}/disk").strip() == "vmrun-disk:one"
+
+        r = vm("snapshot", "load", "g", "nope")
+        assert r.returncode == 2 and "g has no snapshot 'nope'" in r.stderr
+        assert vm("snapshot", "delete", "g", "s1").returncode == 0
+        assert json.loads(vm("snapshot", "list", "g", "--json").stdout) == []
+        assert vm("snapshot", "list", "g").stdout.strip() == "g: no snapshots"
+    finally:
+        assert vm("down", "g", "--force").returncode == 0
+
+
+def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
+    # No guest OS needed: the formats are checked before any job starts.
+    path = write_profile(f'name = "r"\naccel = "tcg"\nmemory = "64M"\n[[drives]]\nfile = "{tmp_path}/qc.qcow2"\n'
+                         f'size = "16M"\n[[drives]]\nfile = "{tmp_path}/raw.img"\nsize = "16M"\nformat = "raw"\n')  # fmt: skip
+    assert vm("up", str(path)).returncode == 0
+    try:
+        r = vm("snapshot", "save", "r", "s1")
+        assert r.returncode == 2
+        assert r.stderr.splitlines()[0] == (
+            f"vmrun: error: r: drive virtio1 ({tmp_path}/raw.img) is raw, which cannot hold internal snapshots"
+        )
+        assert vm("snapshot", "list", "r").stdout.strip() == "r: no snapshots"
+        r = vm("snapshot", "save", "r", "s1", "--disk", "virtio9")
+        assert r.returncode == 2 and "raw" in r.stderr  # the formats come first, whatever disk is asked for
+    finally:
+        assert vm("down", "r", "--force").returncode == 0
