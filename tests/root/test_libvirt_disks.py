@@ -1,0 +1,85 @@
+"""Disks, `up --snapshot`, `up --cdrom` and `vmrun snapshot` under the libvirt engine (a test host of
+tests/libvirt_hosts.py): the image is made before the domain is defined, --snapshot becomes <transient/>
+disks that libvirt 9.0 starts, --cdrom and snapshots are refused in one line, a remote host too."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import guest_profile, vmrun_bin
+from tests.libvirt_hosts import LibvirtHost
+
+pytestmark = pytest.mark.root
+
+
+def client(*args: str, runtime: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "VMRUN_RUNTIME_DIR": str(runtime)}
+    env.pop("VMRUN_CONNECT", None)
+    return subprocess.run([vmrun_bin(), *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture
+def shared(test_guest: Path):
+    """Kernel, initrd and disks where libvirt's QEMU user can reach them (/root is 0700)."""
+    folder = Path(tempfile.mkdtemp(prefix="vmrun-ld-"))
+    try:
+        folder.chmod(0o755)
+        for name in ("vmlinuz", "initrd.img"):
+            shutil.copy(test_guest / name, folder / name)
+            (folder / name).chmod(0o644)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_disk_made_then_transient_under_snapshot_and_refusals(tmp_path, write_profile, shared):
+    disk = shared / "disk.qcow2"
+    path = guest_profile(write_profile, shared, "", extra=f'[[drives]]\nfile = "{disk}"\nsize = "64M"\n')
+    runtime = tmp_path / "run"
+    with LibvirtHost("D") as host:
+        r = client("up", str(path), "-c", host.uri, "--cdrom", str(shared / "initrd.img"), runtime=runtime)
+        assert r.returncode == 2 and "--cdrom needs the qemu engine: libvirt has no boot-once" in r.stderr
+        assert not disk.exists()  # refused before anything was made
+
+        r = client("up", str(path), "-c", host.uri, "--snapshot", runtime=runtime)
+        assert r.returncode == 0, r.stderr
+        assert f"made disk {disk} (qcow2, 64M, empty)" in r.stderr
+        info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", str(disk)], check=True,
+                                         capture_output=True, text=True).stdout)  # fmt: skip
+        assert (info["format"], info["virtual-size"]) == ("qcow2", 64 * 1024**2)
+        before = hashlib.sha256(disk.read_bytes()).hexdigest()
+        try:
+            [dom] = host.conn.listAllDomains(0)
+            [xml_disk] = [d for d in ET.fromstring(dom.XMLDesc(0)).iter("disk") if d.get("device") == "disk"]
+            assert xml_disk.find("transient") is not None  # libvirt put the writes in an overlay of its own
+
+            r = client("snapshot", "save", "g", "s1", "-c", host.uri, runtime=runtime)
+            assert r.returncode == 2
+            assert r.stderr.splitlines()[0] == (
+                "vmrun: error: g runs under libvirt: vmrun snapshot speaks QMP, which libvirt would not know of"
+            )
+        finally:
+            assert client("down", "g", "-c", host.uri, "--force", runtime=runtime).returncode == 0
+        assert hashlib.sha256(disk.read_bytes()).hexdigest() == before
+        assert sorted(p.name for p in shared.iterdir()) == ["disk.qcow2", "initrd.img", "vmlinuz"]  # no overlay left
+
+
+def test_a_remote_libvirt_gets_no_disk_made(tmp_path, write_profile):
+    # Refused before any connection: no libvirtd needed, and nothing is made here for a host elsewhere.
+    path = write_profile(f'name = "g"\naccel = "tcg"\n[[drives]]\nfile = "{tmp_path}/d.qcow2"\nsize = "1G"\n')
+    r = client("up", str(path), "-c", "qemu+ssh://lab1.invalid/system", runtime=tmp_path / "run")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0] == (
+        f"vmrun: error: {path}: drives[0].size: vmrun makes disk images only when libvirt runs on this host, "
+        "not at qemu+ssh://lab1.invalid/system"
+    )
+    assert not (tmp_path / "d.qcow2").exists()
