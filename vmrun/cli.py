@@ -563,21 +563,11 @@ def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = Fal
 
 
 snapshot_app = typer.Typer(
-    help="Internal snapshots of a running VM (disks, RAM and devices), kept in its qcow2 disks.", no_args_is_help=True
+    help="Internal snapshots of a running VM (disks, RAM and devices), kept in its qcow2 disks "
+    "(over QMP; through libvirt's snapshot API for a VM libvirt runs).", no_args_is_help=True
 )
 app.add_typer(snapshot_app, name="snapshot")
 Tag = Annotated[str, typer.Argument(metavar="TAG", help="The snapshot's name.")]
-
-
-def _snapshot_vm(name: str, connect: str | None) -> Any:
-    from vmrun.errors import StateError
-    from vmrun.vm import Vm, find
-
-    vm = find(name, connect)
-    if not isinstance(vm, Vm):
-        raise StateError(f"{name} runs under libvirt: vmrun snapshot speaks QMP, which libvirt would not know of",
-                         hint=f"virsh -c {vm.uri} snapshot-create-as {name} TAG (libvirt's own snapshots)")  # fmt: skip
-    return vm
 
 
 def _tag(tag: str) -> str:
@@ -606,12 +596,14 @@ def snapshot_save(
     Every writable disk must be qcow2. Example: vmrun snapshot save demo before-upgrade
     """
     from vmrun import snapshots
+    from vmrun.vm import find
 
-    snap = snapshots.save(_snapshot_vm(name, connect), _tag(tag), vmstate=disk, waiting=ui.Spinner)
+    snap = snapshots.save(find(name, connect), _tag(tag), vmstate=disk, waiting=ui.Spinner)
     if as_json:
         print(json.dumps(snap.as_json(), indent=2))
     else:
-        print(f"{name}: saved snapshot {snap.tag} on {', '.join(snap.disks)} (guest state {snapshots.size(snap.vm_state_size)})")
+        state = f" (guest state {snapshots.size(snap.vm_state_size)})" if snap.vm_state_size is not None else ""
+        print(f"{name}: saved snapshot {snap.tag} on {', '.join(snap.disks) or 'its disks'}{state}")
 
 
 @command("load", group=snapshot_app)
@@ -621,8 +613,9 @@ def snapshot_load(name: VmName, tag: Tag, *, connect: ConnectOpt = None) -> None
     Example: vmrun snapshot load demo before-upgrade
     """
     from vmrun import snapshots
+    from vmrun.vm import find
 
-    snapshots.load(_snapshot_vm(name, connect), _tag(tag), waiting=ui.Spinner)
+    snapshots.load(find(name, connect), _tag(tag), waiting=ui.Spinner)
     print(f"{name}: back at snapshot {tag}")
 
 
@@ -633,8 +626,9 @@ def snapshot_delete(name: VmName, tag: Tag, *, connect: ConnectOpt = None) -> No
     Example: vmrun snapshot delete demo before-upgrade
     """
     from vmrun import snapshots
+    from vmrun.vm import find
 
-    snapshots.delete(_snapshot_vm(name, connect), _tag(tag), waiting=ui.Spinner)
+    snapshots.delete(find(name, connect), _tag(tag), waiting=ui.Spinner)
     print(f"{name}: deleted snapshot {tag}")
 
 
@@ -645,8 +639,9 @@ def snapshot_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt 
     Example: vmrun snapshot list demo --json
     """
     from vmrun import snapshots
+    from vmrun.vm import find
 
-    snaps = snapshots.listing(_snapshot_vm(name, connect))
+    snaps = snapshots.listing(find(name, connect))
     if as_json:
         print(json.dumps([s.as_json() for s in snaps], indent=2))
     elif snaps:

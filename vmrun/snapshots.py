@@ -47,8 +47,8 @@ class Snapshot:
     tag: str
     id: str
     date: float
-    vm_state_size: int
-    vm_clock: float
+    vm_state_size: int | None  # None: not known (libvirt does not say)
+    vm_clock: float | None
     disks: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -111,7 +111,18 @@ def _job(q: Qmp, command: str, arguments: dict[str, Any], what: str) -> None:
         time.sleep(POLL)
 
 
+def _libvirt(vm: Any) -> Any | None:
+    """The libvirt engine's own snapshot module for a domain libvirt runs (its snapshot API, not QMP)."""
+    if getattr(vm, "engine", "qemu") != "libvirt":
+        return None
+    from vmrun.engines.libvirt import snapshots
+
+    return snapshots
+
+
 def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
+    if lvs := _libvirt(vm):
+        return lvs.save(vm, tag, vmstate=vmstate, waiting=waiting)
     with vm.locked("snapshot save"), vm.qmp(timeout=JOB_TIMEOUT) as q:
         target, disks = _usable(vm.name, writable_disks(q), vmstate)
         if any(d.has(tag) for d in disks):
@@ -124,6 +135,8 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
 
 
 def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+    if lvs := _libvirt(vm):
+        return lvs.load(vm, tag, waiting=waiting)
     with vm.locked("snapshot load"), vm.qmp(timeout=JOB_TIMEOUT) as q:
         disks = writable_disks(q)
         _, disks = _usable(vm.name, disks, None)
@@ -138,6 +151,8 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
 
 
 def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+    if lvs := _libvirt(vm):
+        return lvs.delete(vm, tag, waiting=waiting)
     with vm.locked("snapshot delete"), vm.qmp(timeout=JOB_TIMEOUT) as q:
         holders = [d for d in writable_disks(q) if d.has(tag)]
         if not holders:
@@ -148,6 +163,8 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
 
 
 def listing(vm: Any) -> list[Snapshot]:
+    if lvs := _libvirt(vm):
+        return lvs.listing(vm)
     with vm.qmp(timeout=JOB_TIMEOUT) as q:
         return _gather(writable_disks(q))
 
@@ -162,7 +179,7 @@ def _gather(disks: list[Disk]) -> list[Snapshot]:
                 tag, str(s.get("id", "")), s.get("date-sec", 0) + s.get("date-nsec", 0) / 1e9, 0,
                 s.get("vm-clock-sec", 0) + s.get("vm-clock-nsec", 0) / 1e9,
             ))  # fmt: skip
-            snap.vm_state_size = max(snap.vm_state_size, int(s.get("vm-state-size", 0)))
+            snap.vm_state_size = max(snap.vm_state_size or 0, int(s.get("vm-state-size", 0)))
             snap.disks.append(d.device)
     return sorted(by_tag.values(), key=lambda s: s.date)
 
@@ -172,17 +189,21 @@ def render(snaps: list[Snapshot]) -> str:
     from vmrun import ui
 
     rows = [[s.tag, s.id, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.date)), size(s.vm_state_size),
-             _clock(s.vm_clock), ", ".join(s.disks)] for s in snaps]  # fmt: skip
+             _clock(s.vm_clock), ", ".join(s.disks) or "-"] for s in snaps]  # fmt: skip
     return ui.table(["TAG", "ID", "DATE", "VM SIZE", "VM CLOCK", "DISKS"], rows)
 
 
-def size(n: int) -> str:
+def size(n: int | None) -> str:
+    if n is None:
+        return "-"
     for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
         if n >= factor:
             return f"{n / factor:.3g} {unit}"
     return f"{n} B"
 
 
-def _clock(seconds: float) -> str:
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
     s = int(seconds)
     return f"{s // 3600:04d}:{s % 3600 // 60:02d}:{s % 60:02d}.{int((seconds - s) * 1000):03d}"
