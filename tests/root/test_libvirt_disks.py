@@ -8,9 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 
 from tests.conftest import guest_profile, vmrun_bin
 from tests.libvirt_hosts import LibvirtHost
+from tests.root.test_domain_xml_libvirtd import shared  # noqa: F401  (kernel, initrd where libvirt's QEMU reads them)
 
 pytestmark = pytest.mark.root
 
@@ -26,20 +25,6 @@ def client(*args: str, runtime: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "VMRUN_RUNTIME_DIR": str(runtime)}
     env.pop("VMRUN_CONNECT", None)
     return subprocess.run([vmrun_bin(), *args], capture_output=True, text=True, env=env, timeout=120)
-
-
-@pytest.fixture
-def shared(test_guest: Path):
-    """Kernel, initrd and disks where libvirt's QEMU user can reach them (/root is 0700)."""
-    folder = Path(tempfile.mkdtemp(prefix="vmrun-ld-"))
-    try:
-        folder.chmod(0o755)
-        for name in ("vmlinuz", "initrd.img"):
-            shutil.copy(test_guest / name, folder / name)
-            (folder / name).chmod(0o644)
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_disk_made_transient_under_snapshot_and_snapshots_through_libvirt(tmp_path, write_profile, shared):
@@ -73,7 +58,7 @@ def test_disk_made_transient_under_snapshot_and_snapshots_through_libvirt(tmp_pa
         finally:
             assert client("down", "g", "-c", host.uri, "--force", runtime=runtime).returncode == 0
         assert hashlib.sha256(disk.read_bytes()).hexdigest() == before
-        assert sorted(p.name for p in shared.iterdir()) == ["disk.qcow2", "initrd.img", "vmlinuz"]  # no overlay left
+        assert sorted(p.name for p in shared.iterdir()) == ["disk.qcow2", "initrd.img", "scratch.raw", "vmlinuz"]  # no overlay
 
         # Snapshots through libvirt's API: it knows them (virsh lists them), vmrun lists, loads, deletes them.
         # (Each vmrun call costs about a second here; what the qemu engine's test covers is not repeated.)

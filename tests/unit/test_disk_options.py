@@ -80,3 +80,9 @@ def test_a_state_file_without_the_snapshot_field_still_loads(tmp_path):
     old = {"schema": 2, "name": "x", "profile": "/p.toml", "argv": ["qemu"], "started": 1.0, "phase": "running"}
     assert parse(old, tmp_path / "state.json").snapshot is False
     assert parse({**old, "snapshot": True}, tmp_path / "state.json").snapshot is True
+
+
+def test_set_cdrom_still_works_and_boots_nothing_once(write_profile):
+    argv = argv_of(write_profile('name = "x"\n'), overrides=[("cdrom", "/iso/a.iso")])
+    assert argv[argv.index("-drive") + 1] == "file=/iso/a.iso,media=cdrom,readonly=on"
+    assert "-boot" not in argv

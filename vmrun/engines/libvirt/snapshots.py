@@ -80,25 +80,24 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
 
 
 def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
-    libvirt = lv.quiet_libvirt()
-    with vm.domain() as dom:
-        snap = _lookup(vm.name, dom, tag)
-        with waiting(f"loading snapshot {tag} into {vm.name}"):
-            try:
-                dom.revertToSnapshot(snap, 0)
-            except libvirt.libvirtError as e:
-                raise EngineError(f"{vm.name}: snapshot {tag} not loaded: {lv.reason(e)}") from None
+    _on_snapshot(vm, tag, lambda dom, snap: dom.revertToSnapshot(snap, 0), "loading", "into", "loaded", waiting)
 
 
 def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+    _on_snapshot(vm, tag, lambda dom, snap: snap.delete(0), "deleting", "of", "deleted", waiting)
+
+
+def _on_snapshot(vm: Any, tag: str, act: Callable[[Any, Any], Any], doing: str, preposition: str, done: str,
+                 waiting: Waiting) -> None:  # fmt: skip
+    """Look the snapshot up (StateError if there is none), then act on it; libvirt's refusal on one line."""
     libvirt = lv.quiet_libvirt()
     with vm.domain() as dom:
         snap = _lookup(vm.name, dom, tag)
-        with waiting(f"deleting snapshot {tag} of {vm.name}"):
+        with waiting(f"{doing} snapshot {tag} {preposition} {vm.name}"):
             try:
-                snap.delete(0)
+                act(dom, snap)
             except libvirt.libvirtError as e:
-                raise EngineError(f"{vm.name}: snapshot {tag} not deleted: {lv.reason(e)}") from None
+                raise EngineError(f"{vm.name}: snapshot {tag} not {done}: {lv.reason(e)}") from None
 
 
 def listing(vm: Any) -> list[Snapshot]:
