@@ -598,7 +598,10 @@ def snapshot_save(
     from vmrun import snapshots
     from vmrun.vm import find
 
-    snap = snapshots.save(find(name, connect), _tag(tag), vmstate=disk, waiting=ui.Spinner)
+    vm = find(name, connect)
+    snap = snapshots.save(vm, _tag(tag), vmstate=disk, waiting=ui.Spinner)
+    if vm.engine == "qemu" and (state := vm.state()) is not None and state.snapshot:
+        ui.notice(f"{name} runs with --snapshot: this snapshot is in its temporary overlay and goes when it powers off")
     if as_json:
         print(json.dumps(snap.as_json(), indent=2))
     else:

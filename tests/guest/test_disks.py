@@ -62,11 +62,17 @@ def test_up_makes_missing_disks_once_and_never_touches_them_again(vm, tmp_path, 
 
     before = {p: fingerprint(p) for p in (empty, raw, overlay)}
     # A second up, now with another size in the profile: one notice, the image as it was.
+    # Also --cdrom: booted once, taken from the current folder, not written into the profile.
     path.write_text(DISKS.replace('"16M"', '"32M"'))
-    r = vm("up", str(path))
+    profile_text = path.read_text()
+    r = vm("up", str(path), "--cdrom", str(tmp_path / "base.img"))
     assert r.returncode == 0, r.stderr
     assert "made" not in r.stdout
     assert f"drives[1]: {raw} is 16M, not the profile's size 32M; left as it is" in r.stderr
+    argv = json.loads((vm.runtime_dir / "dk" / "state.json").read_text())["argv"]
+    assert f"file={tmp_path / 'base.img'},media=cdrom,readonly=on" in argv
+    assert argv[argv.index("-boot") + 1] == "once=d"
+    assert path.read_text() == profile_text
     assert vm("down", "dk", "--force").returncode == 0
     assert {p: fingerprint(p) for p in (empty, raw, overlay)} == before
     assert fingerprint(tmp_path / "base.img") == base_before  # the backing image is only read
