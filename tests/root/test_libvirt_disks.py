@@ -49,6 +49,8 @@ def test_disk_made_transient_under_snapshot_and_snapshots_through_libvirt(tmp_pa
             [dom] = host.conn.listAllDomains(0)
             [xml_disk] = [d for d in ET.fromstring(dom.XMLDesc(0)).iter("disk") if d.get("device") == "disk"]
             assert xml_disk.find("transient") is not None  # libvirt put the writes in an overlay of its own
+            [entry] = json.loads(client("ps", "-c", host.uri, "--json", runtime=runtime).stdout)
+            assert entry["snapshot"] is True
 
             r = client("snapshot", "save", "g", "s1", "-c", host.uri, runtime=runtime)
             assert r.returncode == 2

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
+from vmrun import disks
 from vmrun.adapters import libvirt as lv
 from vmrun.argv import RunOptions
 from vmrun.engines.libvirt import uris
@@ -260,7 +261,12 @@ def _wait_inactive(dom: Any, timeout: float) -> bool:
 
 
 def state_of(dom: Any) -> RunState:
-    meta = metadata(dom) or {}
+    import xml.etree.ElementTree as ET
+
+    from vmrun.engines.libvirt.xml import read_metadata
+
+    xml = dom.XMLDesc(0)
+    meta = read_metadata(xml) or {}
     return RunState(
         name=dom.name(),
         profile=meta.get("profile", ""),
@@ -271,6 +277,8 @@ def state_of(dom: Any) -> RunState:
         nics=[NicState(n["id"], n.get("type", ""), n.get("model", ""), n.get("mac", ""), hotplugged=n.get("hotplugged") == "yes")
               for n in meta.get("nics", [])],  # fmt: skip
         forwards=[Forward(f["nic"], f["rule"]) for f in meta.get("forwards", [])],
+        # `up --snapshot` made every writable disk transient: nothing is written to the images.
+        snapshot=any(d.find("transient") is not None for d in ET.fromstring(xml).iter("disk")),
     )
 
 
@@ -321,11 +329,12 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
 
     libvirt = lv.quiet_libvirt()
     profile = run_options(profile, options, persist=persist)
-    made = _make_disks(profile, uri, notice)
+    _disks_here(profile, uri)
     with lv.connect(uri) as conn:
         old = _lookup(conn, profile.name)
         if old is not None and old.isActive():
             raise StateError(f"{profile.name}: already running on {uri}", hint=f"vmrun down {profile.name} -c {uri}")
+        made = disks.ensure(profile, notice)  # before libvirt opens them; kept if the rest fails (see vmrun.disks)
         built = domain_xml(profile, accel=choose_accel(conn, profile.accel), emulator=emulator(conn, profile),
                            libvirt_version=conn.getLibVersion(),
                            userspace_ovs=userspace_ovs(profile.nics, uri))  # fmt: skip
@@ -363,16 +372,11 @@ def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Prof
     return replace(profile, drives=drives)
 
 
-def _make_disks(profile: Profile, uri: str, notice: Callable[[str], None]) -> list[Any]:
+def _disks_here(profile: Profile, uri: str) -> None:
     """Disks the profile has vmrun make (size, backing): only where this vmrun sees the files, a local libvirt."""
-    from vmrun import disks
-
     wanted = [i for i, d in enumerate(profile.drives) if d.made_by_vmrun]
-    if not wanted:
-        return []
-    if host_of(uri) != "local":
+    if wanted and host_of(uri) != "local":
         key = "backing" if profile.drives[wanted[0]].backing else "size"
         raise ProfileError(f"vmrun makes disk images only when libvirt runs on this host, not at {uri}",
                            source=profile.source, field=f"drives[{wanted[0]}].{key}",
                            hint="make the image there with qemu-img create, and leave size and backing out")  # fmt: skip
-    return disks.ensure(profile, notice)
