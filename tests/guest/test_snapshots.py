@@ -1,4 +1,5 @@
-"""`vmrun snapshot save|load|list|delete` over QMP on the tiny guest with a qcow2 disk; a raw disk is refused."""
+"""`vmrun snapshot save|load|list|delete` over QMP on the tiny guest with a qcow2 disk; a raw disk is refused,
+a migration blocker fails the job with QEMU's reason."""
 
 from __future__ import annotations
 
@@ -68,3 +69,21 @@ def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
         assert r.returncode == 2 and "raw" in r.stderr  # the formats come first, whatever disk is asked for
     finally:
         assert vm("down", "r", "--force").returncode == 0
+
+
+def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_path, write_profile):
+    # ivshmem without master=on blocks migration, hence savevm: QEMU's own reason comes back, on one line.
+    extra = '["-object", "memory-backend-ram,id=hm,size=1M,share=on", "-device", "ivshmem-plain,memdev=hm"]'
+    path = write_profile(f'name = "m"\naccel = "tcg"\nmemory = "64M"\nextra_args = {extra}\n'
+                         f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n')  # fmt: skip
+    assert vm("up", str(path)).returncode == 0
+    try:
+        r = vm("snapshot", "save", "m", "s1")
+        assert r.returncode == 1
+        errors = [line for line in r.stderr.splitlines() if "error" in line]
+        assert errors == ["vmrun: error: m: snapshot s1 not saved: "
+                          "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"]  # fmt: skip
+        assert vm("snapshot", "list", "m").stdout.strip() == "m: no snapshots"
+        assert json.loads(vm("qmp", "m", "query-jobs").stdout) == []  # the failed job was dismissed
+    finally:
+        assert vm("down", "m", "--force").returncode == 0
