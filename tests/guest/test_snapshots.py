@@ -4,6 +4,7 @@ a migration blocker fails the job with QEMU's reason."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 
@@ -53,12 +54,21 @@ def test_save_change_load_list_delete(vm, tmp_path, write_profile, test_guest):
         assert vm("down", "g", "--force").returncode == 0
 
 
-def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
-    # No guest OS needed: the formats are checked before any job starts.
-    path = write_profile(f'name = "r"\naccel = "tcg"\nmemory = "64M"\n[[drives]]\nfile = "{tmp_path}/qc.qcow2"\n'
-                         f'size = "16M"\n[[drives]]\nfile = "{tmp_path}/raw.img"\nsize = "16M"\nformat = "raw"\n')  # fmt: skip
-    assert vm("up", str(path)).returncode == 0
+@contextmanager
+def bare_vm(vm, write_profile, name: str, text: str):
+    """A VM with no guest OS (none is needed: what is tested happens in QEMU), powered off after."""
+    assert vm("up", str(write_profile(f'name = "{name}"\naccel = "tcg"\nmemory = "64M"\n{text}'))).returncode == 0
     try:
+        yield
+    finally:
+        assert vm("down", name, "--force").returncode == 0
+
+
+def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
+    # The formats are checked before any job starts.
+    drives = (f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
+              f'[[drives]]\nfile = "{tmp_path}/raw.img"\nsize = "16M"\nformat = "raw"\n')  # fmt: skip
+    with bare_vm(vm, write_profile, "r", drives):
         r = vm("snapshot", "save", "r", "s1")
         assert r.returncode == 2
         assert r.stderr.splitlines()[0] == (
@@ -67,17 +77,12 @@ def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
         assert vm("snapshot", "list", "r").stdout.strip() == "r: no snapshots"
         r = vm("snapshot", "save", "r", "s1", "--disk", "virtio9")
         assert r.returncode == 2 and "raw" in r.stderr  # the formats come first, whatever disk is asked for
-    finally:
-        assert vm("down", "r", "--force").returncode == 0
 
 
 def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_path, write_profile):
     # ivshmem without master=on blocks migration, hence savevm: QEMU's own reason comes back, on one line.
     extra = '["-object", "memory-backend-ram,id=hm,size=1M,share=on", "-device", "ivshmem-plain,memdev=hm"]'
-    path = write_profile(f'name = "m"\naccel = "tcg"\nmemory = "64M"\nextra_args = {extra}\n'
-                         f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n')  # fmt: skip
-    assert vm("up", str(path)).returncode == 0
-    try:
+    with bare_vm(vm, write_profile, "m", f'extra_args = {extra}\n[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'):
         r = vm("snapshot", "save", "m", "s1")
         assert r.returncode == 1
         errors = [line for line in r.stderr.splitlines() if "error" in line]
@@ -85,5 +90,3 @@ def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_
                           "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"]  # fmt: skip
         assert vm("snapshot", "list", "m").stdout.strip() == "m: no snapshots"
         assert json.loads(vm("qmp", "m", "query-jobs").stdout) == []  # the failed job was dismissed
-    finally:
-        assert vm("down", "m", "--force").returncode == 0
