@@ -86,3 +86,19 @@ def test_set_cdrom_still_works_and_boots_nothing_once(write_profile):
     argv = argv_of(write_profile('name = "x"\n'), overrides=[("cdrom", "/iso/a.iso")])
     assert argv[argv.index("-drive") + 1] == "file=/iso/a.iso,media=cdrom,readonly=on"
     assert "-boot" not in argv
+
+
+def test_libvirt_maps_snapshot_to_transient_disks_and_refuses_cdrom_and_persist(write_profile):
+    from vmrun.engines.libvirt.domain import run_options
+    from vmrun.engines.libvirt.xml import domain_xml
+
+    path = write_profile('name = "x"\n[[drives]]\nfile = "/a.qcow2"\n[[drives]]\nfile = "/b.iso"\nreadonly = true\n')
+    profile = load_profile(str(path))
+    mapped = run_options(profile, RunOptions(snapshot=True), persist=False)
+    assert [d.snapshot for d in mapped.drives] == [True, False]  # a read-only drive is never written to anyway
+    assert domain_xml(mapped, accel=Accel.TCG, emulator="/q").xml.count("<transient />") == 1
+    assert run_options(profile, RunOptions(), persist=True) is profile
+    with pytest.raises(ProfileError, match="--snapshot cannot go with --persist"):
+        run_options(profile, RunOptions(snapshot=True), persist=True)
+    with pytest.raises(ProfileError, match="--cdrom needs the qemu engine"):
+        run_options(profile, RunOptions(boot_cdrom=True), persist=False)
