@@ -4,9 +4,10 @@ A snapshot holds every writable disk's state and the guest's RAM and devices (th
 "vmstate", written into one qcow2 disk), as HMP's savevm does. Raw images cannot
 hold internal snapshots, so every writable disk is checked before a job starts
 and a raw one is named. The job runs in QEMU's main loop: the guest is paused
-and QMP does not answer until it is over, so each step waits up to JOB_TIMEOUT;
-the VM's lock is held throughout (`ps` then says "busy", not "not responding").
-The snapshots listed are what QEMU reads from the images (query-block's
+and QMP does not answer until it is over, so each step of a job waits up to
+JOB_TIMEOUT (connecting and the other questions keep the usual deadline: a frozen
+QEMU is still said at once). The VM's lock is held throughout, so `ps` says "busy"
+then, not "not responding". The snapshots listed are what QEMU reads from the images (query-block's
 ``inserted.image.snapshots``), as `qemu-img snapshot -l` prints them.
 """
 
@@ -60,7 +61,7 @@ class Snapshot:
 def writable_disks(q: Qmp) -> list[Disk]:
     """The guest's writable disks with an image in them (CD-ROMs and read-only drives hold no snapshot)."""
     disks = []
-    for entry in q.execute("query-block", timeout=JOB_TIMEOUT):
+    for entry in q.execute("query-block"):
         inserted = entry.get("inserted")
         if not inserted or inserted.get("ro"):
             continue
@@ -123,7 +124,7 @@ def _libvirt(vm: Any) -> Any | None:
 def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
     if lvs := _libvirt(vm):
         return lvs.save(vm, tag, vmstate=vmstate, waiting=waiting)
-    with vm.locked("snapshot save"), vm.qmp(timeout=JOB_TIMEOUT) as q:
+    with vm.locked("snapshot save"), vm.qmp() as q:
         target, disks = _usable(vm.name, writable_disks(q), vmstate)
         if any(d.has(tag) for d in disks):
             raise StateError(f"{vm.name} already has a snapshot {tag!r}", hint=f"vmrun snapshot delete {vm.name} {tag}")
@@ -137,7 +138,7 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
 def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     if lvs := _libvirt(vm):
         return lvs.load(vm, tag, waiting=waiting)
-    with vm.locked("snapshot load"), vm.qmp(timeout=JOB_TIMEOUT) as q:
+    with vm.locked("snapshot load"), vm.qmp() as q:
         disks = writable_disks(q)
         _, disks = _usable(vm.name, disks, None)
         # The vmstate is where the save put it: the disk whose copy of the tag carries it.
@@ -153,7 +154,7 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
 def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     if lvs := _libvirt(vm):
         return lvs.delete(vm, tag, waiting=waiting)
-    with vm.locked("snapshot delete"), vm.qmp(timeout=JOB_TIMEOUT) as q:
+    with vm.locked("snapshot delete"), vm.qmp() as q:
         holders = [d for d in writable_disks(q) if d.has(tag)]
         if not holders:
             raise StateError(f"{vm.name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {vm.name}")
@@ -165,7 +166,7 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
 def listing(vm: Any) -> list[Snapshot]:
     if lvs := _libvirt(vm):
         return lvs.listing(vm)
-    with vm.qmp(timeout=JOB_TIMEOUT) as q:
+    with vm.qmp() as q:
         return _gather(writable_disks(q))
 
 
