@@ -83,7 +83,8 @@ def test_up_makes_missing_disks_once_and_never_touches_them_again(vm, tmp_path, 
     [
         ('file = "d.qcow2"\nsize = "lots"', 2, "t.toml: drives[0].size: 'lots' is not a size"),
         ('file = "d.qcow2"\nbacking = "nope.img"', 2, "t.toml: drives[0].backing: {tmp}/nope.img does not exist"),
-        ('file = "d.qcow2"\nbacking = "b.img"\nformat = "raw"', 2, "t.toml: drives[0].format: 'raw' cannot have a backing file"),
+        ('file = "d.qcow2"\nbacking = "b.img"\nformat = "raw"', 2,
+         "t.toml: drives[0].format: 'raw' cannot have a backing file"),
         ('file = "no/such/dir/d.qcow2"\nsize = "1G"', 1, "cannot create: {tmp}/no/such/dir/d.qcow2: Could not create"),
     ],
 )

@@ -82,7 +82,8 @@ def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
 def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_path, write_profile):
     # ivshmem without master=on blocks migration, hence savevm: QEMU's own reason comes back, on one line.
     extra = '["-object", "memory-backend-ram,id=hm,size=1M,share=on", "-device", "ivshmem-plain,memdev=hm"]'
-    with bare_vm(vm, write_profile, "m", f'extra_args = {extra}\n[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'):
+    drive = f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
+    with bare_vm(vm, write_profile, "m", f"extra_args = {extra}\n{drive}"):
         r = vm("snapshot", "save", "m", "s1")
         assert r.returncode == 1
         errors = [line for line in r.stderr.splitlines() if "error" in line]
