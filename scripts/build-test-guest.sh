@@ -8,7 +8,10 @@
 #               PID 1 is busybox init. At boot it loads the NIC drivers,
 #               leases every eth* by DHCP (also NICs hot-plugged later),
 #               serves HTTP on port 80 (/ says "vmrun test guest",
-#               /cgi-bin/ip prints `ip -4 -o addr`) and powers off on the
+#               /cgi-bin/ip prints `ip -4 -o addr`, /cgi-bin/note?set=W
+#               keeps W in /tmp (RAM), /cgi-bin/disk?write=W writes W to the
+#               start of /dev/vda and syncs; both print what they hold) and
+#               powers off on the
 #               ACPI power button (QMP system_powerdown). A press made
 #               before acpid runs (firmware, early kernel boot) is lost:
 #               send it after "ready", resend or fall back to QMP quit.
@@ -29,7 +32,8 @@
 # the one file it is given and fails with "unknown symbol" if a module it
 # needs is not loaded yet; hence each module comes after the ones it uses:
 # virtio_ring -> virtio -> virtio_pci_{legacy,modern}_dev -> virtio_pci, and
-# failover -> net_failover -> virtio_net. evdev and button go first (they
+# failover -> net_failover -> virtio_net; virtio_blk (a disk as /dev/vda)
+# needs only virtio and virtio_ring. evdev and button go first (they
 # need nothing): evdev gives the power button its /dev/input/event* node,
 # which busybox acpid reads, and the earlier acpid runs the fewer ACPI
 # power button presses are lost.
@@ -42,7 +46,7 @@ set -euo pipefail
 # builtin or absent in the kernel version used is skipped.
 # evdev+button come first so the power button works as early as possible.
 MODULES=(evdev button virtio_ring virtio virtio_pci_legacy_dev
-         virtio_pci_modern_dev virtio_pci failover net_failover virtio_net e1000)
+         virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net e1000)
 
 OUT=${1:-${VMRUN_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/test-guest}}
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
@@ -314,8 +318,30 @@ echo
 ip -4 -o addr
 EOF
 
+# What a test changes in the guest: a word in RAM (tmpfs), a word on the disk.
+# Only letters, digits and '-' are taken from the query.
+cat >"$R/www/cgi-bin/note" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+word=$(echo "${QUERY_STRING#set=}" | tr -cd 'A-Za-z0-9-')
+[ "${QUERY_STRING#set=}" != "$QUERY_STRING" ] && echo "$word" >/tmp/note
+cat /tmp/note 2>/dev/null
+EOF
+cat >"$R/www/cgi-bin/disk" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+word=$(echo "${QUERY_STRING#write=}" | tr -cd 'A-Za-z0-9-')
+if [ "${QUERY_STRING#write=}" != "$QUERY_STRING" ]; then
+    printf 'vmrun-disk:%s\n' "$word" | dd of=/dev/vda bs=512 conv=sync,fsync 2>/dev/null || echo "write failed"
+fi
+dd if=/dev/vda bs=64 count=1 2>/dev/null | tr -cd 'A-Za-z0-9:-'
+echo
+EOF
+
 chmod 755 "$R"/etc/rc "$R"/etc/netwatch "$R"/etc/udhcpc.script \
-    "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip
+    "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk
 chmod 1777 "$R/tmp"
 # Debian's udhcpc default script path, in case anything runs it without -s.
 mkdir -p "$R/etc/udhcpc"

@@ -28,6 +28,14 @@ class Control:
     pidfile: str | None = None  # how vmrun finds this QEMU again if its state.json is lost
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run differs from its profile, never saved in it (`up --snapshot`, `up --cdrom ISO`)."""
+
+    snapshot: bool = False  # -snapshot: every disk write goes to a temporary overlay, dropped at exit
+    boot_cdrom: bool = False  # -boot once=d: the CD-ROM first, for this boot only (a reboot boots the disk)
+
+
 def build_argv(
     profile: Profile,
     netdevs: Mapping[str, NetdevSpec],
@@ -36,6 +44,7 @@ def build_argv(
     accel: Accel,
     control: Control | None = None,
     seed: str | None = None,
+    run: RunOptions = RunOptions(),
 ) -> list[str]:
     """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only."""
     argv = [qemu]
@@ -48,6 +57,7 @@ def build_argv(
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
+    argv += _run_options(run)
     if control is not None:
         argv += _control(control)
     argv += list(profile.extra_args)
@@ -122,7 +132,9 @@ def _media(p: Profile) -> list[str]:
 def _seed(seed: str | None) -> list[str]:
     if seed is None:
         return []
-    return ["-drive", opts(None, [("file", seed), ("id", "cidata"), ("media", "cdrom"), ("format", "raw"), ("readonly", True)])]
+    # IDE index 3, after the cdrom's 2: `-boot once=d` boots the first CD-ROM, which must be the install ISO.
+    pairs = [("file", seed), ("id", "cidata"), ("index", 3), ("media", "cdrom"), ("format", "raw"), ("readonly", True)]
+    return ["-drive", opts(None, pairs)]
 
 
 def _name(p: Profile) -> list[str]:
@@ -158,6 +170,12 @@ def _boot(p: Profile) -> list[str]:
     if p.append:
         argv += ["-append", p.append]
     return argv
+
+
+def _run_options(run: RunOptions) -> list[str]:
+    argv = ["-snapshot"] if run.snapshot else []
+    # `d` is the first CD-ROM: the profile's `cdrom` (or `up --cdrom ISO`), on IDE as QEMU's -cdrom puts it.
+    return argv + (["-boot", "once=d"] if run.boot_cdrom else [])
 
 
 def _control(c: Control) -> list[str]:

@@ -118,11 +118,17 @@ ConnectOpt = Annotated[Optional[str], typer.Option("--connect", "-c", metavar="U
                        help="A libvirt URI: the VM runs (or is looked for) under libvirt there, e.g. qemu+ssh://lab1/system.")]  # fmt: skip
 
 
-def _load(name: str, memory: str | None, smp: int | None, sets: list[str] | None):
+def _load(name: str, memory: str | None, smp: int | None, sets: list[str] | None, cdrom: str | None = None):
     """Load a profile with the command line's overrides, each labelled as typed so that errors name the option."""
     from vmrun.profile.load import Override, load_profile, parse_override
 
     overrides = [parse_override(s) for s in sets or []]
+    if cdrom is not None:  # a path typed here is taken from the current folder, not the profile's
+        from vmrun.errors import ProfileError
+
+        if not os.path.isfile(cdrom):
+            raise ProfileError(f"{cdrom} is not a file", field=f"--cdrom {cdrom}")
+        overrides.append(Override("cdrom", os.path.abspath(cdrom), f"--cdrom {cdrom}"))
     if memory is not None:
         overrides.append(Override("memory", memory, f"--memory {memory}"))
     if smp is not None:
@@ -213,29 +219,36 @@ def up(
     foreground: Annotated[bool, typer.Option("--foreground", "-f", help="Stay attached; Ctrl-C powers the guest off.")] = False,
     connect: ConnectOpt = None,
     persist: Annotated[bool, typer.Option("--persist", help="libvirt engine: define the domain, so it survives a host reboot.")] = False,
+    snapshot: Annotated[bool, typer.Option("--snapshot", help="Write nothing to the disks: writes go to a temporary overlay (QEMU's -snapshot).")] = False,
+    cdrom: Annotated[Optional[str], typer.Option("--cdrom", metavar="ISO", help="Boot this ISO once (-boot once=d); not saved in the profile.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start a VM: check the host, prepare its NICs, start QEMU detached and wait for QMP.
+    """Start a VM: check the host, prepare its NICs, make missing disks, start QEMU detached and wait for QMP.
 
     With -c URI (or engine = "libvirt" in the profile) libvirt runs it at URI instead.
 
     Example: vmrun up jrgtest --memory 16G --smp 8      vmrun up demo -c qemu+ssh://lab1/system
+             vmrun up jrgtest --cdrom debian-12.iso     vmrun up jrgtest --snapshot
     """
+    from vmrun.argv import RunOptions
     from vmrun.guestwait import UpAborted, first_tcp_forward
     from vmrun.profile.model import Engine
 
-    profile = _load(name, memory, smp, set_)
+    profile = _load(name, memory, smp, set_, cdrom)
+    options = RunOptions(snapshot=snapshot, boot_cdrom=cdrom is not None)
+    if cdrom is not None and profile.kernel:
+        ui.notice(f"the profile boots a kernel ({profile.kernel}): QEMU starts that, not the CD-ROM")
     if wait:
         first_tcp_forward(profile)  # refuse before anything starts
     if connect or profile.engine is Engine.LIBVIRT:
         _up_libvirt(profile, connect, persist=persist, wait=wait, wait_timeout=wait_timeout, foreground=foreground,
-                    as_json=as_json)  # fmt: skip
+                    as_json=as_json, options=options)  # fmt: skip
         return
     from vmrun import launch
     from vmrun.guestwait import wait_for_guest
     from vmrun.summary import up_summary
 
-    launched = launch.up(profile, notice=ui.notice)
+    launched = launch.up(profile, notice=ui.notice, options=options)
     try:  # a Ctrl-C of --foreground means "power it off", wherever it lands once the VM is up
         if wait:
             wait_for_guest(profile, launched, timeout=wait_timeout)
@@ -252,7 +265,7 @@ def up(
         power_off(launched)
 
 
-def _up_libvirt(profile, connect, *, persist, wait, wait_timeout, foreground, as_json) -> None:
+def _up_libvirt(profile, connect, *, persist, wait, wait_timeout, foreground, as_json, options) -> None:
     from vmrun.engines.libvirt import domain, uris
     from vmrun.errors import ProfileError
     from vmrun.summary import libvirt_summary
@@ -260,7 +273,8 @@ def _up_libvirt(profile, connect, *, persist, wait, wait_timeout, foreground, as
     if foreground:
         raise ProfileError("--foreground needs the qemu engine: libvirt keeps the VM, not vmrun",
                            hint=f"leave it out; vmrun down {profile.name} stops it")  # fmt: skip
-    vm = domain.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=ui.notice)
+    vm = domain.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=ui.notice,
+                   options=options)  # fmt: skip
     if wait:
         from vmrun.guestwait import wait_for_domain
 
@@ -608,6 +622,97 @@ def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = Fal
         print(json.dumps([vars(f) for f in fwds], indent=2))
     else:
         print(ui.table(["NIC", "RULE"], [[f.nic, f.rule] for f in fwds]))
+
+
+snapshot_app = typer.Typer(
+    help="Internal snapshots of a running VM (disks, RAM and devices), kept in its qcow2 disks "
+    "(over QMP; through libvirt's snapshot API for a VM libvirt runs).", no_args_is_help=True
+)
+app.add_typer(snapshot_app, name="snapshot")
+Tag = Annotated[str, typer.Argument(metavar="TAG", help="The snapshot's name.")]
+
+
+def _tag(tag: str) -> str:
+    from vmrun.errors import ProfileError
+    from vmrun.profile.fields import check_printable
+
+    try:
+        if not tag.strip():
+            raise ValueError("is empty")
+        return check_printable(tag)
+    except ValueError as e:
+        raise ProfileError(str(e), field="TAG") from None
+
+
+@command("save", group=snapshot_app)
+def snapshot_save(
+    name: VmName,
+    tag: Tag,
+    *,
+    disk: Annotated[Optional[str], typer.Option("--disk", help="The drive that holds the RAM state (default: the first writable one).")] = None,
+    connect: ConnectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Save the running guest (disks, RAM, devices) as snapshot TAG; the guest pauses meanwhile.
+
+    Every writable disk must be qcow2. Example: vmrun snapshot save demo before-upgrade
+    """
+    from vmrun import snapshots
+    from vmrun.vm import find
+
+    vm = find(name, connect)
+    snap = snapshots.save(vm, _tag(tag), vmstate=disk, waiting=ui.Spinner)
+    if vm.engine == "qemu" and (state := vm.state()) is not None and state.snapshot:
+        ui.notice(f"{name} runs with --snapshot: this snapshot is in its temporary overlay and goes when it powers off")
+    if as_json:
+        print(json.dumps(snap.as_json(), indent=2))
+    else:
+        state = f" (guest state {snapshots.size(snap.vm_state_size)})" if snap.vm_state_size is not None else ""
+        print(f"{name}: saved snapshot {snap.tag} on {', '.join(snap.disks) or 'its disks'}{state}")
+
+
+@command("load", group=snapshot_app)
+def snapshot_load(name: VmName, tag: Tag, *, connect: ConnectOpt = None) -> None:
+    """Bring the running guest back to snapshot TAG (its disks, RAM and devices as they were).
+
+    Example: vmrun snapshot load demo before-upgrade
+    """
+    from vmrun import snapshots
+    from vmrun.vm import find
+
+    snapshots.load(find(name, connect), _tag(tag), waiting=ui.Spinner)
+    print(f"{name}: back at snapshot {tag}")
+
+
+@command("delete", group=snapshot_app)
+def snapshot_delete(name: VmName, tag: Tag, *, connect: ConnectOpt = None) -> None:
+    """Delete snapshot TAG from the VM's disks.
+
+    Example: vmrun snapshot delete demo before-upgrade
+    """
+    from vmrun import snapshots
+    from vmrun.vm import find
+
+    snapshots.delete(find(name, connect), _tag(tag), waiting=ui.Spinner)
+    print(f"{name}: deleted snapshot {tag}")
+
+
+@command("list", group=snapshot_app)
+def snapshot_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
+    """The snapshots in the running VM's disks: tag, date, size of the saved guest state, the guest's clock.
+
+    Example: vmrun snapshot list demo --json
+    """
+    from vmrun import snapshots
+    from vmrun.vm import find
+
+    snaps = snapshots.listing(find(name, connect))
+    if as_json:
+        print(json.dumps([s.as_json() for s in snaps], indent=2))
+    elif snaps:
+        print(snapshots.render(snaps))
+    else:
+        print(f"{name}: no snapshots")
 
 
 net_app = typer.Typer(

@@ -13,6 +13,7 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
      +-- LaunchError           exit 1: QEMU did not start (exit code, argv, output)
      +-- QmpError              exit 1: QMP refused (what was sent, what came back)
      +-- EngineError           exit 1: libvirt refused or failed (lookup, destroy, attach, migrate)
+     +-- DiskError             exit 1: qemu-img could not make or read a disk image
 """
 
 from __future__ import annotations
@@ -127,3 +128,7 @@ class QmpError(VmrunError):
         self.sent = sent
         self.received = received
         super().__init__(message, hint=hint)
+
+
+class DiskError(VmrunError):
+    """qemu-img could not make or read a disk image; the message carries qemu-img's own reason."""

@@ -16,11 +16,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vmrun import accel as accel_mod
-from vmrun import preflight, proc, signals
-from vmrun.argv import Control, build_argv
+from vmrun import disks, preflight, proc, signals
+from vmrun.argv import Control, RunOptions, build_argv
 from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
 from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
@@ -41,6 +41,7 @@ class Launched:
     vm: Vm
     state: RunState
     process: subprocess.Popen[bytes]
+    made: list[disks.Made] = field(default_factory=list)  # disk images this `up` made
 
     @property
     def run(self) -> RunDir:
@@ -71,7 +72,7 @@ def check_cpu(profile: Profile, accel: Accel) -> None:
         )  # fmt: skip
 
 
-def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> Launched:
+def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None, options: RunOptions = RunOptions()) -> Launched:
     choice = accel_mod.choose(profile.accel)
     check_cpu(profile, choice.accel)
     if choice.notice:
@@ -85,10 +86,13 @@ def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None) -> L
         clear_stale(vm)
         ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
         qemu = preflight.run_all(profile)
-        return _start(vm, profile, qemu, choice.accel)
+        made = disks.ensure(profile, notice)  # kept if the rest fails: see vmrun.disks
+        launched = _start(vm, profile, qemu, choice.accel, options)
+        launched.made = made
+        return launched
 
 
-def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel) -> Launched:
+def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOptions) -> Launched:
     run = vm.run
     run.create()
     with ExitStack() as stack:
@@ -104,8 +108,9 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel) -> Launched:
                           qmp_fd, str(run.pidfile))  # fmt: skip
         seed = _cloud_init_seed(profile, run)
         argv = build_argv(profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=accel, control=control,
-                          seed=seed)  # fmt: skip
+                          seed=seed, run=options)  # fmt: skip
         state = _state(profile, argv, accel.value, prepared)
+        state.snapshot = options.snapshot
         vm.save(state)  # before QEMU exists: a vmrun killed from here on leaves a run folder naming it
         with signals.deferred():  # started and undoable, or not started
             process = _spawn(argv, run, list(ctx.fds))

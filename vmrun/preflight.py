@@ -42,7 +42,9 @@ def find_qemu(profile: Profile) -> str:
 
 def check_files(profile: Profile) -> None:
     wanted = [("kernel", profile.kernel), ("initrd", profile.initrd), ("cdrom", profile.cdrom)]
-    wanted += [(f"drives[{i}].file", d.file) for i, d in enumerate(profile.drives)]
+    # A missing image that `up` makes (size, backing) is not missing; disks.check looks at its backing.
+    wanted += [(f"drives[{i}].file", d.file) for i, d in enumerate(profile.drives)
+               if not (d.made_by_vmrun and not os.path.lexists(d.file))]  # fmt: skip
     for field, path in wanted:
         if path is None:
             continue
@@ -54,10 +56,12 @@ def check_files(profile: Profile) -> None:
 
 def run_all(profile: Profile) -> str:
     """Everything `vmrun up` checks before it changes anything; returns the QEMU binary's path."""
+    from vmrun import disks
     from vmrun.net import backend_for
 
     qemu = find_qemu(profile)
     check_files(profile)
+    disks.check(profile)
     for nic in profile.nics:
         backend_for(nic, profile.source).preflight(nic, profile)
     return qemu

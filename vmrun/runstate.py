@@ -60,6 +60,7 @@ class RunState:
     spice: SpiceState | None = None
     memory_mib: int | None = None  # what the guest got (after --memory/--smp); None: unknown
     smp: int | None = None
+    snapshot: bool = False  # `up --snapshot`: QEMU writes nothing to the disks
     schema: int = SCHEMA
 
     def to_json(self) -> dict[str, Any]:
@@ -145,6 +146,7 @@ def parse(data: Any, path: Path) -> RunState:
         spice=SpiceState(r.take(spice, "addr", str, "spice."), r.take(spice, "port", int, "spice.")) if spice else None,
         memory_mib=r.take(data, "memory_mib", (int, type(None)), "", sizes[0]),
         smp=r.take(data, "smp", (int, type(None)), "", sizes[1]),
+        snapshot=r.take(data, "snapshot", bool, "", False),
         schema=schema,
     )
 

@@ -22,6 +22,10 @@ def up_summary(launched: Launched) -> str:
         lines.append(f"  forward  {fwd.rule}  ({fwd.nic})")
     if s.spice:
         lines.append(f"  spice    spice://{s.spice.addr}:{s.spice.port}")
+    for made in launched.made:
+        lines.append(f"  disk     made {made}")
+    if s.snapshot:
+        lines.append("  snapshot on: disk writes go to a temporary overlay, gone at power-off")
     run = launched.run
     lines.append(f"  serial   {run.serial_log}   (vmrun console {s.name})")
     lines.append(f"  stop     vmrun down {s.name}")
@@ -42,6 +46,7 @@ def ps_table(vms: list[VmStatus]) -> str:
         fwds = ", ".join(f.rule for f in s.forwards) if s else ""
         spice = f"{s.spice.addr}:{s.spice.port}" if s and s.spice else "-"
         status = f"{vm.status} ({vm.note})" if vm.note else vm.status
+        status += ", -snapshot" if s and s.snapshot else ""
         mem = render_memory(s.memory_mib) if s and s.memory_mib else "-"
         cpus = str(s.smp) if s and s.smp else "-"
         rows.append([vm.name, vm.engine, vm.host, str(vm.pid or "-"), status, ui.duration(vm.uptime), mem, cpus,

@@ -65,6 +65,7 @@ class VmStatus:
             "memory_mib": s.memory_mib if s else None,
             "smp": s.smp if s else None,
             "argv": s.argv if s else [],  # as QEMU was started (libvirt's domains: empty, libvirt built it)
+            "snapshot": s.snapshot if s else False,
             "note": self.note,
             "engine": self.engine,
             "host": self.host,

@@ -121,7 +121,7 @@ def test_qemu_gets_the_seed_as_a_read_only_cdrom(vm, write_profile, keys):
                          f'[cloud_init]\nuser = "alice"\nssh_authorized_keys = ["{keys[0]}"]\n', "ci")  # fmt: skip
     seed = vm.runtime_dir / "ci" / "cidata.iso"
     shown = vm("show", str(path))
-    assert f"-drive file={seed},id=cidata,media=cdrom,format=raw,readonly=on" in shown.stdout
+    assert f"-drive file={seed},id=cidata,index=3,media=cdrom,format=raw,readonly=on" in shown.stdout
     r = vm("up", str(path))
     assert r.returncode == 0, r.stderr
     try:
@@ -143,5 +143,5 @@ def test_argv_attaches_the_seed_read_only(tmp_path):
     path = tmp_path / "a.toml"
     path.write_text('cdrom = "/isos/install.iso"\n[cloud_init]\n')
     argv = build_argv(load_profile(str(path)), {}, qemu="q", accel=Accel.TCG, seed="/run/vmrun/a,b/cidata.iso")
-    i = argv.index("file=/run/vmrun/a,,b/cidata.iso,id=cidata,media=cdrom,format=raw,readonly=on")
-    assert argv[i - 1] == "-drive" and argv[i - 2] == "file=/isos/install.iso,media=cdrom,readonly=on"
+    i = argv.index("file=/run/vmrun/a,,b/cidata.iso,id=cidata,index=3,media=cdrom,format=raw,readonly=on")
+    assert argv[i - 1] == "-drive" and argv[i - 2] == "file=/isos/install.iso,index=2,media=cdrom,readonly=on"

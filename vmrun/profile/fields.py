@@ -44,6 +44,38 @@ def parse_memory(value: object) -> int:
     return int(mib)
 
 
+_DISK_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE])(?:i?B)?\s*$", re.IGNORECASE)
+_DISK_FACTOR = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5, "E": 1024**6}
+# What qemu-img accepts for a qcow2 image (QCOW_MAX_L1_SIZE gives 2^55 at the default cluster size); raw alike here.
+_MAX_DISK = 2**55
+
+
+def parse_disk_size(value: object) -> int:
+    """``"40G"`` -> bytes (powers of 1024, as qemu-img reads them); a bare integer is bytes, as for qemu-img."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size; write e.g. \"40G\"")
+    if isinstance(value, int):
+        size = value
+    else:
+        m = _DISK_SIZE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a size; write e.g. \"40G\" or \"512M\"")
+        size = float(m.group(1)) * _DISK_FACTOR[m.group(2).upper()]
+    if size > _MAX_DISK:
+        raise ValueError(f"{value!r} is too large: at most 32P")
+    if size < 512 or size != int(size):
+        raise ValueError(f"{value!r} is too small or not whole: at least 512 bytes")
+    return int(size)
+
+
+def render_disk_size(size: int) -> str:
+    """Bytes as the largest unit that divides them (``42949672960`` -> ``40G``)."""
+    for unit in "EPTGMK":
+        if size % _DISK_FACTOR[unit] == 0:
+            return f"{size // _DISK_FACTOR[unit]}{unit}"
+    return f"{size}B"
+
+
 def render_memory(mib: int) -> str:
     return f"{mib // 1024}G" if mib % 1024 == 0 else f"{mib}M"
 

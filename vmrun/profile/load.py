@@ -368,18 +368,30 @@ def parse_spice(t: Table) -> Spice:
 
 def parse_drive(t: Table, path: Any) -> Drive:
     t.get("file", str, required=True)
+    size = t.parsed("size", fields.parse_disk_size, (str, int))
+    backing = t.parsed("backing", path)
+    fmt = t.parsed("format", fields.parse_word)
+    if backing is not None and fmt not in (None, "qcow2"):
+        raise t.error("format", f"{fmt!r} cannot have a backing file: an overlay is qcow2",
+                      hint='write format = "qcow2" or leave it out')  # fmt: skip
+    if (size is not None or backing is not None) and fmt is None:
+        fmt = "qcow2"  # what vmrun makes it as, so QEMU need not probe it
     drive = Drive(
         file=t.parsed("file", path),
         interface=t.parsed("interface", fields.parse_word, default="virtio"),
-        format=t.parsed("format", fields.parse_word),
+        format=fmt,
         aio=t.parsed("aio", fields.parse_word),
         cache=t.parsed("cache", fields.parse_word),
         readonly=t.get("readonly", bool, False),
         snapshot=t.get("snapshot", bool, False),
         addr=t.parsed("addr", fields.parse_pci_addr),
+        size=size,
+        backing=backing,
     )
     if drive.addr is not None and drive.interface != "virtio":
         raise t.error("addr", f"a PCI slot is for an interface = \"virtio\" disk, not {drive.interface!r}")
+    if drive.readonly and drive.made_by_vmrun:
+        raise t.error("readonly", "a read-only drive cannot be made empty by vmrun (it has size or backing)")
     t.reject_unknown()
     return drive
 

@@ -80,6 +80,13 @@ class Drive:
     readonly: bool = False
     snapshot: bool = False
     addr: str | None = None  # PCI slot of an if=virtio disk, pinned
+    size: int | None = None  # bytes: `up` makes the image with qemu-img if it is missing
+    backing: str | None = None  # `up` makes the image as a qcow2 overlay of this one if it is missing
+
+    @property
+    def made_by_vmrun(self) -> bool:
+        """Whether `up` makes this image when it is missing."""
+        return self.size is not None or self.backing is not None
 
 
 @dataclass(frozen=True)

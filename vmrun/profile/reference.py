@@ -91,6 +91,8 @@ MEANING: dict[str, str | tuple[str, str]] = {
     "nics.downscript": "The script QEMU runs when it closes a tap it made (type tap).",
     "nics.backend": "A QEMU -netdev backend vmrun has no type for: socket, stream, dgram, vde, vhost-user...",
     "nics.options": "That backend's options as -netdev takes them, e.g. \"mcast=230.0.0.1:1234\".",
+    "drives.size": ("Make the image this big with qemu-img if it is missing, e.g. \"40G\".", "-"),
+    "drives.backing": "Make the image a qcow2 overlay of this one if it is missing (never written to).",
     "drives.addr": ("The virtio disk's PCI slot, e.g. \"0x6\".", "the next free one"),
     "cloud_init": "A NoCloud seed for a cloud image ([cloud_init] table), attached as a CD-ROM.",
     "cloud_init.hostname": ("The guest's host name.", "the VM's name"),
@@ -258,8 +260,8 @@ def _title(section: str) -> str:
     group, _, kind = section.partition(".")
     if not section:
         return "Top level"
-    if group == "spice":
-        return "`[spice]`"
+    if group in ("spice", "cloud_init"):
+        return f"`[{group}]`"
     if group == "drives":
         return "`[[drives]]`"
     if not kind:

@@ -13,11 +13,13 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlparse
 
+from vmrun import disks
 from vmrun.adapters import libvirt as lv
+from vmrun.argv import RunOptions
 from vmrun.engines.libvirt import uris
 from vmrun.errors import EngineError, HostNetError, LaunchError, ProfileError, QmpError, StateError
 from vmrun.profile.model import Accel, Nic, NicType, Profile
@@ -259,7 +261,12 @@ def _wait_inactive(dom: Any, timeout: float) -> bool:
 
 
 def state_of(dom: Any) -> RunState:
-    meta = metadata(dom) or {}
+    import xml.etree.ElementTree as ET
+
+    from vmrun.engines.libvirt.xml import read_metadata
+
+    xml = dom.XMLDesc(0)
+    meta = read_metadata(xml) or {}
     _, max_kib, _, vcpus, _ = dom.info()  # the domain's own figures, as `virsh dominfo` shows them
     return RunState(
         name=dom.name(),
@@ -273,6 +280,8 @@ def state_of(dom: Any) -> RunState:
         forwards=[Forward(f["nic"], f["rule"]) for f in meta.get("forwards", [])],
         memory_mib=max_kib // 1024,
         smp=vcpus,
+        # `up --snapshot` made every writable disk transient: nothing is written to the images.
+        snapshot=any(d.find("transient") is not None for d in ET.fromstring(xml).iter("disk")),
     )
 
 
@@ -317,17 +326,21 @@ def userspace_ovs(nics: Iterable[Nic], uri: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None) -> LibvirtVm:
+def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None,
+       options: RunOptions = RunOptions()) -> LibvirtVm:  # fmt: skip
     from vmrun.engines.libvirt.xml import domain_xml
 
     if profile.cloud_init is not None:
         raise ProfileError("is not carried to libvirt: the seed ISO would have to be on its host", source=profile.source,
                            field="cloud_init", hint="use the qemu engine for a cloud image's first boot")  # fmt: skip
     libvirt = lv.quiet_libvirt()
+    profile = run_options(profile, options, persist=persist)
+    _disks_here(profile, uri)
     with lv.connect(uri) as conn:
         old = _lookup(conn, profile.name)
         if old is not None and old.isActive():
             raise StateError(f"{profile.name}: already running on {uri}", hint=f"vmrun down {profile.name} -c {uri}")
+        made = disks.ensure(profile, notice)  # before libvirt opens them; kept if the rest fails (see vmrun.disks)
         built = domain_xml(profile, accel=choose_accel(conn, profile.accel), emulator=emulator(conn, profile),
                            libvirt_version=conn.getLibVersion(),
                            userspace_ovs=userspace_ovs(profile.nics, uri))  # fmt: skip
@@ -347,4 +360,29 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
             raise LaunchError(f"{profile.name}: libvirt at {uri} refused to start it: {lv.reason(e)}",
                              hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`") from None  # fmt: skip
     uris.remember(uri)
+    for m in made:
+        notice(f"made disk {m}")
     return LibvirtVm(uri, profile.name)
+
+
+def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Profile:
+    """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once)."""
+    if options.boot_cdrom:
+        raise ProfileError("--cdrom needs the qemu engine: libvirt has no boot-once",
+                           hint="set cdrom = \"ISO\" in the profile (or --set cdrom=ISO): libvirt boots the disk, then the CD-ROM")  # fmt: skip
+    if not options.snapshot:
+        return profile
+    if persist:
+        raise ProfileError("--snapshot cannot go with --persist: a defined domain would keep its disks transient")
+    drives = tuple(d if d.readonly else replace(d, snapshot=True) for d in profile.drives)
+    return replace(profile, drives=drives)
+
+
+def _disks_here(profile: Profile, uri: str) -> None:
+    """Disks the profile has vmrun make (size, backing): only where this vmrun sees the files, a local libvirt."""
+    wanted = [i for i, d in enumerate(profile.drives) if d.made_by_vmrun]
+    if wanted and host_of(uri) != "local":
+        key = "backing" if profile.drives[wanted[0]].backing else "size"
+        raise ProfileError(f"vmrun makes disk images only when libvirt runs on this host, not at {uri}",
+                           source=profile.source, field=f"drives[{wanted[0]}].{key}",
+                           hint="make the image there with qemu-img create, and leave size and backing out")  # fmt: skip

@@ -1,0 +1,93 @@
+"""`vmrun snapshot save|load|list|delete` over QMP on the tiny guest with a qcow2 disk; a raw disk is refused,
+a migration blocker fails the job with QEMU's reason."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+import pytest
+
+from tests.conftest import guest_profile
+
+pytestmark = [pytest.mark.root, pytest.mark.guest]
+
+
+def test_save_change_load_list_delete(vm, tmp_path, write_profile, test_guest):
+    drive = f'[[drives]]\nfile = "{tmp_path}/disk.qcow2"\nsize = "64M"\n'
+    path = guest_profile(write_profile, test_guest, '[[nics]]\nhostfwd = ["tcp::8080-:80"]\n', extra=drive)
+    assert vm("up", str(path), "--wait", "--wait-timeout", "120").returncode == 0
+    url = "http://127.0.0.1:8080/cgi-bin"
+    try:
+        assert vm.netns.http(f"{url}/note?set=before").strip() == "before"
+        assert vm.netns.http(f"{url}/disk?write=one").strip() == "vmrun-disk:one"
+
+        r = vm("snapshot", "save", "g", "s1")
+        assert r.returncode == 0, r.stderr
+        assert "g: saved snapshot s1 on virtio0" in r.stdout
+        r = vm("snapshot", "save", "g", "s1")
+        assert r.returncode == 2 and "g already has a snapshot 's1'" in r.stderr
+
+        # After the save: the guest changes a file in RAM and its disk.
+        assert vm.netns.http(f"{url}/note?set=after").strip() == "after"
+        assert vm.netns.http(f"{url}/disk?write=two").strip() == "vmrun-disk:two"
+
+        [snap] = json.loads(vm("snapshot", "list", "g", "--json").stdout)
+        assert snap["tag"] == "s1" and snap["disks"] == ["virtio0"] and snap["vm_state_size"] > 0
+        listed = vm("snapshot", "list", "g").stdout.splitlines()
+        assert listed[0].split() == ["TAG", "ID", "DATE", "VM", "SIZE", "VM", "CLOCK", "DISKS"]
+        assert listed[1].startswith("s1 ")
+
+        r = vm("snapshot", "load", "g", "s1")
+        assert r.returncode == 0, r.stderr
+        assert "g: back at snapshot s1" in r.stdout
+        # The guest is where it was at the save: the changes are gone, in RAM and on the disk.
+        assert vm.netns.http(f"{url}/note").strip() == "before"
+        assert vm.netns.http(f"{url}/disk").strip() == "vmrun-disk:one"
+
+        r = vm("snapshot", "load", "g", "nope")
+        assert r.returncode == 2 and "g has no snapshot 'nope'" in r.stderr
+        assert vm("snapshot", "delete", "g", "s1").returncode == 0
+        assert json.loads(vm("snapshot", "list", "g", "--json").stdout) == []
+        assert vm("snapshot", "list", "g").stdout.strip() == "g: no snapshots"
+    finally:
+        assert vm("down", "g", "--force").returncode == 0
+
+
+@contextmanager
+def bare_vm(vm, write_profile, name: str, text: str):
+    """A VM with no guest OS (none is needed: what is tested happens in QEMU), powered off after."""
+    assert vm("up", str(write_profile(f'name = "{name}"\naccel = "tcg"\nmemory = "64M"\n{text}'))).returncode == 0
+    try:
+        yield
+    finally:
+        assert vm("down", name, "--force").returncode == 0
+
+
+def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
+    # The formats are checked before any job starts.
+    drives = (f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
+              f'[[drives]]\nfile = "{tmp_path}/raw.img"\nsize = "16M"\nformat = "raw"\n')  # fmt: skip
+    with bare_vm(vm, write_profile, "r", drives):
+        r = vm("snapshot", "save", "r", "s1")
+        assert r.returncode == 2
+        assert r.stderr.splitlines()[0] == (
+            f"vmrun: error: r: drive virtio1 ({tmp_path}/raw.img) is raw, which cannot hold internal snapshots"
+        )
+        assert vm("snapshot", "list", "r").stdout.strip() == "r: no snapshots"
+        r = vm("snapshot", "save", "r", "s1", "--disk", "virtio9")
+        assert r.returncode == 2 and "raw" in r.stderr  # the formats come first, whatever disk is asked for
+
+
+def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_path, write_profile):
+    # ivshmem without master=on blocks migration, hence savevm: QEMU's own reason comes back, on one line.
+    extra = '["-object", "memory-backend-ram,id=hm,size=1M,share=on", "-device", "ivshmem-plain,memdev=hm"]'
+    drive = f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
+    with bare_vm(vm, write_profile, "m", f"extra_args = {extra}\n{drive}"):
+        r = vm("snapshot", "save", "m", "s1")
+        assert r.returncode == 1
+        errors = [line for line in r.stderr.splitlines() if "error" in line]
+        assert errors == ["vmrun: error: m: snapshot s1 not saved: "
+                          "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"]  # fmt: skip
+        assert vm("snapshot", "list", "m").stdout.strip() == "m: no snapshots"
+        assert json.loads(vm("qmp", "m", "query-jobs").stdout) == []  # the failed job was dismissed

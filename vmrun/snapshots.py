@@ -1,0 +1,210 @@
+"""Internal snapshots of a running guest over QMP: QEMU's snapshot-save/-load/-delete jobs.
+
+A snapshot holds every writable disk's state and the guest's RAM and devices (the
+"vmstate", written into one qcow2 disk), as HMP's savevm does. Raw images cannot
+hold internal snapshots, so every writable disk is checked before a job starts
+and a raw one is named. The job runs in QEMU's main loop: the guest is paused
+and QMP does not answer until it is over, so each step of a job waits up to
+JOB_TIMEOUT (connecting and the other questions keep the usual deadline: a frozen
+QEMU is still said at once). The VM's lock is held throughout, so `ps` says "busy"
+then, not "not responding". The snapshots listed are what QEMU reads from the images (query-block's
+``inserted.image.snapshots``), as `qemu-img snapshot -l` prints them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from vmrun.errors import QmpError, StateError
+from vmrun.qmp import Qmp
+
+JOB_TIMEOUT = 600.0
+POLL = 0.1
+# Block drivers that hold internal snapshots (qcow2 is the one a local image has).
+SNAPSHOT_FORMATS = {"qcow2", "rbd", "sheepdog"}
+
+Waiting = Callable[[str], AbstractContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class Disk:
+    device: str  # the drive's name in QEMU (virtio0, ide0-hd0) or its qdev id
+    node: str  # the top block node, what the jobs name
+    format: str
+    file: str
+    snapshots: tuple[dict[str, Any], ...]
+
+    def has(self, tag: str) -> dict[str, Any] | None:
+        return next((s for s in self.snapshots if s.get("name") == tag), None)
+
+
+@dataclass
+class Snapshot:
+    tag: str
+    id: str
+    date: float
+    vm_state_size: int | None  # None: not known (libvirt does not say)
+    vm_clock: float | None
+    disks: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tag": self.tag, "id": self.id, "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.date)),
+                "date_sec": self.date, "vm_state_size": self.vm_state_size, "vm_clock_sec": self.vm_clock,
+                "disks": self.disks}  # fmt: skip
+
+
+def writable_disks(q: Qmp) -> list[Disk]:
+    """The guest's writable disks with an image in them (CD-ROMs and read-only drives hold no snapshot)."""
+    disks = []
+    for entry in q.execute("query-block"):
+        inserted = entry.get("inserted")
+        if not inserted or inserted.get("ro"):
+            continue
+        image = inserted.get("image", {})
+        disks.append(Disk(
+            device=entry.get("device") or entry.get("qdev", "?"), node=inserted.get("node-name", ""),
+            format=inserted.get("drv", image.get("format", "?")), file=inserted.get("file", "?"),
+            snapshots=tuple(image.get("snapshots", [])),
+        ))  # fmt: skip
+    return disks
+
+
+def _usable(name: str, disks: list[Disk], vmstate: str | None) -> tuple[Disk, list[Disk]]:
+    """(the disk for the vmstate, all writable disks), refusing what cannot hold an internal snapshot."""
+    if not disks:
+        raise StateError(f"{name} has no writable disk to hold a snapshot",
+                         hint="give it a qcow2 drive: [[drives]] file = \"disk.qcow2\", size = \"1G\"")  # fmt: skip
+    for d in disks:
+        if d.format not in SNAPSHOT_FORMATS:
+            raise StateError(f"{name}: drive {d.device} ({d.file}) is {d.format}, which cannot hold internal snapshots",
+                             hint=f"convert it (qemu-img convert -O qcow2 {d.file} new.qcow2), "
+                                  "or mark it readonly or snapshot in the profile")  # fmt: skip
+    if vmstate is None:
+        return disks[0], disks
+    chosen = next((d for d in disks if vmstate in (d.device, d.node)), None)
+    if chosen is None:
+        raise StateError(f"{name}: no writable disk {vmstate!r}", hint=f"one of: {', '.join(d.device for d in disks)}")
+    return chosen, disks
+
+
+def _job(q: Qmp, command: str, arguments: dict[str, Any], what: str) -> None:
+    """Start a job, poll query-jobs until it concludes, dismiss it; its error becomes one QmpError line."""
+    job_id = f"vmrun-{command}-{os.getpid()}"
+    q.execute(command, {"job-id": job_id, **arguments}, timeout=JOB_TIMEOUT)
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while True:
+        job = next((j for j in q.execute("query-jobs", timeout=JOB_TIMEOUT) if j.get("id") == job_id), None)
+        if job is None:
+            raise QmpError(f"{what}: the job {job_id} vanished before it concluded")
+        if job.get("status") == "concluded":
+            q.execute("job-dismiss", {"id": job_id}, timeout=JOB_TIMEOUT)
+            if job.get("error"):
+                raise QmpError(f"{what}: {job['error']}", sent={"execute": command, "arguments": arguments},
+                               received=job)  # fmt: skip
+            return
+        if time.monotonic() >= deadline:
+            raise QmpError(f"{what}: not done after {JOB_TIMEOUT:.0f} s (job {job_id} still {job.get('status')})")
+        time.sleep(POLL)
+
+
+def _libvirt(vm: Any) -> Any | None:
+    """The libvirt engine's own snapshot module for a domain libvirt runs (its snapshot API, not QMP)."""
+    if getattr(vm, "engine", "qemu") != "libvirt":
+        return None
+    from vmrun.engines.libvirt import snapshots
+
+    return snapshots
+
+
+def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
+    if lvs := _libvirt(vm):
+        return lvs.save(vm, tag, vmstate=vmstate, waiting=waiting)
+    with vm.locked("snapshot save"), vm.qmp() as q:
+        target, disks = _usable(vm.name, writable_disks(q), vmstate)
+        if any(d.has(tag) for d in disks):
+            raise StateError(f"{vm.name} already has a snapshot {tag!r}", hint=f"vmrun snapshot delete {vm.name} {tag}")
+        args = {"tag": tag, "vmstate": target.node, "devices": [d.node for d in disks]}
+        with waiting(f"saving snapshot {tag} of {vm.name}"):
+            _job(q, "snapshot-save", args, f"{vm.name}: snapshot {tag} not saved")
+        found = {s.tag: s for s in _gather(writable_disks(q))}
+    return found[tag]
+
+
+def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+    if lvs := _libvirt(vm):
+        return lvs.load(vm, tag, waiting=waiting)
+    with vm.locked("snapshot load"), vm.qmp() as q:
+        disks = writable_disks(q)
+        _, disks = _usable(vm.name, disks, None)
+        # The vmstate is where the save put it: the disk whose copy of the tag carries it.
+        holder = next((d for d in disks if (s := d.has(tag)) and s.get("vm-state-size", 0) > 0), None)
+        if holder is None:
+            raise StateError(f"{vm.name} has no snapshot {tag!r} with the guest's state in it",
+                             hint=f"vmrun snapshot list {vm.name}")  # fmt: skip
+        args = {"tag": tag, "vmstate": holder.node, "devices": [d.node for d in disks]}
+        with waiting(f"loading snapshot {tag} into {vm.name}"):
+            _job(q, "snapshot-load", args, f"{vm.name}: snapshot {tag} not loaded")
+
+
+def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+    if lvs := _libvirt(vm):
+        return lvs.delete(vm, tag, waiting=waiting)
+    with vm.locked("snapshot delete"), vm.qmp() as q:
+        holders = [d for d in writable_disks(q) if d.has(tag)]
+        if not holders:
+            raise StateError(f"{vm.name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {vm.name}")
+        with waiting(f"deleting snapshot {tag} of {vm.name}"):
+            _job(q, "snapshot-delete", {"tag": tag, "devices": [d.node for d in holders]},
+                 f"{vm.name}: snapshot {tag} not deleted")  # fmt: skip
+
+
+def listing(vm: Any) -> list[Snapshot]:
+    if lvs := _libvirt(vm):
+        return lvs.listing(vm)
+    with vm.qmp() as q:
+        return _gather(writable_disks(q))
+
+
+def _gather(disks: list[Disk]) -> list[Snapshot]:
+    """One entry per tag, across the disks that hold it, oldest first."""
+    by_tag: dict[str, Snapshot] = {}
+    for d in disks:
+        for s in d.snapshots:
+            tag = s.get("name", "")
+            snap = by_tag.setdefault(tag, Snapshot(
+                tag, str(s.get("id", "")), s.get("date-sec", 0) + s.get("date-nsec", 0) / 1e9, 0,
+                s.get("vm-clock-sec", 0) + s.get("vm-clock-nsec", 0) / 1e9,
+            ))  # fmt: skip
+            snap.vm_state_size = max(snap.vm_state_size or 0, int(s.get("vm-state-size", 0)))
+            snap.disks.append(d.device)
+    return sorted(by_tag.values(), key=lambda s: s.date)
+
+
+def render(snaps: list[Snapshot]) -> str:
+    """A table like `qemu-img snapshot -l`: tag, date, vm-state size, the guest's clock, the disks."""
+    from vmrun import ui
+
+    rows = [[s.tag, s.id, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.date)), size(s.vm_state_size),
+             _clock(s.vm_clock), ", ".join(s.disks) or "-"] for s in snaps]  # fmt: skip
+    return ui.table(["TAG", "ID", "DATE", "VM SIZE", "VM CLOCK", "DISKS"], rows)
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= factor:
+            return f"{n / factor:.3g} {unit}"
+    return f"{n} B"
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s // 3600:04d}:{s % 3600 // 60:02d}:{s % 60:02d}.{int((seconds - s) * 1000):03d}"
