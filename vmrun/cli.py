@@ -938,6 +938,10 @@ def viewer(
         print(opened.display.uri)
     elif opened.pid is not None:
         print(f"{name}: {viewers.VIEWER} (pid {opened.pid}) on {opened.display.uri}")
+    if opened.viewer is None and as_json:
+        # The JSON above already says where to point a SPICE client; the hint goes to stderr.
+        ui.notice(f"{viewers.VIEWER} is not installed: {viewers.INSTALL_HINT}")
+        raise typer.Exit(1)
     if opened.viewer is None:
         raise VmrunError(f"{viewers.VIEWER} is not installed: open {opened.display.uri} with a SPICE client",
                          hint=viewers.INSTALL_HINT)  # fmt: skip
