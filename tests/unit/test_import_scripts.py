@@ -160,3 +160,16 @@ def test_import_writes_where_up_finds_it(script, tmp_path, private_config, monke
     monkeypatch.chdir(Path("/"))
     code, err, out = run("show", "web")
     assert code == 0, err
+
+
+def test_a_legacy_hub_shared_by_two_nics_is_refused_naming_its_lines():
+    """The one form the import refuses (tests/data/import-refused): vmrun gives each NIC a backend of its own."""
+    from tests.conftest import DATA
+
+    path = DATA / "import-refused" / "hub-two-nics.sh"
+    code, err, out = run("import", str(path), "-o", "-")
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == (
+        f"vmrun: error: {path}:7: hub 0 (-net ...,vlan=0, lines 7, 8, 9) joins 2 NICs and 1 backends; vmrun gives "
+        "each NIC a backend of its own")  # fmt: skip
+    assert "give each -net nic its own vlan=" in err

@@ -127,6 +127,10 @@ def read_script(
         raise ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
     cmd, program, argv, before = found
     notes += env.fixed
+    notes += [(c.line, f"{one_line(' '.join(c.words))}: not run by vmrun (it runs QEMU only"
+               + (", and makes the host side of bridge, macvtap and ovs NICs itself; a type = \"tap\" NIC's tap "
+                  "must exist before vmrun up)" if _is_network(c.words) else ")"))
+              for c in host if _is_action(c.words)]  # fmt: skip
     return Script(
         source=source,
         folder=folder,
@@ -139,6 +143,21 @@ def read_script(
         alternatives=alternatives(lexed.comments),
         notes=notes,
     )
+
+
+# Commands that change nothing a VM needs: not worth a note.
+_QUIET = {"echo", "printf", "set", "cd", "pushd", "popd", "true", "false", ":", "exit", "wait", "trap", "sleep",
+          "shopt", "return", "read", "test", "[", "[[", "unset", "shift", "source", ".", "fi", "done", "esac", "}"}
+_NETWORK = {"ip", "brctl", "tunctl", "ovs-vsctl", "ifconfig", "nmcli", "modprobe", "sysctl", "iptables", "nft"}
+
+
+def _is_action(words: tuple[str, ...]) -> bool:
+    rest = [w for w in words if w not in _WRAPPERS]
+    return bool(rest) and os.path.basename(rest[0]) not in _QUIET
+
+
+def _is_network(words: tuple[str, ...]) -> bool:
+    return any(os.path.basename(w) in _NETWORK for w in words[:3])
 
 
 def one_line(text: str) -> str:
