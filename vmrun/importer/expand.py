@@ -39,6 +39,10 @@ class Unresolved(Exception):
     """Only a running shell (or the caller) knows this value."""
 
 
+class NeedsArgument(Unresolved):
+    """``$1`` with no default, and the script's arguments not given (or too few) after ``--``."""
+
+
 class PassThrough(Exception):
     """``"$@"``: the script hands its own arguments on to QEMU."""
 
@@ -176,10 +180,10 @@ class Env:
         if op in (":+", "+"):
             return "", ()
         if name.isdigit() and self.args is not None:
-            raise Unresolved(f"{var.raw} is the script's argument {name}, but only {len(self.args)} "
+            raise NeedsArgument(f"{var.raw} is the script's argument {name}, but only {len(self.args)} "
                              f"{'was' if len(self.args) == 1 else 'were'} given after --")
         if name.isdigit():
-            raise Unresolved(f"{var.raw} is the script's argument {name} and has no default: give the script's "
+            raise NeedsArgument(f"{var.raw} is the script's argument {name} and has no default: give the script's "
                              f"arguments after --, as in vmrun import SCRIPT -- ARG1 ARG2")
         if op in (":?", "?") or not (name[0].isalpha() or name[0] == "_"):
             raise Unresolved(f"{var.raw} comes from the caller; write its value into the command instead")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from vmrun.errors import ScriptError
-from vmrun.importer.expand import Env, Field, PassThrough, Unresolved
+from vmrun.importer.expand import Env, Field, NeedsArgument, PassThrough, Unresolved
 from vmrun.importer.shell import Comment, Op, Redirect, Word, lex
 
 _QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
@@ -192,8 +192,12 @@ def _qemu_argv(
                 argv.pop()
                 notes.append((word.line, f"{option} {word.raw}: not imported; {key} is given with --set"))
                 continue
-            how = (f": write its value into the script, or give it: vmrun import {source} --set {key}=VALUE" if key
-                   else ": write its value into the script instead")  # fmt: skip
+            if isinstance(e, NeedsArgument):
+                how = f" (or give {key} itself: --set {key}=VALUE)" if key else ""
+            elif key:
+                how = f": write its value into the script, or give it: vmrun import {source} --set {key}=VALUE"
+            else:
+                how = ": write its value into the script instead"
             raise ScriptError(one_line(str(e) + how), source=source, line=word.line) from None
     notes += [(line, f"{raw} is kept as written (vmrun expands variables in paths only)") for line, raw in env.kept]
     return argv
