@@ -33,6 +33,10 @@ class Lan:
         self.host.ip("link", "set", self.uplink, "up")
         self.ns.ip("addr", "add", f"{SUBNET}.1/24", "dev", "lan")
         self.ns.ip("link", "set", "lan", "up")
+        self.start_dnsmasq()
+
+    def start_dnsmasq(self) -> None:
+        """DHCP on the LAN namespace's ``lan`` interface, leases in the test's folder."""
         self.leases.touch()
         self.dnsmasq = self.ns.popen(
             "dnsmasq", "--keep-in-foreground", "--no-daemon", "--port=0", "--no-resolv", "--no-hosts",

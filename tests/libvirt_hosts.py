@@ -508,14 +508,7 @@ class SharedLan(Lan):
         self.ns.ip("link", "add", "lan", "type", "bridge")
         self.ns.ip("addr", "add", f"{SUBNET}.1/24", "dev", "lan")
         self.ns.ip("link", "set", "lan", "up")
-        self.leases.touch()
-        self.dnsmasq = self.ns.popen(
-            "dnsmasq", "--keep-in-foreground", "--no-daemon", "--port=0", "--no-resolv", "--no-hosts",
-            "--bind-interfaces", "--interface=lan", "--except-interface=lo",
-            f"--dhcp-range={SUBNET}.100,{SUBNET}.150,255.255.255.0,1h", f"--dhcp-leasefile={self.leases}",
-            f"--pid-file={self.tmp / 'dnsmasq.pid'}", "--log-dhcp", f"--log-facility={self.tmp / 'dnsmasq.log'}",
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        self.start_dnsmasq()
 
     def attach(self, netns: Netns, port: str, uplink: str = "uplink0", bridge: str = "br0") -> None:
         subprocess.run(["ip", "-n", netns.name, "link", "add", uplink, "type", "veth",

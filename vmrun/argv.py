@@ -90,6 +90,8 @@ def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
 
 
 HOTPLUG_PORT = "vmrun-hp{}"
+CDROM_INDEX = 2  # what -cdrom means: IDE index 2, the secondary master, where every installer looks
+SEED_INDEX = 3  # the cloud-init seed, after it: `-boot once=d` boots the first CD-ROM, the install ISO
 
 
 def is_q35(p: Profile) -> bool:
@@ -124,16 +126,14 @@ def _media(p: Profile) -> list[str]:
         pairs += [("addr", d.addr)]
         argv += ["-drive", opts(None, pairs)]
     if p.cdrom:
-        # What -cdrom means: IDE index 2, the secondary master, where every guest's installer looks.
-        argv += ["-drive", opts(None, [("file", p.cdrom), ("index", 2), ("media", "cdrom"), ("readonly", True)])]
+        argv += ["-drive", opts(None, [("file", p.cdrom), ("index", CDROM_INDEX), ("media", "cdrom"), ("readonly", True)])]
     return argv
 
 
 def _seed(seed: str | None) -> list[str]:
     if seed is None:
         return []
-    # IDE index 3, after the cdrom's 2: `-boot once=d` boots the first CD-ROM, which must be the install ISO.
-    pairs = [("file", seed), ("id", "cidata"), ("index", 3), ("media", "cdrom"), ("format", "raw"), ("readonly", True)]
+    pairs = [("file", seed), ("id", "cidata"), ("index", SEED_INDEX), ("media", "cdrom"), ("format", "raw"), ("readonly", True)]
     return ["-drive", opts(None, pairs)]
 
 

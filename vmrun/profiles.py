@@ -18,15 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from vmrun.errors import FileError, ProfileError, VmrunError
-from vmrun.profile.load import find_profile, parse_profile, search_path
+from vmrun.profile.load import find_profile, home_folder, parse_profile, search_path
 from vmrun.profile.model import Profile
 
 PROFILE_MODE = 0o600  # a profile may come to hold a SPICE password
-
-
-def user_dir() -> Path:
-    """The user's own profile folder, on the path wherever vmrun runs from: $XDG_CONFIG_HOME/vmrun/profiles."""
-    return search_path()[1]
 
 
 def _check_new_name(name: str) -> None:
@@ -85,7 +80,7 @@ def new(name: str, folder: Path | None = None) -> Path:
     from vmrun.profile import template
 
     _check_new_name(name)
-    path = (folder or user_dir()) / f"{name}.toml"
+    path = (folder or home_folder()) / f"{name}.toml"
     text = template.render(name)
     validate(text, path)
     _write_new(path, text)

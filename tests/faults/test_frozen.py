@@ -15,7 +15,8 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import links
-from tests.launch.test_lifecycle import BARE, qemu_pids
+from tests.faults import util
+from tests.faults.util import BARE, qemu_pids
 
 pytestmark = pytest.mark.root
 
@@ -43,11 +44,16 @@ def stopped_qemu(vm, write_profile):
 
 
 def assert_nothing_left(vm, before: set[str]) -> None:
-    assert qemu_pids(vm.netns) == []
-    assert links(vm.netns) == before
-    assert not (vm.runtime_dir / "bare").exists()
-    assert not (vm.runtime_dir / ".bare.lock").exists(), "lock file left"
+    util.assert_nothing_left(vm, before)
     assert vm("ps").stdout.strip() == "no VMs"
+
+
+def assert_down_kills(vm, *how: str) -> None:
+    """`vmrun down bare` with ``how`` (--timeout 5, --force) kills the frozen QEMU and says so, in bounded time."""
+    r = run(vm, "down", "bare", *how, within=40)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert r.stdout.strip() == "bare: killed", (r.stdout, r.stderr)
 
 
 def test_frozen_qemu_ps_qmp_and_down(vm, write_profile):
@@ -77,10 +83,7 @@ def test_frozen_qemu_ps_qmp_and_down(vm, write_profile):
         assert len(errors) == 1, r.stderr
         assert errors[0].startswith("vmrun: error: ") and "not responding" in errors[0], r.stderr
 
-        r = run(vm, "down", "bare", "--timeout", "5", within=40)
-        assert r.returncode == 0, r.stderr
-        assert "Traceback" not in r.stderr
-        assert r.stdout.strip() == "bare: killed", (r.stdout, r.stderr)
+        assert_down_kills(vm, "--timeout", "5")
     assert_nothing_left(vm, before)
 
 
@@ -98,9 +101,7 @@ def test_frozen_qemu_stays_not_responding_in_ps(vm, write_profile):
             assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
             [entry] = json.loads(r.stdout)
             assert entry["pid"] == pid and entry["status"] == "not responding", f"ps number {i + 1}: {entry}"
-        r = run(vm, "down", "bare", "--timeout", "5", within=40)
-        assert r.returncode == 0, r.stderr
-        assert r.stdout.strip() == "bare: killed", (r.stdout, r.stderr)
+        assert_down_kills(vm, "--timeout", "5")
     assert_nothing_left(vm, before)
 
 
@@ -109,10 +110,7 @@ def test_frozen_qemu_down_timeout(vm, write_profile):
     ever for its power-off request to be answered. Now it kills it and removes everything."""
     before = links(vm.netns)
     with stopped_qemu(vm, write_profile):
-        r = run(vm, "down", "bare", "--timeout", "5", within=40)
-        assert r.returncode == 0, r.stderr
-        assert "Traceback" not in r.stderr
-        assert r.stdout.strip() == "bare: killed", (r.stdout, r.stderr)
+        assert_down_kills(vm, "--timeout", "5")
     assert_nothing_left(vm, before)
 
 
@@ -123,8 +121,5 @@ def test_frozen_qemu_down_force(vm, write_profile):
     """
     before = links(vm.netns)
     with stopped_qemu(vm, write_profile):
-        r = run(vm, "down", "bare", "--force", within=40)
-        assert r.returncode == 0, r.stderr
-        assert "Traceback" not in r.stderr
-        assert r.stdout.strip() == "bare: killed", (r.stdout, r.stderr)
+        assert_down_kills(vm, "--force")
     assert_nothing_left(vm, before)

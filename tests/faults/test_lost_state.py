@@ -183,6 +183,18 @@ def test_up_killed_at_each_step_leaves_a_vm_that_stays_known(vm, write_profile, 
 # --- (b) (c) state.json broken or gone under a running QEMU --------------------------------------
 
 
+def assert_shown_running_with_note(vm, pid: int, words: str) -> None:
+    """`ps` and `ps --json` show the VM as running, its pid, and a note with ``words``."""
+    r = vm("ps")
+    assert r.returncode == 0, r.stderr
+    no_traceback(r)
+    [row] = [line for line in r.stdout.splitlines() if line.startswith(f"{NAME} ")]
+    assert str(pid) in row and "running" in row and words in row, r.stdout
+    entry = ps_entries(vm)[NAME]
+    assert entry["pid"] == pid and entry["status"] == "running"
+    assert entry["note"] and words in entry["note"], entry
+
+
 @pytest.mark.parametrize(
     "garbage", ["", "xx", "[]", '"str"', '{"pid": "self"}'], ids=["empty", "xx", "list", "string", "pid-self"]
 )
@@ -193,14 +205,7 @@ def test_garbled_state_keeps_the_vm_known(vm, write_profile, garbage):
     state = vm.runtime_dir / NAME / "state.json"
     state.write_text(garbage)
 
-    r = vm("ps")
-    assert r.returncode == 0, r.stderr
-    no_traceback(r)
-    [row] = [line for line in r.stdout.splitlines() if line.startswith(f"{NAME} ")]
-    assert str(pid) in row and "running" in row and "state.json" in row, r.stdout
-    entry = ps_entries(vm)[NAME]
-    assert entry["pid"] == pid and entry["status"] == "running"
-    assert entry["note"] and "state.json" in entry["note"], entry
+    assert_shown_running_with_note(vm, pid, "state.json")
 
     assert_kept_alive(vm, path, pid)
     down_force(vm, before)
@@ -212,14 +217,7 @@ def test_deleted_state_keeps_the_vm_known(vm, write_profile):
     path, pid = up(vm, write_profile)
     (vm.runtime_dir / NAME / "state.json").unlink()
 
-    r = vm("ps")
-    assert r.returncode == 0, r.stderr
-    no_traceback(r)
-    [row] = [line for line in r.stdout.splitlines() if line.startswith(f"{NAME} ")]
-    assert str(pid) in row and "running" in row and "state lost" in row, r.stdout
-    entry = ps_entries(vm)[NAME]
-    assert entry["pid"] == pid and entry["status"] == "running"
-    assert entry["note"] and "state lost" in entry["note"], entry
+    assert_shown_running_with_note(vm, pid, "state lost")
 
     assert_kept_alive(vm, path, pid)
     down_force(vm, before)

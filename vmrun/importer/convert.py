@@ -66,7 +66,7 @@ def _pin_slots(m: Mapper) -> None:
     if all(ours.get(k) == v for k, v in script.items()):
         return
     pinned = []
-    for i, nic in enumerate(m.profile.get("nics", [])):
+    for nic in m.profile.get("nics", []):
         if f"nic:{nic['id']}" in script:
             nic["addr"] = pci.addr_text(script[f"nic:{nic['id']}"])
             pinned.append(f"NIC {nic['id']} at {nic['addr']}")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from vmrun.argv import HOTPLUG_PORT
+from vmrun.argv import CDROM_INDEX, HOTPLUG_PORT
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
 from vmrun.profile.model import Profile
 from vmrun.profile import fields
 
 _DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media", "index", "addr"}
-_CDROM_INDEX = 2  # -cdrom is IDE index 2, and so is vmrun's cdrom key
 _HD = ("-hda", "-hdb", "-hdc", "-hdd", "")
 _VDAGENT_PORT = "com.redhat.spice.0"
 
@@ -127,7 +126,7 @@ def map_drives(m: Mapper) -> None:
             if opt.name == "-drive":
                 drive = _drive(m, opt)
             elif opt.name == "-cdrom":
-                drive = {"media": "cdrom", "file": m.path(opt.value, "-cdrom"), "index": _CDROM_INDEX}
+                drive = {"media": "cdrom", "file": m.path(opt.value, "-cdrom"), "index": CDROM_INDEX}
             else:
                 drive = {"file": m.path(opt.value, opt.name or "the disk image"), "interface": "ide"}
             if drive.pop("media", None) == "cdrom":
@@ -191,7 +190,7 @@ def _ide_index(m: Mapper, opt: Opt) -> int:
         if o.name in _HD:
             used.add(_HD.index(o.name) if o.name else len(used))
         elif o.name == "-cdrom":
-            used.add(_CDROM_INDEX)
+            used.add(CDROM_INDEX)
         elif o.name == "-drive":
             keys = dict(parse_opts(o.text)[1])
             if keys.get("if", "ide") == "ide":
@@ -202,7 +201,7 @@ def _ide_index(m: Mapper, opt: Opt) -> int:
 def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any]) -> None:
     if "cdrom" in m.profile:
         raise Unfit("vmrun has one CD-ROM; this is a second one")
-    if drive.pop("index") != _CDROM_INDEX:
+    if drive.pop("index") != CDROM_INDEX:
         raise Unfit("vmrun's cdrom is IDE index 2, where -cdrom puts it; this CD-ROM has another index")
     if set(drive) - {"file", "interface", "readonly"} or drive.get("interface", "ide") != "ide":
         raise Unfit("a CD-ROM with settings vmrun's cdrom key does not have")

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 # Display devices that replace QEMU's default VGA card (vl.c's default_list).
 VGA_DEVICES = {"VGA", "cirrus-vga", "qxl-vga", "virtio-vga", "virtio-vga-gl", "vmware-svga", "ati-vga",
                "vhost-user-vga", "isa-vga", "isa-cirrus-vga"}  # fmt: skip
-_ISA_VGA = {"isa-vga", "isa-cirrus-vga"}
 # Devices on the root PCI bus besides every *-pci one; virtio-X is virtio-X-pci on a PC.
 _PCI = {
     "e1000", "e1000e", "e1000-82544gc", "e1000-82545em", "rtl8139", "ne2k_pci", "pcnet", "vmxnet3", "tulip",
@@ -87,7 +86,3 @@ def wants_builtin_vga(vga: str | None, nodefaults: bool, devices: list[str]) -> 
     if nodefaults or any(d in VGA_DEVICES for d in devices):
         return False
     return True
-
-
-def isa_vga(vga: str | None) -> bool:
-    return vga in _ISA_VGA

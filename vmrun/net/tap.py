@@ -107,10 +107,11 @@ def vhost_as_said(nic: Nic) -> bool | None:
     return None if nic.vhost is Vhost.AUTO else nic.vhost is Vhost.ON
 
 
-def shown_netdev(nic: Nic, lead: tuple[tuple[str, object], ...]) -> NetdevSpec:
-    """A tap -netdev as `vmrun show` prints it: ``lead`` says how QEMU reaches the tap."""
+def shown_netdev(nic: Nic, lead: tuple[tuple[str, object], ...], vhost: bool | None = None) -> NetdevSpec:
+    """A tap -netdev: ``lead`` says how QEMU reaches the tap; ``vhost`` as decided, else as the profile says it."""
     queues = nic.queues if nic.queues and nic.queues > 1 else None
-    return NetdevSpec("tap", (*lead, ("vhost", vhost_as_said(nic)), ("queues", queues)), device_options(nic))
+    vhost = vhost_as_said(nic) if vhost is None else vhost
+    return NetdevSpec("tap", (*lead, ("vhost", vhost), ("queues", queues)), device_options(nic))
 
 
 def by_name(profile: Profile, nic: Nic) -> tuple[tuple[str, object], ...]:

@@ -31,11 +31,8 @@ def search_path() -> list[Path]:
 
 
 def home_folder() -> Path:
-    """Where new profiles go, found by name from any folder: $VMRUN_PROFILE_PATH's first, else the XDG one."""
-    given = [p for p in os.environ.get("VMRUN_PROFILE_PATH", "").split(os.pathsep) if p]
-    if given:
-        return Path(given[0])
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "vmrun" / "profiles"
+    """Where `new` and `import` write: the user's own folder on the path, found wherever vmrun runs from."""
+    return search_path()[1]
 
 
 def find_profile(name_or_path: str) -> Path:
