@@ -141,11 +141,21 @@ class Qmp:
 
         from qemu.qmp import QMPClient
 
+        from vmrun import signals
+
         sock = self._connect()
-        self._loop = asyncio.new_event_loop()
-        # qemu.qmp's tasks that die with a connection we drop are not news: keep them off stderr.
-        self._loop.set_exception_handler(lambda loop, context: None)
-        self._client = QMPClient(str(self.path.parent.name))
+        try:
+            # A signal in the middle of making the loop would leave half an object for the garbage
+            # collector to complain about on stderr: it waits until loop and client are whole.
+            with signals.deferred():
+                self._loop = asyncio.new_event_loop()
+                # qemu.qmp's tasks that die with a connection we drop are not news: keep them off stderr.
+                self._loop.set_exception_handler(lambda loop, context: None)
+                self._client = QMPClient(str(self.path.parent.name))
+        except BaseException:
+            sock.close()
+            self.__exit__()
+            raise
         try:
             self._run(self._client.connect(sock), "connect")
         except QmpError:
