@@ -143,8 +143,10 @@ class Qmp:
 
         from vmrun import signals
 
-        sock = self._connect()
+        deadline = time.monotonic() + self.timeout
+        sock = self._connect(deadline)
         try:
+            self._skip_to_greeting(sock, deadline)
             # A signal in the middle of making the loop would leave half an object for the garbage
             # collector to complain about on stderr: it waits until loop and client are whole.
             with signals.deferred():
@@ -166,10 +168,9 @@ class Qmp:
             raise QmpError(f"cannot talk to QMP at {self.path}: {e}") from None
         return self
 
-    def _connect(self) -> socket.socket:
+    def _connect(self, deadline: float) -> socket.socket:
         """Connect without blocking. QEMU listens with a backlog of one and serves one client
         at a time: a full backlog (EAGAIN) is a QEMU that is busy or stopped, so retry until the deadline."""
-        deadline = time.monotonic() + self.timeout
         while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.setblocking(False)
@@ -184,6 +185,28 @@ class Qmp:
             except OSError as e:
                 sock.close()
                 raise QmpError(f"cannot talk to QMP at {self.path}: {e.strerror}") from None
+
+    def _skip_to_greeting(self, sock: socket.socket, deadline: float) -> None:
+        """Drop what QEMU sends a new client before its greeting, so that qemu.qmp reads the greeting first.
+
+        QEMU resets a monitor to "greet, then negotiate" only once it sees the new connection: an
+        event raised in between (a guest acknowledging the NIC the last client plugged in) still goes
+        out as if to the last client, ahead of the greeting, and qemu.qmp refuses it as a greeting.
+        """
+        import select
+
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([sock], [], [], left)[0]:
+                raise _not_responding("connect", self.timeout)
+            seen = sock.recv(65536, socket.MSG_PEEK)
+            end = seen.find(b"\n")
+            if not seen or b'"QMP"' in seen[: end if end >= 0 else len(seen)]:
+                return  # the greeting (or a closed socket, for qemu.qmp to report)
+            if end < 0:
+                time.sleep(0.01)  # a message not yet whole: its end is on its way
+                continue
+            sock.recv(end + 1)
 
     def __exit__(self, *exc: object) -> None:
         import asyncio
