@@ -6,6 +6,7 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
      +-- ProfileError          exit 2: bad input, names the file and the field
      |    +-- PreflightError   exit 2: the profile is fine, the host is not ready
      |    +-- ScriptError      exit 2: `vmrun import` cannot read a start.sh (names file:line)
+ |    +-- TrustError       exit 2: a profile or a program it names is someone else's to change
      +-- StateError            exit 2: wrong state (already running, not running, busy, not yours)
      +-- RunStateError         exit 1: a run-state file vmrun cannot use (malformed, not its own)
      +-- FileError             exit 1: the OS refused a file operation (names the path; hint by errno)
@@ -61,6 +62,10 @@ class ScriptError(ProfileError):
     def __init__(self, message: str, *, source: str, line: int | None = None, hint: str | None = None) -> None:
         self.line = line
         super().__init__(message, source=f"{source}:{line}" if line else source, hint=hint)
+
+
+class TrustError(ProfileError):
+    """A profile, or a program it has vmrun run, that a user other than you or root owns or can change."""
 
 
 class StateError(VmrunError):

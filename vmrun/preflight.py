@@ -37,6 +37,9 @@ def find_qemu(profile: Profile) -> str:
             field="qemu",
             hint="install qemu-system-x86 (apt-get install qemu-system-x86) or set qemu = \"/path/to/qemu-system-x86_64\"",
         )
+    from vmrun import trust
+
+    trust.check_program(found, source=profile.source, field="qemu")
     return found
 
 

@@ -123,8 +123,10 @@ def listing() -> list[Found]:
 
 
 def _fill(item: Found, path: Path) -> None:
+    from vmrun import trust
+
     try:
-        profile = validate(path.read_text(), path)
+        profile = validate(trust.read_profile(path), path)
     except (ProfileError, OSError, UnicodeDecodeError) as e:
         item.error = e.message if isinstance(e, VmrunError) else str(e)
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 
+from vmrun import trust
 from vmrun.errors import PreflightError
 from vmrun.net import bridgeacl, tap
 from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
@@ -65,6 +66,8 @@ class BridgeBackend:
         field = nic_field(profile, nic)
         bridge = self.bridge_of(nic, profile)
         bridge_key = f"{field}.bridge" if nic.bridge else f"{field}.network"
+        if resolve_via(nic) is Via.HELPER:  # QEMU runs it, as this user: whose it is comes first
+            trust.check_program(find_helper(nic), source=profile.source, field=f"{field}.helper")
         if not os.path.isdir(f"/sys/class/net/{bridge}/bridge"):
             raise PreflightError(
                 f"there is no Linux bridge {bridge!r} on this host",

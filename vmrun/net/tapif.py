@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from vmrun import trust
 from vmrun.errors import PreflightError
 from vmrun.net import tap
 from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
@@ -26,6 +27,8 @@ class TapBackend:
     def preflight(self, nic: Nic, profile: Profile) -> None:
         field = nic_field(profile, nic)
         tap.check_vhost(nic, profile, field)
+        trust.check_program(nic.script, source=profile.source, field=f"{field}.script")
+        trust.check_program(nic.downscript, source=profile.source, field=f"{field}.downscript")
         if nic.ifname and nic.script is None and not os.path.exists(f"/sys/class/net/{nic.ifname}"):
             raise PreflightError(
                 f"there is no tap {nic.ifname} on this host",

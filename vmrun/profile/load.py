@@ -36,20 +36,45 @@ def home_folder() -> Path:
 
 
 def find_profile(name_or_path: str) -> Path:
+    """The profile file for a name (the first on the search path that you can trust) or a path.
+
+    A profile someone else could have written is never used (see vmrun.trust): as a path it is
+    refused; found by name, it is passed over with a notice, so a file planted in ./profiles of a
+    shared folder neither runs nor hides your own profile of that name.
+    """
+    from vmrun import trust
+
     path = Path(name_or_path)
     if path.suffix == ".toml" or os.sep in name_or_path:
         if not path.is_file():
             raise ProfileError("no such profile file", source=name_or_path)
+        trust.check(path)
         return path
+    passed_over: list[Path] = []
     for folder in search_path():
         candidate = folder / f"{name_or_path}.toml"
-        if candidate.is_file():
+        if not candidate.is_file():
+            continue
+        if trust.problem(candidate) is None:
+            _say_passed_over(passed_over, candidate)
             return candidate
+        passed_over.append(candidate)
+    if passed_over:
+        trust.check(passed_over[0])
     looked = ", ".join(str(d) for d in search_path())
     raise ProfileError(
         f"no profile named {name_or_path!r}",
         hint=f"looked in {looked}; give a path or set VMRUN_PROFILE_PATH",
     )
+
+
+def _say_passed_over(passed_over: list[Path], used: Path) -> None:
+    from vmrun import trust, ui
+
+    for path in passed_over:
+        place, reason = trust.problem(path) or (str(path), "?")
+        subject = "it" if place == os.path.abspath(path) else place
+        ui.notice(f"{path} passed over, not trusted ({subject} is {reason}); using {used}")
 
 
 class Override(NamedTuple):
@@ -68,13 +93,13 @@ def load_profile(
     name_or_path: str, *, overrides: Sequence[Override | tuple[str, Any]] = (), source: Path | None = None
 ) -> Profile:
     """Read and validate a profile; ``overrides`` are applied first."""
+    from vmrun import trust
+
     path = source or find_profile(name_or_path)
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(trust.read_profile(path))
     except tomllib.TOMLDecodeError as e:
         raise ProfileError(f"not valid TOML: {e}", source=str(path)) from None
-    except OSError as e:
-        raise ProfileError(f"cannot read: {e.strerror}", source=str(path)) from None
     given = [Override(*o) for o in overrides]
     for override in given:
         apply_override(raw, override, str(path))

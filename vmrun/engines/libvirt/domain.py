@@ -299,6 +299,10 @@ def choose_accel(conn: Any, wanted: Accel) -> Accel:
 def emulator(conn: Any, profile: Profile) -> str:
     """The target host's QEMU (from its domain capabilities), unless the profile names a path of its own."""
     if profile.qemu.startswith("/"):
+        if host_of(conn.getURI()) == "local":  # libvirtd runs it as root: the same trust as `up` here
+            from vmrun import trust
+
+            trust.check_program(profile.qemu, source=profile.source, field="qemu")
         return profile.qemu
     import xml.etree.ElementTree as ET
 
