@@ -1,0 +1,64 @@
+"""`vmrun fwd add|del|list`: port forwards on a running VM's user NIC."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from vmrun import ui
+from vmrun.cli.base import (
+    app,
+    ConnectOpt,
+    JsonOpt,
+    VmName,
+    command,
+)
+
+
+fwd_app = typer.Typer(help="Port forwards on a running VM's user-network NIC.", no_args_is_help=True)
+app.add_typer(fwd_app, name="fwd")
+
+Rule = Annotated[str, typer.Argument(metavar="RULE", help="proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp:127.0.0.1:2222-:22")]
+
+
+@command("add", group=fwd_app)
+def fwd_add(
+    name: VmName,
+    rule: Rule,
+    *,
+    nic: Annotated[Optional[str], typer.Option(help="The user NIC (default: the first).")] = None,
+    connect: ConnectOpt = None,
+) -> None:
+    """Add a port forward to a running VM (binds 127.0.0.1 unless the rule says otherwise).
+
+    Example: vmrun fwd add demo tcp::2222-:22
+    """
+    from vmrun import forwards
+
+    print(f"{name}: forwarding {forwards.add(name, rule, nic, connect=connect).rule}")
+
+
+@command("del", group=fwd_app)
+def fwd_del(name: VmName, rule: Rule, *, connect: ConnectOpt = None) -> None:
+    """Remove a port forward (the host side is enough: tcp:127.0.0.1:2222).
+
+    Example: vmrun fwd del demo tcp:127.0.0.1:2222
+    """
+    from vmrun import forwards
+
+    print(f"{name}: removed {forwards.delete(name, rule, connect=connect).rule}")
+
+
+@command("list", group=fwd_app)
+def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
+    """The forwards of a running VM."""
+    from vmrun import forwards
+
+    fwds = forwards.listing(name, connect=connect)
+    if as_json:
+        print(json.dumps([vars(f) for f in fwds], indent=2))
+    else:
+        print(ui.table(["NIC", "RULE"], [[f.nic, f.rule] for f in fwds]))
+

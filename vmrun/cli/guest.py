@@ -1,0 +1,136 @@
+"""Commands that reach into a running VM: console, ssh, qmp, log, viewer."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from vmrun import ui
+from vmrun.cli.base import (
+    ConnectOpt,
+    JsonOpt,
+    VmName,
+    command,
+)
+
+
+@command()
+def console(name: VmName, *, connect: ConnectOpt = None) -> None:
+    """Attach to a VM's serial console; Ctrl-] detaches."""
+    from vmrun.serial import attach
+    from vmrun.vm import Vm, find
+
+    vm = find(name, connect)
+    if not isinstance(vm, Vm):  # libvirt's own console client, which knows its stream protocol
+        os.execvp("virsh", ["virsh", "-c", vm.uri, "console", vm.name])
+    attach(vm.run.serial)
+
+
+@command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ssh(
+    ctx: typer.Context,
+    name: VmName,
+    *,
+    user: Annotated[Optional[str], typer.Option("--user", "-l", help="Login name.")] = None,
+) -> None:
+    """ssh into a VM through its forward to guest port 22.
+
+    Example: vmrun ssh jrgtest -- uname -a
+    """
+    from vmrun.summary import ssh_argv
+
+    argv = ssh_argv(name, user, list(ctx.args))
+    os.execvp(argv[0], argv)
+
+
+@command()
+def qmp(
+    name: VmName,
+    qmp_command: Annotated[str, typer.Argument(metavar="COMMAND", help="A QMP command, e.g. query-status.")],
+    arguments: Annotated[Optional[str], typer.Argument(metavar="[JSON]", help="Its arguments as a JSON object.")] = None,
+    *,
+    connect: ConnectOpt = None,
+) -> None:
+    """Send one QMP command to a running VM and print the answer as JSON (libvirt's monitor passthrough on that engine).
+
+    Example: vmrun qmp demo query-status
+    """
+    from vmrun.errors import StateError
+    from vmrun.vm import find
+
+    vm = find(name, connect)
+    try:
+        args = json.loads(arguments) if arguments else None
+    except ValueError as e:
+        raise StateError(f"arguments: not JSON: {e}") from None
+    if args is not None and not isinstance(args, dict):
+        raise StateError("arguments: must be a JSON object, e.g. '{\"device\": \"net1\"}'")
+    with vm.qmp() as q:
+        print(json.dumps(q.execute(qmp_command, args), indent=2))
+
+
+@command()
+def log(
+    name: VmName,
+    *,
+    qemu_output: Annotated[bool, typer.Option("--qemu", help="QEMU's own output instead of the serial console.")] = False,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
+) -> None:
+    """Print a VM's serial console log (or QEMU's output with --qemu)."""
+    from vmrun.errors import StateError
+    from vmrun.serial import print_log
+    from vmrun.vm import Vm, find
+
+    vm = find(name)
+    if not isinstance(vm, Vm):
+        raise StateError(f"{name} runs under libvirt, which keeps its log on {vm.host}: /var/log/libvirt/qemu/{name}.log",
+                         hint=f"vmrun console {name} shows its serial console")  # fmt: skip
+    state = vm.state()
+    print_log(vm.run.qemu_log if qemu_output else vm.run.serial_log, follow=follow,
+              still_running=lambda: vm.qemu_pid(state) is not None)  # fmt: skip
+
+
+@command()
+def viewer(
+    name: VmName,
+    *,
+    wait: Annotated[bool, typer.Option("--wait", help="Stay attached until the viewer is closed.")] = False,
+    print_uri: Annotated[bool, typer.Option("--print", help="Only print the spice:// URI.")] = False,
+    connect: ConnectOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open remote-viewer on a VM's SPICE display (the password goes in a 0600 .vv file, never on a command line).
+
+    Without remote-viewer installed it prints the spice:// URI and how to install it (exit 1).
+
+    Example: vmrun viewer jrgtest      vmrun viewer demo --print
+    """
+    from vmrun import viewer as viewers
+    from vmrun.errors import VmrunError
+    from vmrun.vm import find
+
+    vm = find(name, connect)
+    if print_uri:
+        shown = viewers.display_of(vm)
+        print(json.dumps({"name": name, "uri": shown.uri}) if as_json else shown.uri)
+        return
+    opened = viewers.open_viewer(vm, wait=wait)
+    if as_json:
+        print(json.dumps(opened.as_json(), indent=2))
+    elif opened.viewer is None:
+        print(opened.display.uri)
+    elif opened.pid is not None:
+        print(f"{name}: {viewers.VIEWER} (pid {opened.pid}) on {opened.display.uri}")
+    if opened.viewer is None and as_json:
+        # The JSON above already says where to point a SPICE client; the hint goes to stderr.
+        ui.notice(f"{viewers.VIEWER} is not installed: {viewers.INSTALL_HINT}")
+        raise typer.Exit(1)
+    if opened.viewer is None:
+        raise VmrunError(f"{viewers.VIEWER} is not installed: open {opened.display.uri} with a SPICE client",
+                         hint=viewers.INSTALL_HINT)  # fmt: skip
+    if opened.exit_code:
+        raise typer.Exit(opened.exit_code)
+
