@@ -8,6 +8,8 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
      |    +-- ScriptError      exit 2: `vmrun import` cannot read a start.sh (names file:line)
  |    +-- TrustError       exit 2: a profile or a program it names is someone else's to change
      +-- StateError            exit 2: wrong state (already running, not running, busy, not yours)
+ |    +-- NotSupported     exit 2: the engine that runs the VM cannot do that (one wording: engines.base)
+ +-- UsageError            exit 2: the command line itself is wrong (an option, a missing argument)
      +-- RunStateError         exit 1: a run-state file vmrun cannot use (malformed, not its own)
      +-- FileError             exit 1: the OS refused a file operation (names the path; hint by errno)
      +-- HostNetError          exit 1: preparing or releasing a NIC's host side
@@ -70,6 +72,20 @@ class TrustError(ProfileError):
 
 class StateError(VmrunError):
     exit_code = 2
+
+
+class NotSupported(StateError):
+    """What the VM's engine cannot do; made by :func:`vmrun.engines.base.not_supported`."""
+
+
+class UsageError(VmrunError):
+    """The command line is wrong (options that exclude each other, a value no option takes)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, option: str | None = None, hint: str | None = None) -> None:
+        self.option = option
+        super().__init__(f"{option}: {message}" if option else message, hint=hint)
 
 
 class RunStateError(VmrunError):

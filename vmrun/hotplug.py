@@ -14,37 +14,26 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 from vmrun import signals, ui
 from vmrun.argv import HOTPLUG_PORT, is_q35
 from vmrun.errors import ProfileError, QmpError, StateError
-from vmrun.net import PrepareContext, PreparedNic, backend_for
+from vmrun.net import PrepareContext, backend_for
 from vmrun.net.base import NetdevSpec
+from vmrun.engines.base import Added
+from vmrun.engines.common import new_nic as new_nic_for
 from vmrun.net.hostobj import Recorder, release_recorded
 from vmrun.profile import load_profile
-from vmrun.profile.load import option_for_nic_key, parse_cli_nic
+from vmrun.profile.load import option_for_nic_key
 from vmrun.profile.model import Nic, Profile
 from vmrun.qmp import Qmp
 from vmrun.runstate import ADDING, RUNNING, Forward, NicState, RunState
-from vmrun.vm import Vm, find
+from vmrun.vm import Vm
 
 
 DELETE_TIMEOUT = 30.0
 MAX_QUEUES = 64  # a NIC's queues (one fd each) at most, as profiles allow
-
-
-@dataclass
-class Added:
-    nic: Nic
-    prepared: PreparedNic
-    bus: str | None
-    profile: str  # the file the VM was started from, for `--save`
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.nic.id, "type": self.nic.type.value, "model": self.nic.model, "mac": self.nic.mac,
-                "host": self.prepared.host, "bus": self.bus, "hotplugged": True}  # fmt: skip
 
 
 def running_profile(state: RunState) -> Profile:
@@ -54,18 +43,8 @@ def running_profile(state: RunState) -> Profile:
 
 def new_nic(raw: dict[str, Any], state: RunState, profile: Profile) -> Nic:
     """Validate a NIC given on the command line, as if it were a [[nics]] table, against the live VM."""
-    taken_ids = {n.id for n in state.nics}
-    taken_macs = {n.mac for n in state.nics}
-    if "id" not in raw:
-        raw = {**raw, "id": next(f"net{i}" for i in range(len(taken_ids) + 1) if f"net{i}" not in taken_ids)}
-    nic = parse_cli_nic(raw, profile.name, len(taken_ids))
-    if nic.id in taken_ids:
-        left = state.nic(nic.id).phase == ADDING  # type: ignore[union-attr]
-        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}" + (" (left by an interrupted nic add)" if left else ""),
-                           field="--id", hint=f"vmrun nic del {profile.name} {nic.id}, or choose another --id")  # fmt: skip
-    if nic.mac in taken_macs:
-        raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
-    return nic
+    taken = [(n.id, n.mac) for n in state.nics]
+    return new_nic_for(raw, profile, taken, left_by_add=[n.id for n in state.nics if n.phase == ADDING])
 
 
 def qmp_netdev(nic_id: str, spec: NetdevSpec, fdnames: dict[str, str]) -> dict[str, Any]:
@@ -104,12 +83,7 @@ def free_hotplug_port(q: Qmp, profile: Profile) -> str | None:
     )
 
 
-def add(name: str, raw: dict[str, Any], *, connect: str | None = None) -> Added:
-    vm = find(name, connect)
-    if not isinstance(vm, Vm):
-        from vmrun.engines.libvirt import nics
-
-        return nics.add(vm, raw)
+def add(vm: Vm, raw: dict[str, Any]) -> Added:
     with vm.locked("nic add"):
         state = _live_state(vm)
         profile = running_profile(state)
@@ -138,7 +112,7 @@ def add(name: str, raw: dict[str, Any], *, connect: str | None = None) -> Added:
                 state.forwards += [Forward(nic.id, str(f)) for f in nic.hostfwd]
                 vm.save(state)
                 stack.pop_all()
-    return Added(nic, prepared, bus, profile.source)
+    return Added(nic, prepared.host, bus, profile.source)
 
 
 def _preflight(backend: Any, nic: Nic, profile: Profile, raw: dict[str, Any]) -> None:
@@ -204,13 +178,9 @@ def _quietly(q: Qmp, command: str, args: dict[str, Any]) -> None:
         pass
 
 
-def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT, connect: str | None = None) -> None:
+def delete(vm: Vm, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
     """Unplug ``nic_id`` and release its host side; also finishes off a NIC an interrupted `nic add` left."""
-    vm = find(name, connect)
-    if not isinstance(vm, Vm):
-        from vmrun.engines.libvirt import nics
-
-        return nics.delete(vm, nic_id, timeout=timeout)
+    name = vm.name
     with vm.locked("nic del"):
         state = _live_state(vm)
         entry = state.nic(nic_id)
@@ -254,26 +224,3 @@ def _wait_deleted(q: Qmp, nic_id: str, timeout: float) -> bool:
 
 def _peripherals(q: Qmp) -> set[str]:
     return {child["name"] for child in q.execute("qom-list", {"path": "/machine/peripheral"})}
-
-
-def listing(name: str, *, connect: str | None = None) -> list[dict[str, Any]]:
-    """The NICs QEMU really has (asked over QMP), joined with what vmrun knows of their host side."""
-    vm = find(name, connect)
-    state = vm.require_state()
-    known = {n.id: n for n in state.nics}
-    out = []
-    with vm.qmp() as q:
-        for child in q.execute("qom-list", {"path": "/machine/peripheral"}):
-            path = f"/machine/peripheral/{child['name']}"
-            try:
-                mac = q.execute("qom-get", {"path": path, "property": "mac"})
-            except QmpError:
-                continue  # not a NIC
-            nic_id = child["name"].removeprefix("ua-")  # libvirt names a NIC by its user alias
-            entry = known.get(nic_id)
-            origin = "unknown" if entry is None else "hot-plugged" if entry.hotplugged else "profile"
-            if entry is not None and entry.phase == ADDING:
-                origin = "interrupted add"
-            out.append({"id": nic_id, "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
-                        "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"), "origin": origin})  # fmt: skip
-    return out

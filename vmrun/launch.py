@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from typing import Any
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -41,11 +42,37 @@ class Launched:
     vm: Vm
     state: RunState
     process: subprocess.Popen[bytes]
+    profile: Profile
     made: list[disks.Made] = field(default_factory=list)  # disk images this `up` made
 
     @property
     def run(self) -> RunDir:
         return self.vm.run
+
+    # --- the rest of `up` (vmrun.engines.base.Started) ---
+
+    def to_json(self) -> dict[str, Any]:
+        return self.state.to_json()
+
+    def summary(self) -> str:
+        from vmrun.summary import up_summary
+
+        return up_summary(self)
+
+    def wait(self, timeout: float) -> None:
+        from vmrun.guestwait import wait_for_guest
+
+        wait_for_guest(self.profile, self, timeout=timeout)
+
+    def attach(self) -> None:
+        from vmrun.guestwait import stay_attached
+
+        stay_attached(self)
+
+    def power_off(self) -> None:
+        from vmrun.guestwait import power_off
+
+        power_off(self)
 
 
 def clear_stale(vm: Vm) -> None:
@@ -129,7 +156,7 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOption
         state.phase = RUNNING
         vm.save(state)
         stack.pop_all()
-    return Launched(vm, state, process)
+    return Launched(vm, state, process, profile)
 
 
 def _failed(profile: Profile, run: RunDir, argv: list[str], process: subprocess.Popen[bytes], why: str) -> LaunchError:

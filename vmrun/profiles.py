@@ -130,28 +130,10 @@ def _fill(item: Found, path: Path) -> None:
     except (ProfileError, OSError, UnicodeDecodeError) as e:
         item.error = e.message if isinstance(e, VmrunError) else str(e)
         return
+    from vmrun import engines
+
     item.vm, item.engine = profile.name, profile.engine.value
-    if profile.engine.value == "qemu":
-        item.state, item.pid = _run_state(profile.name)
-    else:
-        item.state = "see vmrun ps"  # libvirt keeps it: asking means a connection, not a look at a folder
-
-
-def _run_state(vm_name: str) -> tuple[str, int | None]:
-    from vmrun.vm import Vm
-
-    try:
-        vm = Vm.named(vm_name)
-        if not vm.run.exists() or vm.run.problem():
-            return "-", None
-        try:
-            state = vm.state()
-        except VmrunError:
-            state = None
-        pid = vm.qemu_pid(state)
-    except VmrunError:
-        return "?", None
-    return ("running", pid) if pid is not None else ("dead", None)
+    item.state, item.pid = engines.profile_state(profile)
 
 
 # -- edit ----------------------------------------------------------------------------------------

@@ -15,20 +15,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
+from vmrun.engines.base import Snapshot, Waiting
+from vmrun.engines.common import SNAPSHOT_FORMATS
 from vmrun.errors import QmpError, StateError
 from vmrun.qmp import Qmp
 
 JOB_TIMEOUT = 600.0
 POLL = 0.1
-# Block drivers that hold internal snapshots (qcow2 is the one a local image has).
-SNAPSHOT_FORMATS = {"qcow2", "rbd", "sheepdog"}
-
-Waiting = Callable[[str], AbstractContextManager[Any]]
 
 
 @dataclass(frozen=True)
@@ -41,21 +38,6 @@ class Disk:
 
     def has(self, tag: str) -> dict[str, Any] | None:
         return next((s for s in self.snapshots if s.get("name") == tag), None)
-
-
-@dataclass
-class Snapshot:
-    tag: str
-    id: str
-    date: float
-    vm_state_size: int | None  # None: not known (libvirt does not say)
-    vm_clock: float | None
-    disks: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"tag": self.tag, "id": self.id, "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.date)),
-                "date_sec": self.date, "vm_state_size": self.vm_state_size, "vm_clock_sec": self.vm_clock,
-                "disks": self.disks}  # fmt: skip
 
 
 def writable_disks(q: Qmp) -> list[Disk]:
@@ -112,18 +94,7 @@ def _job(q: Qmp, command: str, arguments: dict[str, Any], what: str) -> None:
         time.sleep(POLL)
 
 
-def _libvirt(vm: Any) -> Any | None:
-    """The libvirt engine's own snapshot module for a domain libvirt runs (its snapshot API, not QMP)."""
-    if getattr(vm, "engine", "qemu") != "libvirt":
-        return None
-    from vmrun.engines.libvirt import snapshots
-
-    return snapshots
-
-
 def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
-    if lvs := _libvirt(vm):
-        return lvs.save(vm, tag, vmstate=vmstate, waiting=waiting)
     with vm.locked("snapshot save"), vm.qmp() as q:
         target, disks = _usable(vm.name, writable_disks(q), vmstate)
         if any(d.has(tag) for d in disks):
@@ -136,8 +107,6 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
 
 
 def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
-    if lvs := _libvirt(vm):
-        return lvs.load(vm, tag, waiting=waiting)
     with vm.locked("snapshot load"), vm.qmp() as q:
         disks = writable_disks(q)
         _, disks = _usable(vm.name, disks, None)
@@ -152,8 +121,6 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
 
 
 def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
-    if lvs := _libvirt(vm):
-        return lvs.delete(vm, tag, waiting=waiting)
     with vm.locked("snapshot delete"), vm.qmp() as q:
         holders = [d for d in writable_disks(q) if d.has(tag)]
         if not holders:
@@ -164,8 +131,6 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
 
 
 def listing(vm: Any) -> list[Snapshot]:
-    if lvs := _libvirt(vm):
-        return lvs.listing(vm)
     with vm.qmp() as q:
         return _gather(writable_disks(q))
 

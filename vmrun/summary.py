@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from vmrun import ui
 from vmrun.errors import StateError
 from vmrun.profile.fields import render_memory
-from vmrun.vm import VmStatus, find
 
 if TYPE_CHECKING:
+    from vmrun.engines.base import VmStatus
     from vmrun.launch import Launched
 
 
@@ -68,6 +68,8 @@ def libvirt_summary(vm: Any, state: Any, *, persist: bool) -> str:
 
 
 def ssh_argv(name: str, user: str | None, extra: list[str]) -> list[str]:
+    from vmrun.engines import find
+
     state = find(name).require_state()
     for fwd in state.forwards:
         proto, rest = fwd.rule.split(":", 1)

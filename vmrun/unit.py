@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmrun.errors import ProfileError, StateError
-from vmrun.profile.model import Engine, NicType, Profile
+from vmrun.profile.model import NicType, Profile
 
 STOP_MARGIN = 30  # seconds systemd waits beyond `down --timeout`: `down` still quits and kills after it
 START_TIMEOUT = 180  # `up`: host preparation, then up to 30 s until QMP answers, on a busy boot
@@ -115,9 +115,9 @@ def find_vmrun() -> str:
 
 
 def spec_for(profile: Profile, *, timeout: int, vmrun: str | None = None, user: bool | None = None) -> UnitSpec:
-    if profile.engine is Engine.LIBVIRT or profile.connect:
-        raise ProfileError("runs under libvirt, which starts it at boot itself", source=profile.source, field="engine",
-                           hint=f"vmrun up {profile.name} --persist, then vmrun autostart {profile.name} on")  # fmt: skip
+    from vmrun import engines
+
+    engines.check_boot_unit(profile)
     if timeout < 1:
         raise ProfileError("--timeout must be at least 1 second")
     user = os.geteuid() != 0 if user is None else user

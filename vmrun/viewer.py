@@ -17,9 +17,13 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmrun.errors import StateError, VmrunError
+
+if TYPE_CHECKING:
+    from vmrun.engines.base import RunningVm
+    from vmrun.runstate import RunState
 
 VIEWER = "remote-viewer"
 INSTALL_HINT = "apt install virt-viewer (it has remote-viewer); or open the URI with any SPICE client"
@@ -57,21 +61,12 @@ def _reachable(addr: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(addr, addr)
 
 
-def display_of(vm: Any) -> Display:
-    """The SPICE address (and password) of a running VM of either engine."""
-    from vmrun.vm import Vm
-
-    if not isinstance(vm, Vm):
-        from vmrun.adapters import libvirt as lv
-
-        with vm.domain() as dom:  # the live XML with its secrets (passwd), as `virsh domdisplay` reads it
-            return display_from_xml(vm.name, dom.XMLDesc(lv.quiet_libvirt().VIR_DOMAIN_XML_SECURE), vm.host)
-    state = vm.require_state()
+def display_of_state(name: str, state: RunState, secret: Path) -> Display:
+    """The SPICE address of a VM from its run state; the password from ``secret`` (written 0600 by `up`), if any."""
     if state.spice is None:
-        raise StateError(f"{vm.name}: has no SPICE display", hint="add [spice] with port = 5930 to its profile, then up it again")
-    secret = vm.run.path / "spice-password"  # written by `up` (0600) when the profile sets one
+        raise StateError(f"{name}: has no SPICE display", hint="add [spice] with port = 5930 to its profile, then up it again")
     password = secret.read_text() if secret.is_file() else None
-    return Display(vm.name, _reachable(state.spice.addr), state.spice.port, password)
+    return Display(name, _reachable(state.spice.addr), state.spice.port, password)
 
 
 def display_from_xml(name: str, xml: str, host: str) -> Display:
@@ -112,17 +107,15 @@ def write_vv(folder: Path, d: Display) -> Path:
     return Path(path)
 
 
-def open_viewer(vm: Any, *, wait: bool) -> Opened:
-    display = display_of(vm)
+def open_viewer(vm: RunningVm, *, wait: bool) -> Opened:
+    display = vm.display()
     viewer = shutil.which(VIEWER)
     if viewer is None:
         return Opened(display, None)
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise StateError("no graphical display here (DISPLAY is not set) for remote-viewer to open",
                          hint=f"vmrun viewer {display.name} --print gives the URI to open elsewhere")  # fmt: skip
-    from vmrun.vm import Vm
-
-    private = vm.run.path if isinstance(vm, Vm) else None
+    private = vm.private_folder()
     with tempfile.TemporaryDirectory(prefix="vmrun-viewer-") as scratch:  # libvirt VMs have no run folder here
         folder = private or Path(scratch)
         vv = write_vv(folder, display)

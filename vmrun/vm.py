@@ -13,8 +13,8 @@ vmrun that started it, so everything is found again from the run folder:
 - :meth:`Vm.status`, :meth:`Vm.qmp`, :meth:`Vm.stop`, :meth:`Vm.release` are
   what `ps`, `qmp`, `nic`, `fwd` and `down` use. Every QMP exchange has a deadline.
 
-These methods are the seam for other engines: a VM run by libvirt answers the
-same calls from its domain instead of from a QEMU of ours.
+It is the QEMU engine's :class:`vmrun.engines.base.RunningVm`: a VM run by libvirt
+(:class:`vmrun.engines.libvirt.domain.LibvirtVm`) answers the same calls from its domain.
 """
 
 from __future__ import annotations
@@ -24,52 +24,20 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vmrun import proc, runstate, ui
-from vmrun.errors import HostNetError, QmpError, RunStateError, StateError
+from vmrun.engines.base import Added, Migrated, Snapshot, VmStatus, Waiting, not_supported
+from vmrun.errors import HostNetError, QmpError, RunStateError, StateError, VmrunError
 from vmrun.qmp import Qmp, QmpTimeout
 from vmrun.rundir import LOCK_WAIT, Lock, RunDir, all_run_dirs
-from vmrun.runstate import RunState
+from vmrun.runstate import Forward, RunState
 
 POWERDOWN_REPEAT = 3.0
 STATUS_TIMEOUT = 2.0  # `ps` asks every VM at once; a frozen QEMU costs `ps` this, once
 COMMAND_TIMEOUT = 10.0
 NOT_RESPONDING = "not responding"
-
-
-@dataclass
-class VmStatus:
-    name: str
-    pid: int | None
-    status: str  # QEMU's run state (running, paused, prelaunch...), "not responding", "starting" or "dead"
-    uptime: float | None
-    state: RunState | None
-    note: str | None = None  # "state lost", or why the state could not be read
-    engine: str = "qemu"
-    host: str = "local"
-
-    def as_json(self) -> dict[str, Any]:
-        s = self.state
-        return {
-            "name": self.name,
-            "pid": self.pid,
-            "status": self.status,
-            "uptime_s": round(self.uptime, 1) if self.uptime is not None else None,
-            "accel": s.accel if s else None,
-            "profile": s.profile if s else None,
-            "nics": [vars(n) for n in s.nics] if s else [],
-            "forwards": [vars(f) for f in s.forwards] if s else [],
-            "spice": vars(s.spice) if s and s.spice else None,
-            "memory_mib": s.memory_mib if s else None,
-            "smp": s.smp if s else None,
-            "argv": s.argv if s else [],  # as QEMU was started (libvirt's domains: empty, libvirt built it)
-            "snapshot": s.snapshot if s else False,
-            "note": self.note,
-            "engine": self.engine,
-            "host": self.host,
-        }
 
 
 class Vm:
@@ -271,54 +239,114 @@ class Vm:
             self.release()
             return how
 
+    # --- what commands ask of it (vmrun.engines.base.RunningVm) ---
 
-def find(name: str, connect: str | None = None) -> Any:
-    """The VM of that name: vmrun's own QEMU on this host, else a libvirt domain vmrun made
-    (on ``connect``, or on the URIs vmrun has used and ``$VMRUN_CONNECT``)."""
-    vm = Vm.named(name)
-    if connect is None and vm.run.exists():
-        return Vm.running(name)
-    where = _libvirt_uris(connect)
-    if where:
-        from vmrun.engines.libvirt.domain import LibvirtVm
+    def nic_add(self, raw: dict[str, Any]) -> Added:
+        from vmrun import hotplug
 
-        found = LibvirtVm.find(name, where)
-        if found is not None:
-            return found
-    if connect is not None:
-        raise StateError(f"{name}: no domain of vmrun's by that name at {connect}", hint=f"vmrun ps -c {connect}")
-    return Vm.running(name)  # not running: says so, with "did you mean"
+        return hotplug.add(self, raw)
+
+    def nic_del(self, nic_id: str, *, timeout: float) -> None:
+        from vmrun import hotplug
+
+        hotplug.delete(self, nic_id, timeout=timeout)
+
+    def nic_list(self) -> list[dict[str, Any]]:
+        from vmrun.engines.common import nic_listing
+
+        return nic_listing(self)
+
+    def fwd_add(self, rule: str, nic_id: str | None = None) -> Forward:
+        from vmrun import forwards
+
+        return forwards.add(self, rule, nic_id)
+
+    def fwd_del(self, rule: str) -> Forward:
+        from vmrun import forwards
+
+        return forwards.delete(self, rule)
+
+    def fwd_list(self) -> list[Forward]:
+        return list(self.require_state().forwards)
+
+    def snapshot_save(self, tag: str, *, vmstate: str | None, waiting: Waiting) -> Snapshot:
+        from vmrun import snapshots
+
+        return snapshots.save(self, tag, vmstate=vmstate, waiting=waiting)
+
+    def snapshot_load(self, tag: str, *, waiting: Waiting) -> None:
+        from vmrun import snapshots
+
+        snapshots.load(self, tag, waiting=waiting)
+
+    def snapshot_delete(self, tag: str, *, waiting: Waiting) -> None:
+        from vmrun import snapshots
+
+        snapshots.delete(self, tag, waiting=waiting)
+
+    def snapshot_list(self) -> list[Snapshot]:
+        from vmrun import snapshots
+
+        return snapshots.listing(self)
+
+    def console(self) -> None:
+        from vmrun.serial import attach
+
+        attach(self.run.serial)
+
+    def log(self, *, qemu_output: bool, follow: bool) -> None:
+        from vmrun.serial import print_log
+
+        state = self.state()
+        print_log(self.run.qemu_log if qemu_output else self.run.serial_log, follow=follow,
+                  still_running=lambda: self.qemu_pid(state) is not None)  # fmt: skip
+
+    def display(self) -> Any:
+        from vmrun import viewer
+
+        return viewer.display_of_state(self.name, self.require_state(), self.run.path / "spice-password")
+
+    def private_folder(self) -> Path | None:
+        return self.run.path
+
+    def launched_argv(self) -> list[str]:
+        return self.require_state().argv
+
+    def migrate(self, to: str, **_: Any) -> Migrated:
+        raise not_supported(self.name, "migrate", self.engine,
+                            hint=f"vmrun down {self.name}, then vmrun up {self.name} -c URI (libvirt can migrate)")  # fmt: skip
+
+    def autostart(self, on: bool) -> None:
+        raise not_supported(self.name, "autostart", self.engine,
+                            hint=f"vmrun unit {self.name} --install (a systemd service), or vmrun up {self.name} -c URI --persist")  # fmt: skip
 
 
-def _libvirt_uris(connect: str | None) -> list[str]:
-    from vmrun.engines.libvirt import uris
 
-    return uris.in_use(connect)
-
-
-def status_all(connect: str | None = None) -> list[Any]:
-    """Every VM's status, asked of all at once: a VM that does not answer costs `ps` one timeout, not one each.
-
-    The QEMU VMs of this host, then vmrun's libvirt domains on every URI in use (``connect`` too).
-    """
-    vms: list[Any] = [Vm(run) for run in all_run_dirs()]
-    where = _libvirt_uris(None) + ([connect] if connect else [])
-    if where:
-        from vmrun.engines.libvirt.domain import list_vms
-
-        vms += list_vms(list(dict.fromkeys(where)))
+def usable_vms() -> list[Vm]:
+    """The VMs of this host's run folders that are ours to look at; the others are named and left alone."""
     mine = []
-    for vm in vms:
-        if isinstance(vm, Vm) and (problem := vm.run.problem()):
-            ui.notice(f"{vm.name}: its run folder {vm.run.path} {problem}; left alone")
+    for run in all_run_dirs():
+        if problem := run.problem():
+            ui.notice(f"{run.name}: its run folder {run.path} {problem}; left alone")
         else:
-            mine.append(vm)
-    if len(mine) <= 1:
-        return [vm.status() for vm in mine]
-    from concurrent.futures import ThreadPoolExecutor
+            mine.append(Vm(run))
+    return mine
 
-    with ThreadPoolExecutor(max_workers=min(32, len(mine))) as pool:
-        return list(pool.map(lambda vm: vm.status(), mine))
+
+def run_state(name: str) -> tuple[str, int | None]:
+    """("running", pid), ("dead", None) (its QEMU is gone: vmrun gc), "-" (not running) or "?" (cannot tell)."""
+    try:
+        vm = Vm.named(name)
+        if not vm.run.exists() or vm.run.problem():
+            return "-", None
+        try:
+            state = vm.state()
+        except VmrunError:
+            state = None
+        pid = vm.qemu_pid(state)
+    except VmrunError:
+        return "?", None
+    return ("running", pid) if pid is not None else ("dead", None)
 
 
 def gc() -> list[str]:

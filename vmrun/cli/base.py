@@ -123,10 +123,10 @@ def load(name: str, memory: str | None, smp: int | None, sets: list[str] | None,
 
     overrides = [parse_override(s) for s in sets or []]
     if cdrom is not None:  # a path typed here is taken from the current folder, not the profile's
-        from vmrun.errors import ProfileError
+        from vmrun.errors import UsageError
 
         if not os.path.isfile(cdrom):
-            raise ProfileError(f"{cdrom} is not a file", field=f"--cdrom {cdrom}")
+            raise UsageError(f"{cdrom} is not a file", option=f"--cdrom {cdrom}")
         overrides.append(Override("cdrom", os.path.abspath(cdrom), f"--cdrom {cdrom}"))
     if memory is not None:
         overrides.append(Override("memory", memory, f"--memory {memory}"))

@@ -35,9 +35,9 @@ def fwd_add(
 
     Example: vmrun fwd add demo tcp::2222-:22
     """
-    from vmrun import forwards
+    from vmrun.engines import find
 
-    print(f"{name}: forwarding {forwards.add(name, rule, nic, connect=connect).rule}")
+    print(f"{name}: forwarding {find(name, connect).fwd_add(rule, nic).rule}")
 
 
 @command("del", group=fwd_app)
@@ -46,17 +46,17 @@ def fwd_del(name: VmName, rule: Rule, *, connect: ConnectOpt = None) -> None:
 
     Example: vmrun fwd del demo tcp:127.0.0.1:2222
     """
-    from vmrun import forwards
+    from vmrun.engines import find
 
-    print(f"{name}: removed {forwards.delete(name, rule, connect=connect).rule}")
+    print(f"{name}: removed {find(name, connect).fwd_del(rule).rule}")
 
 
 @command("list", group=fwd_app)
 def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
     """The forwards of a running VM."""
-    from vmrun import forwards
+    from vmrun.engines import find
 
-    fwds = forwards.listing(name, connect=connect)
+    fwds = find(name, connect).fwd_list()
     if as_json:
         print(json.dumps([vars(f) for f in fwds], indent=2))
     else:

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from vmrun import ui
+from vmrun.errors import UsageError
 from vmrun.cli.base import (
     ConnectOpt,
     JsonOpt,
@@ -20,13 +21,9 @@ from vmrun.cli.base import (
 @command()
 def console(name: VmName, *, connect: ConnectOpt = None) -> None:
     """Attach to a VM's serial console; Ctrl-] detaches."""
-    from vmrun.serial import attach
-    from vmrun.vm import Vm, find
+    from vmrun.engines import find
 
-    vm = find(name, connect)
-    if not isinstance(vm, Vm):  # libvirt's own console client, which knows its stream protocol
-        os.execvp("virsh", ["virsh", "-c", vm.uri, "console", vm.name])
-    attach(vm.run.serial)
+    find(name, connect).console()
 
 
 @command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -58,16 +55,15 @@ def qmp(
 
     Example: vmrun qmp demo query-status
     """
-    from vmrun.errors import StateError
-    from vmrun.vm import find
+    from vmrun.engines import find
 
     vm = find(name, connect)
     try:
         args = json.loads(arguments) if arguments else None
     except ValueError as e:
-        raise StateError(f"arguments: not JSON: {e}") from None
+        raise UsageError(f"not JSON: {e}", option="arguments") from None
     if args is not None and not isinstance(args, dict):
-        raise StateError("arguments: must be a JSON object, e.g. '{\"device\": \"net1\"}'")
+        raise UsageError("must be a JSON object, e.g. '{\"device\": \"net1\"}'", option="arguments")
     with vm.qmp() as q:
         print(json.dumps(q.execute(qmp_command, args), indent=2))
 
@@ -80,17 +76,9 @@ def log(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
 ) -> None:
     """Print a VM's serial console log (or QEMU's output with --qemu)."""
-    from vmrun.errors import StateError
-    from vmrun.serial import print_log
-    from vmrun.vm import Vm, find
+    from vmrun.engines import find
 
-    vm = find(name)
-    if not isinstance(vm, Vm):
-        raise StateError(f"{name} runs under libvirt, which keeps its log on {vm.host}: /var/log/libvirt/qemu/{name}.log",
-                         hint=f"vmrun console {name} shows its serial console")  # fmt: skip
-    state = vm.state()
-    print_log(vm.run.qemu_log if qemu_output else vm.run.serial_log, follow=follow,
-              still_running=lambda: vm.qemu_pid(state) is not None)  # fmt: skip
+    find(name).log(qemu_output=qemu_output, follow=follow)
 
 
 @command()
@@ -109,12 +97,12 @@ def viewer(
     Example: vmrun viewer jrgtest      vmrun viewer demo --print
     """
     from vmrun import viewer as viewers
+    from vmrun.engines import find
     from vmrun.errors import VmrunError
-    from vmrun.vm import find
 
     vm = find(name, connect)
     if print_uri:
-        shown = viewers.display_of(vm)
+        shown = vm.display()
         print(json.dumps({"name": name, "uri": shown.uri}) if as_json else shown.uri)
         return
     opened = viewers.open_viewer(vm, wait=wait)

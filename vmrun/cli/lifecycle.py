@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from vmrun import ui
+from vmrun.errors import UsageError
 from vmrun.cli.base import (
     ConnectOpt,
     JsonOpt,
@@ -42,55 +43,32 @@ def show(
 
     Example: vmrun show jrgtest > start.sh      vmrun show demo --running
     """
+    from vmrun import engines
+
     if running:
-        _show_running(name, as_json=as_json, changed=bool(memory or smp or set_ or libvirt))
+        if memory or smp or set_ or libvirt:
+            raise UsageError("--running shows what runs: --memory, --smp, --set and --libvirt do not apply")
+        _show_running(engines.find(name), as_json=as_json)
         return
-    profile = load(name, memory, smp, set_)
-    if libvirt:
-        _show_libvirt(profile, as_json=as_json)
-        return
-    from vmrun.show import describe, render_script
-
-    shown = describe(profile)
+    shown = engines.describe(load(name, memory, smp, set_), libvirt=libvirt)
     if as_json:
-        print(json.dumps(shown, indent=2))
-    else:
-        print(render_script(shown["argv"], source=profile.source), end="")
+        print(json.dumps(shown.data, indent=2))
+        return
+    for warning in shown.warnings:
+        ui.notice(warning)
+    print(shown.text, end="")
 
 
-def _show_running(name: str, *, as_json: bool, changed: bool) -> None:
+def _show_running(vm, *, as_json: bool) -> None:
     """The argv `up` recorded in the run state as it started QEMU (fd numbers and vmrun's sockets included)."""
-    from vmrun.errors import StateError
     from vmrun.show import render_script
-    from vmrun.vm import Vm, find
 
-    if changed:
-        raise StateError("--running shows what runs: --memory, --smp, --set and --libvirt do not apply")
-    vm = find(name)
-    if not isinstance(vm, Vm):
-        raise StateError(f"{name} runs under libvirt, which wrote its QEMU command line on {vm.host}",
-                         hint=f"/var/log/libvirt/qemu/{name}.log there; vmrun show {name} --libvirt for the XML")  # fmt: skip
+    argv = vm.launched_argv()
     state = vm.require_state()
     if as_json:
-        print(json.dumps({"name": state.name, "pid": state.pid, "argv": state.argv}, indent=2))
+        print(json.dumps({"name": state.name, "pid": state.pid, "argv": argv}, indent=2))
     else:
-        print(render_script(state.argv, source=f"the running VM {name} (pid {state.pid})"), end="")
-
-
-def _show_libvirt(profile, *, as_json: bool) -> None:
-    """The domain XML as `up` on a libvirt host would define it (accel and QEMU resolved here)."""
-    import shutil
-
-    from vmrun.accel import choose
-    from vmrun.engines.libvirt.xml import domain_xml
-
-    built = domain_xml(profile, accel=choose(profile.accel).accel, emulator=shutil.which(profile.qemu) or profile.qemu)
-    if as_json:
-        print(json.dumps({"xml": built.xml, "warnings": list(built.warnings)}, indent=2))
-        return
-    for warning in built.warnings:
-        ui.notice(warning)
-    print(built.xml, end="")
+        print(render_script(argv, source=f"the running VM {vm.name} (pid {state.pid})"), end="")
 
 
 @command()
@@ -116,9 +94,9 @@ def up(
     Example: vmrun up jrgtest --memory 16G --smp 8      vmrun up demo -c qemu+ssh://lab1/system
              vmrun up jrgtest --cdrom debian-12.iso     vmrun up jrgtest --snapshot
     """
+    from vmrun import engines
     from vmrun.argv import RunOptions
     from vmrun.guestwait import UpAborted, first_tcp_forward
-    from vmrun.profile.model import Engine
 
     profile = load(name, memory, smp, set_, cdrom)
     options = RunOptions(snapshot=snapshot, boot_cdrom=cdrom is not None)
@@ -126,47 +104,18 @@ def up(
         ui.notice(f"the profile boots a kernel ({profile.kernel}): QEMU starts that, not the CD-ROM")
     if wait:
         first_tcp_forward(profile)  # refuse before anything starts
-    if connect or profile.engine is Engine.LIBVIRT:
-        _up_libvirt(profile, connect, persist=persist, wait=wait, wait_timeout=wait_timeout, foreground=foreground,
-                    as_json=as_json, options=options)  # fmt: skip
-        return
-    from vmrun import launch
-    from vmrun.guestwait import wait_for_guest
-    from vmrun.summary import up_summary
-
-    launched = launch.up(profile, notice=ui.notice, options=options)
+    started = engines.up(profile, connect=connect, options=options, persist=persist, foreground=foreground,
+                         notice=ui.notice)  # fmt: skip
     try:  # a Ctrl-C of --foreground means "power it off", wherever it lands once the VM is up
         if wait:
-            wait_for_guest(profile, launched, timeout=wait_timeout)
-        print(json.dumps(launched.state.to_json(), indent=2) if as_json else up_summary(launched), flush=True)
+            started.wait(wait_timeout)
+        print(json.dumps(started.to_json(), indent=2) if as_json else started.summary(), flush=True)
         if foreground:
-            from vmrun.guestwait import stay_attached
-
-            stay_attached(launched)
+            started.attach()
     except KeyboardInterrupt as e:
         if not foreground or isinstance(e, UpAborted):
             raise
-        from vmrun.guestwait import power_off
-
-        power_off(launched)
-
-
-def _up_libvirt(profile, connect, *, persist, wait, wait_timeout, foreground, as_json, options) -> None:
-    from vmrun.engines.libvirt import domain, uris
-    from vmrun.errors import ProfileError
-    from vmrun.summary import libvirt_summary
-
-    if foreground:
-        raise ProfileError("--foreground needs the qemu engine: libvirt keeps the VM, not vmrun",
-                           hint=f"leave it out; vmrun down {profile.name} stops it")  # fmt: skip
-    vm = domain.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=ui.notice,
-                   options=options)  # fmt: skip
-    if wait:
-        from vmrun.guestwait import wait_for_domain
-
-        wait_for_domain(profile, vm, timeout=wait_timeout)
-    state = vm.state()
-    print(json.dumps(state.to_json(), indent=2) if as_json else libvirt_summary(vm, state, persist=persist))
+        started.power_off()
 
 
 @command()
@@ -181,7 +130,7 @@ def down(
 
     Example: vmrun down demo --timeout 20
     """
-    from vmrun.vm import find
+    from vmrun.engines import find
 
     how = find(name, connect).down(timeout=timeout, force=force, progress=ui.notice)
     print(f"{name}: {how}")
@@ -194,7 +143,7 @@ def ps(*, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
     A VM whose QEMU does not answer within 2 s shows as "not responding". Domains run by libvirt
     are listed from every URI vmrun started one on, $VMRUN_CONNECT and -c.
     """
-    from vmrun.vm import status_all
+    from vmrun.engines import status_all
     from vmrun.summary import ps_table
 
     vms = status_all(connect)
@@ -231,7 +180,7 @@ def doctor(
 @command()
 def gc() -> None:
     """Clean up after VMs whose QEMU died: their taps, macvtaps, OVS ports, passt and run folders."""
-    from vmrun.vm import gc as do_gc
+    from vmrun.engines import gc as do_gc
 
     cleaned = do_gc()
     print(f"cleaned up: {', '.join(cleaned)}" if cleaned else "nothing to clean up")
@@ -252,16 +201,12 @@ def migrate(
 
     Example: vmrun migrate demo --to qemu+tcp://lab2/system --live
     """
-    from vmrun.engines.libvirt import domain
-    from vmrun.errors import StateError
-    from vmrun.vm import Vm, find
+    from vmrun.engines import find
+    from vmrun.engines.libvirt.uris import host_of
 
     vm = find(name, connect)
-    if isinstance(vm, Vm):
-        raise StateError(f"{name} runs as vmrun's own QEMU: only a VM libvirt runs can migrate",
-                         hint=f"vmrun down {name}, then vmrun up {name} -c URI")  # fmt: skip
-    with ui.Spinner(f"migrating {name} from {vm.host} to {domain.host_of(to)}"):
-        done = domain.migrate(vm, to, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage)
+    with ui.Spinner(f"migrating {name} from {vm.host} to {host_of(to)}"):
+        done = vm.migrate(to, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage)
     downtime = f", downtime {done.downtime_ms} ms" if done.downtime_ms is not None else ""
     print(f"{name}: now on {done.vm.host} ({to}) after {done.seconds:.1f} s{downtime}")
 
@@ -277,14 +222,10 @@ def autostart(
 
     Example: vmrun autostart demo on
     """
-    from vmrun.errors import ProfileError, StateError
-    from vmrun.vm import Vm, find
+    from vmrun.engines import find
 
     if state not in ("on", "off"):
-        raise ProfileError(f"{state!r}: say on or off")
-    vm = find(name, connect)
-    if isinstance(vm, Vm):
-        raise StateError(f"{name} runs as vmrun's own QEMU: boot-time start is libvirt's", hint=f"vmrun up {name} -c URI --persist")
-    vm.autostart(state == "on")
+        raise UsageError(f"{state!r}: say on or off")
+    find(name, connect).autostart(state == "on")
     print(f"{name}: autostart {state}")
 

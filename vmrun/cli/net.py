@@ -118,11 +118,11 @@ def net_bridge(
     Example: vmrun net bridge jrgbr1 --uplink ens1f0   (then: vmrun net allow jrgbr1)
     """
     if print_config is not None:
-        from vmrun.errors import ProfileError
+        from vmrun.errors import UsageError
         from vmrun.hostnet import bridge_config
 
         if uplink is None:
-            raise ProfileError("--print-config needs --uplink")
+            raise UsageError("--print-config needs --uplink")
         print(bridge_config.render(print_config, name, uplink, stp=stp), end="")
         return
     from vmrun.hostnet import linux_bridge

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from vmrun import ui
+from vmrun.errors import UsageError
 from vmrun.cli.base import (
     app,
     ConnectOpt,
@@ -46,11 +47,11 @@ def nic_add(
 
     Example: vmrun nic add jrgtest --bridge jrgbr1
     """
-    from vmrun import hotplug
+    from vmrun.engines import find
 
     raw = _nic_request(bridge, macvtap, mode, ovs, vlan, network, user, hostfwd, passt)
     raw.update({k: v for k, v in {"model": model, "mac": mac, "id": nic_id, "via": via, "vhost": vhost}.items() if v})
-    added = hotplug.add(name, raw, connect=connect)
+    added = find(name, connect).nic_add(raw)
     if save:
         from vmrun.profile.save import append_nic
 
@@ -59,16 +60,14 @@ def nic_add(
     if as_json:
         print(json.dumps(added.as_json(), indent=2))
     else:
-        print(f"{name}: added {added.nic.id} ({added.nic.model}, MAC {added.nic.mac}){_host_side(added.prepared.host)}")
+        print(f"{name}: added {added.nic.id} ({added.nic.model}, MAC {added.nic.mac}){_host_side(added.host)}")
 
 
 def _nic_request(bridge, macvtap, mode, ovs, vlan, network, user, hostfwd, passt) -> dict[str, Any]:
-    from vmrun.errors import ProfileError
-
     chosen = [k for k, v in {"--bridge": bridge, "--macvtap": macvtap, "--ovs": ovs, "--network": network,
                              "--user": user, "--passt": passt}.items() if v]  # fmt: skip
     if len(chosen) != 1:
-        raise ProfileError("say which kind of NIC: exactly one of --bridge, --macvtap, --ovs, --network, --user, --passt")
+        raise UsageError("say which kind of NIC: exactly one of --bridge, --macvtap, --ovs, --network, --user, --passt")
     raw: dict[str, Any] = {}
     if bridge:
         raw = {"type": "bridge", "bridge": bridge}
@@ -97,18 +96,18 @@ def nic_del(
 
     Example: vmrun nic del jrgtest net2
     """
-    from vmrun import hotplug
+    from vmrun.engines import find
 
-    hotplug.delete(name, nic_id, timeout=timeout, connect=connect)
+    find(name, connect).nic_del(nic_id, timeout=timeout)
     print(f"{name}: removed {nic_id}")
 
 
 @command("list", group=nic_app)
 def nic_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
     """The NICs the running VM has (asked over QMP), with their host side and origin."""
-    from vmrun import hotplug
+    from vmrun.engines import find
 
-    nics = hotplug.listing(name, connect=connect)
+    nics = find(name, connect).nic_list()
     if as_json:
         print(json.dumps(nics, indent=2))
         return

@@ -44,7 +44,7 @@ def help_(
 
     Generated from the profile loader itself, so it says what this vmrun reads. Example: vmrun help profile
     """
-    from vmrun.errors import ProfileError
+    from vmrun.errors import UsageError
 
     if topic is None and not as_json:
         print("vmrun help profile    every profile key: type, default, meaning\n"
@@ -52,7 +52,7 @@ def help_(
               "vmrun --help          the commands")  # fmt: skip
         return
     if topic != "profile":
-        raise ProfileError(f"no help topic {topic!r}" if topic else "say which topic: vmrun help profile",
+        raise UsageError(f"no help topic {topic!r}" if topic else "say which topic: vmrun help profile",
                            hint="topics: profile; each command has its own: vmrun COMMAND --help")  # fmt: skip
     from vmrun.profile import reference
 

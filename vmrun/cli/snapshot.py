@@ -26,7 +26,7 @@ Tag = Annotated[str, typer.Argument(metavar="TAG", help="The snapshot's name.")]
 
 
 def _tag(tag: str) -> str:
-    from vmrun.errors import ProfileError
+    from vmrun.errors import UsageError
     from vmrun.profile.fields import check_printable
 
     try:
@@ -34,7 +34,7 @@ def _tag(tag: str) -> str:
             raise ValueError("is empty")
         return check_printable(tag)
     except ValueError as e:
-        raise ProfileError(str(e), field="TAG") from None
+        raise UsageError(str(e), option="TAG") from None
 
 
 @command("save", group=snapshot_app)
@@ -51,11 +51,11 @@ def snapshot_save(
     Every writable disk must be qcow2. Example: vmrun snapshot save demo before-upgrade
     """
     from vmrun import snapshots
-    from vmrun.vm import find
+    from vmrun.engines import find
 
     vm = find(name, connect)
-    snap = snapshots.save(vm, _tag(tag), vmstate=disk, waiting=ui.Spinner)
-    if vm.engine == "qemu" and (state := vm.state()) is not None and state.snapshot:
+    snap = vm.snapshot_save(_tag(tag), vmstate=disk, waiting=ui.Spinner)
+    if (state := vm.state()) is not None and state.snapshot:
         ui.notice(f"{name} runs with --snapshot: this snapshot is in its temporary overlay and goes when it powers off")
     if as_json:
         print(json.dumps(snap.as_json(), indent=2))
@@ -70,10 +70,9 @@ def snapshotload(name: VmName, tag: Tag, *, connect: ConnectOpt = None) -> None:
 
     Example: vmrun snapshot load demo before-upgrade
     """
-    from vmrun import snapshots
-    from vmrun.vm import find
+    from vmrun.engines import find
 
-    snapshots.load(find(name, connect), _tag(tag), waiting=ui.Spinner)
+    find(name, connect).snapshot_load(_tag(tag), waiting=ui.Spinner)
     print(f"{name}: back at snapshot {tag}")
 
 
@@ -83,10 +82,9 @@ def snapshot_delete(name: VmName, tag: Tag, *, connect: ConnectOpt = None) -> No
 
     Example: vmrun snapshot delete demo before-upgrade
     """
-    from vmrun import snapshots
-    from vmrun.vm import find
+    from vmrun.engines import find
 
-    snapshots.delete(find(name, connect), _tag(tag), waiting=ui.Spinner)
+    find(name, connect).snapshot_delete(_tag(tag), waiting=ui.Spinner)
     print(f"{name}: deleted snapshot {tag}")
 
 
@@ -97,9 +95,9 @@ def snapshot_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt 
     Example: vmrun snapshot list demo --json
     """
     from vmrun import snapshots
-    from vmrun.vm import find
+    from vmrun.engines import find
 
-    snaps = snapshots.listing(find(name, connect))
+    snaps = find(name, connect).snapshot_list()
     if as_json:
         print(json.dumps([s.as_json() for s in snaps], indent=2))
     elif snaps:

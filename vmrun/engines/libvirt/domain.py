@@ -14,25 +14,25 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
-from urllib.parse import urlparse
+from typing import TYPE_CHECKING, Any
 
 from vmrun import disks
 from vmrun.adapters import libvirt as lv
 from vmrun.argv import RunOptions
+from vmrun.engines.base import Added, Migrated, Snapshot, VmStatus, Waiting, not_supported
 from vmrun.engines.libvirt import uris
+from vmrun.engines.libvirt.uris import host_of
 from vmrun.errors import EngineError, HostNetError, LaunchError, ProfileError, QmpError, StateError
 from vmrun.profile.model import Accel, Nic, NicType, Profile
 from vmrun.runstate import RUNNING, Forward, NicState, RunState
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SHUTDOWN_REPEAT = 3.0
 # virDomainState -> what `ps` says, as QEMU's own run states read
 STATES = {0: "unknown", 1: "running", 2: "blocked", 3: "paused", 4: "shutting down", 5: "shut off", 6: "crashed",
           7: "suspended"}  # fmt: skip
-
-
-def host_of(uri: str) -> str:
-    return urlparse(uri).hostname or "local"
 
 
 def _lookup(conn: Any, name: str) -> Any | None:
@@ -91,9 +91,7 @@ class LibvirtVm:
 
     require_state = state  # a domain's metadata is never "lost" as a run folder can be
 
-    def status(self) -> Any:
-        from vmrun.vm import VmStatus
-
+    def status(self) -> VmStatus:
         try:
             with self.domain() as dom:
                 code = dom.state()[0]
@@ -142,12 +140,82 @@ class LibvirtVm:
                                  hint=f"vmrun down {self.name}, then vmrun up {self.name} --persist")  # fmt: skip
             dom.setAutostart(int(on))
 
+    # --- what commands ask of it (vmrun.engines.base.RunningVm) ---
 
-@dataclass
-class Migrated:
-    vm: LibvirtVm
-    seconds: float
-    downtime_ms: int | None  # as libvirt measured it on the target, if it could be asked
+    def nic_add(self, raw: dict[str, Any]) -> Added:
+        from vmrun.engines.libvirt import nics
+
+        return nics.add(self, raw)
+
+    def nic_del(self, nic_id: str, *, timeout: float) -> None:
+        from vmrun.engines.libvirt import nics
+
+        nics.delete(self, nic_id, timeout=timeout)
+
+    def nic_list(self) -> list[dict[str, Any]]:
+        from vmrun.engines.common import nic_listing
+
+        return nic_listing(self)
+
+    def fwd_add(self, rule: str, nic_id: str | None = None) -> Forward:
+        from vmrun.engines.libvirt import nics
+
+        return nics.add_forward(self, rule, nic_id)
+
+    def fwd_del(self, rule: str) -> Forward:
+        from vmrun.engines.libvirt import nics
+
+        return nics.delete_forward(self, rule)
+
+    def fwd_list(self) -> list[Forward]:
+        return list(self.state().forwards)
+
+    def snapshot_save(self, tag: str, *, vmstate: str | None, waiting: Waiting) -> Snapshot:
+        from vmrun.engines.libvirt import snapshots
+
+        return snapshots.save(self, tag, vmstate=vmstate, waiting=waiting)
+
+    def snapshot_load(self, tag: str, *, waiting: Waiting) -> None:
+        from vmrun.engines.libvirt import snapshots
+
+        snapshots.load(self, tag, waiting=waiting)
+
+    def snapshot_delete(self, tag: str, *, waiting: Waiting) -> None:
+        from vmrun.engines.libvirt import snapshots
+
+        snapshots.delete(self, tag, waiting=waiting)
+
+    def snapshot_list(self) -> list[Snapshot]:
+        from vmrun.engines.libvirt import snapshots
+
+        return snapshots.listing(self)
+
+    def console(self) -> None:
+        import os
+
+        os.execvp("virsh", ["virsh", "-c", self.uri, "console", self.name])  # libvirt's client knows its stream protocol
+
+    def log(self, *, qemu_output: bool, follow: bool) -> None:
+        raise not_supported(self.name, "log", self.engine,
+                            hint=f"libvirt keeps it on {self.host}: /var/log/libvirt/qemu/{self.name}.log; "
+                            f"vmrun console {self.name} shows its serial console")  # fmt: skip
+
+    def display(self) -> Any:
+        from vmrun.viewer import display_from_xml
+
+        with self.domain() as dom:  # the live XML with its secrets (passwd), as `virsh domdisplay` reads it
+            return display_from_xml(self.name, dom.XMLDesc(lv.quiet_libvirt().VIR_DOMAIN_XML_SECURE), self.host)
+
+    def private_folder(self) -> Path | None:
+        return None
+
+    def launched_argv(self) -> list[str]:
+        raise not_supported(self.name, "show --running", self.engine,
+                            hint=f"libvirt wrote its QEMU command line on {self.host}: /var/log/libvirt/qemu/{self.name}.log; "
+                            f"vmrun show {self.name} --libvirt for the XML")  # fmt: skip
+
+    def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated:
+        return migrate(self, to, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage)
 
 
 def migrate(vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: bool,
@@ -328,6 +396,34 @@ def userspace_ovs(nics: Iterable[Nic], uri: str) -> frozenset[str]:
         except HostNetError:
             pass  # not reachable from here: libvirt will say what is wrong with the bridge
     return frozenset(found)
+
+
+@dataclass
+class StartedDomain:
+    """What `up` started under libvirt, for the rest of `up` (vmrun.engines.base.Started)."""
+
+    vm: LibvirtVm
+    profile: Profile
+    persist: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return self.vm.state().to_json()
+
+    def summary(self) -> str:
+        from vmrun.summary import libvirt_summary
+
+        return libvirt_summary(self.vm, self.vm.state(), persist=self.persist)
+
+    def wait(self, timeout: float) -> None:
+        from vmrun.guestwait import wait_for_domain
+
+        wait_for_domain(self.profile, self.vm, timeout=timeout)
+
+    def attach(self) -> None:
+        raise not_supported(self.vm.name, "up --foreground", self.vm.engine)
+
+    def power_off(self) -> None:
+        self.vm.down(timeout=30.0)
 
 
 def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None,

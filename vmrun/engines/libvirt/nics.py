@@ -16,9 +16,11 @@ from typing import Any
 from vmrun import ui
 from vmrun.adapters import libvirt as lv
 from vmrun.engines.libvirt.domain import LibvirtVm, metadata, userspace_ovs
-from vmrun.errors import EngineError, ProfileError, QmpError, StateError
-from vmrun.profile.fields import parse_hostfwd
-from vmrun.profile.model import HostFwd
+from vmrun.errors import EngineError, QmpError, StateError
+from vmrun.engines.base import Added
+from vmrun.engines.common import new_nic, no_such_forward, same_host_side, user_nic
+from vmrun.profile.fields import parse_hostfwd, parse_rule_arg
+from vmrun.runstate import Forward
 
 DETACH_POLL = 0.2
 
@@ -71,25 +73,15 @@ def hostfwd(dom: Any, nic_id: str, rule: str, *, add: bool) -> None:
         raise QmpError(f"{line}: {answer}", sent=line, received=answer)
 
 
-def add(vm: LibvirtVm, raw: dict[str, Any]) -> Any:
+def add(vm: LibvirtVm, raw: dict[str, Any]) -> Added:
     from vmrun.engines.libvirt.xml import interface_xml
-    from vmrun.hotplug import Added
-    from vmrun.net.base import NetdevSpec, PreparedNic
     from vmrun.profile import load_profile
-    from vmrun.profile.load import parse_cli_nic
 
     libvirt = lv.quiet_libvirt()
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": []}
         profile = load_profile(meta["profile"])
-        taken = {n["id"] for n in meta["nics"]}
-        if "id" not in raw:
-            raw = {**raw, "id": next(f"net{i}" for i in range(len(taken) + 1) if f"net{i}" not in taken)}
-        nic = parse_cli_nic(raw, profile.name, len(taken))
-        if nic.id in taken:
-            raise ProfileError(f"{nic.id!r} is already a NIC of {vm.name}", field="--id", hint="choose another --id")
-        if nic.mac in {n.get("mac") for n in meta["nics"]}:
-            raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {vm.name}", field="--mac")
+        nic = new_nic(raw, profile, [(n["id"], n.get("mac")) for n in meta["nics"]])
         built = interface_xml(profile, nic, libvirt_version=dom.connect().getLibVersion(),
                               userspace_ovs=userspace_ovs([nic], vm.uri))
         for warning in built.warnings:
@@ -106,7 +98,7 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Any:
                 meta["forwards"].append({"nic": nic.id, "rule": str(fwd), "live": "yes"})
             _save(dom, meta)
     host = {"uri": vm.uri, **({"bridge": nic.bridge} if nic.bridge else {})}
-    return Added(nic, PreparedNic(nic, NetdevSpec("libvirt"), host=host), None, profile.source)
+    return Added(nic, host, None, profile.source)
 
 
 def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
@@ -136,38 +128,25 @@ def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
         _save(dom, meta)
 
 
-def _user_nic(vm: LibvirtVm, meta: dict[str, Any], nic_id: str | None) -> str:
-    users = [n["id"] for n in meta["nics"] if n.get("type") == "user"]
-    if nic_id is not None and nic_id not in users:
-        raise StateError(f"{vm.name}: {nic_id!r} is not a user-network NIC", hint=f"its user NICs: {', '.join(users) or 'none'}")
-    if not users:
-        raise StateError(f"{vm.name}: no user-network NIC to forward through", hint=f"vmrun nic add {vm.name} --user")
-    return nic_id or users[0]
-
-
-def add_forward(vm: LibvirtVm, fwd: HostFwd, nic_id: str | None) -> Any:
-    from vmrun.runstate import Forward
-
+def add_forward(vm: LibvirtVm, rule: str, nic_id: str | None) -> Forward:
+    fwd = parse_rule_arg(rule)
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": []}
-        nic = _user_nic(vm, meta, nic_id)
+        nic = user_nic(vm.name, [n["id"] for n in meta["nics"] if n.get("type") == "user"], nic_id)
         hostfwd(dom, nic, str(fwd), add=True)
         meta["forwards"].append({"nic": nic, "rule": str(fwd), "live": "yes"})
         _save(dom, meta)
     return Forward(nic, str(fwd))
 
 
-def delete_forward(vm: LibvirtVm, fwd: HostFwd) -> Any:
-    from vmrun.runstate import Forward
-
+def delete_forward(vm: LibvirtVm, rule: str) -> Forward:
+    fwd = parse_rule_arg(rule, host_side_only=True)
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": []}
         for f in meta["forwards"]:
-            r = parse_hostfwd(f["rule"])
-            if (r.proto, r.host_addr, r.host_port) == (fwd.proto, fwd.host_addr, fwd.host_port):
+            if same_host_side(f["rule"], fwd):
                 hostfwd(dom, f["nic"], f["rule"], add=False)
                 meta["forwards"].remove(f)
                 _save(dom, meta)
                 return Forward(f["nic"], f["rule"])
-    raise StateError(f"{vm.name}: no forward from {fwd.proto}:{fwd.host_addr}:{fwd.host_port}",
-                     hint=f"vmrun fwd list {vm.name} -c {vm.uri}")  # fmt: skip
+    raise no_such_forward(vm.name, fwd, hint=f"vmrun fwd list {vm.name} -c {vm.uri}")

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from typing import Any
 from xml.sax.saxutils import escape
 
 from vmrun.adapters import libvirt as lv
 from vmrun.errors import EngineError, StateError
-from vmrun.snapshots import SNAPSHOT_FORMATS, Snapshot
+from vmrun.engines.base import Snapshot, Waiting
+from vmrun.engines.common import SNAPSHOT_FORMATS
 
-Waiting = Callable[[str], AbstractContextManager[Any]]
 
 
 def _check_disks(name: str, dom: Any) -> None:

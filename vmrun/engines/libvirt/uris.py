@@ -19,6 +19,13 @@ DEFAULT = "qemu:///system"
 FILE = "libvirt-uris.json"
 
 
+def host_of(uri: str) -> str:
+    """The host a libvirt URI names; "local" for this one."""
+    from urllib.parse import urlparse
+
+    return urlparse(uri).hostname or "local"
+
+
 def default_uri() -> str:
     """The URI of a libvirt-engine profile that names none: ``$VMRUN_CONNECT``, else the local system daemon."""
     return os.environ.get("VMRUN_CONNECT") or DEFAULT

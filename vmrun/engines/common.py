@@ -1,0 +1,80 @@
+"""Logic both engines share, written once: a new NIC's id and MAC, the user NIC a forward goes
+through, which recorded forward a rule names, and the NICs a guest really has (over QMP, or
+libvirt's monitor passthrough, which answers the same questions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from vmrun.errors import ProfileError, QmpError, StateError
+from vmrun.profile.fields import parse_hostfwd
+from vmrun.profile.model import HostFwd, Nic, Profile
+
+# Block drivers that hold internal snapshots (qcow2 is the one a local image has).
+SNAPSHOT_FORMATS = {"qcow2", "rbd", "sheepdog"}
+
+
+def new_nic(raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, str | None]],
+            left_by_add: Iterable[str] = ()) -> Nic:  # fmt: skip
+    """A NIC given on the command line, validated as a [[nics]] table against the VM's NICs.
+
+    ``taken`` is each NIC's (id, MAC); ``left_by_add`` names those an interrupted `nic add` left.
+    Without an id the NIC is the next free ``netN``.
+    """
+    from vmrun.profile.load import parse_cli_nic
+
+    ids = [nic_id for nic_id, _ in taken]
+    if "id" not in raw:
+        raw = {**raw, "id": next(f"net{i}" for i in range(len(ids) + 1) if f"net{i}" not in ids)}
+    nic = parse_cli_nic(raw, profile.name, len(ids))
+    if nic.id in ids:
+        left = " (left by an interrupted nic add)" if nic.id in set(left_by_add) else ""
+        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}{left}", field="--id",
+                           hint=f"vmrun nic del {profile.name} {nic.id}, or choose another --id")  # fmt: skip
+    if nic.mac in {mac for _, mac in taken}:
+        raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
+    return nic
+
+
+def user_nic(vm_name: str, users: Sequence[str], nic_id: str | None) -> str:
+    """The user-network NIC a forward goes through: the one named, else the first."""
+    if nic_id is not None and nic_id not in users:
+        raise StateError(f"{vm_name}: {nic_id!r} is not a user-network NIC", hint=f"its user NICs: {', '.join(users) or 'none'}")
+    if not users:
+        raise StateError(f"{vm_name}: no user-network NIC to forward through", hint=f"vmrun nic add {vm_name} --user")
+    return nic_id or users[0]
+
+
+def same_host_side(recorded: str, fwd: HostFwd) -> bool:
+    """Does the recorded rule forward from the host address and port ``fwd`` names?"""
+    r = parse_hostfwd(recorded)
+    return (r.proto, r.host_addr, r.host_port) == (fwd.proto, fwd.host_addr, fwd.host_port)
+
+
+def no_such_forward(vm_name: str, fwd: HostFwd, hint: str) -> StateError:
+    return StateError(f"{vm_name}: no forward from {fwd.proto}:{fwd.host_addr}:{fwd.host_port}", hint=hint)
+
+
+def nic_listing(vm: Any) -> list[dict[str, Any]]:
+    """The NICs the guest really has (asked of its monitor), joined with what vmrun knows of their host side."""
+    from vmrun.runstate import ADDING
+
+    state = vm.require_state()
+    known = {n.id: n for n in state.nics}
+    out = []
+    with vm.qmp() as q:
+        for child in q.execute("qom-list", {"path": "/machine/peripheral"}):
+            path = f"/machine/peripheral/{child['name']}"
+            try:
+                mac = q.execute("qom-get", {"path": path, "property": "mac"})
+            except QmpError:
+                continue  # not a NIC
+            nic_id = child["name"].removeprefix("ua-")  # libvirt names a NIC by its user alias
+            entry = known.get(nic_id)
+            origin = "unknown" if entry is None else "hot-plugged" if entry.hotplugged else "profile"
+            if entry is not None and entry.phase == ADDING:
+                origin = "interrupted add"
+            out.append({"id": nic_id, "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
+                        "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"), "origin": origin})  # fmt: skip
+    return out
