@@ -7,6 +7,8 @@ text: empty on success, the reason otherwise.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vmrun import signals
 from vmrun.errors import QmpError
 from vmrun.engines.common import no_such_forward, same_host_side, user_nic
@@ -14,7 +16,9 @@ from vmrun.preflight import check_port_free
 from vmrun.profile.fields import parse_rule_arg
 from vmrun.qmp import Qmp
 from vmrun.runstate import Forward
-from vmrun.vm import Vm
+
+if TYPE_CHECKING:
+    from vmrun.vm import Vm
 
 
 def _hmp(q: Qmp, line: str, *, success: str = "") -> None:

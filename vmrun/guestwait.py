@@ -14,12 +14,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmrun import ui
 from vmrun.errors import LaunchError, ProfileError
-from vmrun.launch import Launched
 from vmrun.profile.model import Profile
+
+if TYPE_CHECKING:
+    from vmrun.launch import Launched
 
 PROBE = b"HEAD / HTTP/1.0\r\n\r\n"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmrun import signals, ui
 from vmrun.argv import HOTPLUG_PORT, is_q35
@@ -29,7 +29,9 @@ from vmrun.profile.load import option_for_nic_key
 from vmrun.profile.model import Nic, Profile
 from vmrun.qmp import Qmp
 from vmrun.runstate import ADDING, RUNNING, Forward, NicState, RunState
-from vmrun.vm import Vm
+
+if TYPE_CHECKING:
+    from vmrun.vm import Vm
 
 
 DELETE_TIMEOUT = 30.0

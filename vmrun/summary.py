@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vmrun import ui
-from vmrun.errors import StateError
 from vmrun.profile.fields import render_memory
 
 if TYPE_CHECKING:
@@ -65,20 +64,3 @@ def libvirt_summary(vm: Any, state: Any, *, persist: bool) -> str:
     lines.append(f"  console  vmrun console {vm.name} -c {vm.uri}")
     lines.append(f"  stop     vmrun down {vm.name} -c {vm.uri}")
     return "\n".join(lines)
-
-
-def ssh_argv(name: str, user: str | None, extra: list[str]) -> list[str]:
-    from vmrun.engines import find
-
-    state = find(name).require_state()
-    for fwd in state.forwards:
-        proto, rest = fwd.rule.split(":", 1)
-        host_part, guest_part = rest.split("-", 1)
-        host, port = host_part.rsplit(":", 1)
-        if proto == "tcp" and guest_part.rsplit(":", 1)[1] == "22":
-            target = "127.0.0.1" if host == "0.0.0.0" else host
-            argv = ["ssh", "-p", port, "-o", "NoHostAuthenticationForLocalhost=yes"]
-            if user:
-                argv += ["-l", user]
-            return argv + [target, *extra]
-    raise StateError(f"{name}: no forward to guest port 22", hint="add hostfwd = [\"tcp::2222-:22\"] to a user NIC of its profile")

@@ -14,7 +14,7 @@ vmrun that started it, so everything is found again from the run folder:
   what `ps`, `qmp`, `nic`, `fwd` and `down` use. Every QMP exchange has a deadline.
 
 It is the QEMU engine's :class:`vmrun.engines.base.RunningVm`: a VM run by libvirt
-(:class:`vmrun.engines.libvirt.domain.LibvirtVm`) answers the same calls from its domain.
+(:class:`vmrun.engines.libvirt.vm.LibvirtVm`) answers the same calls from its domain.
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ def test_libvirt_display_from_domain_xml():
 def test_viewer_of_a_libvirt_domain(tmp_path):
     """Under the libvirt engine the address and password come from the live domain's <graphics> (virsh domdisplay)."""
     from tests.libvirt_hosts import LibvirtHost
-    from vmrun.engines.libvirt.domain import LibvirtVm
+    from vmrun.engines.libvirt.vm import LibvirtVm
     from vmrun.viewer import display_of
 
     path = tmp_path / "lv.toml"

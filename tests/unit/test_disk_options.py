@@ -89,7 +89,7 @@ def test_set_cdrom_still_works_and_boots_nothing_once(write_profile):
 
 
 def test_libvirt_maps_snapshot_to_transient_disks_and_refuses_cdrom_and_persist(write_profile):
-    from vmrun.engines.libvirt.domain import run_options
+    from vmrun.engines.libvirt.up import run_options
     from vmrun.engines.libvirt.xml import domain_xml
 
     path = write_profile('name = "x"\n[[drives]]\nfile = "/a.qcow2"\n[[drives]]\nfile = "/b.iso"\nreadonly = true\n')

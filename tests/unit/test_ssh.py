@@ -7,7 +7,7 @@ import json
 import pytest
 
 from vmrun.errors import StateError
-from vmrun.summary import ssh_argv
+from vmrun.ssh import ssh_argv
 
 
 def fake_run(runtime_dir, forwards):

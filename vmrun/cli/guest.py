@@ -37,7 +37,7 @@ def ssh(
 
     Example: vmrun ssh jrgtest -- uname -a
     """
-    from vmrun.summary import ssh_argv
+    from vmrun.ssh import ssh_argv
 
     argv = ssh_argv(name, user, list(ctx.args))
     os.execvp(argv[0], argv)

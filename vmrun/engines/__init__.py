@@ -38,14 +38,15 @@ def up(profile: Profile, *, connect: str | None = None, options: RunOptions | No
     options = options or RunOptions()
     if _libvirt_runs(profile, connect):
         from vmrun.engines.base import not_supported
-        from vmrun.engines.libvirt import domain, uris
+        from vmrun.engines.libvirt import up as libvirt_up
+        from vmrun.engines.libvirt import uris
 
         if foreground:
             raise not_supported(profile.name, "up --foreground", "libvirt",
                                 hint=f"libvirt keeps the VM, not vmrun: leave it out; vmrun down {profile.name} stops it")  # fmt: skip
-        vm = domain.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=notice,
+        vm = libvirt_up.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=notice,
                        options=options)  # fmt: skip
-        return domain.StartedDomain(vm, profile, persist)
+        return libvirt_up.StartedDomain(vm, profile, persist)
     from vmrun import launch
 
     return launch.up(profile, notice=notice, options=options)
@@ -96,7 +97,7 @@ def find(name: str, connect: str | None = None) -> RunningVm:
         return Vm.running(name)
     where = _libvirt_uris(connect)
     if where:
-        from vmrun.engines.libvirt.domain import LibvirtVm
+        from vmrun.engines.libvirt.vm import LibvirtVm
 
         found = LibvirtVm.find(name, where)
         if found is not None:
@@ -122,7 +123,7 @@ def status_all(connect: str | None = None) -> list[VmStatus]:
     vms: list[Any] = usable_vms()
     where = _libvirt_uris(None) + ([connect] if connect else [])
     if where:
-        from vmrun.engines.libvirt.domain import list_vms
+        from vmrun.engines.libvirt.vm import list_vms
 
         vms += list_vms(list(dict.fromkeys(where)))
     if len(vms) <= 1:

@@ -11,16 +11,20 @@ it travels with the domain when it migrates.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmrun import ui
 from vmrun.adapters import libvirt as lv
-from vmrun.engines.libvirt.domain import LibvirtVm, metadata, userspace_ovs
+from vmrun.engines.libvirt.dom import metadata
+from vmrun.engines.libvirt.host import userspace_ovs
 from vmrun.errors import EngineError, QmpError, StateError
 from vmrun.engines.base import Added
 from vmrun.engines.common import new_nic, no_such_forward, same_host_side, user_nic
 from vmrun.profile.fields import parse_hostfwd, parse_rule_arg
 from vmrun.runstate import Forward
+
+if TYPE_CHECKING:
+    from vmrun.engines.libvirt.vm import LibvirtVm
 
 DETACH_POLL = 0.2
 

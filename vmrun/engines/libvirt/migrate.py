@@ -1,0 +1,84 @@
+"""`vmrun migrate`: a running domain moved to another libvirt host."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from vmrun.adapters import libvirt as lv
+from vmrun.engines.base import Migrated
+from vmrun.engines.libvirt import uris
+from vmrun.errors import EngineError, ProfileError, StateError
+
+if TYPE_CHECKING:
+    pass
+
+from vmrun.engines.libvirt.dom import metadata
+
+if TYPE_CHECKING:
+    from vmrun.engines.libvirt.vm import LibvirtVm
+
+
+def migrate(vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: bool,
+            shared_storage: bool = False) -> Migrated:  # fmt: skip
+    """Move a running domain to the libvirt at ``to``; forwards added live are added again there.
+
+    The client opens the target itself when it can (then libvirt reports the downtime);
+    otherwise the source daemon connects to ``to`` (peer-to-peer), as for a remote host
+    only the source can reach.
+    """
+    libvirt = lv.quiet_libvirt()
+    flags = (libvirt.VIR_MIGRATE_LIVE if live else 0) | (libvirt.VIR_MIGRATE_PERSIST_DEST if persist else 0)
+    with vm.domain() as dom:
+        if not dom.isActive():
+            raise StateError(f"{vm.name} is not running on {vm.uri}: nothing to migrate")
+        disks = _disk_files(dom)
+        if disks and not (copy_storage or shared_storage):
+            raise StateError(
+                f"{vm.name} has disks ({', '.join(disks)}): the target must see them too",
+                hint="--copy-storage copies them over (non-shared-disk migration); --shared-storage if both hosts mount them",
+            )
+        if copy_storage:
+            flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
+        if dom.isPersistent():
+            flags |= libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+        live_forwards = [f for f in (metadata(dom) or {}).get("forwards", []) if f.get("live") == "yes"]
+        start = time.monotonic()
+        try:
+            dconn = lv.open_connection(to)
+        except ProfileError:
+            dconn = None
+        try:
+            if dconn is not None:
+                new = dom.migrate3(dconn, {}, flags)
+            else:
+                dom.migrateToURI3(to, {}, flags | libvirt.VIR_MIGRATE_PEER2PEER)
+                new = None
+            seconds = time.monotonic() - start
+            downtime = None
+            if new is not None:
+                try:
+                    downtime = new.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED).get("downtime")
+                except libvirt.libvirtError:
+                    pass
+        except libvirt.libvirtError as e:
+            raise EngineError(f"{vm.name}: migration to {to} failed: {lv.reason(e)}; it still runs on {vm.uri}") from None
+        finally:
+            if dconn is not None:
+                dconn.close()
+    moved = type(vm)(to, vm.name)
+    uris.remember(to)
+    if live_forwards:
+        from vmrun.engines.libvirt import nics
+
+        with moved.domain() as dom:
+            for fwd in live_forwards:
+                nics.hostfwd(dom, fwd["nic"], fwd["rule"], add=True)
+    return Migrated(moved, seconds, downtime)
+
+
+def _disk_files(dom: Any) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    tree = ET.fromstring(dom.XMLDesc(0))
+    return [s.get("file", "?") for d in tree.iter("disk") if d.get("device") == "disk" for s in d.iter("source")]

@@ -1,0 +1,113 @@
+"""`vmrun up` under libvirt: the profile as domain XML (:mod:`.xml`, pure), created transient or defined (--persist)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from vmrun import disks
+from vmrun.adapters import libvirt as lv
+from vmrun.argv import RunOptions
+from vmrun.engines.base import not_supported
+from vmrun.engines.libvirt import uris
+from vmrun.engines.libvirt.uris import host_of
+from vmrun.errors import LaunchError, ProfileError, StateError
+from vmrun.profile.model import Profile
+
+if TYPE_CHECKING:
+    pass
+
+from vmrun.engines.libvirt.dom import lookup
+from vmrun.engines.libvirt.host import choose_accel, emulator, userspace_ovs
+from vmrun.engines.libvirt.vm import LibvirtVm
+
+
+@dataclass
+class StartedDomain:
+    """What `up` started under libvirt, for the rest of `up` (vmrun.engines.base.Started)."""
+
+    vm: LibvirtVm
+    profile: Profile
+    persist: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return self.vm.state().to_json()
+
+    def summary(self) -> str:
+        from vmrun.summary import libvirt_summary
+
+        return libvirt_summary(self.vm, self.vm.state(), persist=self.persist)
+
+    def wait(self, timeout: float) -> None:
+        from vmrun.guestwait import wait_for_domain
+
+        wait_for_domain(self.profile, self.vm, timeout=timeout)
+
+    def attach(self) -> None:
+        raise not_supported(self.vm.name, "up --foreground", self.vm.engine)
+
+    def power_off(self) -> None:
+        self.vm.down(timeout=30.0)
+
+
+def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None,
+       options: RunOptions = RunOptions()) -> LibvirtVm:  # fmt: skip
+    from vmrun.engines.libvirt.xml import domain_xml
+
+    if profile.cloud_init is not None:
+        raise ProfileError("is not carried to libvirt: the seed ISO would have to be on its host", source=profile.source,
+                           field="cloud_init", hint="use the qemu engine for a cloud image's first boot")  # fmt: skip
+    libvirt = lv.quiet_libvirt()
+    profile = run_options(profile, options, persist=persist)
+    _disks_here(profile, uri)
+    with lv.connect(uri) as conn:
+        old = lookup(conn, profile.name)
+        if old is not None and old.isActive():
+            raise StateError(f"{profile.name}: already running on {uri}", hint=f"vmrun down {profile.name} -c {uri}")
+        made = disks.ensure(profile, notice)  # before libvirt opens them; kept if the rest fails (see vmrun.disks)
+        built = domain_xml(profile, accel=choose_accel(conn, profile.accel), emulator=emulator(conn, profile),
+                           libvirt_version=conn.getLibVersion(),
+                           userspace_ovs=userspace_ovs(profile.nics, uri))  # fmt: skip
+        for warning in built.warnings:
+            notice(warning)
+        try:
+            if persist:
+                dom = conn.defineXML(built.xml)
+                try:
+                    dom.create()
+                except libvirt.libvirtError:
+                    dom.undefine()
+                    raise
+            else:
+                conn.createXML(built.xml, 0)
+        except libvirt.libvirtError as e:
+            raise LaunchError(f"{profile.name}: libvirt at {uri} refused to start it: {lv.reason(e)}",
+                             hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`") from None  # fmt: skip
+    uris.remember(uri)
+    for m in made:
+        notice(f"made disk {m}")
+    return LibvirtVm(uri, profile.name)
+
+
+def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Profile:
+    """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once)."""
+    if options.boot_cdrom:
+        raise ProfileError("--cdrom needs the qemu engine: libvirt has no boot-once",
+                           hint="set cdrom = \"ISO\" in the profile (or --set cdrom=ISO): libvirt boots the disk, then the CD-ROM")  # fmt: skip
+    if not options.snapshot:
+        return profile
+    if persist:
+        raise ProfileError("--snapshot cannot go with --persist: a defined domain would keep its disks transient")
+    drives = tuple(d if d.readonly else replace(d, snapshot=True) for d in profile.drives)
+    return replace(profile, drives=drives)
+
+
+def _disks_here(profile: Profile, uri: str) -> None:
+    """Disks the profile has vmrun make (size, backing): only where this vmrun sees the files, a local libvirt."""
+    wanted = [i for i, d in enumerate(profile.drives) if d.made_by_vmrun]
+    if wanted and host_of(uri) != "local":
+        key = "backing" if profile.drives[wanted[0]].backing else "size"
+        raise ProfileError(f"vmrun makes disk images only when libvirt runs on this host, not at {uri}",
+                           source=profile.source, field=f"drives[{wanted[0]}].{key}",
+                           hint="make the image there with qemu-img create, and leave size and backing out")  # fmt: skip
