@@ -169,7 +169,6 @@ def test_viewer_of_a_libvirt_domain(tmp_path):
     """Under the libvirt engine the address and password come from the live domain's <graphics> (virsh domdisplay)."""
     from tests.libvirt_hosts import LibvirtHost
     from vmrun.engines.libvirt.vm import LibvirtVm
-    from vmrun.viewer import display_of
 
     path = tmp_path / "lv.toml"
     path.write_text('name = "lv"\naccel = "tcg"\nmemory = "128M"\n[spice]\nport = 5931\npassword = "pw-1"\n')
@@ -187,7 +186,7 @@ def test_viewer_of_a_libvirt_domain(tmp_path):
         try:
             r = host.netns.run(vmrun_bin(), "viewer", "lv", "-c", host.uri, "--print", env=env)
             assert r.stdout == "spice://127.0.0.1:5931\n", r.stderr
-            assert display_of(LibvirtVm(host.uri, "lv")).password == "pw-1"
+            assert LibvirtVm(host.uri, "lv").display().password == "pw-1"
             r = host.netns.run(vmrun_bin(), "viewer", "lv", "-c", host.uri, "--json", env={**env, "PATH": str(tmp_path / "bin")})
             assert r.returncode == 1 and json.loads(r.stdout)["uri"] == "spice://127.0.0.1:5931"
             assert "apt install virt-viewer" in r.stderr
