@@ -70,8 +70,31 @@ def device_unit(ifname: str) -> str:
     return f"{escape_path(f'/sys/subsystem/net/devices/{ifname}')}.device"
 
 
+def check_values(spec: UnitSpec) -> None:
+    """Refuse control characters in whatever goes into the unit.
+
+    A newline would end the line it is on and start a directive of its own (``ExecStartPre=...``),
+    and the header comment has no escapes at all: refusing is simpler and safer than escaping.
+    """
+    from vmrun.profile.fields import visible
+
+    def control(value: str) -> str | None:  # visible() escapes exactly the control characters
+        c = next((c for c in value if c != visible(c)), None)
+        return f"contains a control character (U+{ord(c):04X}); a systemd unit cannot carry it" if c else None
+
+    if problem := control(spec.profile):
+        raise ProfileError(problem, source=visible(spec.profile), hint="move the profile to a path without one")
+    values = [("the vmrun program's path ", spec.vmrun), ("the VM name ", spec.name),
+              ("VMRUN_RUNTIME_DIR=", spec.runtime_dir or ""), ("PIDFile ", spec.pidfile),
+              *(("the NIC device ", d) for d in spec.devices)]  # fmt: skip
+    for what, value in values:
+        if problem := control(value):
+            raise StateError(f"{what}{visible(value)} {problem}")
+
+
 def render(spec: UnitSpec) -> str:
     """The unit file's text."""
+    check_values(spec)
     needs = ["network-online.target", *(device_unit(d) for d in spec.devices)]
     if spec.libvirtd:
         needs.append("libvirtd.service")
