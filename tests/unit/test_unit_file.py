@@ -144,3 +144,23 @@ def test_control_characters_are_refused_in_one_line(tmp_path, monkeypatch):
     with pytest.raises(StateError, match=r"^VMRUN_RUNTIME_DIR=.*/run\\x09dir contains a control character \(U\+0009\)"):
         unit.render(unit.spec_for(load_profile(str(tmp_path / "b.toml")), timeout=10, vmrun="/usr/bin/vmrun"))
 
+
+def test_printable_oddities_reach_systemd_intact(tmp_path):
+    """';', '$', '%' and non-ASCII in the program's path, quotes and backslashes in the profile's: the unit verifies,
+    and the verifier finds the program at exactly that path ($ is not doubled there: systemd expands none)."""
+    bindir = tmp_path / "odd; é $HOME 5%"
+    bindir.mkdir()
+    fake = bindir / "vmrun"
+    shutil.copy(vmrun_bin(), fake)
+    folder = tmp_path / 'we"ird \\ \'dir\''
+    folder.mkdir()
+    (folder / "a.toml").write_text('name = "a"\n')
+    spec = unit.spec_for(load_profile(str(folder / "a.toml")), timeout=10, vmrun=str(fake), user=False)
+    unit_file = tmp_path / "vmrun-a.service"
+    unit_file.write_text(unit.render(spec))
+    v = verify(unit_file)
+    assert v.returncode == 0, v.stdout + v.stderr
+    fake.unlink()
+    assert verify(unit_file).returncode != 0
+    with pytest.raises(StateError, match="has a quote or a backslash, which systemd refuses"):
+        unit.render(unit.spec_for(load_profile(str(folder / "a.toml")), timeout=10, vmrun=f"{folder}/vmrun"))
