@@ -140,6 +140,34 @@ def test_gc_after_qemu_died_removes_the_port(vm, lan, ovs, write_profile, test_g
     assert links(vm.netns) == before
 
 
+def test_down_while_ovs_is_stopped_keeps_the_port_on_record_for_gc(vm, lan, ovs, write_profile, test_guest):
+    """Issue 21, item 6: OVS stopped during `down`: the port it could not delete stays on record (exit 1,
+    one line saying so), `gc` keeps it while OVS is down and removes it once OVS is back."""
+    before = links(vm.netns)
+    path = guest_profile(write_profile, test_guest, nic())
+    assert vm("up", str(path)).returncode == 0
+    ovs.stop(keep=True)
+    r = vm("down", "g", "--force")
+    assert r.returncode == 1, r.stdout + r.stderr
+    first, hint = r.stderr.strip().splitlines()
+    assert first.startswith(f"vmrun: error: g: could not remove: OVS port {PORT}: Open vSwitch does not answer (")
+    assert first.endswith("so the port stays on record") and "vmrun gc" in hint, r.stderr
+    assert links(vm.netns) == before  # QEMU and the tap are gone all the same
+    objects = json.loads((vm.runtime_dir / "g" / "host-objects.json").read_text())["objects"]
+    assert [o["kind"] for o in objects] == ["ovs-port"]
+    r = vm("gc")
+    assert r.returncode == 1 and "Open vSwitch does not answer" in r.stderr
+    assert (vm.runtime_dir / "g" / "host-objects.json").exists()
+
+    ovs.start()
+    assert PORT in ovs.ports("ovsbr0")
+    r = vm("gc")
+    assert r.returncode == 0 and r.stdout.strip() == "cleaned up: g", r.stderr
+    assert ovs.ports("ovsbr0") == ["uplink0"]
+    assert not (vm.runtime_dir / "g").exists()
+    assert vm("gc").stdout.strip() == "nothing to clean up"
+
+
 def test_switch_daemon_not_running_is_refused_before_qemu(vm, lan, write_profile, test_guest):
     switch = Ovs(vm.netns)
     try:
