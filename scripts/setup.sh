@@ -10,6 +10,8 @@ APT_PACKAGES=(
     openvswitch-switch libvirt-daemon-system libvirt-dev pkg-config
     # virt-xml-validate (libvirt-clients) runs xmllint (libxml2-utils): the domain XML tests call it
     libvirt-clients libxml2-utils
+    # systemd-analyze verify checks `vmrun unit`'s text (tests/unit/test_unit_file.py); systemd need not run
+    systemd
     # vmrun viewer's test: remote-viewer under Xvfb, screenshots with xwd (x11-apps)
     virt-viewer xvfb x11-apps
     # [cloud_init] seeds: an ISO tool (genisoimage has isoinfo); the tests read the YAML as cloud-init would (python3-yaml)

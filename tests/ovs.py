@@ -35,7 +35,8 @@ class Ovs:
         self.daemons: list[subprocess.Popen] = []
 
     def start(self, *, switch: bool = True) -> None:
-        subprocess.run(["ovsdb-tool", "create", str(self.dir / "conf.db"), SCHEMA], check=True, env=self.env)
+        if not (self.dir / "conf.db").exists():  # else started again after stop(keep=True): same ports
+            subprocess.run(["ovsdb-tool", "create", str(self.dir / "conf.db"), SCHEMA], check=True, env=self.env)
         self._daemon("ovsdb-server", str(self.dir / "conf.db"), f"--remote=punix:{self.dir / 'db.sock'}",
                      "--remote=db:Open_vSwitch,Open_vSwitch,manager_options")  # fmt: skip
         self._wait_for(self.dir / "db.sock")
@@ -84,8 +85,9 @@ class Ovs:
     def logs(self) -> str:
         return "\n".join(p.read_text()[-1500:] for p in sorted(self.dir.glob("*.log")))
 
-    def stop(self) -> None:
-        """vswitchd first (it holds the ports), then the database; then the folder goes."""
+    def stop(self, *, keep: bool = False) -> None:
+        """vswitchd first (it holds the ports), then the database; then the folder goes, unless ``keep``
+        (OVS stopped as a host's would be: start() brings it back with its ports)."""
         for d in reversed(self.daemons):
             if d.poll() is None:
                 d.terminate()
@@ -95,7 +97,8 @@ class Ovs:
                     d.kill()
                     d.wait()
         self.daemons.clear()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 _TX_CSUM_OFF = """

@@ -123,8 +123,10 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOption
     run = vm.run
     run.create()
     with ExitStack() as stack:
-        stack.callback(run.remove)
-        ctx = PrepareContext(profile, run.path, stack, Recorder(run, []))
+        recorder = Recorder(run, [])
+        # The folder goes with a failed `up`, unless it holds the record of something not undone: gc finishes it.
+        stack.callback(lambda: None if recorder.objects else run.remove())
+        ctx = PrepareContext(profile, run.path, stack, recorder)
         prepared = []
         for nic in profile.nics:
             ctx.nic_id = nic.id

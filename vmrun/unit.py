@@ -40,9 +40,12 @@ def unit_name(name: str) -> str:
     return f"vmrun-{name}.service"
 
 
-def quote_arg(arg: str) -> str:
-    """One ExecStart= word as systemd reads it: quoted when needed; % and $ doubled so nothing expands."""
-    text = arg.replace("%", "%%").replace("$", "$$")
+def quote_arg(arg: str, *, executable: bool = False) -> str:
+    """One ExecStart= word as systemd reads it: quoted when needed; % and $ doubled so nothing expands.
+
+    systemd expands no variables in the executable's path (only specifiers), so there $ stays single.
+    """
+    text = arg.replace("%", "%%") if executable else arg.replace("%", "%%").replace("$", "$$")
     if text and not any(c in text for c in ' \t"\'\\;'):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -70,13 +73,41 @@ def device_unit(ifname: str) -> str:
     return f"{escape_path(f'/sys/subsystem/net/devices/{ifname}')}.device"
 
 
+def check_values(spec: UnitSpec) -> None:
+    """Refuse control characters in whatever goes into the unit.
+
+    A newline would end the line it is on and start a directive of its own (``ExecStartPre=...``),
+    and the header comment has no escapes at all: refusing is simpler and safer than escaping.
+    systemd itself refuses quotes and backslashes in the executable's path; say so before it does.
+    """
+    from vmrun.profile.fields import visible
+
+    def control(value: str) -> str | None:  # visible() escapes exactly the control characters
+        c = next((c for c in value if c != visible(c)), None)
+        return f"contains a control character (U+{ord(c):04X}); a systemd unit cannot carry it" if c else None
+
+    if problem := control(spec.profile):
+        raise ProfileError(problem, source=visible(spec.profile), hint="move the profile to a path without one")
+    values = [("the vmrun program's path ", spec.vmrun), ("the VM name ", spec.name),
+              ("VMRUN_RUNTIME_DIR=", spec.runtime_dir or ""), ("PIDFile ", spec.pidfile),
+              *(("the NIC device ", d) for d in spec.devices)]  # fmt: skip
+    for what, value in values:
+        if problem := control(value):
+            raise StateError(f"{what}{visible(value)} {problem}")
+    if any(c in spec.vmrun for c in "\"'\\"):
+        raise StateError(f"the vmrun program's path {spec.vmrun} has a quote or a backslash, which systemd refuses in "
+                         "an executable's path", hint="install vmrun at a path without them")  # fmt: skip
+
+
 def render(spec: UnitSpec) -> str:
     """The unit file's text."""
+    check_values(spec)
     needs = ["network-online.target", *(device_unit(d) for d in spec.devices)]
     if spec.libvirtd:
         needs.append("libvirtd.service")
-    start = " ".join(quote_arg(a) for a in [spec.vmrun, "up", spec.profile])
-    stop = " ".join(quote_arg(a) for a in [spec.vmrun, "down", spec.name, "--timeout", str(spec.timeout)])
+    vmrun = quote_arg(spec.vmrun, executable=True)
+    start = " ".join([vmrun, *(quote_arg(a) for a in ["up", spec.profile])])
+    stop = " ".join([vmrun, *(quote_arg(a) for a in ["down", spec.name, "--timeout", str(spec.timeout)])])
     env = [f'Environment="VMRUN_RUNTIME_DIR={_quoted_text(spec.runtime_dir)}"'] if spec.runtime_dir else []
     lines = [
         f"# Written by `vmrun unit {spec.name}`: starts the VM of {spec.profile} at boot.",

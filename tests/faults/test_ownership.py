@@ -169,13 +169,17 @@ def test_vm_folder_of_another_uid_is_left_alone(vm, command):
 
 
 @pytest.mark.parametrize("command", ["down", "gc"])
-@pytest.mark.parametrize("link", ["wrong-ifindex", "tap-kind", "wrong-ifindex-tap-kind"])
+@pytest.mark.parametrize("link", ["wrong-ifindex", "tap-kind", "wrong-ifindex-tap-kind", "no-kind", "bridge-kind"])
 def test_records_of_our_own_folder_act_only_on_what_is_provably_ours(vm, command, link):
     """Defect 3: in a root-owned VM folder, a pid that is not this VM's process and a link record for a
-    bridge (wrong ifindex, or link_kind "tap") are not acted on; the folder itself is cleaned."""
+    bridge (wrong ifindex, or link_kind "tap") are not acted on; the folder itself is cleaned.
+    Issue 21, item 7: nor a record of the old format (no link_kind) with the bridge's own ifindex,
+    nor one whose link_kind is a kind vmrun never makes."""
     index = add_victim(vm)
     record = {
         "wrong-ifindex": {"kind": "link", "name": "victim0", "ifindex": index + 1000},
+        "no-kind": {"kind": "link", "name": "victim0", "ifindex": index},
+        "bridge-kind": {"kind": "link", "name": "victim0", "ifindex": index, "link_kind": "bridge"},
         "tap-kind": {"kind": "link", "name": "victim0", "ifindex": index, "link_kind": "tap"},
         "wrong-ifindex-tap-kind": {"kind": "link", "name": "victim0", "ifindex": index + 1000, "link_kind": "tap"},
     }[link]

@@ -7,12 +7,13 @@ the guest's side is vmrun's to get right, and these tests check it does."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 
 import pytest
 
-from tests.conftest import links, guest_profile
+from tests.conftest import links, guest_profile, vmrun_bin
 from tests.lan import SUBNET
 from tests.ovs import Ovs, complete_checksums
 
@@ -138,6 +139,76 @@ def test_gc_after_qemu_died_removes_the_port(vm, lan, ovs, write_profile, test_g
     assert r.returncode == 0 and "cleaned up: g" in r.stdout
     assert ovs.ports("ovsbr0") == ["uplink0"]
     assert links(vm.netns) == before
+
+
+def test_down_while_ovs_is_stopped_keeps_the_port_on_record_for_gc(vm, lan, ovs, write_profile, test_guest):
+    """Issue 21, item 6: OVS stopped during `down`: the port it could not delete stays on record (exit 1,
+    one line saying so), `gc` keeps it while OVS is down and removes it once OVS is back."""
+    before = links(vm.netns)
+    path = guest_profile(write_profile, test_guest, nic())
+    assert vm("up", str(path)).returncode == 0
+    ovs.stop(keep=True)
+    r = vm("down", "g", "--force")
+    assert r.returncode == 1, r.stdout + r.stderr
+    first, hint = r.stderr.strip().splitlines()
+    assert first.startswith(f"vmrun: error: g: could not remove: OVS port {PORT}: Open vSwitch does not answer (")
+    assert first.endswith("so the port stays on record") and "vmrun gc" in hint, r.stderr
+    assert links(vm.netns) == before  # QEMU and the tap are gone all the same
+    objects = json.loads((vm.runtime_dir / "g" / "host-objects.json").read_text())["objects"]
+    assert [o["kind"] for o in objects] == ["ovs-port"]
+    r = vm("gc")
+    assert r.returncode == 1 and "Open vSwitch does not answer" in r.stderr
+    assert (vm.runtime_dir / "g" / "host-objects.json").exists()
+
+    ovs.start()
+    assert PORT in ovs.ports("ovsbr0")
+    r = vm("gc")
+    assert r.returncode == 0 and r.stdout.strip() == "cleaned up: g", r.stderr
+    assert ovs.ports("ovsbr0") == ["uplink0"]
+    assert not (vm.runtime_dir / "g").exists()
+    assert vm("gc").stdout.strip() == "nothing to clean up"
+
+
+# An ovs-vsctl whose add-port takes effect, then OVS stops before it answers (as a timeout would leave it).
+_STOPS_AT_ADD_PORT = """#!/bin/sh
+ovs-vsctl "$@"
+rc=$?
+case " $* " in *" add-port "*)
+    pids=$(cat "$OVS_RUNDIR/ovs-vswitchd.pid" "$OVS_RUNDIR/ovsdb-server.pid")
+    kill $pids
+    for p in $pids; do  # gone, or a zombie of the test that started it
+        while grep -qs "^State:.*[^Z] (" /proc/$p/status; do sleep 0.05; done
+    done
+    echo "ovs-vsctl: timed out waiting for ovs-vswitchd" >&2; exit 1;;
+esac
+exit $rc
+"""
+
+
+def test_ovs_stopping_during_up_keeps_the_port_on_record_for_gc(vm, lan, ovs, write_profile, test_guest, tmp_path):
+    """Issue 21, item 6, in a failed `up`: its own error first, the port kept on record with the run folder."""
+    wrapper = tmp_path / "bin" / "ovs-vsctl"
+    wrapper.parent.mkdir()
+    wrapper.write_text(_STOPS_AT_ADD_PORT.replace("ovs-vsctl \"$@\"", f"{shutil.which('ovs-vsctl')} \"$@\""))
+    wrapper.chmod(0o755)
+    before = links(vm.netns)
+    path = guest_profile(write_profile, test_guest, nic())
+    env = {**vm.env, "PATH": f"{wrapper.parent}:{vm.env['PATH']}"}
+    r = vm.netns.run(vmrun_bin(), "up", str(path), env=env, timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"cannot add {PORT} to Open vSwitch bridge ovsbr0: timed out" in r.stderr.splitlines()[-2], r.stderr
+    assert r.stderr.startswith(f"vmrun: OVS port {PORT}: Open vSwitch does not answer ("), r.stderr
+    assert "so the port stays on record; vmrun gc (or down) removes it once that is fixed" in r.stderr
+    assert links(vm.netns) == before
+    assert (vm.runtime_dir / "g" / "host-objects.json").exists()
+
+    ovs.stop(keep=True)
+    ovs.start()
+    assert PORT in ovs.ports("ovsbr0")
+    r = vm("gc")
+    assert r.returncode == 0 and r.stdout.strip() == "cleaned up: g", r.stderr
+    assert ovs.ports("ovsbr0") == ["uplink0"]
+    assert not (vm.runtime_dir / "g").exists()
 
 
 def test_switch_daemon_not_running_is_refused_before_qemu(vm, lan, write_profile, test_guest):

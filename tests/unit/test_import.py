@@ -137,6 +137,40 @@ def test_bad_script_is_one_line_with_its_line_number(script, text, where, words)
     assert len(err.splitlines()) <= 2
 
 
+def _nested_defaults(n: int) -> str:
+    return "${A:-" * n + "1G" + "}" * n
+
+
+def _nested_runs(n: int) -> str:
+    word = "x"
+    for _ in range(n):
+        word = f'"$(dirname {word})"'
+    return word
+
+
+def _alternating(n: int) -> str:
+    word = "x"
+    for _ in range(n):
+        word = f'${{A:-"$(dirname {word})"}}'
+    return word
+
+
+@pytest.mark.parametrize("deep", [_nested_defaults(250), _nested_runs(250), _alternating(125)])
+def test_deep_nesting_is_one_line_not_a_recursion_error(script, deep):
+    """Issue 21, item 8: hundreds of nested ${A:-...} or "$(...)" (alternating too) stop at a depth limit."""
+    path = script(f"#!/bin/sh\n{QEMU} -m 1G \\\n  -name {deep}\n")
+    code, err, _ = run("import", str(path), "-o", "-")
+    assert code == 2, err
+    assert err.splitlines()[0].startswith(f"vmrun: error: {path}:3: more than 32 nested ${{...}}"), err
+    assert len(err.splitlines()) <= 2
+
+
+def test_a_few_nested_levels_still_work(script):
+    path = script(f"#!/bin/sh\n{QEMU} -m {_nested_defaults(30)} -name vm{_nested_runs(30)}\n")
+    profile, _ = imported(path)
+    assert profile["memory"] == "1G" and profile["name"] == "vm."  # dirname x is .
+
+
 def test_a_binary_file_is_not_a_script(tmp_path):
     path = tmp_path / "disk.img"
     path.write_bytes(b"\x00\xff\xfe" * 10)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import vmrun_bin
 from vmrun import unit
-from vmrun.errors import ProfileError
+from vmrun.errors import ProfileError, StateError
 from vmrun.profile.load import load_profile
 
 PROFILE = """name = "{name}"
@@ -124,3 +124,43 @@ def test_libvirt_profiles_are_refused_in_one_line(tmp_path):
         unit.spec_for(load_profile(str(tmp_path / "a.toml")), timeout=60, vmrun="/usr/bin/vmrun")
     r = run_vmrun("unit", str(tmp_path / "a.toml"), cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.splitlines()[0].endswith("a.toml: engine: runs under libvirt, which starts it at boot itself")
+
+
+def test_control_characters_are_refused_in_one_line(tmp_path, monkeypatch):
+    """A newline in a path would end its line and start a directive of its own (issue 21, item 2)."""
+    folder = tmp_path / "x\nExecStartPre=touch injected\n"
+    folder.mkdir()
+    (folder / "a.toml").write_text('name = "a"\n')
+    out = tmp_path / "vmrun-a.service"
+    r = run_vmrun("unit", str(folder / "a.toml"), "-o", str(out), cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines()[0] == (f"vmrun: error: {tmp_path}/x\\x0aExecStartPre=touch injected\\x0a/a.toml: "
+                                        "contains a control character (U+000A); a systemd unit cannot carry it")  # fmt: skip
+    assert "Traceback" not in r.stderr and not out.exists()
+    (tmp_path / "b.toml").write_text('name = "b"\n')
+    with pytest.raises(StateError, match=r"^the vmrun program's path /usr/bin/vm\\x0drun contains a control character"):
+        unit.render(unit.spec_for(load_profile(str(tmp_path / "b.toml")), timeout=10, vmrun="/usr/bin/vm\rrun"))
+    monkeypatch.setenv("VMRUN_RUNTIME_DIR", f"{tmp_path}/run\tdir")
+    with pytest.raises(StateError, match=r"^VMRUN_RUNTIME_DIR=.*/run\\x09dir contains a control character \(U\+0009\)"):
+        unit.render(unit.spec_for(load_profile(str(tmp_path / "b.toml")), timeout=10, vmrun="/usr/bin/vmrun"))
+
+
+def test_printable_oddities_reach_systemd_intact(tmp_path):
+    """';', '$', '%' and non-ASCII in the program's path, quotes and backslashes in the profile's: the unit verifies,
+    and the verifier finds the program at exactly that path ($ is not doubled there: systemd expands none)."""
+    bindir = tmp_path / "odd; é $HOME 5%"
+    bindir.mkdir()
+    fake = bindir / "vmrun"
+    shutil.copy(vmrun_bin(), fake)
+    folder = tmp_path / 'we"ird \\ \'dir\''
+    folder.mkdir()
+    (folder / "a.toml").write_text('name = "a"\n')
+    spec = unit.spec_for(load_profile(str(folder / "a.toml")), timeout=10, vmrun=str(fake), user=False)
+    unit_file = tmp_path / "vmrun-a.service"
+    unit_file.write_text(unit.render(spec))
+    v = verify(unit_file)
+    assert v.returncode == 0, v.stdout + v.stderr
+    fake.unlink()
+    assert verify(unit_file).returncode != 0
+    with pytest.raises(StateError, match="has a quote or a backslash, which systemd refuses"):
+        unit.render(unit.spec_for(load_profile(str(folder / "a.toml")), timeout=10, vmrun=f"{folder}/vmrun"))

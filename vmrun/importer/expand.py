@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vmrun.importer.shell import Lit, Run, Segment, Var, Word
+from vmrun.importer.shell import MAX_NESTING, Lit, Run, Segment, Var, Word
 
 _SPLIT = "\x00"  # between the words of a quoted "$@": each becomes its own argv string
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=")
@@ -63,6 +63,7 @@ class Env:
     variables: dict[str, Value] = field(default_factory=dict)
     assigned_raw: dict[str, str] = field(default_factory=dict)
     kept: list[tuple[int, str]] = field(default_factory=list)  # $HOME-like names left as written
+    depth: int = 0  # ${...} and $(...) being worked out, each within the one before
 
     def assign(self, word: Word) -> bool:
         """Record ``NAME=value``; False when the word is not an assignment."""
@@ -140,6 +141,18 @@ class Env:
         return "".join(texts), tuple(params)
 
     def _segment(self, seg: Segment, line: int) -> tuple[str, tuple[Param, ...]]:
+        if self.depth >= MAX_NESTING:
+            from vmrun.errors import ScriptError
+
+            raise ScriptError(f"more than {MAX_NESTING} nested ${{...}} or $(...); vmrun import reads no deeper",
+                              source=self.script_path, line=line)  # fmt: skip
+        self.depth += 1
+        try:
+            return self._worked_out(seg, line)
+        finally:
+            self.depth -= 1
+
+    def _worked_out(self, seg: Segment, line: int) -> tuple[str, tuple[Param, ...]]:
         if isinstance(seg, Run):
             from vmrun.importer.substitute import CannotRun, substitute
 

@@ -17,6 +17,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]|[@*#?$!-]")
 _REDIRECT = re.compile(r"(\d*)(<<-|<<|<>|>>|>&|<&|>\||&>>|&>|<|>)")
 _OPERATORS = (";;", "&&", "||", ";", "&", "|", "(", ")")
 _BLANK = " \t"
+MAX_NESTING = 32  # ${...} within ${...} (here), within $(...) (expand.py): scripts use a few; deeper would exhaust Python's stack
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class _Lexer:
         self.source = source
         self.out = Lexed()
         self.heredocs: list[tuple[str, bool, int]] = []
+        self.nesting = 0  # ${ ... } being read, each within the one before
 
     def error(self, message: str, line: int | None = None) -> ScriptError:
         return ScriptError(message, source=self.source, line=line or self.line)
@@ -287,7 +289,11 @@ class _Lexer:
             self.take(len(op))
             default: tuple[Segment, ...] = ()
             if op != "}":
+                if self.nesting >= MAX_NESTING:
+                    raise self.error(f"more than {MAX_NESTING} nested ${{...}}; vmrun import reads no deeper", open_line)
+                self.nesting += 1
                 default = self.word(stop="}", quoted=quoted).segments
+                self.nesting -= 1
                 if self.peek() != "}":
                     raise self.error("this ${ is never closed", open_line)
                 self.take()

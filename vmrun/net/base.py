@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from vmrun.errors import FileError
+from vmrun.errors import FileError, HostNetError
 from vmrun.net.hostobj import HostObject, Recorder
 from vmrun.profile.model import Nic, Profile
 from vmrun.qemuopts import OptValue
@@ -69,7 +69,15 @@ class PrepareContext:
         self.stack.callback(func, *args)
 
     def _undo(self, obj: HostObject) -> None:
-        obj.release(self.run_dir)
+        try:
+            obj.release(self.run_dir)
+        except HostNetError as e:
+            # Kept on record (a failed `up` keeps its run folder for it): raising here would hide
+            # the error that made us undo, and drop the record with the folder.
+            from vmrun import ui
+
+            ui.notice(f"{obj}: {e.message}; vmrun gc (or down) removes it once that is fixed")
+            return
         try:
             self.recorder.discard(obj)
         except FileError:

@@ -5,7 +5,8 @@ order they were made; `vmrun down`, `vmrun gc`, `nic del` and a failed `up`
 release them newest first. Each kind is a class that knows how to release
 itself and does so only while the object is provably the one vmrun made:
 
-- :class:`Link` (a tap or macvtap): same name, same ifindex, same kind of link;
+- :class:`Link` (a tap or macvtap): same name, same ifindex, same kind of link (a record
+  of vmrun before schema 2 names no kind: then a tap or a macvtap, never another kind);
 - :class:`OvsPort`: the port's ``external-ids:vmrun-vm`` names this VM;
 - :class:`Process` (passt): same pid, same start time, run by us, started with
   a path in this VM's run folder.
@@ -43,7 +44,8 @@ class Link:
     def release(self, run_dir: Path) -> None:
         from vmrun import netlink
 
-        if self.link_kind and not Path(f"/sys/class/net/{self.name}/{_SYSFS_MARK[self.link_kind]}").exists():
+        kinds = [self.link_kind] if self.link_kind else list(_SYSFS_MARK)  # no kind recorded: one vmrun makes
+        if not any(Path(f"/sys/class/net/{self.name}/{_SYSFS_MARK[k]}").exists() for k in kinds):
             return  # gone, or another kind of link now has the name: not ours
         netlink.delete_link(self.name, self.ifindex)
 
@@ -122,6 +124,8 @@ def from_json(item: Any) -> HostObject | str:
             return f"{cls.kind} record with unknown field {key!r:.40}"
         if isinstance(value, bool) or not isinstance(value, _FIELD_TYPES[key]):
             return f"{cls.kind} record: {key} is {value!r:.40}"
+    if cls is Link and fields.get("link_kind") not in (None, *_SYSFS_MARK):
+        return f"link record: link_kind is {fields['link_kind']!r:.40}, not a kind of link vmrun makes"
     try:
         return cls(**fields)
     except TypeError:

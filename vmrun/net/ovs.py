@@ -46,14 +46,17 @@ def owner(port: str) -> str | None:
 def delete_port(bridge: str, port: str, vm: str) -> bool:
     """Remove ``port`` if it still is vmrun's port for ``vm``; False if it was gone, or not ours.
 
-    OVS itself gone (not installed, database not answering) counts as gone.
+    OVS not installed counts as gone. Its database not answering (OVS stopped) raises: the port
+    may still be there once OVS is back, so its record is kept for `vmrun gc`.
     """
     if shutil.which(VSCTL) is None:
         return False
     try:
-        if owner(port) != vm:
-            return False
-    except HostNetError:
+        mine = owner(port)
+    except HostNetError as e:
+        raise HostNetError(f"Open vSwitch does not answer ({e.message.removeprefix(f'{VSCTL}: ')}), so the port "
+                           "stays on record") from None  # fmt: skip
+    if mine != vm:
         return False
     # Whatever bridge it is on now: its external id says it is ours. --no-wait: the record
     # going is what counts; a stopped ovs-vswitchd must not make it fail.
