@@ -187,14 +187,13 @@ def libvirt_check(profile: Profile | None) -> Check:
 
 def ovs_check(profile: Profile | None) -> Check:
     status = FAIL if profile else WARN
-    if not shutil.which("ovs-vsctl"):
+    from vmrun.adapters import ovs
+
+    if not ovs.installed():
         return Check("openvswitch", status, "ovs-vsctl not found", "apt-get install openvswitch-switch")
-    r = subprocess.run(["ovs-vsctl", "--timeout=5", "show"], capture_output=True, text=True)
+    r = ovs.vsctl("show")
     if r.returncode != 0:
-        reason = (r.stderr.strip().splitlines() or ["no answer"])[-1]
-        return Check("openvswitch", status, f"OVS database not reachable: {reason}",
-                     "start Open vSwitch (systemctl start openvswitch-switch; without systemd: "
-                     "/usr/share/openvswitch/scripts/ovs-ctl start)")  # fmt: skip
+        return Check("openvswitch", status, f"OVS database not reachable: {ovs.last_line(r)}", ovs.START_HINT)
     return Check("openvswitch", PASS, "ovsdb reachable")
 
 

@@ -1,1 +1,1 @@
-"""The outside world, one module per system: libvirt here; netlink is vmrun.netlink, OVS vmrun.net.ovs."""
+"""The outside world, one module per system: libvirt, ovs (ovs-vsctl), qemuimg, iso; netlink is vmrun.netlink."""

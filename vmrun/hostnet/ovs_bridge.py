@@ -9,7 +9,7 @@ from typing import Any
 
 from vmrun.errors import HostNetError, PreflightError, ProfileError, StateError
 from vmrun.hostnet import linux_bridge
-from vmrun.net.ovs import START_HINT, VSCTL, last_line, vsctl
+from vmrun.adapters.ovs import START_HINT, VSCTL, last_line, vsctl
 
 DATAPATHS = ("netdev", "system")
 

@@ -65,7 +65,7 @@ class OvsPort:
         return f"OVS port {self.port}"
 
     def release(self, run_dir: Path) -> None:
-        from vmrun.net.ovs import delete_port
+        from vmrun.adapters.ovs import delete_port
 
         delete_port(self.bridge, self.port, self.vm)
 

@@ -45,7 +45,7 @@ def userspace_ovs(nics: Iterable[Nic], uri: str) -> frozenset[str]:
     (its OVS is the one ovs-vsctl reaches here); elsewhere vmrun cannot tell, and assumes the kernel's."""
     if host_of(uri) != "local":
         return frozenset()
-    from vmrun.net import ovs
+    from vmrun.adapters import ovs
 
     bridges = {n.bridge for n in nics if n.type is NicType.OVS and n.bridge}
     if not bridges or shutil.which(ovs.VSCTL) is None:
