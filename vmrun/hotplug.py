@@ -7,7 +7,10 @@ netdev behind. The VM's lock serialises concurrent adds.
 
 The NIC is written into the run state (phase ``adding``) before anything is
 made, so a vmrun killed half way leaves a NIC that `nic del` can still take out
-and `down` still releases; a signal instead unwinds the add in order.
+and `down` still releases; a signal instead unwinds the add in order. A del
+writes phase ``removing`` before it asks QEMU anything, so a del killed at any
+step is finished by the next: a device or netdev QEMU no longer has is one the
+cut-short del already removed, and the host side is released after it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from vmrun.profile import load_profile
 from vmrun.profile.load import option_for_nic_key, parse_cli_nic
 from vmrun.profile.model import Nic, Profile
 from vmrun.qmp import Qmp
-from vmrun.runstate import ADDING, RUNNING, Forward, NicState, RunState
+from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward, NicState, RunState
 from vmrun.vm import Vm, find
 
 
@@ -60,8 +63,9 @@ def new_nic(raw: dict[str, Any], state: RunState, profile: Profile) -> Nic:
         raw = {**raw, "id": next(f"net{i}" for i in range(len(taken_ids) + 1) if f"net{i}" not in taken_ids)}
     nic = parse_cli_nic(raw, profile.name, len(taken_ids))
     if nic.id in taken_ids:
-        left = state.nic(nic.id).phase == ADDING  # type: ignore[union-attr]
-        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}" + (" (left by an interrupted nic add)" if left else ""),
+        phase = state.nic(nic.id).phase  # type: ignore[union-attr]
+        left = {ADDING: " (left by an interrupted nic add)", REMOVING: " (its nic del has not finished)"}.get(phase, "")
+        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}{left}",
                            field="--id", hint=f"vmrun nic del {profile.name} {nic.id}, or choose another --id")  # fmt: skip
     if nic.mac in taken_macs:
         raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
@@ -218,16 +222,35 @@ def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT, connect: 
             plugged = nic_id in _peripherals(q)
             if entry is None and not plugged:
                 raise StateError(f"{name}: no NIC {nic_id!r}", hint=f"vmrun nic list {name}")
+            resumed = entry is not None and entry.phase == REMOVING  # a del cut short: some steps are done
+            marked = entry is not None and entry.phase == RUNNING
+            if marked:
+                # Written before QEMU is asked anything: a del killed from here on is finished by the next.
+                entry.phase = REMOVING  # type: ignore[union-attr]
+                vm.save(state)
             if plugged:
-                q.execute("device_del", {"id": nic_id})
+                try:
+                    q.execute("device_del", {"id": nic_id})
+                except QmpError:
+                    if not resumed:  # else the last del asked already, and the guest is still at it
+                        if marked:  # refused: nothing was done, the NIC is as it was
+                            entry.phase = RUNNING  # type: ignore[union-attr]
+                            vm.save(state)
+                        raise
                 if not _wait_deleted(q, nic_id, timeout):
                     raise StateError(
                         f"{name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
                         hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
                     )
             with signals.deferred():
-                if entry is not None and entry.phase == RUNNING:
-                    q.execute("netdev_del", {"id": nic_id})
+                if entry is not None and entry.phase == REMOVING:
+                    try:
+                        q.execute("netdev_del", {"id": nic_id})
+                    except QmpError as e:
+                        if not _not_found(e):
+                            raise
+                        if not resumed:  # recorded as running, yet gone: a `nic del` of an older vmrun cut short
+                            ui.notice(f"QEMU had no netdev {nic_id} any more; releasing its host side")
                 else:  # an interrupted add may or may not have got this far
                     _quietly(q, "netdev_del", {"id": nic_id})
                     _close_named_fds(q, nic_id)
@@ -239,6 +262,11 @@ def delete(name: str, nic_id: str, *, timeout: float = DELETE_TIMEOUT, connect: 
         ui.notice(line)
     if problems:
         raise StateError(f"{name}: NIC {nic_id} removed, but: {'; '.join(problems)}")
+
+
+def _not_found(e: QmpError) -> bool:
+    """QEMU's answer when the device or netdev named is not (or no longer) there."""
+    return isinstance(e.received, dict) and e.received.get("error", {}).get("class") == "DeviceNotFound"
 
 
 def _wait_deleted(q: Qmp, nic_id: str, timeout: float) -> bool:
@@ -272,8 +300,8 @@ def listing(name: str, *, connect: str | None = None) -> list[dict[str, Any]]:
             nic_id = child["name"].removeprefix("ua-")  # libvirt names a NIC by its user alias
             entry = known.get(nic_id)
             origin = "unknown" if entry is None else "hot-plugged" if entry.hotplugged else "profile"
-            if entry is not None and entry.phase == ADDING:
-                origin = "interrupted add"
+            if entry is not None and entry.phase in (ADDING, REMOVING):
+                origin = "interrupted add" if entry.phase == ADDING else "being removed"
             out.append({"id": nic_id, "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
                         "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"), "origin": origin})  # fmt: skip
     return out

@@ -19,6 +19,7 @@ FILE = "state.json"
 SCHEMA = 2
 STARTING, RUNNING = "starting", "running"
 ADDING = "adding"  # a NIC whose `nic add` has not finished (or was killed half way)
+REMOVING = "removing"  # a NIC (or forward) whose `nic del` (`fwd del`) has begun: what QEMU no longer has, it did
 
 
 @dataclass
