@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import guest_profile, links
 from tests.faults.qmpcut import QmpCut
-from tests.faults.util import finish, no_traceback, popen
+from tests.faults.util import BARE, NAME, finish, no_traceback, popen
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
 
@@ -132,3 +132,68 @@ def test_nic_add_killed_after_a_step_is_named_and_finished_by_nic_del(vm, guest,
     no_traceback(r)
     assert r.stdout.strip() == "g: removed net1"
     assert_nic_gone(vm, before, "net1")
+
+
+# --- fwd add / fwd del: no guest OS needed (BARE) ---
+
+
+def bare_forwards(vm) -> list[dict]:
+    return json.loads((vm.runtime_dir / NAME / "state.json").read_text())["forwards"]
+
+
+def hostfwds(vm) -> str:
+    r = vm("qmp", NAME, "human-monitor-command", '{"command-line": "info usernet"}')
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_fwd_add_killed_after_qemu_added_it_is_finished_by_a_second_add(vm, write_profile):
+    """Before the fix, a `fwd add` killed once QEMU had the forward left it unknown to vmrun: a second add
+    failed (its port in use, by QEMU), `fwd del` said "no forward", and it stayed until `down`."""
+    assert vm("up", str(write_profile(BARE, NAME))).returncode == 0
+    try:
+        with QmpCut(vm.runtime_dir / NAME, command="human-monitor-command") as cut:
+            killed_at(vm, cut, "fwd", "add", NAME, "tcp::18080-:80")
+        assert "18080" in hostfwds(vm)
+        assert {"nic": "net0", "rule": "tcp:127.0.0.1:18080-:80", "phase": "adding"} in bare_forwards(vm)
+        r = vm("fwd", "list", NAME)
+        assert "tcp:127.0.0.1:18080-:80  (adding)" in r.stdout, r.stdout
+
+        r = vm("fwd", "add", NAME, "tcp::18080-:80")
+        assert r.returncode == 0, r.stderr
+        no_traceback(r)
+        assert r.stdout.strip() == f"{NAME}: forwarding tcp:127.0.0.1:18080-:80"
+        assert [f for f in bare_forwards(vm) if "18080" in f["rule"]] == [{"nic": "net0", "rule": "tcp:127.0.0.1:18080-:80"}]
+        assert hostfwds(vm).count("18080") == 1
+
+        r = vm("fwd", "del", NAME, "tcp:127.0.0.1:18080")
+        assert r.returncode == 0, r.stderr
+        assert "18080" not in hostfwds(vm)
+        assert not [f for f in bare_forwards(vm) if "18080" in f["rule"]]
+    finally:
+        vm("down", NAME, "--force")
+
+
+def test_fwd_del_killed_after_qemu_removed_it_is_finished_by_the_next(vm, write_profile):
+    """Before the fix, a `fwd del` killed once QEMU had removed the forward left every later `fwd del` failing
+    with "host forwarding rule ... not found", and `fwd list` and `ps` showing it until `down`."""
+    assert vm("up", str(write_profile(BARE, NAME))).returncode == 0
+    try:
+        with QmpCut(vm.runtime_dir / NAME, command="human-monitor-command") as cut:
+            killed_at(vm, cut, "fwd", "del", NAME, "tcp:127.0.0.1:2222")
+        assert "2222" not in hostfwds(vm)
+        assert bare_forwards(vm) == [{"nic": "net0", "rule": "tcp:127.0.0.1:2222-:22", "phase": "removing"}]
+
+        r = vm("fwd", "del", NAME, "tcp:127.0.0.1:2222")
+        assert r.returncode == 0, r.stderr
+        no_traceback(r)
+        assert r.stdout.strip() == f"{NAME}: removed tcp:127.0.0.1:2222-:22"
+        assert r.stderr == ""
+        assert bare_forwards(vm) == []
+        [entry] = json.loads(vm("ps", "--json").stdout)
+        assert entry["forwards"] == []
+
+        r = vm("fwd", "add", NAME, "tcp::2222-:22")  # the port is free again
+        assert r.returncode == 0, r.stderr
+    finally:
+        vm("down", NAME, "--force")
