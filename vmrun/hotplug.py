@@ -154,6 +154,8 @@ def _preflight(backend: Any, nic: Nic, profile: Profile, raw: dict[str, Any]) ->
         if e.source != profile.source or not (e.field or "").startswith(prefix):
             raise
         key = e.field[len(prefix):]  # type: ignore[index]
+        if key == "uri":  # no option of `nic add` gives it: the libvirt network named is what needed it
+            key = "network"
         option = option_for_nic_key(nic.type.value, key)
         value = raw.get(key.partition("[")[0])
         typed = f"{option} {value}" if isinstance(value, (str, int)) and not isinstance(value, bool) else option
