@@ -221,3 +221,33 @@ def test_create_again_leaves_a_different_half_made_network_alone(vm, libvirtd):
                      f"bridge {BRIDGE}), not the one these options define")
     shown = network(vm, NET)
     assert not shown["active"] and not shown["autostart"] and shown["subnet"] == SUBNET
+
+
+def test_create_killed_the_moment_it_defines_the_network_is_finished_by_a_second_create(vm, libvirtd):
+    """The real thing, five rounds: `net create` SIGKILLed the moment libvirt writes the definition (between
+    define, start and autostart, or just after). A second `net create` always ends with the full network."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import vmrun_bin
+
+    libvirtd.networks[NET] = BRIDGE
+    args = ("net", "create", NET, "--nat", "--subnet", SUBNET, "--bridge", BRIDGE)
+    for round_ in range(5):
+        p = vm.netns.popen(vmrun_bin(), *args, env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (DEFINED / f"{NET}.xml").exists() and p.poll() is None:
+            assert time.monotonic() < deadline, "the network was never defined"
+            time.sleep(0.0005)
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=60)
+        r = vm(*args)
+        assert "Traceback" not in r.stderr
+        if r.returncode != 0:  # the kill came after the create had finished
+            assert one_error_line(r) == f"vmrun: error: libvirt at {URI} already has a network '{NET}'", round_
+        shown = network(vm, NET)
+        assert shown["active"] and shown["persistent"] and shown["autostart"], (round_, shown, r.stderr)
+        print(f"round {round_}: {r.stderr.strip() or r.stdout.splitlines()[0]}")
+        r = vm("net", "delete", NET)
+        assert r.returncode == 0, r.stderr
