@@ -7,7 +7,10 @@ netdev behind. The VM's lock serialises concurrent adds.
 
 The NIC is written into the run state (phase ``adding``) before anything is
 made, so a vmrun killed half way leaves a NIC that `nic del` can still take out
-and `down` still releases; a signal instead unwinds the add in order.
+and `down` still releases; a signal instead unwinds the add in order. A del
+writes phase ``removing`` before it asks QEMU anything, so a del killed at any
+step is finished by the next: a device or netdev QEMU no longer has is one the
+cut-short del already removed, and the host side is released after it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from vmrun.profile import load_profile
 from vmrun.profile.load import option_for_nic_key
 from vmrun.profile.model import Nic, Profile
 from vmrun.qmp import Qmp
-from vmrun.runstate import ADDING, RUNNING, Forward, NicState, RunState
+from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward, NicState, RunState
 
 if TYPE_CHECKING:
     from vmrun.vm import Vm
@@ -45,8 +48,7 @@ def running_profile(state: RunState) -> Profile:
 
 def new_nic(raw: dict[str, Any], state: RunState, profile: Profile) -> Nic:
     """Validate a NIC given on the command line, as if it were a [[nics]] table, against the live VM."""
-    taken = [(n.id, n.mac) for n in state.nics]
-    return new_nic_for(raw, profile, taken, left_by_add=[n.id for n in state.nics if n.phase == ADDING])
+    return new_nic_for(raw, profile, [(n.id, n.mac, n.phase) for n in state.nics])
 
 
 def qmp_netdev(nic_id: str, spec: NetdevSpec, fdnames: dict[str, str]) -> dict[str, Any]:
@@ -126,6 +128,8 @@ def _preflight(backend: Any, nic: Nic, profile: Profile, raw: dict[str, Any]) ->
         if e.source != profile.source or not (e.field or "").startswith(prefix):
             raise
         key = e.field[len(prefix):]  # type: ignore[index]
+        if key == "uri":  # no option of `nic add` gives it: the libvirt network named is what needed it
+            key = "network"
         option = option_for_nic_key(nic.type.value, key)
         value = raw.get(key.partition("[")[0])
         typed = f"{option} {value}" if isinstance(value, (str, int)) and not isinstance(value, bool) else option
@@ -190,16 +194,35 @@ def delete(vm: Vm, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
             plugged = nic_id in _peripherals(q)
             if entry is None and not plugged:
                 raise StateError(f"{name}: no NIC {nic_id!r}", hint=f"vmrun nic list {name}")
+            resumed = entry is not None and entry.phase == REMOVING  # a del cut short: some steps are done
+            marked = entry is not None and entry.phase == RUNNING
+            if marked:
+                # Written before QEMU is asked anything: a del killed from here on is finished by the next.
+                entry.phase = REMOVING  # type: ignore[union-attr]
+                vm.save(state)
             if plugged:
-                q.execute("device_del", {"id": nic_id})
+                try:
+                    q.execute("device_del", {"id": nic_id})
+                except QmpError:
+                    if not resumed:  # else the last del asked already, and the guest is still at it
+                        if marked:  # refused: nothing was done, the NIC is as it was
+                            entry.phase = RUNNING  # type: ignore[union-attr]
+                            vm.save(state)
+                        raise
                 if not _wait_deleted(q, nic_id, timeout):
                     raise StateError(
                         f"{name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
                         hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
                     )
             with signals.deferred():
-                if entry is not None and entry.phase == RUNNING:
-                    q.execute("netdev_del", {"id": nic_id})
+                if entry is not None and entry.phase == REMOVING:
+                    try:
+                        q.execute("netdev_del", {"id": nic_id})
+                    except QmpError as e:
+                        if not _not_found(e):
+                            raise
+                        if not resumed:  # recorded as running, yet gone: a `nic del` of an older vmrun cut short
+                            ui.notice(f"QEMU had no netdev {nic_id} any more; releasing its host side")
                 else:  # an interrupted add may or may not have got this far
                     _quietly(q, "netdev_del", {"id": nic_id})
                     _close_named_fds(q, nic_id)
@@ -211,6 +234,11 @@ def delete(vm: Vm, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
         ui.notice(line)
     if problems:
         raise StateError(f"{name}: NIC {nic_id} removed, but: {'; '.join(problems)}")
+
+
+def _not_found(e: QmpError) -> bool:
+    """QEMU's answer when the device or netdev named is not (or no longer) there."""
+    return isinstance(e.received, dict) and e.received.get("error", {}).get("class") == "DeviceNotFound"
 
 
 def _wait_deleted(q: Qmp, nic_id: str, timeout: float) -> bool:

@@ -19,6 +19,7 @@ FILE = "state.json"
 SCHEMA = 2
 STARTING, RUNNING = "starting", "running"
 ADDING = "adding"  # a NIC whose `nic add` has not finished (or was killed half way)
+REMOVING = "removing"  # a NIC (or forward) whose `nic del` (`fwd del`) has begun: what QEMU no longer has, it did
 
 
 @dataclass
@@ -37,6 +38,11 @@ class NicState:
 class Forward:
     nic: str
     rule: str
+    phase: str = RUNNING  # ADDING or REMOVING: a `fwd add` or `fwd del` under way (or killed half way)
+
+    def as_json(self) -> dict[str, str]:
+        """As state.json and `--json` show it: the phase only while it is not running."""
+        return {"nic": self.nic, "rule": self.rule, **({"phase": self.phase} if self.phase != RUNNING else {})}
 
 
 @dataclass
@@ -64,7 +70,7 @@ class RunState:
     schema: int = SCHEMA
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "schema": SCHEMA}
+        return {**asdict(self), "forwards": [f.as_json() for f in self.forwards], "schema": SCHEMA}
 
     def nic(self, nic_id: str) -> NicState | None:
         return next((n for n in self.nics if n.id == nic_id), None)
@@ -126,7 +132,8 @@ def parse(data: Any, path: Path) -> RunState:
             hotplugged=r.take(n, "hotplugged", bool, where, False), bus=r.take(n, "bus", (str, type(None)), where, None),
             phase=r.take(n, "phase", str, where, RUNNING),
         ))  # fmt: skip
-    forwards = [Forward(r.take(f, "nic", str, f"forwards[{i}]."), r.take(f, "rule", str, f"forwards[{i}]."))
+    forwards = [Forward(r.take(f, "nic", str, f"forwards[{i}]."), r.take(f, "rule", str, f"forwards[{i}]."),
+                        r.take(f, "phase", str, f"forwards[{i}].", RUNNING))
                 for i, f in enumerate(r.take(data, "forwards", list, "", []))]  # fmt: skip
     spice = r.take(data, "spice", (dict, type(None)), "", None)
     argv = r.strings(data, "argv", "") if "argv" in data else []

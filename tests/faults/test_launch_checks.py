@@ -97,6 +97,20 @@ def test_set_and_nic_add_errors_name_the_option(vm, write_profile):
     assert_nothing_left(vm)
 
 
+def test_nic_add_network_without_libvirtd_names_the_option(vm, write_profile):
+    """Issue 21, item 9: `nic add --network` with libvirtd down blamed the NIC's uri, which no option gives."""
+    from tests.libvirtd import LibvirtdLock
+
+    assert vm("up", str(write_profile(BARE))).returncode == 0
+    with LibvirtdLock():  # no test's libvirtd runs meanwhile
+        r = vm("nic", "add", "bare", "--network", "default")
+    assert r.returncode == 2
+    line = one_error(r.stderr)
+    assert line.startswith("vmrun: error: --network default: cannot reach libvirt at qemu:///system: "), line
+    assert vm("down", "bare", "--force").returncode == 0
+    assert_nothing_left(vm)
+
+
 def test_a_refused_up_leaves_no_lock_file(vm, write_profile, tmp_path):
     """Defect 1's lock lives beside the run folder: an `up` refused under it must not leave it behind."""
     missing = tmp_path / "missing.qcow2"

@@ -213,3 +213,27 @@ class Prober:
         self.done.set()
         self.thread.join()
         return self.longest
+
+
+def test_nic_del_after_libvirt_detached_it_finishes(client, hosts):
+    """Issue 21, item 3: a `nic del` killed after libvirt detached the NIC, before vmrun's metadata was
+    written (made here by detaching it through libvirt ourselves). Before the fix every later `nic del`
+    failed with "libvirt could not detach net1" and `ps` listed the NIC until `down`."""
+    path = client.profile(f'[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\nmac = "{MAC}"\n', extra='engine = "libvirt"')
+    r = client("up", str(path), "-c", hosts.a.uri)
+    assert r.returncode == 0, r.stderr
+    hosts.lan.lease_of(MAC)  # the guest is up: it answers ACPI hot-plug
+    r = client("nic", "add", "g", "--bridge", "br0", "--id", "net1")
+    assert r.returncode == 0, r.stderr
+    dom = hosts.a.conn.lookupByName("g")
+    dom.detachDeviceAlias("ua-net1", 1)  # VIR_DOMAIN_AFFECT_LIVE
+    deadline = time.monotonic() + 60
+    while "'ua-net1'" in dom.XMLDesc(0):
+        assert time.monotonic() < deadline, "the guest did not release net1"
+        time.sleep(0.2)
+
+    r = client("nic", "del", "g", "net1")
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "net1" not in {n["id"] for n in json.loads(client("ps", "--json").stdout)[0]["nics"]}
+    assert client("down", "g", "--force").returncode == 0

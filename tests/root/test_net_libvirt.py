@@ -181,3 +181,73 @@ def test_list_without_libvirtd_says_so_and_lists_the_rest(vm, netns):
 
         first = one_error_line(vm("net", "create", NET, "--subnet", SUBNET))
         assert first.startswith(f"vmrun: error: cannot reach libvirt at {URI}: ")
+
+
+@pytest.mark.parametrize("left", ["defined", "started"])
+def test_create_again_finishes_what_a_cut_short_create_left(vm, libvirtd, left):
+    """Issue 21, item 3: `net create` killed after defining the network (``defined``: inactive, no autostart)
+    or after starting it (``started``: no autostart). Before the fix a second `net create` only said
+    "already has a network"; now it finishes the network, says so, and the result is a created one."""
+    libvirtd.networks[NET] = BRIDGE
+    args = ("net", "create", NET, "--nat", "--subnet", SUBNET, "--bridge", BRIDGE)
+    assert vm(*args).returncode == 0
+    handle = libvirtd.conn.networkLookupByName(NET)
+    handle.setAutostart(0)
+    if left == "defined":
+        handle.destroy()
+    flags = "inactive, persistent" if left == "defined" else "active, persistent"
+    done = "started it and set it to autostart" if left == "defined" else "set it to autostart"
+
+    r = vm(*args)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == f"vmrun: {NET}: an earlier `vmrun net create` had left it {flags}, bridge {BRIDGE}; {done}\n"
+    assert r.stdout.startswith(f"{NET}: created (active, persistent, autostart, bridge {BRIDGE}, subnet {SUBNET})")
+    shown = network(vm, NET)
+    assert shown["active"] and shown["persistent"] and shown["autostart"]
+    assert (DEFINED / "autostart" / f"{NET}.xml").exists()
+
+    # Finished: a third create is refused as before.
+    assert one_error_line(vm(*args)) == f"vmrun: error: libvirt at {URI} already has a network '{NET}'"
+
+
+def test_create_again_leaves_a_different_half_made_network_alone(vm, libvirtd):
+    """A defined, inactive network of that name that these options would not define is not vmrun's to finish."""
+    libvirtd.networks[NET] = BRIDGE
+    assert vm("net", "create", NET, "--nat", "--subnet", SUBNET, "--bridge", BRIDGE, "--no-autostart").returncode == 0
+    libvirtd.conn.networkLookupByName(NET).destroy()
+
+    first = one_error_line(vm("net", "create", NET, "--nat", "--subnet", "192.168.129.0/24", "--bridge", BRIDGE))
+    assert first == (f"vmrun: error: libvirt at {URI} already has a network '{NET}' (inactive, persistent, "
+                     f"bridge {BRIDGE}), not the one these options define")
+    shown = network(vm, NET)
+    assert not shown["active"] and not shown["autostart"] and shown["subnet"] == SUBNET
+
+
+def test_create_killed_the_moment_it_defines_the_network_is_finished_by_a_second_create(vm, libvirtd):
+    """The real thing, five rounds: `net create` SIGKILLed the moment libvirt writes the definition (between
+    define, start and autostart, or just after). A second `net create` always ends with the full network."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import vmrun_bin
+
+    libvirtd.networks[NET] = BRIDGE
+    args = ("net", "create", NET, "--nat", "--subnet", SUBNET, "--bridge", BRIDGE)
+    for round_ in range(5):
+        p = vm.netns.popen(vmrun_bin(), *args, env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (DEFINED / f"{NET}.xml").exists() and p.poll() is None:
+            assert time.monotonic() < deadline, "the network was never defined"
+            time.sleep(0.0005)
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=60)
+        r = vm(*args)
+        assert "Traceback" not in r.stderr
+        if r.returncode != 0:  # the kill came after the create had finished
+            assert one_error_line(r) == f"vmrun: error: libvirt at {URI} already has a network '{NET}'", round_
+        shown = network(vm, NET)
+        assert shown["active"] and shown["persistent"] and shown["autostart"], (round_, shown, r.stderr)
+        print(f"round {round_}: {r.stderr.strip() or r.stdout.splitlines()[0]}")
+        r = vm("net", "delete", NET)
+        assert r.returncode == 0, r.stderr

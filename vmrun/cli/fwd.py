@@ -58,7 +58,7 @@ def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = Fal
 
     fwds = find(name, connect).fwd_list()
     if as_json:
-        print(json.dumps([vars(f) for f in fwds], indent=2))
+        print(json.dumps([f.as_json() for f in fwds], indent=2))
     else:
-        print(ui.table(["NIC", "RULE"], [[f.nic, f.rule] for f in fwds]))
+        print(ui.table(["NIC", "RULE"], [[f.nic, f.rule + ("" if f.phase == "running" else f"  ({f.phase})")] for f in fwds]))
 

@@ -48,7 +48,7 @@ class VmStatus:
             "accel": s.accel if s else None,
             "profile": s.profile if s else None,
             "nics": [vars(n) for n in s.nics] if s else [],
-            "forwards": [vars(f) for f in s.forwards] if s else [],
+            "forwards": [f.as_json() for f in s.forwards] if s else [],
             "spice": vars(s.spice) if s and s.spice else None,
             "memory_mib": s.memory_mib if s else None,
             "smp": s.smp if s else None,

@@ -4,7 +4,7 @@ libvirt's monitor passthrough, which answers the same questions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from vmrun.errors import ProfileError, QmpError, StateError
@@ -15,24 +15,24 @@ from vmrun.profile.model import HostFwd, Nic, Profile
 SNAPSHOT_FORMATS = {"qcow2", "rbd", "sheepdog"}
 
 
-def new_nic(raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, str | None]],
-            left_by_add: Iterable[str] = ()) -> Nic:  # fmt: skip
+def new_nic(raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, str | None, str]]) -> Nic:
     """A NIC given on the command line, validated as a [[nics]] table against the VM's NICs.
 
-    ``taken`` is each NIC's (id, MAC); ``left_by_add`` names those an interrupted `nic add` left.
-    Without an id the NIC is the next free ``netN``.
+    ``taken`` is each NIC's (id, MAC, phase). Without an id the NIC is the next free ``netN``.
     """
     from vmrun.profile.load import parse_cli_nic
+    from vmrun.runstate import ADDING, REMOVING
 
-    ids = [nic_id for nic_id, _ in taken]
+    ids = [nic_id for nic_id, _, _ in taken]
     if "id" not in raw:
         raw = {**raw, "id": next(f"net{i}" for i in range(len(ids) + 1) if f"net{i}" not in ids)}
     nic = parse_cli_nic(raw, profile.name, len(ids))
-    if nic.id in ids:
-        left = " (left by an interrupted nic add)" if nic.id in set(left_by_add) else ""
+    phase = next((phase for nic_id, _, phase in taken if nic_id == nic.id), None)
+    if phase is not None:
+        left = {ADDING: " (left by an interrupted nic add)", REMOVING: " (its nic del has not finished)"}.get(phase, "")
         raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}{left}", field="--id",
                            hint=f"vmrun nic del {profile.name} {nic.id}, or choose another --id")  # fmt: skip
-    if nic.mac in {mac for _, mac in taken}:
+    if nic.mac in {mac for _, mac, _ in taken}:
         raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
     return nic
 
@@ -58,7 +58,7 @@ def no_such_forward(vm_name: str, fwd: HostFwd, hint: str) -> StateError:
 
 def nic_listing(vm: Any) -> list[dict[str, Any]]:
     """The NICs the guest really has (asked of its monitor), joined with what vmrun knows of their host side."""
-    from vmrun.runstate import ADDING
+    from vmrun.runstate import ADDING, REMOVING
 
     state = vm.require_state()
     known = {n.id: n for n in state.nics}
@@ -73,8 +73,8 @@ def nic_listing(vm: Any) -> list[dict[str, Any]]:
             nic_id = child["name"].removeprefix("ua-")  # libvirt names a NIC by its user alias
             entry = known.get(nic_id)
             origin = "unknown" if entry is None else "hot-plugged" if entry.hotplugged else "profile"
-            if entry is not None and entry.phase == ADDING:
-                origin = "interrupted add"
+            if entry is not None and entry.phase in (ADDING, REMOVING):
+                origin = "interrupted add" if entry.phase == ADDING else "being removed"
             out.append({"id": nic_id, "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
                         "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"), "origin": origin})  # fmt: skip
     return out

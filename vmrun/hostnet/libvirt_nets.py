@@ -3,7 +3,9 @@
 A network is defined persistent (networkDefineXML), then started, then marked
 autostart, so the seed's "cannot set autostart for transient network" cannot
 happen; a step that fails undoes the ones before it, so nothing half-made is
-left defined.
+left defined. A `net create` killed between steps leaves a network defined but
+inactive, or without autostart: the same `net create` again finishes it (and
+says so), provided it is the very network the command defines.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from vmrun import ui
 from vmrun.errors import PreflightError, StateError
 from vmrun.hostnet import spec
 from vmrun.adapters.libvirt import connect, quiet_libvirt, virsh
@@ -45,9 +48,8 @@ def create(net: Network) -> dict[str, Any]:
     net = spec.complete(net)
     with connect(net.uri) as conn:
         libvirt = quiet_libvirt()
-        if _lookup(conn, net.name, net.uri) is not None:
-            raise StateError(f"libvirt at {net.uri} already has a network {net.name!r}",
-                             hint=f"vmrun net list shows it; vmrun net delete {net.name} removes it")  # fmt: skip
+        if (handle := _lookup(conn, net.name, net.uri)) is not None:
+            return _finish(libvirt, handle, net)
         assert net.bridge is not None
         if _local(net.uri) and os.path.exists(f"/sys/class/net/{net.bridge}"):
             raise StateError(f"bridge name {net.bridge!r} is taken by an existing interface",
@@ -68,6 +70,48 @@ def create(net: Network) -> dict[str, Any]:
             _undo(libvirt, handle)
             raise
         return describe(libvirt, handle)
+
+
+def _finish(libvirt: Any, handle: Any, net: Network) -> dict[str, Any]:
+    """A network of that name exists: finish it if it is one a `net create` of these options was cut short in."""
+    shown = describe(libvirt, handle)
+    todo = [step for step, needed in (("started it", not shown["active"]),
+                                      ("set it to autostart", net.autostart and not shown["autostart"])) if needed]  # fmt: skip
+    if not shown["persistent"] or not todo:
+        hint = f"vmrun net persist {net.name} makes it persistent" if not shown["persistent"] else "vmrun net list shows it"
+        raise StateError(f"libvirt at {net.uri} already has a network {net.name!r}",
+                         hint=f"{hint}; vmrun net delete {net.name} removes it")  # fmt: skip
+    try:
+        same = _shape(handle.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)) == _shape(spec.network_xml(net))
+    except libvirt.libvirtError:
+        same = False
+    if not same:
+        raise StateError(f"libvirt at {net.uri} already has a network {net.name!r} ({_flags(shown)}), "
+                         "not the one these options define",
+                         hint=f"vmrun net start {net.name} starts it as it is; vmrun net delete {net.name} removes it")  # fmt: skip
+    try:
+        if not shown["active"]:
+            handle.create()
+        if net.autostart and not shown["autostart"]:
+            handle.setAutostart(1)
+    except libvirt.libvirtError as e:
+        raise StateError(f"cannot finish network {net.name!r}, left {_flags(describe(libvirt, handle))} by an earlier "
+                         f"net create: {libvirt_reason(e)}",
+                         hint=f"vmrun net delete {net.name} removes it; then create it again") from None  # fmt: skip
+    ui.notice(f"{net.name}: an earlier `vmrun net create` had left it {_flags(shown)}; {' and '.join(todo)}")
+    return describe(libvirt, handle)
+
+
+def _shape(xml: str) -> tuple[Any, ...]:
+    """What `net create` writes into a network's XML, as libvirt gives it back (it adds a uuid, a MAC...)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    forward, bridge = root.find("forward"), root.find("bridge")
+    ips = [(ip.get("address"), ip.get("netmask") or ip.get("prefix"),
+            tuple((r.get("start"), r.get("end")) for r in ip.findall("dhcp/range"))) for ip in root.findall("ip")]  # fmt: skip
+    return (root.findtext("name"), None if forward is None else (forward.get("mode", "nat"), forward.get("dev")),
+            None if bridge is None else bridge.get("name"), ips)  # fmt: skip
 
 
 def _undo(libvirt: Any, handle: Any) -> None:

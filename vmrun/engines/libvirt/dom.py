@@ -86,8 +86,8 @@ def state_of(dom: Any) -> RunState:
         argv=[],
         started=0.0,
         phase=RUNNING,
-        nics=[NicState(n["id"], n.get("type", ""), n.get("model", ""), n.get("mac", ""), hotplugged=n.get("hotplugged") == "yes")
-              for n in meta.get("nics", [])],  # fmt: skip
+        nics=[NicState(n["id"], n.get("type", ""), n.get("model", ""), n.get("mac", ""), hotplugged=n.get("hotplugged") == "yes",
+                       phase=n.get("phase", RUNNING)) for n in meta.get("nics", [])],  # fmt: skip
         forwards=[Forward(f["nic"], f["rule"]) for f in meta.get("forwards", [])],
         memory_mib=max_kib // 1024,
         smp=vcpus,

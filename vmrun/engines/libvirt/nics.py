@@ -21,7 +21,7 @@ from vmrun.errors import EngineError, QmpError, StateError
 from vmrun.engines.base import Added
 from vmrun.engines.common import new_nic, no_such_forward, same_host_side, user_nic
 from vmrun.profile.fields import parse_hostfwd, parse_rule_arg
-from vmrun.runstate import Forward
+from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward
 
 if TYPE_CHECKING:
     from vmrun.engines.libvirt.vm import LibvirtVm
@@ -73,7 +73,8 @@ def hostfwd(dom: Any, nic_id: str, rule: str, *, add: bool) -> None:
         fwd = parse_hostfwd(rule)
         line = f"hostfwd_remove {netdev} {fwd.proto}:{fwd.host_addr}:{fwd.host_port}"
     answer = lv.monitor(dom, line, hmp=True).strip()
-    if answer and not (not add and answer.endswith("removed")):
+    # On removal "not found" is a forward already gone (a `fwd del` cut short): its record just goes too.
+    if answer and not (not add and answer.endswith(("removed", "not found"))):
         raise QmpError(f"{line}: {answer}", sent=line, received=answer)
 
 
@@ -85,16 +86,22 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Added:
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": []}
         profile = load_profile(meta["profile"])
-        nic = new_nic(raw, profile, [(n["id"], n.get("mac")) for n in meta["nics"]])
+        nic = new_nic(raw, profile, [(n["id"], n.get("mac"), n.get("phase", RUNNING)) for n in meta["nics"]])
         built = interface_xml(profile, nic, libvirt_version=dom.connect().getLibVersion(),
                               userspace_ovs=userspace_ovs([nic], vm.uri))
         for warning in built.warnings:
             ui.notice(warning)
+        # Recorded before libvirt is asked: an add killed from here on leaves a NIC `nic del` takes out.
+        entry = {"id": nic.id, "type": nic.type.value, "model": nic.model, "mac": nic.mac, "hotplugged": "yes", "phase": ADDING}
+        meta["nics"].append(entry)
+        _save(dom, meta)
         try:
             dom.attachDeviceFlags(built.xml, _flags(dom))
         except libvirt.libvirtError as e:
+            meta["nics"].remove(entry)
+            _save(dom, meta)
             raise EngineError(f"{vm.name}: libvirt could not attach {nic.id}: {lv.reason(e)}") from None
-        meta["nics"].append({"id": nic.id, "type": nic.type.value, "model": nic.model, "mac": nic.mac, "hotplugged": "yes"})
+        del entry["phase"]
         _save(dom, meta)
         if "<portForward" not in built.xml:  # below libvirt 9.2 the forwards are added live
             for fwd in nic.hostfwd:
@@ -117,10 +124,20 @@ def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
         if nic.get("carried") == CARRIED:
             raise StateError(f"{vm.name}: {nic_id} is passed to QEMU in <qemu:commandline>, which libvirt cannot unplug",
                              hint="it goes with the domain (vmrun down)")  # fmt: skip
-        try:
-            dom.detachDeviceAlias(f"ua-{nic_id}", _flags(dom))
-        except libvirt.libvirtError as e:
-            raise EngineError(f"{vm.name}: libvirt could not detach {nic_id}: {lv.reason(e)}") from None
+        resumed = nic.get("phase") in (ADDING, REMOVING)  # a command cut short: libvirt may have done its part
+        if not resumed:
+            nic["phase"] = REMOVING  # recorded before libvirt is asked: a del killed from here on is finished by the next
+            _save(dom, meta)
+        if f"'ua-{nic_id}'" in dom.XMLDesc(0):
+            try:
+                dom.detachDeviceAlias(f"ua-{nic_id}", _flags(dom))
+            except libvirt.libvirtError as e:
+                if not resumed:  # refused: the NIC is as it was
+                    del nic["phase"]
+                    _save(dom, meta)
+                    raise EngineError(f"{vm.name}: libvirt could not detach {nic_id}: {lv.reason(e)}") from None
+        elif not resumed:  # recorded as running, yet gone: a `nic del` of an older vmrun cut short
+            ui.notice(f"libvirt had no NIC {nic_id} in {vm.name} any more; dropped from vmrun's metadata")
         deadline = time.monotonic() + timeout
         while f"'ua-{nic_id}'" in dom.XMLDesc(0):
             if time.monotonic() >= deadline:
