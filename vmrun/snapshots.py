@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from vmrun.errors import QmpError, StateError
+from vmrun.errors import QmpError, RunStateError, StateError
 from vmrun.qmp import Qmp
 
 JOB_TIMEOUT = 600.0
@@ -112,6 +112,27 @@ def _job(q: Qmp, command: str, arguments: dict[str, Any], what: str) -> None:
         time.sleep(POLL)
 
 
+def _require_qemu(vm: Any) -> None:
+    """A VM whose QEMU runs: once it is down, or its guest powered off, there is no QMP to ask."""
+    if not vm.run.exists():
+        raise StateError(f"{vm.name}: not running", hint="vmrun ps lists the VMs vmrun knows")
+    try:
+        state = vm.state()
+    except RunStateError:
+        state = None  # a lost state does not hide a live QEMU: qemu_pid finds it by its pid file
+    if vm.qemu_pid(state) is None:
+        raise StateError(f"{vm.name}: not running (its QEMU has exited)", hint="vmrun gc cleans up after it")
+
+
+@contextmanager
+def _locked_qmp(vm: Any, purpose: str) -> Iterator[Qmp]:
+    """The VM's lock, then QMP to its QEMU (checked to run first, under the lock)."""
+    with vm.locked(purpose):
+        _require_qemu(vm)
+        with vm.qmp() as q:
+            yield q
+
+
 def _libvirt(vm: Any) -> Any | None:
     """The libvirt engine's own snapshot module for a domain libvirt runs (its snapshot API, not QMP)."""
     if getattr(vm, "engine", "qemu") != "libvirt":
@@ -124,7 +145,7 @@ def _libvirt(vm: Any) -> Any | None:
 def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
     if lvs := _libvirt(vm):
         return lvs.save(vm, tag, vmstate=vmstate, waiting=waiting)
-    with vm.locked("snapshot save"), vm.qmp() as q:
+    with _locked_qmp(vm, "snapshot save") as q:
         target, disks = _usable(vm.name, writable_disks(q), vmstate)
         if any(d.has(tag) for d in disks):
             raise StateError(f"{vm.name} already has a snapshot {tag!r}", hint=f"vmrun snapshot delete {vm.name} {tag}")
@@ -138,7 +159,7 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
 def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     if lvs := _libvirt(vm):
         return lvs.load(vm, tag, waiting=waiting)
-    with vm.locked("snapshot load"), vm.qmp() as q:
+    with _locked_qmp(vm, "snapshot load") as q:
         disks = writable_disks(q)
         _, disks = _usable(vm.name, disks, None)
         # The vmstate is where the save put it: the disk whose copy of the tag carries it.
@@ -154,7 +175,7 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
 def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     if lvs := _libvirt(vm):
         return lvs.delete(vm, tag, waiting=waiting)
-    with vm.locked("snapshot delete"), vm.qmp() as q:
+    with _locked_qmp(vm, "snapshot delete") as q:
         holders = [d for d in writable_disks(q) if d.has(tag)]
         if not holders:
             raise StateError(f"{vm.name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {vm.name}")
@@ -166,6 +187,7 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
 def listing(vm: Any) -> list[Snapshot]:
     if lvs := _libvirt(vm):
         return lvs.listing(vm)
+    _require_qemu(vm)
     with vm.qmp() as q:
         return _gather(writable_disks(q))
 

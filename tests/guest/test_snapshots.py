@@ -91,3 +91,18 @@ def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_
                           "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"]  # fmt: skip
         assert vm("snapshot", "list", "m").stdout.strip() == "m: no snapshots"
         assert json.loads(vm("qmp", "m", "query-jobs").stdout) == []  # the failed job was dismissed
+
+
+def test_a_vm_whose_qemu_is_gone_is_said_not_running(vm, tmp_path, write_profile):
+    # The guest powered off (here: QEMU told to quit): the run folder stays until gc, QMP is gone.
+    drive = f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
+    with bare_vm(vm, write_profile, "q", drive):
+        assert vm("qmp", "q", "quit").returncode == 0
+        for args in (["save", "q", "s1"], ["load", "q", "s1"], ["delete", "q", "s1"], ["list", "q"]):
+            r = vm("snapshot", *args)
+            assert r.returncode == 2, r.stderr
+            assert r.stderr.splitlines() == ["vmrun: error: q: not running (its QEMU has exited)",
+                                             "  hint: vmrun gc cleans up after it"], args  # fmt: skip
+    for args in (["save", "q", "s1"], ["list", "q"]):  # and after down
+        r = vm("snapshot", *args)
+        assert r.returncode == 2 and r.stderr.splitlines()[0] == "vmrun: error: q: not running", r.stderr
