@@ -42,7 +42,7 @@ def to_make(profile: Profile) -> list[tuple[int, Drive]]:
 
 
 def check(profile: Profile) -> None:
-    """Before anything is made: every backing image exists and is readable (else exit 2, naming the field)."""
+    """Before anything is made: every backing image exists and is readable, no backing chain loops (exit 2)."""
     for i, d in enumerate(profile.drives):
         if d.backing is None:
             continue
@@ -52,6 +52,28 @@ def check(profile: Profile) -> None:
             raise PreflightError(f"{d.backing} is not readable", source=profile.source, field=f"drives[{i}].backing")
         if os.path.realpath(d.backing) == os.path.realpath(d.file):
             raise PreflightError("is the drive's own file", source=profile.source, field=f"drives[{i}].backing")
+    for i, d in enumerate(profile.drives):
+        # The image `up` opens and its chain; for an overlay still to make, the chain it will sit on.
+        field, image, fmt = f"drives[{i}].file", d.file, d.format
+        if d.backing is not None and not os.path.lexists(d.file):
+            field, image, fmt = f"drives[{i}].backing", d.backing, None
+        if os.path.exists(image) and (looping := qemuimg.backing_loop(image, fmt)) is not None:
+            raise PreflightError(f"the backing chain of {image} loops: its link {looping!r} leads back into the chain",
+                                 source=profile.source, field=field,
+                                 hint="end the chain on a real base image (qemu-img rebase -u -b BASE IMAGE)")  # fmt: skip
+
+
+def backing_outside(profile: Profile, i: int) -> str | None:
+    """A line if drive ``i``'s `backing` lies outside both the profile's folder and the image's folder."""
+    d = profile.drives[i]
+    if d.backing is None:
+        return None
+    backing = os.path.realpath(d.backing)
+    folders = sorted({os.path.dirname(os.path.realpath(p)) for p in (profile.source, d.file)})
+    if any(os.path.commonpath([backing, f]) == f for f in folders):
+        return None
+    return (f"drives[{i}].backing: {d.backing} lies outside the profile's folder and the image's folder "
+            f"({' and '.join(folders)}); the guest reads it through {d.file}")  # fmt: skip
 
 
 def ensure(profile: Profile, notice: Callable[[str], None] = lambda _: None) -> list[Made]:
@@ -62,6 +84,8 @@ def ensure(profile: Profile, notice: Callable[[str], None] = lambda _: None) -> 
     for i, d in enumerate(profile.drives):
         if i in missing:
             fmt = d.format or "qcow2"
+            if line := backing_outside(profile, i):
+                notice(line)
             qemuimg.create(d.file, fmt, d.size, backing=d.backing)
             made.append(Made(d.file, fmt, d.size, d.backing))
         elif d.size is not None and os.path.isfile(d.file):

@@ -201,13 +201,18 @@ def ovs_check(profile: Profile | None) -> Check:
 
 
 def profile_checks(profile: Profile) -> Iterator[Check]:
-    from vmrun import preflight
+    from vmrun import disks, preflight
     from vmrun.net import backend_for
 
     yield boot_check(profile)
     if _wants_host_cpu(profile):
         yield host_cpu_check(profile, accel.kvm_problem())
     yield _as_check("files", lambda: preflight.check_files(profile), "kernel, initrd, cdrom and disks exist")
+    if profile.drives:
+        yield _as_check("disk images", lambda: disks.check(profile), "backing files readable, no backing chain loops")
+    for i in range(len(profile.drives)):
+        if outside := disks.backing_outside(profile, i):
+            yield Check(f"drives[{i}].backing", WARN, outside, "fine if you meant it; else keep the base image beside the profile")
     yield from disks_in_use(profile)
     for nic in profile.nics:
         yield _as_check(f"nic {nic.id} ({nic.type.value})", lambda nic=nic: backend_for(nic).preflight(nic, profile),

@@ -8,20 +8,24 @@ and QMP does not answer until it is over, so each step of a job waits up to
 JOB_TIMEOUT (connecting and the other questions keep the usual deadline: a frozen
 QEMU is still said at once). The VM's lock is held throughout, so `ps` says "busy"
 then, not "not responding". The snapshots listed are what QEMU reads from the images (query-block's
-``inserted.image.snapshots``), as `qemu-img snapshot -l` prints them.
+``inserted.image.snapshots``), as `qemu-img snapshot -l` prints them. A load is refused
+before anything changes if the VM's PCI devices are not those the save recorded
+(vmrun.snapdevices); should QEMU fail one anyway, the guest is never left paused.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from vmrun import snapdevices
 from vmrun.engines.base import Snapshot, Waiting
 from vmrun.engines.common import SNAPSHOT_FORMATS
-from vmrun.errors import QmpError, StateError
+from vmrun.errors import QmpError, RunStateError, StateError
 from vmrun.qmp import Qmp
 
 JOB_TIMEOUT = 600.0
@@ -94,20 +98,49 @@ def _job(q: Qmp, command: str, arguments: dict[str, Any], what: str) -> None:
         time.sleep(POLL)
 
 
+def _state(vm: Any) -> Any | None:
+    try:
+        return vm.state()
+    except RunStateError:
+        return None  # a lost state does not hide a live QEMU: qemu_pid finds it by its pid file
+
+
+def _require_qemu(vm: Any) -> None:
+    """A VM whose QEMU runs: once it is down, or its guest powered off, there is no QMP to ask."""
+    if not vm.run.exists():
+        raise StateError(f"{vm.name}: not running", hint="vmrun ps lists the VMs vmrun knows")
+    if vm.qemu_pid(_state(vm)) is None:
+        raise StateError(f"{vm.name}: not running (its QEMU has exited)", hint="vmrun gc cleans up after it")
+
+
+@contextmanager
+def _locked_qmp(vm: Any, purpose: str) -> Iterator[Qmp]:
+    """The VM's lock, then QMP to its QEMU (checked to run first, under the lock)."""
+    with vm.locked(purpose):
+        _require_qemu(vm)
+        with vm.qmp() as q:
+            yield q
+
+
 def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
-    with vm.locked("snapshot save"), vm.qmp() as q:
+    with _locked_qmp(vm, "snapshot save") as q:
         target, disks = _usable(vm.name, writable_disks(q), vmstate)
         if any(d.has(tag) for d in disks):
             raise StateError(f"{vm.name} already has a snapshot {tag!r}", hint=f"vmrun snapshot delete {vm.name} {tag}")
         args = {"tag": tag, "vmstate": target.node, "devices": [d.node for d in disks]}
+        devices = snapdevices.devices(q)  # what the snapshot will need to find at a load
         with waiting(f"saving snapshot {tag} of {vm.name}"):
             _job(q, "snapshot-save", args, f"{vm.name}: snapshot {tag} not saved")
-        found = {s.tag: s for s in _gather(writable_disks(q))}
+        after = writable_disks(q)
+        holder = next((d.has(tag) for d in after if d.node == target.node), None)
+        if holder is not None:
+            snapdevices.record(vm.run, tag, holder, devices, _state(vm))
+        found = {s.tag: s for s in _gather(after)}
     return found[tag]
 
 
 def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
-    with vm.locked("snapshot load"), vm.qmp() as q:
+    with _locked_qmp(vm, "snapshot load") as q:
         disks = writable_disks(q)
         _, disks = _usable(vm.name, disks, None)
         # The vmstate is where the save put it: the disk whose copy of the tag carries it.
@@ -115,22 +148,82 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
         if holder is None:
             raise StateError(f"{vm.name} has no snapshot {tag!r} with the guest's state in it",
                              hint=f"vmrun snapshot list {vm.name}")  # fmt: skip
+        _same_devices(vm, q, tag, holder.has(tag))  # type: ignore[arg-type]
         args = {"tag": tag, "vmstate": holder.node, "devices": [d.node for d in disks]}
         with waiting(f"loading snapshot {tag} into {vm.name}"):
-            _job(q, "snapshot-load", args, f"{vm.name}: snapshot {tag} not loaded")
+            try:
+                _job(q, "snapshot-load", args, f"{vm.name}: snapshot {tag} not loaded")
+            except QmpError as e:
+                raise _resumed(q, vm.name, e, _reboot_action(_state(vm))) from None
+
+
+def _same_devices(vm: Any, q: Qmp, tag: str, snapshot: dict[str, Any]) -> None:
+    """Refuse, before anything changes, a load into other PCI devices than the save had (see vmrun.snapdevices)."""
+    from vmrun import ui
+
+    saved = snapdevices.saved_with(vm.run, tag, snapshot)
+    if saved is None:
+        ui.notice(f"{tag} was not saved by this run of {vm.name}: its devices cannot be compared with the VM's")
+        return
+    state = _state(vm)
+    now_nics = [n.id for n in state.nics] if state is not None else []
+    problems, fixes = snapdevices.differences(vm.name, tag, *saved, snapdevices.devices(q), now_nics)
+    if problems:
+        raise StateError(f"{vm.name}: snapshot {tag} not loaded, it was saved with other devices: {'; '.join(problems)}",
+                         hint=f"first {'; '.join(fixes)}" if fixes else
+                         "a snapshot loads only into the PCI devices it was saved with")  # fmt: skip
+
+
+def _resumed(q: Qmp, name: str, error: QmpError, reboot: str) -> QmpError:
+    """After a failed load QEMU leaves the guest paused (restore-vm): never leave it so.
+
+    A failure once QEMU began reading the saved state ("Error N while loading VM state") comes
+    after the disks went back to the snapshot and the guest was reset and partly overwritten:
+    that guest cannot run on, so it is reset again and boots from the snapshot's disks. Under
+    -no-reboot QEMU's reset would power it off, and so would the BIOS's own reboot that follows a
+    reset: the reboot action becomes "reset" for the rest of the run, and the message says so. An
+    earlier failure (the snapshot's checks) left the guest as it was: it goes on running.
+    """
+    overwritten = "while loading VM state" in error.message
+    try:
+        if q.execute("query-status").get("running"):
+            return error
+        if overwritten:
+            if reboot != "reset":
+                q.execute("set-action", {"reboot": "reset"})
+            q.execute("system_reset")
+        q.execute("cont")
+    except QmpError as e:
+        return QmpError(f"{error.message}; and the guest could not be resumed: {e.message}", hint=f"vmrun down {name}")
+    if overwritten:
+        kept = "" if reboot == "reset" else " (and a reboot now resets it: -no-reboot no longer holds for this run)"
+        return QmpError(f"{error.message}; the guest's memory was partly overwritten, so vmrun reset it: "
+                        f"it boots again from the snapshot's disks{kept}", sent=error.sent, received=error.received)  # fmt: skip
+    return QmpError(f"{error.message}; the guest runs on as it was", sent=error.sent, received=error.received)
+
+
+def _reboot_action(state: Any) -> str:
+    """What QEMU does when the guest reboots, as the VM was started: "shutdown" under -no-reboot."""
+    argv = state.argv if state is not None else []
+    actions = [value for option, value in zip(argv, argv[1:]) if option == "-action"]
+    if "-no-reboot" in argv or any("reboot=shutdown" in a.split(",") for a in actions):
+        return "shutdown"
+    return "reset"
 
 
 def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
-    with vm.locked("snapshot delete"), vm.qmp() as q:
+    with _locked_qmp(vm, "snapshot delete") as q:
         holders = [d for d in writable_disks(q) if d.has(tag)]
         if not holders:
             raise StateError(f"{vm.name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {vm.name}")
         with waiting(f"deleting snapshot {tag} of {vm.name}"):
             _job(q, "snapshot-delete", {"tag": tag, "devices": [d.node for d in holders]},
                  f"{vm.name}: snapshot {tag} not deleted")  # fmt: skip
+        snapdevices.forget(vm.run, tag)
 
 
 def listing(vm: Any) -> list[Snapshot]:
+    _require_qemu(vm)
     with vm.qmp() as q:
         return _gather(writable_disks(q))
 

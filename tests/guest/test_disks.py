@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,56 @@ def test_bad_disk_values_and_failures_are_one_line(vm, tmp_path, write_profile, 
     assert message.format(tmp=tmp_path) in line, line
     assert all(more.startswith("  hint: ") for more in rest), r.stderr
     assert not (tmp_path / "d.qcow2").exists() and not (vm.runtime_dir / "bad").exists()
+
+
+def looping_chain(folder: Path) -> tuple[Path, Path]:
+    """a.qcow2 -> b.qcow2 -> a.qcow2 (the loop made afterwards with an unsafe rebase, as a mistake would)."""
+    a, b = folder / "a.qcow2", folder / "b.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(a), "16M"], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(a), "-F", "qcow2", str(b)], check=True)
+    subprocess.run(["qemu-img", "rebase", "-u", "-f", "qcow2", "-b", str(b), "-F", "qcow2", str(a)], check=True)
+    return a, b
+
+
+@pytest.mark.parametrize("key", ["file", "backing"])
+def test_a_looping_backing_chain_is_named_at_once(vm, tmp_path, write_profile, key):
+    # With `backing` qemu-img spun for 60 s holding the VM's lock; with `file` QEMU blamed "another process".
+    a, _ = looping_chain(tmp_path)
+    drive = f'file = "{a}"' if key == "file" else f'file = "{tmp_path}/new.qcow2"\nbacking = "{a}"'
+    path = write_profile(f'name = "lp"\naccel = "tcg"\nmemory = "64M"\n[[drives]]\n{drive}\n')
+    started = time.monotonic()
+    r = vm("up", str(path))
+    assert time.monotonic() - started < 10
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.splitlines() == [
+        f"vmrun: error: {path}: drives[0].{key}: the backing chain of {a} loops: "
+        f"its link '{tmp_path}/a.qcow2' leads back into the chain",
+        "  hint: end the chain on a real base image (qemu-img rebase -u -b BASE IMAGE)",
+    ]
+    assert not (tmp_path / "new.qcow2").exists() and not (vm.runtime_dir / "lp").exists()
+    assert vm("ps", "--json").stdout.strip() == "[]"
+
+
+def test_a_backing_file_outside_the_profiles_and_images_folders_is_said(vm, tmp_path):
+    # As `backing = "../../../../etc/shadow"` would: said once, when the overlay is made (not an error).
+    for folder in ("profile", "disks", "elsewhere"):
+        (tmp_path / folder).mkdir()
+    for base in ("profile/base.img", "disks/base.img", "elsewhere/base.img"):
+        subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(tmp_path / base), "16M"], check=True)
+    path = tmp_path / "profile" / "ob.toml"
+    path.write_text('name = "ob"\naccel = "tcg"\nmemory = "64M"\n'
+                    '[[drives]]\nfile = "../disks/o.qcow2"\nbacking = "../elsewhere/base.img"\n'
+                    '[[drives]]\nfile = "../disks/p.qcow2"\nbacking = "base.img"\n'
+                    '[[drives]]\nfile = "../disks/q.qcow2"\nbacking = "../disks/base.img"\n')  # fmt: skip
+    r = vm("up", str(path))
+    assert r.returncode == 0, r.stderr
+    try:
+        notices = [line for line in r.stderr.splitlines() if "lies outside" in line]
+        assert notices == [f"vmrun: drives[0].backing: {tmp_path}/elsewhere/base.img lies outside the profile's "
+                           f"folder and the image's folder ({tmp_path}/disks and {tmp_path}/profile); "
+                           f"the guest reads it through {tmp_path}/disks/o.qcow2"]  # fmt: skip
+    finally:
+        assert vm("down", "ob", "--force").returncode == 0
 
 
 @pytest.mark.guest

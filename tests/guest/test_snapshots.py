@@ -91,3 +91,73 @@ def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_
                           "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"]  # fmt: skip
         assert vm("snapshot", "list", "m").stdout.strip() == "m: no snapshots"
         assert json.loads(vm("qmp", "m", "query-jobs").stdout) == []  # the failed job was dismissed
+
+
+def test_a_vm_whose_qemu_is_gone_is_said_not_running(vm, tmp_path, write_profile):
+    # The guest powered off (here: QEMU told to quit): the run folder stays until gc, QMP is gone.
+    drive = f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
+    with bare_vm(vm, write_profile, "q", drive):
+        assert vm("qmp", "q", "quit").returncode == 0
+        for args in (["save", "q", "s1"], ["load", "q", "s1"], ["delete", "q", "s1"], ["list", "q"]):
+            r = vm("snapshot", *args)
+            assert r.returncode == 2, r.stderr
+            assert r.stderr.splitlines() == ["vmrun: error: q: not running (its QEMU has exited)",
+                                             "  hint: vmrun gc cleans up after it"], args  # fmt: skip
+    for args in (["save", "q", "s1"], ["list", "q"]):  # and after down
+        r = vm("snapshot", *args)
+        assert r.returncode == 2 and r.stderr.splitlines()[0] == "vmrun: error: q: not running", r.stderr
+
+
+def test_load_compares_the_nics_with_the_save_and_never_leaves_a_dead_guest(vm, tmp_path, write_profile, test_guest):
+    drive = f'[[drives]]\nfile = "{tmp_path}/disk.qcow2"\nsize = "64M"\n'
+    path = guest_profile(write_profile, test_guest, '[[nics]]\nhostfwd = ["tcp::8080-:80"]\n', extra=drive)
+    assert vm("up", str(path), "--wait", "--wait-timeout", "120").returncode == 0
+    url = "http://127.0.0.1:8080/cgi-bin"
+    status = lambda: json.loads(vm("qmp", "g", "query-status").stdout)["status"]  # noqa: E731
+    try:
+        assert vm("nic", "add", "g", "--user", "--id", "hp", "--hostfwd", "tcp::8081-:80").returncode == 0
+        assert vm.netns.http(f"{url}/note?set=before").strip() == "before"
+        assert vm("snapshot", "save", "g", "s1").returncode == 0
+        assert vm.netns.http(f"{url}/note?set=after").strip() == "after"
+
+        # Unplugged since the save: refused before anything changes, naming the NIC and how to plug it back.
+        assert vm("nic", "del", "g", "hp").returncode == 0
+        r = vm("snapshot", "load", "g", "s1")
+        assert r.returncode == 2, r.stderr
+        [error, hint] = r.stderr.splitlines()
+        assert error == "vmrun: error: g: snapshot s1 not loaded, it was saved with other devices: " \
+                        "NIC hp (at 00:05.0) is no longer plugged in"
+        assert hint.startswith("  hint: first vmrun nic add g --user --hostfwd tcp:127.0.0.1:8081-:80 --id hp --mac 52:54:00:")
+        assert status() == "running" and vm.netns.http(f"{url}/note").strip() == "after"
+
+        # Plugged back by the hint: loads.
+        assert vm(*hint.removeprefix("  hint: first vmrun ").split()).returncode == 0
+        r = vm("snapshot", "load", "g", "s1")
+        assert r.returncode == 0, r.stderr
+        assert vm.netns.http(f"{url}/note").strip() == "before"
+
+        # Plugged in since the save: refused too, with the nic del that fixes it.
+        assert vm("nic", "add", "g", "--user", "--id", "late").returncode == 0
+        r = vm("snapshot", "load", "g", "s1")
+        assert r.returncode == 2
+        assert r.stderr.splitlines() == ["vmrun: error: g: snapshot s1 not loaded, it was saved with other devices: "
+                                         "NIC late was plugged in after s1 was saved",
+                                         "  hint: first vmrun nic del g late"]  # fmt: skip
+        assert vm("nic", "del", "g", "late").returncode == 0
+
+        # A snapshot this run did not save (its record lost here) cannot be compared: QEMU fails half way,
+        # and the guest, partly overwritten, is reset rather than left paused or dead (-no-reboot too).
+        (vm.runtime_dir / "g" / "snapshots.json").unlink()
+        assert vm("nic", "del", "g", "hp").returncode == 0
+        r = vm("snapshot", "load", "g", "s1")
+        assert r.returncode == 1
+        assert "vmrun: s1 was not saved by this run of g: its devices cannot be compared with the VM's" in r.stderr
+        assert r.stderr.splitlines()[-1] == (
+            "vmrun: error: g: snapshot s1 not loaded: Error -22 while loading VM state; the guest's memory was "
+            "partly overwritten, so vmrun reset it: it boots again from the snapshot's disks "
+            "(and a reboot now resets it: -no-reboot no longer holds for this run)")
+        assert status() == "running"
+        assert "inet 10.0.2.15/24" in vm.netns.http(f"{url}/ip", timeout=120)  # booted again, and answers
+        assert vm.netns.http(f"{url}/note?set=again").strip() == "again"
+    finally:
+        assert vm("down", "g", "--force").returncode == 0

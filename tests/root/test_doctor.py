@@ -112,6 +112,30 @@ def test_disk_in_use_by_another_vm(vm, write_profile, tmp_path):
     assert check(report, "drives[0]")["status"] == "pass"
 
 
+def test_a_looping_backing_chain_fails_and_a_base_outside_warns(vm, tmp_path):
+    from tests.guest.test_disks import looping_chain
+
+    a, _ = looping_chain(tmp_path)
+    (tmp_path / "profile").mkdir()
+    path = tmp_path / "profile" / "x.toml"
+    path.write_text(f'name = "x"\naccel = "tcg"\n[[drives]]\nfile = "{a}"\n'
+                    '[[drives]]\nfile = "o.qcow2"\nbacking = "../base.img"\n')  # fmt: skip
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(tmp_path / "base.img"), "16M"], check=True)
+    code, report = doctor(vm, str(path))
+    images = check(report, "disk images")
+    assert code == 1 and images["status"] == "fail"
+    assert images["detail"] == f"drives[0].file: the backing chain of {a} loops: its link '{a}' leads back into the chain"
+    outside = check(report, "drives[1].backing")
+    assert outside["status"] == "warn" and f"{tmp_path}/base.img lies outside the profile's folder" in outside["detail"]
+
+    a.unlink()
+    path.write_text('name = "x"\naccel = "tcg"\n[[drives]]\nfile = "o.qcow2"\nbacking = "base.img"\n')
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(tmp_path / "profile" / "base.img"), "16M"], check=True)
+    code, report = doctor(vm, str(path))
+    assert check(report, "disk images")["status"] == "pass"
+    assert not [c for c in report["checks"] if c["name"] == "drives[0].backing"]
+
+
 def test_forward_drop_with_bridge_netfilter(vm, write_profile):
     vm.netns.run("iptables", "-P", "FORWARD", "DROP", check=True)
     if vm.netns.run("cat", "/proc/sys/net/bridge/bridge-nf-call-iptables").stdout.strip() != "1":

@@ -1,4 +1,4 @@
-"""qemu-img, the one tool vmrun makes and inspects disk images with: ``info`` and ``create``.
+"""qemu-img, the one tool vmrun makes and inspects disk images with: ``info``, ``backing_loop`` and ``create``.
 
 Every call is an argv (no shell); a failure becomes one :class:`DiskError` line carrying
 qemu-img's own last line. ``info`` always runs with ``-U`` (force-share): reading an
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -61,6 +62,23 @@ def info(path: str) -> ImageInfo:
         backing_file=data.get("full-backing-filename") or data.get("backing-filename"),
         backing_format=data.get("backing-filename-format"),
     )
+
+
+def backing_loop(path: str, fmt: str | None = None) -> str | None:
+    """The backing file that makes ``path``'s backing chain loop back on itself, or None if it ends.
+
+    qemu-img sees the loop at once (``info --backing-chain``), where opening the chain to
+    create an overlay of it spins, and QEMU reports the second opening as a lock held by
+    "another process". Any other failure to read the chain is left to whoever opens it next.
+    """
+    try:
+        argv = [_binary(), "info", "-U", "--backing-chain", "--output=json"] + (["-f", fmt] if fmt else []) + [path]
+        _run(argv, f"cannot read {path}")
+    except DiskError as e:
+        found = re.search(r"Backing file '(.*)' creates an infinite loop", e.message)
+        if found:
+            return found.group(1)
+    return None
 
 
 def create(path: str, fmt: str, size: int | None = None, *, backing: str | None = None,
