@@ -2,8 +2,20 @@
 
 Data flows one way, one module per arrow::
 
-    profile/ (TOML -> Profile)  ->  net/ (prepared host side)  ->  argv.py
-        ->  launch.py (running QEMU)  ->  vm.py (one running VM: state, lock, QMP, down)
+    profile/ (TOML -> Profile)  ->  net/ (prepared host side)  ->  argv.py (or engines/libvirt/xml.py)
+        ->  engines/ (qemu: launch.py starts QEMU, vm.py is the running VM; libvirt: a domain)  ->  QMP
+
+Layers, lowest first; a module imports only from its own layer or lower ones, function-local
+imports included, and the two engines never import each other (tests/unit/test_layers.py)::
+
+    7  cli/                     thin commands, the one error boundary
+    6  importer/ profiles doctor unit ssh complete viewer     what commands do besides a VM
+    5  engines/__init__         up, find, status_all, gc, describe: the one place that picks an engine
+    4  engines/qemu/  engines/libvirt/                          the two RunningVm implementations
+    3  engines/base  engines/common                             the interface, its types, shared logic
+    2  net/ hostnet/ argv accel cloudinit disks preflight show rundir runstate summary guestwait display
+    1  profile/                 TOML -> validated, frozen Profile
+    0  adapters/ (libvirt, ovs, netlink, qmp, qemuimg, iso) errors ui proc names files signals qemuopts trust
 """
 
 __version__ = "0.1.0"

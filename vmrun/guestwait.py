@@ -21,7 +21,7 @@ from vmrun.errors import LaunchError, ProfileError
 from vmrun.profile.model import Profile
 
 if TYPE_CHECKING:
-    from vmrun.launch import Launched
+    from vmrun.engines.qemu.launch import Launched
 
 PROBE = b"HEAD / HTTP/1.0\r\n\r\n"
 

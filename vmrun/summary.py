@@ -9,7 +9,7 @@ from vmrun.profile.fields import render_memory
 
 if TYPE_CHECKING:
     from vmrun.engines.base import VmStatus
-    from vmrun.launch import Launched
+    from vmrun.engines.qemu.launch import Launched
 
 
 def up_summary(launched: Launched) -> str:

@@ -14,34 +14,20 @@ import shutil
 import subprocess
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vmrun.display import Display
 from vmrun.errors import StateError, VmrunError
 
 if TYPE_CHECKING:
     from vmrun.engines.base import RunningVm
-    from vmrun.runstate import RunState
 
 VIEWER = "remote-viewer"
 INSTALL_HINT = "apt install virt-viewer (it has remote-viewer); or open the URI with any SPICE client"
 READ_TIMEOUT = 10.0  # seconds a detached viewer has to read its .vv (then `down` removes any left)
 EARLY_EXIT = 1.0  # and is watched after: one that cannot connect or open its display dies within this
-
-
-@dataclass(frozen=True)
-class Display:
-    name: str
-    host: str
-    port: int
-    password: str | None = None
-
-    @property
-    def uri(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"spice://{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -54,35 +40,6 @@ class Opened:
     def as_json(self) -> dict[str, Any]:
         return {"name": self.display.name, "uri": self.display.uri, "viewer": self.viewer, "pid": self.pid,
                 "exit_code": self.exit_code}  # fmt: skip
-
-
-def _reachable(addr: str) -> str:
-    """A wildcard listen address is reached on loopback."""
-    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(addr, addr)
-
-
-def display_of_state(name: str, state: RunState, secret: Path) -> Display:
-    """The SPICE address of a VM from its run state; the password from ``secret`` (written 0600 by `up`), if any."""
-    if state.spice is None:
-        raise StateError(f"{name}: has no SPICE display", hint="add [spice] with port = 5930 to its profile, then up it again")
-    password = secret.read_text() if secret.is_file() else None
-    return Display(name, _reachable(state.spice.addr), state.spice.port, password)
-
-
-def display_from_xml(name: str, xml: str, host: str) -> Display:
-    """``virsh domdisplay`` from a live domain's XML; ``host`` is the libvirt host ("local" for this one)."""
-    graphics = ET.fromstring(xml).find("./devices/graphics[@type='spice']")
-    if graphics is None or graphics.get("port") in (None, "-1"):
-        raise StateError(f"{name}: its domain has no SPICE display (or no port yet)", hint=f"virsh dumpxml {name}")
-    listen = graphics.get("listen") or ""
-    address = _reachable(listen)
-    if host != "local" and listen in ("0.0.0.0", "::", ""):
-        address = host  # every address of that host: reach it by the name its URI gives
-    elif host != "local" and (address.startswith("127.") or address == "::1"):
-        port = graphics.get("port")
-        raise StateError(f"{name}: SPICE listens on {host}'s loopback only ({listen})",
-                         hint=f"tunnel it: ssh -L {port}:{address}:{port} {host}, then open spice://127.0.0.1:{port}")  # fmt: skip
-    return Display(name, address, int(graphics.get("port", "0")), graphics.get("passwd"))
 
 
 def _keyfile_value(text: str) -> str:

@@ -153,7 +153,7 @@ def test_vv_file(tmp_path):
 
 def test_libvirt_display_from_domain_xml():
     from vmrun.errors import StateError
-    from vmrun.viewer import display_from_xml
+    from vmrun.display import display_from_xml
 
     xml = "<domain><devices><graphics type='spice' port='5901' listen='{}' passwd='pw'/></devices></domain>"
     d = display_from_xml("web", xml.format("0.0.0.0"), "local")

@@ -94,7 +94,7 @@ def test_netdev_spec_from_a_backend_is_used_verbatim(write_profile):
 
 
 def test_spice_without_password_off_loopback_is_warned_about(write_profile):
-    from vmrun.launch import spice_warnings
+    from vmrun.engines.qemu.launch import spice_warnings
 
     exposed = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\naddr = "0.0.0.0"\nticketing = false\n', "a")))
     local = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\nticketing = false\n', "b")))

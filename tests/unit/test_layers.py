@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
      "vmrun.adapters", "vmrun.trust"),  # fmt: skip
     ("vmrun.profile",),
     ("vmrun.net", "vmrun.hostnet", "vmrun.argv", "vmrun.accel", "vmrun.cloudinit", "vmrun.disks", "vmrun.preflight",
-     "vmrun.show", "vmrun.rundir", "vmrun.runstate", "vmrun.summary"),  # fmt: skip
+     "vmrun.show", "vmrun.rundir", "vmrun.runstate", "vmrun.summary", "vmrun.guestwait", "vmrun.display"),  # fmt: skip
     ("vmrun.engines.base", "vmrun.engines.common"),
     ("vmrun.engines.qemu", "vmrun.engines.libvirt"),
     ("vmrun.engines",),
@@ -53,7 +53,7 @@ def imports(path: Path, known: dict[str, Path]) -> set[str]:
         for name in names:
             while name and name not in known:
                 name = name.rpartition(".")[0]
-            if name:
+            if name and name != "vmrun":  # the package itself holds only __version__ and the drawing
                 out.add(name)
     return out
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from vmrun.qmp import Qmp, QmpTimeout
+from vmrun.adapters.qmp import Qmp, QmpTimeout
 
 GREETING = b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}}, "capabilities": []}}\r\n'
 EVENT = b'{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "ACPI_DEVICE_OST", "data": {}}\r\n'

@@ -50,7 +50,7 @@ def snapshot_save(
 
     Every writable disk must be qcow2. Example: vmrun snapshot save demo before-upgrade
     """
-    from vmrun import snapshots
+    from vmrun.engines.qemu import snapshots
     from vmrun.engines import find
 
     vm = find(name, connect)
@@ -94,7 +94,7 @@ def snapshot_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt 
 
     Example: vmrun snapshot list demo --json
     """
-    from vmrun import snapshots
+    from vmrun.engines.qemu import snapshots
     from vmrun.engines import find
 
     snaps = find(name, connect).snapshot_list()

@@ -1,6 +1,6 @@
 """The engines a profile can run on, behind one interface (:mod:`vmrun.engines.base`).
 
-- ``qemu``: vmrun starts QEMU itself on this host (:mod:`vmrun.launch`, :class:`vmrun.vm.Vm`);
+- ``qemu``: vmrun starts QEMU itself on this host (:mod:`vmrun.engines.qemu.launch`, :class:`vmrun.engines.qemu.vm.Vm`);
 - ``libvirt``: a libvirt domain, here or on the host a URI names (:mod:`vmrun.engines.libvirt`).
 
 This module is the one place that says which engine runs a VM: :func:`up` reads the
@@ -47,7 +47,7 @@ def up(profile: Profile, *, connect: str | None = None, options: RunOptions | No
         vm = libvirt_up.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=notice,
                        options=options)  # fmt: skip
         return libvirt_up.StartedDomain(vm, profile, persist)
-    from vmrun import launch
+    from vmrun.engines.qemu import launch
 
     return launch.up(profile, notice=notice, options=options)
 
@@ -90,7 +90,7 @@ def check_boot_unit(profile: Profile) -> None:
 def find(name: str, connect: str | None = None) -> RunningVm:
     """The VM of that name: vmrun's own QEMU on this host, else a libvirt domain vmrun made
     (on ``connect``, or on the URIs vmrun has used and ``$VMRUN_CONNECT``)."""
-    from vmrun.vm import Vm
+    from vmrun.engines.qemu.vm import Vm
 
     vm = Vm.named(name)
     if connect is None and vm.run.exists():
@@ -118,7 +118,7 @@ def status_all(connect: str | None = None) -> list[VmStatus]:
 
     The QEMU VMs of this host, then vmrun's libvirt domains on every URI in use (``connect`` too).
     """
-    from vmrun.vm import usable_vms
+    from vmrun.engines.qemu.vm import usable_vms
 
     vms: list[Any] = usable_vms()
     where = _libvirt_uris(None) + ([connect] if connect else [])
@@ -137,7 +137,7 @@ def status_all(connect: str | None = None) -> list[VmStatus]:
 def gc() -> list[str]:
     """Clean up after every VM whose engine is gone but whose host side is left: vmrun's own QEMUs
     (libvirt cleans up after its domains itself)."""
-    from vmrun.vm import gc as gc_qemu
+    from vmrun.engines.qemu.vm import gc as gc_qemu
 
     return gc_qemu()
 
@@ -146,6 +146,6 @@ def profile_state(profile: Profile) -> tuple[str, int | None]:
     """Whether the profile's VM runs, from what is on this host alone (no QMP, no libvirt connection)."""
     if _libvirt_runs(profile, profile.connect):
         return "see vmrun ps", None  # libvirt keeps it: asking means a connection, not a look at a folder
-    from vmrun.vm import run_state
+    from vmrun.engines.qemu.vm import run_state
 
     return run_state(profile.name)

@@ -20,6 +20,7 @@ from vmrun.errors import NotSupported
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from vmrun.display import Display
     from vmrun.profile.model import Nic
     from vmrun.runstate import Forward, RunState
 
@@ -130,7 +131,7 @@ class RunningVm(Protocol):
 
     def console(self) -> None: ...
     def log(self, *, qemu_output: bool, follow: bool) -> None: ...
-    def display(self) -> Any: ...  # viewer.Display
+    def display(self) -> Display: ...  # where its SPICE display is, and its password
     def private_folder(self) -> Path | None: ...  # where a viewer's .vv file may go (None: a temporary one)
     def launched_argv(self) -> list[str]: ...  # the command line QEMU was started with
     def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated: ...

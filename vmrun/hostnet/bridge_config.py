@@ -20,7 +20,7 @@ NETWORKD_DIR = "/etc/systemd/network"
 
 
 def render(tool: str, bridge: str, uplink: str, *, stp: bool = False) -> str:
-    from vmrun import netlink
+    from vmrun.adapters import netlink
     from vmrun.hostnet import ipmove
 
     if tool not in TOOLS:

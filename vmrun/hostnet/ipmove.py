@@ -34,7 +34,7 @@ class Snapshot:
 
 def snapshot(uplink: str) -> Snapshot:
     """The uplink's IP configuration; refuses (nothing made yet) what vmrun cannot move back."""
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     link = netlink.link(uplink)
     routes, unmovable = netlink.routes(uplink)
@@ -49,7 +49,7 @@ def snapshot(uplink: str) -> Snapshot:
 
 def move(snap: Snapshot, bridge: str, attach: Callable[[], None], detach: Callable[[], None]) -> None:
     """``attach`` puts the uplink on the bridge, ``detach`` takes it off (both must tolerate "not yet")."""
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     try:
         attach()
@@ -74,7 +74,7 @@ def move(snap: Snapshot, bridge: str, attach: Callable[[], None], detach: Callab
 
 def restore(snap: Snapshot, detach: Callable[[], None]) -> list[str]:
     """Put every address and route of the snapshot back on the uplink; what could not be, as messages."""
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     failures = []
     for step in [detach, *(lambda a=a: netlink.add_address(snap.uplink, a) for a in snap.addresses),

@@ -54,7 +54,7 @@ def check_names(bridge: str, uplink: str | None) -> None:
 
 def create(name: str, uplink: str | None, *, stp: bool = False, notice: Callable[[str], None] = lambda _: None) -> str:
     """Make bridge ``name`` over ``uplink`` (which hands over its addresses and routes); a summary line."""
-    from vmrun import netlink
+    from vmrun.adapters import netlink
     from vmrun.hostnet import ipmove
 
     check_names(name, uplink)
@@ -82,7 +82,7 @@ def create(name: str, uplink: str | None, *, stp: bool = False, notice: Callable
 
 
 def check_uplink(uplink: str) -> None:
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     if not exists(uplink):
         raise StateError(f"there is no network interface {uplink!r}", hint="ip link lists them")
@@ -95,7 +95,7 @@ def check_uplink(uplink: str) -> None:
 
 
 def _detach(uplink: str) -> None:
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     if netlink.link(uplink).master:
         netlink.set_master(uplink, None)
@@ -111,7 +111,7 @@ def _random_mac() -> str:
 
 def listing() -> list[dict[str, Any]]:
     """Each Linux bridge: its ports, its uplink (a port that is not a tap: a NIC, a veth), its addresses."""
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     out = []
     for name in bridges():

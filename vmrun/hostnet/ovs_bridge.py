@@ -79,7 +79,7 @@ def create(name: str, uplink: str | None, datapath: str | None = None, *,
 
 
 def _up(name: str) -> None:
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     if linux_bridge.exists(name):
         netlink.set_master_up(name, None)
@@ -104,7 +104,7 @@ def ports(bridge: str) -> list[str]:
 
 def listing() -> dict[str, Any]:
     """The OVS bridges, or why OVS cannot be asked."""
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     try:
         _reachable()

@@ -11,7 +11,7 @@ itself and does so only while the object is provably the one vmrun made:
 - :class:`Process` (passt): same pid, same start time, run by us, started with
   a path in this VM's run folder.
 
-Records are written only under the VM's lock (see :mod:`vmrun.vm`). A record
+Records are written only under the VM's lock (see :mod:`vmrun.engines.qemu.vm`). A record
 vmrun cannot read (an unknown kind, a missing field) is never acted on: it is
 dropped with a notice, so that it cannot block `down` or `gc` for good.
 """
@@ -42,7 +42,7 @@ class Link:
         return f"link {self.name}"
 
     def release(self, run_dir: Path) -> None:
-        from vmrun import netlink
+        from vmrun.adapters import netlink
 
         kinds = [self.link_kind] if self.link_kind else list(_SYSFS_MARK)  # no kind recorded: one vmrun makes
         if not any(Path(f"/sys/class/net/{self.name}/{_SYSFS_MARK[k]}").exists() for k in kinds):

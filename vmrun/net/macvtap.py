@@ -100,7 +100,7 @@ class MacvtapBackend:
         tap.check_vhost(nic, profile, field)
 
     def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:
-        from vmrun import netlink
+        from vmrun.adapters import netlink
 
         assert nic.parent is not None
         name = tap.link_name(ctx.profile.name, nic.id, kind="m")

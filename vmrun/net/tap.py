@@ -120,7 +120,7 @@ def by_name(profile: Profile, nic: Nic) -> tuple[tuple[str, object], ...]:
 
 
 def refuse_existing(name: str) -> None:
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     if netlink.ifindex(name) is not None:
         raise HostNetError(
@@ -130,7 +130,7 @@ def refuse_existing(name: str) -> None:
 
 def make_tap(nic: Nic, ctx: PrepareContext, *, bridge: str | None, vnet_hdr: bool = True) -> Tap:
     """A tap for ``nic``, on ``bridge`` if given, recorded before it is used."""
-    from vmrun import netlink
+    from vmrun.adapters import netlink
 
     name = link_name(ctx.profile.name, nic.id)
     refuse_existing(name)

@@ -41,7 +41,7 @@ def metadata(dom: Any) -> dict[str, Any] | None:
 
 
 class Passthrough:
-    """``execute()`` like :class:`vmrun.qmp.Qmp`, through libvirt's QEMU monitor passthrough."""
+    """``execute()`` like :class:`vmrun.adapters.qmp.Qmp`, through libvirt's QEMU monitor passthrough."""
 
     def __init__(self, dom: Any) -> None:
         self.dom = dom

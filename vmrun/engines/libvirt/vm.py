@@ -170,7 +170,7 @@ class LibvirtVm:
                             f"vmrun console {self.name} shows its serial console")  # fmt: skip
 
     def display(self) -> Any:
-        from vmrun.viewer import display_from_xml
+        from vmrun.display import display_from_xml
 
         with self.domain() as dom:  # the live XML with its secrets (passwd), as `virsh domdisplay` reads it
             return display_from_xml(self.name, dom.XMLDesc(lv.quiet_libvirt().VIR_DOMAIN_XML_SECURE), self.host)

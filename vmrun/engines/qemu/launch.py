@@ -27,10 +27,10 @@ from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Accel, Profile
-from vmrun.qmp import listen, wait_ready
+from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.rundir import RunDir
 from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState
-from vmrun.vm import Vm
+from vmrun.engines.qemu.vm import Vm
 
 QMP_TIMEOUT = 30.0
 # What QEMU says when it runs as asked: `prelaunch` with -S, `inmigrate` with -incoming.

@@ -30,11 +30,11 @@ from vmrun.net.hostobj import Recorder, release_recorded
 from vmrun.profile import load_profile
 from vmrun.profile.load import option_for_nic_key
 from vmrun.profile.model import Nic, Profile
-from vmrun.qmp import Qmp
+from vmrun.adapters.qmp import Qmp
 from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward, NicState, RunState
 
 if TYPE_CHECKING:
-    from vmrun.vm import Vm
+    from vmrun.engines.qemu.vm import Vm
 
 
 DELETE_TIMEOUT = 30.0

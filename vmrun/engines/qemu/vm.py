@@ -30,7 +30,7 @@ from typing import Any
 from vmrun import proc, runstate, ui
 from vmrun.engines.base import Added, Migrated, Snapshot, VmStatus, Waiting, not_supported
 from vmrun.errors import HostNetError, QmpError, RunStateError, StateError, VmrunError
-from vmrun.qmp import Qmp, QmpTimeout
+from vmrun.adapters.qmp import Qmp, QmpTimeout
 from vmrun.rundir import LOCK_WAIT, Lock, RunDir, all_run_dirs
 from vmrun.runstate import Forward, RunState
 
@@ -242,12 +242,12 @@ class Vm:
     # --- what commands ask of it (vmrun.engines.base.RunningVm) ---
 
     def nic_add(self, raw: dict[str, Any]) -> Added:
-        from vmrun import hotplug
+        from vmrun.engines.qemu import hotplug
 
         return hotplug.add(self, raw)
 
     def nic_del(self, nic_id: str, *, timeout: float) -> None:
-        from vmrun import hotplug
+        from vmrun.engines.qemu import hotplug
 
         hotplug.delete(self, nic_id, timeout=timeout)
 
@@ -257,12 +257,12 @@ class Vm:
         return nic_listing(self)
 
     def fwd_add(self, rule: str, nic_id: str | None = None) -> Forward:
-        from vmrun import forwards
+        from vmrun.engines.qemu import forwards
 
         return forwards.add(self, rule, nic_id)
 
     def fwd_del(self, rule: str) -> Forward:
-        from vmrun import forwards
+        from vmrun.engines.qemu import forwards
 
         return forwards.delete(self, rule)
 
@@ -270,41 +270,41 @@ class Vm:
         return list(self.require_state().forwards)
 
     def snapshot_save(self, tag: str, *, vmstate: str | None, waiting: Waiting) -> Snapshot:
-        from vmrun import snapshots
+        from vmrun.engines.qemu import snapshots
 
         return snapshots.save(self, tag, vmstate=vmstate, waiting=waiting)
 
     def snapshot_load(self, tag: str, *, waiting: Waiting) -> None:
-        from vmrun import snapshots
+        from vmrun.engines.qemu import snapshots
 
         snapshots.load(self, tag, waiting=waiting)
 
     def snapshot_delete(self, tag: str, *, waiting: Waiting) -> None:
-        from vmrun import snapshots
+        from vmrun.engines.qemu import snapshots
 
         snapshots.delete(self, tag, waiting=waiting)
 
     def snapshot_list(self) -> list[Snapshot]:
-        from vmrun import snapshots
+        from vmrun.engines.qemu import snapshots
 
         return snapshots.listing(self)
 
     def console(self) -> None:
-        from vmrun.serial import attach
+        from vmrun.engines.qemu.serial import attach
 
         attach(self.run.serial)
 
     def log(self, *, qemu_output: bool, follow: bool) -> None:
-        from vmrun.serial import print_log
+        from vmrun.engines.qemu.serial import print_log
 
         state = self.state()
         print_log(self.run.qemu_log if qemu_output else self.run.serial_log, follow=follow,
                   still_running=lambda: self.qemu_pid(state) is not None)  # fmt: skip
 
     def display(self) -> Any:
-        from vmrun import viewer
+        from vmrun.display import display_of_state
 
-        return viewer.display_of_state(self.name, self.require_state(), self.run.path / "spice-password")
+        return display_of_state(self.name, self.require_state(), self.run.path / "spice-password")
 
     def private_folder(self) -> Path | None:
         return self.run.path

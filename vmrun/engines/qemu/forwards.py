@@ -19,11 +19,11 @@ from vmrun.engines.common import no_such_forward, same_host_side, user_nic
 from vmrun.errors import QmpError
 from vmrun.preflight import check_port_free
 from vmrun.profile.fields import parse_hostfwd, parse_rule_arg
-from vmrun.qmp import Qmp
+from vmrun.adapters.qmp import Qmp
 from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward
 
 if TYPE_CHECKING:
-    from vmrun.vm import Vm
+    from vmrun.engines.qemu.vm import Vm
 
 
 def _hmp(q: Qmp, line: str) -> None:

@@ -10,7 +10,7 @@ QEMU is still said at once). The VM's lock is held throughout, so `ps` says "bus
 then, not "not responding". The snapshots listed are what QEMU reads from the images (query-block's
 ``inserted.image.snapshots``), as `qemu-img snapshot -l` prints them. A load is refused
 before anything changes if the VM's PCI devices are not those the save recorded
-(vmrun.snapdevices); should QEMU fail one anyway, the guest is never left paused.
+(vmrun.engines.qemu.snapdevices); should QEMU fail one anyway, the guest is never left paused.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from vmrun import snapdevices
+from vmrun.engines.qemu import snapdevices
 from vmrun.engines.base import Snapshot, Waiting
 from vmrun.engines.common import SNAPSHOT_FORMATS
 from vmrun.errors import QmpError, RunStateError, StateError
-from vmrun.qmp import Qmp
+from vmrun.adapters.qmp import Qmp
 
 JOB_TIMEOUT = 600.0
 POLL = 0.1
@@ -158,7 +158,7 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
 
 
 def _same_devices(vm: Any, q: Qmp, tag: str, snapshot: dict[str, Any]) -> None:
-    """Refuse, before anything changes, a load into other PCI devices than the save had (see vmrun.snapdevices)."""
+    """Refuse, before anything changes, a load into other PCI devices than the save had (see vmrun.engines.qemu.snapdevices)."""
     from vmrun import ui
 
     saved = snapdevices.saved_with(vm.run, tag, snapshot)

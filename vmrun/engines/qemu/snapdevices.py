@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from vmrun.errors import RunStateError
-from vmrun.qmp import Qmp
+from vmrun.adapters.qmp import Qmp
 
 FILE = "snapshots.json"
 NIC_OPTIONS = {"bridge": ("--bridge", "bridge"), "macvtap": ("--macvtap", "parent"), "ovs": ("--ovs", "bridge"),
