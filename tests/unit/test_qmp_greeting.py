@@ -44,3 +44,50 @@ def test_a_qemu_that_never_greets_is_not_responding_by_the_deadline(tmp_path):
     with pytest.raises(QmpTimeout):
         Qmp(tmp_path / "qmp.sock", timeout=0.3)._skip_to_greeting(ours, time.monotonic() + 0.3)
     assert time.monotonic() - started < 2
+
+
+def test_a_qemu_that_greets_and_exits_is_a_qmp_error_not_a_broken_pipe(tmp_path):
+    """QEMU's monitor thread greets before QEMU builds the machine; a late error (a -device, a -kernel,
+    a display port another VM took meanwhile) then ends QEMU: `up`'s next send met EPIPE ("cannot use:
+    Broken pipe", once in 29 parallel `up`s)."""
+    from vmrun.errors import QmpError
+    from vmrun.qmp import listen, wait_ready
+
+    server = listen(tmp_path / "qmp.sock")
+
+    def qemu() -> None:
+        conn, _ = server.accept()
+        conn.sendall(GREETING)
+        conn.close()  # and exits, before `up` sends qmp_capabilities
+
+    t = threading.Thread(target=qemu)
+    t.start()
+    real_recv = socket.socket.recv
+
+    def recv_then_let_it_exit(self, *a):
+        data = real_recv(self, *a)
+        t.join()  # the race, made certain: QEMU is gone before `up` answers the greeting
+        return data
+
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(socket.socket, "recv", recv_then_let_it_exit)
+            with pytest.raises(QmpError, match="QEMU closed its QMP connection while starting"):
+                wait_ready(tmp_path / "qmp.sock", timeout=5, still_starting=lambda: True)
+    finally:
+        t.join()
+        server.close()
+
+
+def test_a_qemu_that_dies_with_the_connection_in_its_backlog_is_a_qmp_error(tmp_path):
+    """`ps` or `down` connects, then QEMU exits before it accepts: a reset, said as a QMP error naming the socket."""
+    from vmrun.errors import QmpError
+    from vmrun.qmp import listen
+
+    server = listen(tmp_path / "qmp.sock")
+    ours = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ours.connect(str(tmp_path / "qmp.sock"))
+    server.close()
+    with pytest.raises(QmpError, match=f"cannot talk to QMP at {tmp_path}/qmp.sock: "):
+        Qmp(tmp_path / "qmp.sock")._skip_to_greeting(ours, time.monotonic() + 5)
+    ours.close()

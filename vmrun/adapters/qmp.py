@@ -86,7 +86,12 @@ class _Lines:
         return json.loads(line)
 
     def ask(self, command: str) -> Any:
-        self.s.sendall(json.dumps({"execute": command}).encode() + b"\n")
+        try:
+            self.s.sendall(json.dumps({"execute": command}).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            # QEMU's monitor thread greets before QEMU builds the machine; a late error (a -device,
+            # the -kernel, a display's port) ends QEMU after that: EPIPE here, not a reset on read.
+            raise QmpError("QEMU closed its QMP connection while starting") from None
         while True:
             reply = self.message()
             if "error" in reply:
@@ -199,7 +204,10 @@ class Qmp:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([sock], [], [], left)[0]:
                 raise _not_responding("connect", self.timeout)
-            seen = sock.recv(65536, socket.MSG_PEEK)
+            try:
+                seen = sock.recv(65536, socket.MSG_PEEK)
+            except OSError as e:  # reset: QEMU exited with our connection still in its backlog
+                raise QmpError(f"cannot talk to QMP at {self.path}: {e.strerror}") from None
             end = seen.find(b"\n")
             if not seen or b'"QMP"' in seen[: end if end >= 0 else len(seen)]:
                 return  # the greeting (or a closed socket, for qemu.qmp to report)
