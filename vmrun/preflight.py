@@ -28,6 +28,24 @@ def check_port_free(fwd: HostFwd, *, source: str | None, field: str) -> None:
             ) from None
 
 
+SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes with the NUL
+
+
+def check_socket_paths(profile: Profile) -> None:
+    """The sockets vmrun keeps in the run folder (QMP, serial) must fit in a unix socket's address."""
+    from vmrun.rundir import RunDir
+
+    longest = RunDir.for_vm(profile.name).serial  # serial.sock: the longest of their names
+    if len(os.fsencode(longest)) > SUN_PATH_MAX:
+        raise PreflightError(
+            f"the VM's socket {longest} would be {len(os.fsencode(longest))} bytes long; "
+            f"a unix socket's path holds at most {SUN_PATH_MAX}",
+            source=profile.source,
+            field="name",
+            hint="set VMRUN_RUNTIME_DIR to a shorter folder, or give the VM a shorter name",
+        )
+
+
 def find_qemu(profile: Profile) -> str:
     found = shutil.which(profile.qemu)
     if not found:
@@ -62,6 +80,7 @@ def run_all(profile: Profile) -> str:
     from vmrun import disks
     from vmrun.net import backend_for
 
+    check_socket_paths(profile)
     qemu = find_qemu(profile)
     check_files(profile)
     disks.check(profile)

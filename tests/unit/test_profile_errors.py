@@ -261,3 +261,17 @@ def test_vm_name_accepted(name):
 def test_vm_name_refused(name):
     with pytest.raises(ValueError, match="not a usable name: letters, digits, '_', '.', '-'.*not a path"):
         check_vm_name(name)
+
+
+def test_a_runtime_folder_too_deep_for_unix_sockets_is_named_before_anything_starts(write_profile, tmp_path, monkeypatch):
+    """Was "cannot use: AF_UNIX path too long", with no path: the QMP socket vmrun binds in the run folder."""
+    deep = tmp_path / ("r" * 90)
+    deep.mkdir(mode=0o700)
+    monkeypatch.setenv("VMRUN_RUNTIME_DIR", str(deep))
+    path = write_profile('name = "a-rather-long-vm-name"\naccel = "tcg"\n')
+    code, err, _ = run("up", str(path))
+    assert code == 2, err
+    sock = deep / "a-rather-long-vm-name" / "serial.sock"
+    assert f"{path}: name: the VM's socket {sock} would be {len(str(sock))} bytes long" in err
+    assert "a unix socket's path holds at most 107" in err and "VMRUN_RUNTIME_DIR" in err
+    assert not (deep / "a-rather-long-vm-name").exists()

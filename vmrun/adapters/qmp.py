@@ -189,7 +189,7 @@ class Qmp:
                 time.sleep(0.05)
             except OSError as e:
                 sock.close()
-                raise QmpError(f"cannot talk to QMP at {self.path}: {e.strerror}") from None
+                raise QmpError(f"cannot talk to QMP at {self.path}: {e.strerror or e}") from None
 
     def _skip_to_greeting(self, sock: socket.socket, deadline: float) -> None:
         """Drop what QEMU sends a new client before its greeting, so that qemu.qmp reads the greeting first.
@@ -207,7 +207,7 @@ class Qmp:
             try:
                 seen = sock.recv(65536, socket.MSG_PEEK)
             except OSError as e:  # reset: QEMU exited with our connection still in its backlog
-                raise QmpError(f"cannot talk to QMP at {self.path}: {e.strerror}") from None
+                raise QmpError(f"cannot talk to QMP at {self.path}: {e.strerror or e}") from None
             end = seen.find(b"\n")
             if not seen or b'"QMP"' in seen[: end if end >= 0 else len(seen)]:
                 return  # the greeting (or a closed socket, for qemu.qmp to report)

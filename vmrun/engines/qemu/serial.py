@@ -22,7 +22,7 @@ def attach(path: Path) -> None:
     try:
         sock.connect(str(path))
     except OSError as e:
-        raise StateError(f"cannot attach to the serial console {path}: {e.strerror}") from None
+        raise StateError(f"cannot attach to the serial console {path}: {e.strerror or e}") from None
     stdin = sys.stdin.fileno()
     saved = termios.tcgetattr(stdin) if os.isatty(stdin) else None
     print("vmrun: attached to the serial console; Ctrl-] detaches", file=sys.stderr)
