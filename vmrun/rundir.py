@@ -95,14 +95,44 @@ def _find_root() -> Path:
     return root
 
 
-def _holder(fd: int) -> list[str]:
-    """``[pid, purpose]`` of the vmrun holding the lock; it writes them just after it gets the lock."""
+def _holder(fd: int) -> tuple[int | None, str | None]:
+    """(pid, purpose) of whoever holds the lock on ``fd``'s file; purpose None: not a vmrun (or not known).
+
+    A vmrun writes "PID PURPOSE" just after it gets the lock (PURPOSE may be several words: `fwd add`);
+    until then the file still holds the words of the one before, and a `flock` in a script writes
+    nothing. The kernel names the real holder (/proc/locks): the file is believed when it names that pid.
+    """
+    st = os.fstat(fd)
+    pid = None
     for _ in range(20):
-        words = os.pread(fd, 200, 0).decode(errors="replace").split()
-        if len(words) >= 2:
-            return words
+        pid = _lock_pid(st)
+        written, _, purpose = os.pread(fd, 200, 0).decode(errors="replace").strip().partition(" ")
+        if written.isdigit() and purpose.strip() and int(written) == (pid or int(written)):
+            return int(written), " ".join(purpose.split())
         time.sleep(0.005)
-    return words
+    return pid, None
+
+
+def _lock_pid(st: os.stat_result) -> int | None:
+    """The pid holding a flock on the file ``st`` describes, from /proc/locks; None if none is found."""
+    wanted = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    try:
+        with open("/proc/locks") as f:
+            for line in f:
+                fields = line.split()  # 1: FLOCK  ADVISORY  WRITE 1234 fe:00:2147828 0 EOF
+                if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == wanted and fields[4].isdigit():
+                    return int(fields[4])
+    except OSError:
+        pass
+    return None
+
+
+def _command(pid: int, limit: int = 80) -> str:
+    """A process's command line on one line, cut to ``limit`` characters; empty if it is gone or hidden."""
+    from vmrun import proc
+
+    line = " ".join(" ".join(proc.cmdline(pid)).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def legacy_roots() -> list[Path]:
@@ -242,8 +272,7 @@ class Lock:
                 if not told and wait > 1:
                     from vmrun import ui
 
-                    pid, purpose = (holder + ["?", "?"])[:2]
-                    ui.notice(f"waiting for another vmrun (pid {pid}, `vmrun {purpose}`) to finish with {self.run.name}")
+                    ui.notice(f"waiting for {self._who(*holder)} to finish with {self.run.name}")
                     told = True
                 time.sleep(0.05)
                 continue
@@ -268,11 +297,22 @@ class Lock:
                 raise FileError.from_os(e, path) from None
             return
 
-    def _busy(self, holder: list[str]) -> str:
-        pid, purpose = (holder + ["?", "?"])[:2]
+    def _busy(self, holder: tuple[int | None, str | None]) -> str:
+        pid, purpose = holder
         if purpose == "up":
             return f"{self.run.name} is being started by another vmrun (pid {pid})"
-        return f"{self.run.name} is busy: another vmrun (pid {pid}) is running `vmrun {purpose}` on it"
+        if purpose is not None:
+            return f"{self.run.name} is busy: another vmrun (pid {pid}) is running `vmrun {purpose}` on it"
+        return f"{self.run.name} is busy: {self._who(pid, None)} holds its lock {self.run.lock_path}"
+
+    def _who(self, pid: int | None, purpose: str | None) -> str:
+        """``another vmrun (pid 12, `vmrun fwd add`)``, or for anything else ``pid 34 (flock ... sleep 60)``."""
+        if purpose is not None:
+            return f"another vmrun (pid {pid}, `vmrun {purpose}`)"
+        if pid is None:
+            return "a process vmrun cannot see"
+        command = _command(pid)
+        return f"pid {pid} ({command})" if command else f"pid {pid}"
 
     def drop_file(self) -> None:
         """The VM is gone: remove the lock file too (we still hold it; see the class docstring)."""
