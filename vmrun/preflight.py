@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import socket
@@ -20,12 +21,48 @@ def check_port_free(fwd: HostFwd, *, source: str | None, field: str) -> None:
         try:
             s.bind((fwd.host_addr, fwd.host_port))
         except OSError as e:
+            vm = vm_forwarding(fwd) if e.errno == errno.EADDRINUSE else None
             raise PreflightError(
-                f"host port {fwd.host_addr}:{fwd.host_port}/{fwd.proto} cannot be bound: {e.strerror}",
+                f"host port {fwd.host_addr}:{fwd.host_port}/{fwd.proto} cannot be bound: "
+                + (f"VM {vm} forwards it" if vm else str(e.strerror)),
                 source=source,
                 field=field,
-                hint="pick another host port, or stop what is listening there",
+                hint=f"vmrun down {vm} frees it, or pick another host port" if vm
+                else "pick another host port, or stop what is listening there",
             ) from None
+
+
+def vm_forwarding(fwd: HostFwd) -> str | None:
+    """The vmrun VM whose run state records a forward (or SPICE) on ``fwd``'s host port, if any."""
+    from vmrun.errors import VmrunError
+    from vmrun.profile.fields import parse_hostfwd
+    from vmrun.rundir import all_run_dirs
+    from vmrun.vm import Vm
+
+    def overlaps(addr: str) -> bool:
+        return "0.0.0.0" in (addr, fwd.host_addr) or addr == fwd.host_addr
+
+    try:
+        runs = all_run_dirs()
+    except VmrunError:
+        return None
+    for run in runs:
+        try:
+            state = Vm(run).state() if run.problem() is None else None
+        except VmrunError:
+            continue  # not readable: another message's business
+        if state is None:
+            continue
+        for f in state.forwards:
+            try:
+                held = parse_hostfwd(f.rule)
+            except ValueError:
+                continue
+            if (held.proto, held.host_port) == (fwd.proto, fwd.host_port) and overlaps(held.host_addr):
+                return run.name
+        if state.spice and fwd.proto == "tcp" and state.spice.port == fwd.host_port and overlaps(state.spice.addr):
+            return run.name
+    return None
 
 
 SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes with the NUL

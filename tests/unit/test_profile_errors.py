@@ -275,3 +275,24 @@ def test_a_runtime_folder_too_deep_for_unix_sockets_is_named_before_anything_sta
     assert f"{path}: name: the VM's socket {sock} would be {len(str(sock))} bytes long" in err
     assert "a unix socket's path holds at most 107" in err and "VMRUN_RUNTIME_DIR" in err
     assert not (deep / "a-rather-long-vm-name").exists()
+
+
+@pytest.mark.parametrize("recorded", ["tcp:127.0.0.1:{port}-:22", "tcp:0.0.0.0:{port}-:80"])
+def test_a_port_another_vm_forwards_names_that_vm(write_profile, runtime_dir, recorded):
+    from vmrun.rundir import RunDir
+    from vmrun.runstate import Forward, RunState
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        web = RunDir.for_vm("web")
+        web.create()
+        web.write_json("state.json", RunState("web", "/p/web.toml", "tcg", [], 0.0, phase="running", pid=None,
+                                              forwards=[Forward("net0", recorded.format(port=port))]).to_json())  # fmt: skip
+        path = write_profile(f'name = "x"\naccel = "tcg"\n[[nics]]\nhostfwd = ["tcp::{port}-:22"]\n')
+        code, err, _ = run("up", str(path))
+    assert code == 2
+    assert f"nics[0].hostfwd[0]: host port 127.0.0.1:{port}/tcp cannot be bound: VM web forwards it" in err
+    assert "vmrun down web frees it" in err
+    assert not (runtime_dir / "x").exists()
