@@ -559,3 +559,16 @@ def test_any_script_gives_a_profile_or_one_line_why_not(program, tokens, sep):
             return
         assert load_profile(str(result.path)).name == result.name
         assert all("\n" not in note for note in result.notes)
+
+
+@pytest.mark.parametrize("option", ["-drive file=,if=virtio", "-drive file=,media=cdrom", "-cdrom ''", "-hda ''",
+                                    "-kernel ''"])  # fmt: skip
+def test_an_empty_file_name_is_not_the_scripts_folder(script, tmp_path, option):
+    """`-drive file=` is a drive with no medium to QEMU; it became file = "<the script's folder>". Kept as it is."""
+    path = script(f"{QEMU} -name t {option}\n")
+    profile, notes = imported(path)
+    assert "drives" not in profile and "cdrom" not in profile and "kernel" not in profile
+    name, _, value = option.partition(" ")
+    assert profile["extra_args"] == [name, value.strip("'")]
+    assert notes_about(notes, "an empty file name") and notes_about(notes, "kept in extra_args")
+    assert not notes_about(notes, "the relative path")

@@ -179,6 +179,8 @@ class Mapper:
         text = f.text
         if _PROTOCOL.match(text):
             raise Unfit(f"{what} {text!r} is not a local file")
+        if not text:  # `-drive file=`: no medium, to QEMU; joined to the folder it would name the folder
+            raise Unfit(f"an empty file name for {what}")
         if os.path.isabs(text) or text.startswith(("~", "$")):
             return text
         full = os.path.normpath(os.path.join(self.script.folder, text))
@@ -202,7 +204,8 @@ class Mapper:
             return opt.argv
         value = opt.value
         if opt.name in _PATH_OPTIONS or opt.name == "":
-            text = self.path(value, opt.name or "the disk image") if not _PROTOCOL.match(value.text) else value.text
+            empty = _PROTOCOL.match(value.text) or not value.text
+            text = self.path(value, opt.name or "the disk image") if not empty else value.text
             return (opt.argv[:-1] if opt.spelled else []) + [text]
         keys = _PATH_KEYS.get(opt.name)
         if not keys:
