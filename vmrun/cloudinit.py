@@ -89,8 +89,8 @@ def parse_table(t: Any, vm_name: str) -> CloudInit:
 
 
 def _default_hostname(vm_name: str) -> str:
-    """The VM's name, with what a host name cannot hold ('_', '.') turned to '-'."""
-    return re.sub(r"[^A-Za-z0-9-]", "-", vm_name).strip("-")[:63] or "vm"
+    """The VM's name, with what a host name cannot hold ('_', '.') turned to '-', cut to one label (63)."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", vm_name)[:63].strip("-") or "vm"
 
 
 def _user_data(t: Any) -> str | None:

@@ -114,6 +114,15 @@ def test_bad_fields_are_one_line_naming_file_and_field(line, message, tmp_path):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("name,hostname", [("a" * 62 + "_b", "a" * 62), ("x" * 61 + "_.y", "x" * 61), ("web_1", "web-1")])
+def test_the_default_hostname_is_a_host_name_whatever_the_vm_name(tmp_path, name, hostname):
+    """A 64-character VM name was cut to 63 characters after '_' became '-': it could end in '-'."""
+    path = tmp_path / "p.toml"
+    path.write_text(f'name = "{name}"\n[cloud_init]\n')
+    got = load_profile(str(path)).cloud_init.hostname
+    assert got == hostname and cloudinit.parse_hostname(got) == got
+
+
 @pytest.mark.root
 def test_qemu_gets_the_seed_as_a_read_only_cdrom(vm, write_profile, keys):
     """QEMU started paused (-S): enough for query-block; no cloud image to boot here."""
