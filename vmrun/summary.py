@@ -41,8 +41,8 @@ def ps_table(vms: list[VmStatus]) -> str:
     rows = []
     for vm in vms:
         s = vm.state
-        nics = ", ".join(f"{n.id}:{n.type}" for n in s.nics) if s else ""
-        fwds = ", ".join(f.rule for f in s.forwards) if s else ""
+        nics = _first_few([f"{n.id}:{n.type}" for n in s.nics] if s else [])
+        fwds = _first_few([f.rule for f in s.forwards] if s else [])
         spice = f"{s.spice.addr}:{s.spice.port}" if s and s.spice else "-"
         status = f"{vm.status} ({vm.note})" if vm.note else vm.status
         status += ", -snapshot" if s and s.snapshot else ""
@@ -52,6 +52,14 @@ def ps_table(vms: list[VmStatus]) -> str:
                      nics or "-", fwds or "-", spice])  # fmt: skip
     headers = ["NAME", "ENGINE", "HOST", "PID", "STATUS", "UPTIME", "MEM", "CPUS", "NICS", "FORWARDS", "SPICE"]
     return ui.table(headers, rows)
+
+
+def _first_few(items: list[str], shown: int = 3) -> str:
+    """A cell of ``ps``: one wide cell pads every row to its width, so past ``shown`` items a count
+    (``+197 more``) stands for the rest; `ps --json` and `vmrun fwd list` give them all."""
+    if len(items) > shown + 1:
+        items = items[:shown] + [f"+{len(items) - shown} more"]
+    return ", ".join(items)
 
 
 def libvirt_summary(vm: Any, state: Any, *, persist: bool) -> str:
