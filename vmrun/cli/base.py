@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
@@ -46,11 +47,21 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
                 _fail(e.message, e.hint, e.exit_code, as_json=as_json)
             except KeyboardInterrupt:
                 _fail("interrupted", None, 130, as_json=as_json)
+            except BrokenPipeError:
+                if _debug or not _stdout_gone():
+                    raise
+                # The reader of our output went away (`vmrun ps | head -1`): stop without a word, as
+                # a tool killed by SIGPIPE would; stdout goes to /dev/null so that exiting flushes nothing.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise typer.Exit(141) from None
             except OSError as e:
                 if _debug:
                     raise
                 from vmrun.errors import FileError
 
+                if e.filename is None:  # nothing below turned it into a VmrunError: no file to name either
+                    _fail(f"{e.strerror or e} (an OS error vmrun did not expect here)",
+                          "run the command again as vmrun --debug ... to see where", 1, as_json=as_json)  # fmt: skip
                 err = FileError.from_os(e, doing="cannot use")
                 _fail(err.message, err.hint, 1, as_json=as_json)
 
@@ -58,6 +69,15 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
         return func
 
     return wrap
+
+
+def _stdout_gone() -> bool:
+    """Is stdout a pipe or socket whose reader has gone (poll says POLLERR or POLLHUP for its write end)?"""
+    import select
+
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def _fail(message: str, hint: str | None, code: int, *, as_json: bool) -> NoReturn:
