@@ -26,18 +26,20 @@ def test_a_reader_that_went_away_is_not_an_error_message(write_profile, runtime_
     assert (done.returncode, done.stderr) == (141, "")
 
 
-def test_an_unexpected_os_error_without_a_file_says_so(monkeypatch, capsys):
-    """Was "cannot use: Broken pipe": "cannot use" what? The boundary now says it did not expect it, and how to see where."""
+@pytest.mark.parametrize("error", [ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(32, "Broken pipe")])
+def test_an_unexpected_os_error_without_a_file_says_so(monkeypatch, capsys, error):
+    """Was "cannot use: Broken pipe": "cannot use" what? The boundary now says it did not expect it, and how to
+    see where; an EPIPE that is not our stdout's is said too (re-raised, click would have swallowed it: exit 1, silent)."""
     monkeypatch.setattr(cli, "_debug", False)
     group = typer.Typer()
 
     @cli.command(group=group)
     def boom() -> None:
-        raise ConnectionResetError(104, "Connection reset by peer")
+        raise error
 
     with pytest.raises(typer.Exit) as e:
         group.registered_commands[0].callback()
     assert e.value.exit_code == 1
     err = capsys.readouterr().err
-    assert err.startswith("vmrun: error: Connection reset by peer (an OS error vmrun did not expect here)"), err
+    assert err.startswith(f"vmrun: error: {error.strerror} (an OS error vmrun did not expect here)"), err
     assert "vmrun --debug" in err

@@ -47,16 +47,14 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
                 _fail(e.message, e.hint, e.exit_code, as_json=as_json)
             except KeyboardInterrupt:
                 _fail("interrupted", None, 130, as_json=as_json)
-            except BrokenPipeError:
-                if _debug or not _stdout_gone():
-                    raise
-                # The reader of our output went away (`vmrun ps | head -1`): stop without a word, as
-                # a tool killed by SIGPIPE would; stdout goes to /dev/null so that exiting flushes nothing.
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                raise typer.Exit(141) from None
             except OSError as e:
                 if _debug:
                     raise
+                if isinstance(e, BrokenPipeError) and _stdout_gone():
+                    # The reader of our output went away (`vmrun ps | head -1`): stop without a word, as a
+                    # tool killed by SIGPIPE would; stdout goes to /dev/null so that exiting flushes nothing.
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                    raise typer.Exit(141) from None
                 from vmrun.errors import FileError
 
                 if e.filename is None:  # nothing below turned it into a VmrunError: no file to name either
@@ -76,7 +74,10 @@ def _stdout_gone() -> bool:
     import select
 
     poller = select.poll()
-    poller.register(sys.stdout.fileno(), select.POLLOUT)
+    try:
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+    except (OSError, ValueError):  # no file descriptor (a test's captured stdout), or closed
+        return False
     return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
