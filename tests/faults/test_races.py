@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import links
-from tests.faults.util import BARE_TAP, TAP, finish, popen, qemu_pids, with_bridge
+from tests.faults.util import BARE_TAP, TAP, finish, one_error, popen, qemu_pids, with_bridge
 
 pytestmark = pytest.mark.root
 
@@ -134,3 +134,23 @@ def test_foreground_up_and_a_concurrent_down(vm, write_profile, with_sigterm):
             assert down_rc == 0, f"round {round_}: down exited {down_rc}: {down_err}"
             assert fg_rc in ((0, 130) if with_sigterm else (0,)), f"round {round_}: up --foreground exited {fg_rc}: {fg_err}"
             assert_nothing_left(vm, before, who={fg.pid: "the `up --foreground`", down.pid: "the `down`"})
+
+
+LATE_ERROR = 'name = "{name}"\naccel = "tcg"\nmemory = "64M"\nextra_args = ["-device", "virtio-net-pci,netdev=nope"]\n'
+
+
+def test_parallel_ups_whose_qemu_greets_then_exits(vm, write_profile):
+    """Issue 21: "cannot use: Broken pipe" once in 29 parallel `up`s. QEMU's monitor thread greets
+    before QEMU builds the machine; a late error (here a -device; in the wild a display port another
+    VM took) ends it just after, and `up` met EPIPE answering the greeting. Each `up` must say what
+    QEMU said. Bounded: 12 VMs at once, two rounds."""
+    paths = [write_profile(LATE_ERROR.format(name=f"late{i}"), name=f"late{i}") for i in range(12)]
+    for round_ in range(2):
+        procs = [popen(vm, "up", str(path)) for path in paths]
+        results = [finish(p) for p in procs]
+        for rc, out, err in results:
+            line = one_error(err)
+            assert rc == 1, f"round {round_}: exit {rc}: {err}"
+            assert line.startswith("vmrun: error: QEMU exited with status 1") and "can't find value 'nope'" in line, err
+        assert qemu_pids(vm.netns) == []
+        assert sorted(p.name for p in vm.runtime_dir.iterdir()) == []
