@@ -34,10 +34,10 @@ def check_port_free(fwd: HostFwd, *, source: str | None, field: str) -> None:
 
 def vm_forwarding(fwd: HostFwd) -> str | None:
     """The vmrun VM whose run state records a forward (or SPICE) on ``fwd``'s host port, if any."""
+    from vmrun import runstate
     from vmrun.errors import VmrunError
     from vmrun.profile.fields import parse_hostfwd
     from vmrun.rundir import all_run_dirs
-    from vmrun.vm import Vm
 
     def overlaps(addr: str) -> bool:
         return "0.0.0.0" in (addr, fwd.host_addr) or addr == fwd.host_addr
@@ -48,7 +48,8 @@ def vm_forwarding(fwd: HostFwd) -> str | None:
         return None
     for run in runs:
         try:
-            state = Vm(run).state() if run.problem() is None else None
+            data = run.read_json(runstate.FILE) if run.problem() is None else None
+            state = runstate.parse(data, run.path / runstate.FILE) if data is not None else None
         except VmrunError:
             continue  # not readable: another message's business
         if state is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vmrun.runstate import Forward, NicState, RunState
 from vmrun.summary import ps_table
-from vmrun.vm import VmStatus
+from vmrun.engines.base import VmStatus
 
 
 def status(name: str, forwards: int, nics: int = 1) -> VmStatus:
