@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from vmrun.importer.unknowns import NeedsArgument, PassThrough, Unresolved
 from vmrun.importer.shell import MAX_NESTING, Lit, Run, Segment, Var, Word
 
 _SPLIT = "\x00"  # between the words of a quoted "$@": each becomes its own argv string
@@ -33,18 +34,6 @@ class Field:
     text: str
     line: int
     params: tuple[Param, ...] = ()
-
-
-class Unresolved(Exception):
-    """Only a running shell (or the caller) knows this value."""
-
-
-class NeedsArgument(Unresolved):
-    """``$1`` with no default, and the script's arguments not given (or too few) after ``--``."""
-
-
-class PassThrough(Exception):
-    """``"$@"``: the script hands its own arguments on to QEMU."""
 
 
 @dataclass(frozen=True)

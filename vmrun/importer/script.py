@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from vmrun.errors import ScriptError
 from vmrun.importer.expand import Env, Field, NeedsArgument, PassThrough, Unresolved
+from vmrun.importer.qemuoptions import FLAGS
 from vmrun.importer.shell import Comment, Op, Redirect, Word, lex
 
 _QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
@@ -174,8 +175,6 @@ def _qemu_argv(
         try:
             argv += env.fields(word)
         except PassThrough:
-            from vmrun.importer.options import FLAGS
-
             option = argv[-1].text if argv else ""
             if option.startswith("-") and "-" + option.lstrip("-") not in FLAGS:
                 # -cdrom "$@": without its value the option would take the next one's.

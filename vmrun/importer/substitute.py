@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vmrun.importer.shell import Word, lex
+from vmrun.importer.unknowns import PassThrough, Unresolved
 
 if TYPE_CHECKING:
     from vmrun.importer.expand import Env
@@ -70,7 +71,6 @@ def substitute(raw: str, env: Env, line: int) -> Fixed:
 
 def _words(inner: str, env: Env, line: int, raw: str) -> list[str]:
     from vmrun.errors import ScriptError
-    from vmrun.importer.expand import PassThrough, Unresolved
     from vmrun.importer.shell import Op
 
     try:
