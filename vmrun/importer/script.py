@@ -118,20 +118,10 @@ def read_script(
         found = (cmd, program, _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
         notes += _dropped_around(cmd, commands)
     if found is None:
-        if foreign:
-            line, prog = foreign
-            arch = _QEMU.match(os.path.basename(prog)).group(1)  # type: ignore[union-attr]
-            raise ScriptError(
-                f"{os.path.basename(prog)} runs {arch} guests; vmrun runs x86 guests (qemu-system-x86_64)",
-                source=source, line=line,
-            )  # fmt: skip
-        raise ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
+        raise _no_x86_qemu(foreign, source)
     cmd, program, argv, before = found
     notes += env.fixed
-    notes += [(c.line, f"{one_line(' '.join(c.words))}: not run by vmrun (it runs QEMU only"
-               + (", and makes the host side of bridge, macvtap and ovs NICs itself; a type = \"tap\" NIC's tap "
-                  "must exist before vmrun up)" if _is_network(c.words) else ")"))
-              for c in host if _is_action(c.words)]  # fmt: skip
+    notes += [(c.line, _not_run(c)) for c in host if _is_action(c.words)]
     return Script(
         source=source,
         folder=folder,
@@ -144,6 +134,22 @@ def read_script(
         alternatives=alternatives(lexed.comments),
         notes=notes,
     )
+
+
+def _no_x86_qemu(foreign: tuple[int, str] | None, source: str) -> ScriptError:
+    if foreign:
+        line, prog = foreign
+        arch = _QEMU.match(os.path.basename(prog)).group(1)  # type: ignore[union-attr]
+        return ScriptError(f"{os.path.basename(prog)} runs {arch} guests; vmrun runs x86 guests (qemu-system-x86_64)",
+                           source=source, line=line)  # fmt: skip
+    return ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
+
+
+def _not_run(c: HostCommand) -> str:
+    """The note on one of the script's other commands (ip, brctl...): vmrun runs QEMU only."""
+    why = (", and makes the host side of bridge, macvtap and ovs NICs itself; a type = \"tap\" NIC's tap must exist "
+           "before vmrun up)" if _is_network(c.words) else ")")  # fmt: skip
+    return f"{one_line(' '.join(c.words))}: not run by vmrun (it runs QEMU only{why}"
 
 
 # Commands that change nothing a VM needs: not worth a note.
