@@ -312,7 +312,7 @@ class Vm:
     def launched_argv(self) -> list[str]:
         return self.require_state().argv
 
-    def migrate(self, to: str, **_: Any) -> Migrated:
+    def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated:
         raise not_supported(self.name, "migrate", self.engine,
                             hint=f"vmrun down {self.name}, then vmrun up {self.name} -c URI (libvirt can migrate)")  # fmt: skip
 
