@@ -221,6 +221,22 @@ def links(netns: Netns) -> set[str]:
 
 
 @pytest.fixture
+def leaves_nothing(vm):
+    """The common ending, written once: call it when the host is as it should be again at the end
+    (after the test's own bridges are made); when the test is over, the namespace has exactly those
+    links again and the VM's run folder ``g`` is gone, whatever the test did in between."""
+    marked: dict[str, set[str]] = {}
+
+    def mark() -> None:
+        marked["links"] = links(vm.netns)
+
+    yield mark
+    assert marked, "leaves_nothing() was never called"
+    assert links(vm.netns) == marked["links"], "links left behind"
+    assert not (vm.runtime_dir / "g").exists(), "the run folder is left behind"
+
+
+@pytest.fixture
 def libvirtd(vm, netns):
     """libvirtd in the test's namespace (tests/libvirtd.py); depends on ``vm`` so that it stops first.
 
