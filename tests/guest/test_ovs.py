@@ -118,7 +118,7 @@ def test_ports_vmrun_did_not_make_are_left_alone(vm, lan, ovs, write_profile, te
     ovs.vsctl("add-port", "ovsbr0", "other0", "--", "set", "interface", "other0", "type=internal")
     ovs.vsctl("add-port", "ovsbr0", "other1", "--", "set", "interface", "other1", "type=internal",
               "external-ids:vmrun-vm=someone-else")  # fmt: skip
-    code = "from vmrun.net.ovs import delete_port as d; print(d('ovsbr0', 'other0', 'g'), d('ovsbr0', 'other1', 'g'))"
+    code = "from vmrun.adapters.ovs import delete_port as d; print(d('ovsbr0', 'other0', 'g'), d('ovsbr0', 'other1', 'g'))"
     r = vm.netns.run(sys.executable, "-c", code, env=vm.env)
     assert r.stdout.split() == ["False", "False"], r.stderr
     # A port with vmrun's name that vmrun did not make for this VM stops `up` before anything is made.
