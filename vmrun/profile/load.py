@@ -419,17 +419,17 @@ def parse_drive(t: Table, path: Any) -> Drive:
 
 
 def parse_network(t: Table) -> Network:
-    """One ``[[networks]]`` table: the fields of `vmrun net create`, checked and completed by hostnet.spec."""
-    from vmrun.hostnet import spec
+    """One ``[[networks]]`` table: the fields of `vmrun net create`, checked and completed by profile.network."""
+    from vmrun.profile import network as spec
 
     kind = t.choice("kind", NetKind, NetKind.NAT)
     t.get("name", str, required=True)
     network = Network(
         name=t.get("name", str),
         kind=kind,
-        subnet=t.parsed("subnet", spec.parse_subnet),
+        subnet=t.parsed("subnet", fields.parse_subnet),
         bridge=t.get("bridge", str),
-        dhcp_range=t.parsed("dhcp_range", spec.parse_range),
+        dhcp_range=t.parsed("dhcp_range", fields.parse_range),
         autostart=t.get("autostart", bool, True),
         uri=t.get("uri", str, "qemu:///system"),
         uplink=t.get("uplink", str),
