@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from vmrun.errors import ProfileError
-from vmrun.profile import fields
-from vmrun.profile.model import Accel, Drive, Engine, MacvtapMode, Nic, NicType, Profile, Spice, Vhost, Via
+from vmrun.profile import cloud_init, fields
+from vmrun.profile.model import Accel, CloudInit, Drive, Engine, MacvtapMode, Nic, NicType, Profile, Spice, Vhost, Via
 from vmrun.profile.model import NetKind, Network
 
 E = TypeVar("E", bound=enum.Enum)
@@ -495,13 +495,44 @@ def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> 
     return profile
 
 
-def _cloud_init(t: Table, vm_name: str) -> Any:
+def _cloud_init(t: Table, vm_name: str) -> CloudInit | None:
     table = t.subtable("cloud_init")
-    if table is None:
-        return None
-    from vmrun.cloudinit import parse_table  # its checks live with the seed they protect
+    return None if table is None else parse_cloud_init(table, vm_name)
 
-    return parse_table(table, vm_name)
+
+def parse_cloud_init(t: Table, vm_name: str) -> CloudInit:
+    """The ``[cloud_init]`` table; every error names the file and the field."""
+    user_data = _user_data(t)
+    keys = tuple(_parse_list(t, "ssh_authorized_keys", cloud_init.parse_key))
+    cloud = CloudInit(
+        hostname=t.parsed("hostname", cloud_init.parse_hostname, default=cloud_init.default_hostname(vm_name)),
+        user=t.parsed("user", cloud_init.parse_user),
+        ssh_authorized_keys=keys,
+        user_data=user_data,
+    )
+    if user_data is not None:
+        for key in ("user", "ssh_authorized_keys"):
+            if key in t.data:
+                raise t.error(key, "user_data replaces the generated user-data, so this would be ignored",
+                              hint="write it into user_data, or drop user_data to have vmrun generate it")  # fmt: skip
+    if cloud.user and not keys:
+        raise t.error("user", "has no ssh_authorized_keys: nobody could log in as it (its password is locked)")
+    t.reject_unknown()
+    return cloud
+
+
+def _user_data(t: Table) -> str | None:
+    """Raw user data: several lines, so not through Table.get's one-line check."""
+    t.used.add("user_data")
+    value = t.data.get("user_data")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise t.error("user_data", f"expected a string (a multi-line '''...''' string), got {value!r:.40}")
+    try:
+        return cloud_init.parse_user_data(value)
+    except ValueError as e:
+        raise t.error("user_data", str(e)) from None
 
 
 def _check_unique(t: Table, nics: Sequence[Nic]) -> None:
