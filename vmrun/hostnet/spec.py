@@ -10,6 +10,7 @@ import ipaddress
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from vmrun.profile.keys import NETWORKS
 from vmrun.profile.model import NetKind, Network
 from vmrun.profile.network import (  # noqa: F401 (re-exported: hostnet and `vmrun net` use them through spec)
     IFNAMSIZ,
@@ -67,8 +68,8 @@ def read_xml(xml: str) -> dict[str, Any]:
     }
 
 
-OPTIONS = {"name": "NAME", "subnet": "--subnet", "bridge": "--bridge", "dhcp_range": "--dhcp-range",
-           "autostart": "--no-autostart", "uri": "--uri", "uplink": "--uplink"}  # fmt: skip
+# `vmrun net create`'s option for each key, as the records (profile/keys.py) give it.
+OPTIONS = {k.name: k.option for k in NETWORKS.keys if k.option}
 
 
 def from_options(name: str, kinds: dict[NetKind, bool], **fields: Any) -> Network:

@@ -11,17 +11,11 @@ import ipaddress
 import re
 from dataclasses import replace
 
+from vmrun.profile.keys import NETWORKS, own_keys
 from vmrun.profile.model import NetKind, Network
 
 IFNAMSIZ = 16
-# Which keys each kind of network takes besides name and kind.
-KEYS = {
-    NetKind.NAT: {"subnet", "bridge", "dhcp_range", "autostart", "uri", "uplink"},
-    NetKind.ROUTE: {"subnet", "bridge", "dhcp_range", "autostart", "uri", "uplink"},
-    NetKind.ISOLATED: {"subnet", "bridge", "dhcp_range", "autostart", "uri"},
-    NetKind.BRIDGE: {"uplink"},
-    NetKind.OVS: {"uplink"},
-}
+KEYS = own_keys(NETWORKS)  # which keys each kind of network takes besides name and kind (from the records)
 
 
 class SpecError(ValueError):
@@ -78,10 +72,9 @@ def complete(net: Network) -> Network:
             check_ifname(net.name)
         except ValueError as e:
             raise SpecError("name", f"{e} (a {net.kind.value} network's name is its bridge's)") from None
-    for key, default in (("subnet", None), ("bridge", None), ("dhcp_range", None), ("uri", "qemu:///system"),
-                         ("autostart", True), ("uplink", None)):  # fmt: skip
-        if getattr(net, key) != default and key not in KEYS[net.kind]:
-            raise SpecError(key, f"does not apply to a network of kind {net.kind.value!r}")
+    for key in NETWORKS.keys:  # `vmrun net create` gives all it has; only what applies may differ from its default
+        if not key.applies(net.kind) and getattr(net, key.attr) != key.value_default:
+            raise SpecError(key.name, f"does not apply to a network of kind {net.kind.value!r}")
     for key in ("bridge", "uplink"):
         value = getattr(net, key)
         if value is not None:
