@@ -132,6 +132,9 @@ class Strings(Reader):
     def read(self, t: Any, key: str, ctx: Context) -> Any:
         return tuple(t.strings(key) if self.parse is None else t.parsed_list(key, self.parse))
 
+    def show(self, value: Any) -> str:
+        return ", ".join(f'"{v}"' for v in value) or "-"
+
 
 @dataclass(frozen=True)
 class MultiLine(Reader):
