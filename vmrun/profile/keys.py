@@ -3,8 +3,15 @@
 The loader (load.py), `vmrun help profile` and the README's reference (reference.py),
 the keys each NIC type and network kind takes, and `vmrun net create`'s option
 names are all derived from these lists; the frozen dataclasses of model.py are
-what the records fill (``field`` when the key's name is not the field's).
-A key is added here, and only here, besides its dataclass field and its use.
+what the records fill (``field`` when the key's name is not the field's). A key
+that means one thing per NIC type (``bridge``: Linux or OVS) has a record per meaning.
+
+To add a key (say ``firmware = "uefi"``): give the dataclass its field, with the
+same default; add a ``Key`` to its section below (a ``Choice`` over a new enum,
+its default, its meaning); if it must agree with other keys, add to that section's
+function in checks.py; regenerate the README (reference.py says how). The unit
+tests fail on a field without a record, a record the loader does not read, a
+default that differs from the dataclass's, and a README that is not current.
 """
 
 from __future__ import annotations
