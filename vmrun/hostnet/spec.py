@@ -10,6 +10,7 @@ import ipaddress
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from vmrun.profile.fields import parse_range, parse_subnet  # noqa: F401 (re-exported)
 from vmrun.profile.keys import NETWORKS
 from vmrun.profile.model import NetKind, Network
 from vmrun.profile.network import (  # noqa: F401 (re-exported: hostnet and `vmrun net` use them through spec)
@@ -23,7 +24,6 @@ from vmrun.profile.network import (  # noqa: F401 (re-exported: hostnet and `vmr
     default_range,
     gateway,
 )
-from vmrun.profile.fields import parse_range, parse_subnet  # noqa: F401 (re-exported)
 
 
 def network_xml(net: Network) -> str:

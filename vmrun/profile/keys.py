@@ -21,9 +21,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmrun.profile import cloud_init, fields
-from vmrun.profile.model import Accel, CloudInit, Drive, Engine, MacvtapMode, NetKind, Network, Nic, NicType, Profile
-from vmrun.profile.model import Spice, Vhost, Via
-from vmrun.profile.read import Choice, Context, Flag, MultiLine, Number, Path, Reader, Size, Strings, Table, Tables, Text
+from vmrun.profile.model import (
+    Accel,
+    CloudInit,
+    Drive,
+    Engine,
+    MacvtapMode,
+    NetKind,
+    Network,
+    Nic,
+    NicType,
+    Profile,
+    Spice,
+    Vhost,
+    Via,
+)
+from vmrun.profile.read import (
+    Choice,
+    Context,
+    Flag,
+    MultiLine,
+    Number,
+    Path,
+    Reader,
+    Size,
+    Strings,
+    Table,
+    Tables,
+    Text,
+)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from vmrun.profile.checks import BY_SECTION
 from vmrun.profile.keys import NICS, SECTIONS, TOP, Key, Section, Shown, own_keys
 from vmrun.profile.model import Nic, NicType, Profile
 
+
 def search_path() -> list[Path]:
     """Where ``NAME`` is looked for: ./profiles, $XDG_CONFIG_HOME/vmrun/profiles, $VMRUN_PROFILE_PATH."""
     config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
