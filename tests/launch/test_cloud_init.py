@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import vmrun_bin
 from vmrun import cloudinit
 from vmrun.adapters import iso
+from vmrun.profile.cloud_init import parse_hostname
 from vmrun.profile.load import load_profile
 
 
@@ -120,7 +121,7 @@ def test_the_default_hostname_is_a_host_name_whatever_the_vm_name(tmp_path, name
     path = tmp_path / "p.toml"
     path.write_text(f'name = "{name}"\n[cloud_init]\n')
     got = load_profile(str(path)).cloud_init.hostname
-    assert got == hostname and cloudinit.parse_hostname(got) == got
+    assert got == hostname and parse_hostname(got) == got
 
 
 @pytest.mark.root

@@ -250,3 +250,26 @@ def parse_netdev_options(value: str) -> str:
     check_printable(value)
     netdev_pairs(value)
     return value
+
+
+def parse_subnet(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 subnet; write e.g. 192.168.128.0/24") from None
+    if str(net) != value.strip() or "/" not in value:
+        raise ValueError(f"{value!r} is not a subnet's own address; write {net}")
+    if net.prefixlen > 30:
+        raise ValueError(f"{value!r} is too small: a /30 at most (a gateway and a guest)")
+    return str(net)
+
+
+def parse_range(value: str) -> tuple[str, str]:
+    first, sep, last = value.partition("-")
+    try:
+        a, b = ipaddress.IPv4Address(first.strip()), ipaddress.IPv4Address(last.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a range; write FIRST-LAST, e.g. 192.168.128.100-192.168.128.200") from None
+    if not sep or a > b:
+        raise ValueError(f"{value!r} is not a range; write FIRST-LAST with FIRST <= LAST")
+    return str(a), str(b)

@@ -1,4 +1,4 @@
-"""Find a profile by name, read its TOML, apply overrides and validate it field by field.
+"""Find a profile by name, read its TOML, apply overrides and validate it key by key as keys.py's records say.
 
 Every error names the file and the dotted field (``nics[1].mac``), so a user
 can go straight to the line; an error in a command-line override names the
@@ -12,14 +12,13 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from vmrun.errors import ProfileError
-from vmrun.profile import fields
-from vmrun.profile.model import Accel, Drive, Engine, MacvtapMode, Nic, NicType, Profile, Spice, Vhost, Via
-from vmrun.profile.model import NetKind, Network
-
-E = TypeVar("E", bound=enum.Enum)
+from vmrun.profile import fields, read
+from vmrun.profile.checks import BY_SECTION
+from vmrun.profile.keys import NICS, SECTIONS, TOP, Key, Section, Shown, own_keys
+from vmrun.profile.model import Nic, NicType, Profile
 
 
 def search_path() -> list[Path]:
@@ -220,7 +219,7 @@ class Table:
         except ValueError as e:
             raise self.error(key, str(e)) from None
 
-    def choice(self, key: str, enum_type: type[E], default: E) -> E:
+    def choice(self, key: str, enum_type: type[enum.Enum], default: Any) -> Any:
         value = self.get(key, str)
         if value is None:
             return default
@@ -239,6 +238,16 @@ class Table:
         if not low <= value <= high:
             raise self.error(key, f"{value} is out of range {low}-{high}")
         return value
+
+    def parsed_list(self, key: str, parser: Any) -> list[Any]:
+        """A list of strings, each through ``parser``; an error names the item (``hostfwd[1]``)."""
+        out = []
+        for i, item in enumerate(self.strings(key)):
+            try:
+                out.append(parser(item))
+            except ValueError as e:
+                raise self.error(f"{key}[{i}]", str(e)) from None
+        return out
 
     def strings(self, key: str) -> list[str]:
         value = self.get(key, list, [])
@@ -283,70 +292,67 @@ def _did_you_mean(key: str, known: Iterable[str]) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
-# Which keys each NIC type accepts besides the common ones.
-_COMMON_NIC_KEYS = {"id", "type", "mac", "model", "addr"}
-_NIC_KEYS = {
-    NicType.USER: {"hostfwd", "net", "restrict"},
-    NicType.BRIDGE: {"bridge", "via", "helper", "vhost", "queues"},
-    NicType.MACVTAP: {"parent", "mode", "vhost", "queues"},
-    NicType.OVS: {"bridge", "vlan", "vhost", "queues"},
-    NicType.NETWORK: {"network", "uri", "via", "helper", "vhost", "queues"},
-    NicType.PASST: {"hostfwd"},
-    NicType.TAP: {"ifname", "script", "downscript", "vhost", "queues"},
-    NicType.NETDEV: {"backend", "options"},
-}
-_REQUIRED_NIC_KEYS = {NicType.BRIDGE: "bridge", NicType.MACVTAP: "parent", NicType.OVS: "bridge", NicType.NETWORK: "network",
-                      NicType.NETDEV: "backend"}
+def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> Profile:
+    base = os.path.dirname(os.path.abspath(source))
+    return parse_table(TOP, Table(raw, source, ""), read.Context(source, base, default_name), source=source)
 
 
-def parse_nic(t: Table, vm_name: str, index: int) -> Nic:
-    nic_type = t.choice("type", NicType, NicType.USER)
-    nic_id = t.parsed("id", fields.parse_id, default=f"net{index}")
-    mac = t.parsed("mac", fields.parse_mac, default=None) or fields.stable_mac(vm_name, nic_id)
-    required = _REQUIRED_NIC_KEYS.get(nic_type)
-    if required:
-        t.get(required, str, required=True)
-    nic = Nic(
-        id=nic_id,
-        type=nic_type,
-        mac=mac,
-        model=t.parsed("model", fields.parse_word, default="virtio-net-pci"),
-        hostfwd=tuple(_parse_list(t, "hostfwd", fields.parse_hostfwd)),
-        net=t.get("net", str),
-        restrict=t.get("restrict", bool, False),
-        bridge=t.get("bridge", str),
-        via=t.choice("via", Via, Via.AUTO),
-        helper=t.get("helper", str),
-        vhost=t.choice("vhost", Vhost, Vhost.AUTO),
-        queues=t.positive("queues", None, high=64),
-        parent=t.get("parent", str),
-        mode=t.choice("mode", MacvtapMode, MacvtapMode.BRIDGE),
-        vlan=t.positive("vlan", None, high=4094),
-        network=t.get("network", str),
-        uri=t.get("uri", str, "qemu:///system"),
-        addr=t.parsed("addr", fields.parse_pci_addr),
-        ifname=t.parsed("ifname", fields.parse_ifname),
-        script=t.get("script", str),
-        downscript=t.get("downscript", str),
-        backend=t.parsed("backend", fields.parse_netdev_backend),
-        options=t.parsed("options", fields.parse_netdev_options),
-    )
-    if nic_type is NicType.TAP:
-        t.require_one("ifname", "script", what="a tap NIC names the tap (ifname) or the script QEMU gives the tap "
-                      "it makes", hint='ifname = "tap0" for a tap that exists; script = "/etc/qemu-ifup" for one '
-                      "QEMU makes")  # fmt: skip
-    allowed = _COMMON_NIC_KEYS | _NIC_KEYS[nic_type]
-    for key in t.data:
-        if key not in allowed and key in t.used:
-            raise t.error(key, f"does not apply to a NIC of type {nic_type.value!r}")
+def parse_table(section: Section, t: Table, ctx: read.Context, **given: Any) -> Any:
+    """A table read key by key as ``section``'s records say, then checked across keys (checks.py).
+
+    The NIC type (network kind) is read first, as it says which keys apply and which are
+    required; then the required keys, then the others in order. Every key is read and
+    checked, so a bad value is named as such even where it does not apply. ``given`` fills
+    what no key gives (the profile's ``source``).
+    """
+    values: dict[str, Any] = {}
+    variant = None
+    if section.variant:
+        variant = values[section.variant] = _value(section.record(section.variant), t, ctx, values)
+    applying = section.applying(variant)
+    for key in applying:  # the keys it cannot be without, first
+        if key.required:
+            if key.name not in t.data:
+                raise t.error(key.name, "is required")
+            values[key.name] = _value(key, t, ctx, values)
+    for key in section.pick(variant):
+        if key.name not in values:
+            values[key.name] = _value(key, t, ctx, values)
+    allowed = {k.name for k in applying}
+    if section.variant:
+        for name in t.data:
+            if name not in allowed and name in values:
+                raise t.error(name, f"does not apply to {section.noun} {variant.value!r}")
     t.reject_unknown(allowed)
-    return nic
+    made = section.model(**{k.attr: values[k.name] for k in section.pick(variant)}, **given)
+    check = BY_SECTION.get(section.name)
+    return made if check is None else check(t, made)
+
+
+def _value(key: Key, t: Table, ctx: read.Context, values: dict[str, Any]) -> Any:
+    """One key's value: a section's tables read in turn, else the key's reader, else its default."""
+    reader = key.read
+    if isinstance(reader, read.Tables):
+        tables = enumerate(t.tables(key.name))
+        return tuple(parse_table(SECTIONS[reader.section], item, ctx.inside(values, i)) for i, item in tables)
+    if isinstance(reader, read.Table):
+        table = t.subtable(key.name)
+        return None if table is None else parse_table(SECTIONS[reader.section], table, ctx.inside(values))
+    value = reader.read(t, key.name, ctx)
+    if value is not None:
+        return value
+    if isinstance(key.default, Shown) and key.default.compute:
+        return key.default.compute(ctx, values)
+    return key.value_default
+
+
+_NIC_KEYS = own_keys(NICS)  # which keys each NIC type takes besides every NIC's (a unit test reads it)
 
 
 def parse_cli_nic(raw: Mapping[str, Any], vm_name: str, index: int) -> Nic:
     """A NIC given to `vmrun nic add`, checked as a [[nics]] table is; errors name the option typed (``--vlan 5000``)."""
     try:
-        return parse_nic(Table(raw, None, ""), vm_name, index)
+        return parse_table(NICS, Table(raw, None, ""), read.Context(None, "", index=index, outer={"name": vm_name}))
     except ProfileError as e:
         key = e.field or ""
         name, _, item = key.partition("[")
@@ -361,161 +367,6 @@ def parse_cli_nic(raw: Mapping[str, Any], vm_name: str, index: int) -> Nic:
 def option_for_nic_key(nic_type: str, key: str) -> str:
     """The `vmrun nic add` option that gives a NIC key (``bridge``, ``hostfwd[0]``, ``nics[2].vlan``)."""
     name = key.rsplit(".", 1)[-1].partition("[")[0]
-    if name == "bridge":
-        return "--ovs" if nic_type == NicType.OVS else "--bridge"
-    return "--macvtap" if name == "parent" else f"--{name}"
-
-
-def _parse_list(t: Table, key: str, parser: Any) -> list[Any]:
-    out = []
-    for i, item in enumerate(t.strings(key)):
-        try:
-            out.append(parser(item))
-        except ValueError as e:
-            raise t.error(f"{key}[{i}]", str(e)) from None
-    return out
-
-
-def parse_spice(t: Table) -> Spice:
-    spice = Spice(
-        port=t.positive("port", required=True),
-        addr=t.get("addr", str, "127.0.0.1"),
-        ticketing=t.get("ticketing", bool, True),
-        password=t.get("password", str),
-        vdagent=t.get("vdagent", bool, False),
-    )
-    t.reject_unknown()
-    return spice
-
-
-def parse_drive(t: Table, path: Any) -> Drive:
-    t.get("file", str, required=True)
-    size = t.parsed("size", fields.parse_disk_size, (str, int))
-    backing = t.parsed("backing", path)
-    fmt = t.parsed("format", fields.parse_word)
-    if backing is not None and fmt not in (None, "qcow2"):
-        raise t.error("format", f"{fmt!r} cannot have a backing file: an overlay is qcow2",
-                      hint='write format = "qcow2" or leave it out')  # fmt: skip
-    if (size is not None or backing is not None) and fmt is None:
-        fmt = "qcow2"  # what vmrun makes it as, so QEMU need not probe it
-    drive = Drive(
-        file=t.parsed("file", path),
-        interface=t.parsed("interface", fields.parse_word, default="virtio"),
-        format=fmt,
-        aio=t.parsed("aio", fields.parse_word),
-        cache=t.parsed("cache", fields.parse_word),
-        readonly=t.get("readonly", bool, False),
-        snapshot=t.get("snapshot", bool, False),
-        addr=t.parsed("addr", fields.parse_pci_addr),
-        size=size,
-        backing=backing,
-    )
-    if drive.addr is not None and drive.interface != "virtio":
-        raise t.error("addr", f"a PCI slot is for an interface = \"virtio\" disk, not {drive.interface!r}")
-    if drive.readonly and drive.made_by_vmrun:
-        raise t.error("readonly", "a read-only drive cannot be made empty by vmrun (it has size or backing)")
-    t.reject_unknown()
-    return drive
-
-
-def parse_network(t: Table) -> Network:
-    """One ``[[networks]]`` table: the fields of `vmrun net create`, checked and completed by hostnet.spec."""
-    from vmrun.hostnet import spec
-
-    kind = t.choice("kind", NetKind, NetKind.NAT)
-    t.get("name", str, required=True)
-    network = Network(
-        name=t.get("name", str),
-        kind=kind,
-        subnet=t.parsed("subnet", spec.parse_subnet),
-        bridge=t.get("bridge", str),
-        dhcp_range=t.parsed("dhcp_range", spec.parse_range),
-        autostart=t.get("autostart", bool, True),
-        uri=t.get("uri", str, "qemu:///system"),
-        uplink=t.get("uplink", str),
-    )
-    allowed = {"name", "kind"} | spec.KEYS[kind]
-    for key in t.data:
-        if key not in allowed and key in t.used:
-            raise t.error(key, f"does not apply to a network of kind {kind.value!r}")
-    t.reject_unknown(allowed)
-    try:
-        return spec.complete(network)
-    except spec.SpecError as e:
-        raise t.error(e.key, str(e)) from None
-
-
-def _networks(t: Table) -> tuple[Network, ...]:
-    networks = tuple(parse_network(n) for n in t.tables("networks"))
-    for i, net in enumerate(networks):
-        if net.name in [n.name for n in networks[:i]]:
-            raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
-    return networks
-
-
-def parse_profile(raw: Mapping[str, Any], source: str, *, default_name: str) -> Profile:
-    t = Table(raw, source, "")
-    base = os.path.dirname(os.path.abspath(source))
-
-    def path(value: str) -> str:
-        return fields.expand_path(value, base)
-
-    name = t.parsed("name", fields.parse_name, default=default_name)
-    nics = tuple(parse_nic(n, name, i) for i, n in enumerate(t.tables("nics")))
-    _check_unique(t, nics)
-    spice_table = t.subtable("spice")
-    profile = Profile(
-        name=name,
-        source=source,
-        qemu=t.get("qemu", str, "qemu-system-x86_64"),
-        process=t.get("process", str),
-        debug_threads=t.get("debug_threads", bool, False),
-        accel=t.choice("accel", Accel, Accel.AUTO),
-        machine=t.parsed("machine", fields.parse_qemu_opts),
-        hotplug_slots=t.positive("hotplug_slots", 4, low=0, high=32),
-        memory_mib=t.parsed("memory", fields.parse_memory, (str, int), default=1024),
-        smp=t.positive("smp", 1, high=4096),
-        cpu=t.parsed("cpu", fields.parse_cpu),
-        vga=t.parsed("vga", fields.parse_word),
-        display=t.parsed("display", fields.parse_qemu_opts, default="none"),
-        kernel=t.parsed("kernel", path),
-        initrd=t.parsed("initrd", path),
-        append=t.get("append", str),
-        cdrom=t.parsed("cdrom", path),
-        spice=parse_spice(spice_table) if spice_table else None,
-        drives=tuple(parse_drive(d, path) for d in t.tables("drives")),
-        nics=nics,
-        networks=_networks(t),
-        extra_args=tuple(t.strings("extra_args")),
-        engine=t.choice("engine", Engine, Engine.QEMU),
-        connect=t.get("connect", str),
-        cloud_init=_cloud_init(t, name),
-    )
-    t.reject_unknown()
-    return profile
-
-
-def _cloud_init(t: Table, vm_name: str) -> Any:
-    table = t.subtable("cloud_init")
-    if table is None:
-        return None
-    from vmrun.cloudinit import parse_table  # its checks live with the seed they protect
-
-    return parse_table(table, vm_name)
-
-
-def _check_unique(t: Table, nics: Sequence[Nic]) -> None:
-    seen_ids: dict[str, int] = {}
-    seen_macs: dict[str, int] = {}
-    seen_ports: dict[tuple[str, int], str] = {}
-    for i, nic in enumerate(nics):
-        if nic.id in seen_ids:
-            raise t.error(f"nics[{i}].id", f"{nic.id!r} is already the id of nics[{seen_ids[nic.id]}]")
-        if nic.mac in seen_macs:
-            raise t.error(f"nics[{i}].mac", f"{nic.mac} is already the MAC of nics[{seen_macs[nic.mac]}]")
-        seen_ids[nic.id] = seen_macs[nic.mac] = i
-        for j, fwd in enumerate(nic.hostfwd):
-            key = (fwd.proto, fwd.host_port)
-            if key in seen_ports:
-                raise t.error(f"nics[{i}].hostfwd[{j}]", f"host port {fwd.proto}/{fwd.host_port} is already forwarded by {seen_ports[key]}")
-            seen_ports[key] = f"nics[{i}].hostfwd[{j}]"
+    variant = next((t for t in NicType if t.value == nic_type), None)
+    record = next((k for k in NICS.pick(variant) if k.name == name), None)
+    return record.option if record and record.option else f"--{name}"

@@ -1,0 +1,88 @@
+"""Checks across the keys of one table, run once each key has been read: one small function per section.
+
+Each takes the table (for its errors, which name the file and the field at
+fault) and the dataclass read from it, and returns that dataclass, completed
+where the check fills something in (a network's bridge and DHCP range).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from vmrun.profile.model import CloudInit, Drive, Network, Nic, NicType, Profile
+
+
+def check_nic(t: Any, nic: Nic) -> Nic:
+    if nic.type is NicType.TAP:
+        t.require_one("ifname", "script", what="a tap NIC names the tap (ifname) or the script QEMU gives the tap "
+                      "it makes", hint='ifname = "tap0" for a tap that exists; script = "/etc/qemu-ifup" for one '
+                      "QEMU makes")  # fmt: skip
+    return nic
+
+
+def check_drive(t: Any, drive: Drive) -> Drive:
+    if drive.backing is not None and drive.format != "qcow2":  # absent, the format is qcow2 (keys.DRIVES)
+        raise t.error("format", f"{drive.format!r} cannot have a backing file: an overlay is qcow2",
+                      hint='write format = "qcow2" or leave it out')  # fmt: skip
+    if drive.addr is not None and drive.interface != "virtio":
+        raise t.error("addr", f"a PCI slot is for an interface = \"virtio\" disk, not {drive.interface!r}")
+    if drive.readonly and drive.made_by_vmrun:
+        raise t.error("readonly", "a read-only drive cannot be made empty by vmrun (it has size or backing)")
+    return drive
+
+
+def check_network(t: Any, network: Network) -> Network:
+    """Checked and completed as `vmrun net create` does it."""
+    from vmrun.profile.network import SpecError, complete
+
+    try:
+        return complete(network)
+    except SpecError as e:
+        raise t.error(e.key, str(e)) from None
+
+
+def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
+    if cloud.user_data is not None:
+        for key in ("user", "ssh_authorized_keys"):
+            if key in t.data:
+                raise t.error(key, "user_data replaces the generated user-data, so this would be ignored",
+                              hint="write it into user_data, or drop user_data to have vmrun generate it")  # fmt: skip
+    if cloud.user and not cloud.ssh_authorized_keys:
+        raise t.error("user", "has no ssh_authorized_keys: nobody could log in as it (its password is locked)")
+    return cloud
+
+
+def check_profile(t: Any, profile: Profile) -> Profile:
+    _unique_nics(t, profile.nics)
+    for i, net in enumerate(profile.networks):
+        if net.name in [n.name for n in profile.networks[:i]]:
+            raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
+    return profile
+
+
+def _unique_nics(t: Any, nics: Sequence[Nic]) -> None:
+    seen_ids: dict[str, int] = {}
+    seen_macs: dict[str, int] = {}
+    seen_ports: dict[tuple[str, int], str] = {}
+    for i, nic in enumerate(nics):
+        if nic.id in seen_ids:
+            raise t.error(f"nics[{i}].id", f"{nic.id!r} is already the id of nics[{seen_ids[nic.id]}]")
+        if nic.mac in seen_macs:
+            raise t.error(f"nics[{i}].mac", f"{nic.mac} is already the MAC of nics[{seen_macs[nic.mac]}]")
+        seen_ids[nic.id] = seen_macs[nic.mac] = i
+        for j, fwd in enumerate(nic.hostfwd):
+            key = (fwd.proto, fwd.host_port)
+            if key in seen_ports:
+                raise t.error(f"nics[{i}].hostfwd[{j}]", f"host port {fwd.proto}/{fwd.host_port} is already forwarded by {seen_ports[key]}")
+            seen_ports[key] = f"nics[{i}].hostfwd[{j}]"
+
+
+# Which check each section (keys.SECTIONS) gets after its keys are read; "" is the top level.
+BY_SECTION: dict[str, Callable[[Any, Any], Any]] = {
+    "": check_profile,
+    "nics": check_nic,
+    "drives": check_drive,
+    "networks": check_network,
+    "cloud_init": check_cloud_init,
+}
