@@ -170,18 +170,13 @@ def bridge_netfilter_check(call_iptables: str | None, policy: str | None, *, nee
 def libvirt_check(profile: Profile | None) -> Check:
     uris = sorted({n.uri for n in profile.nics if n.type is NicType.NETWORK}) if profile else ["qemu:///system"]
     status = FAIL if profile else WARN
-    try:
-        from vmrun.adapters.libvirt import quiet_libvirt
+    from vmrun.adapters import libvirt as lv
 
-        libvirt = quiet_libvirt()
-    except ImportError:
-        return Check("libvirt", status, "libvirt-python is not installed", "pip install libvirt-python")
     for uri in uris:
         try:
-            libvirt.openReadOnly(uri).close()
-        except libvirt.libvirtError as e:
-            return Check("libvirt", status, f"cannot reach {uri}: {' '.join(str(e).split())}",
-                         "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d)")  # fmt: skip
+            lv.open_connection(uri, readonly=True).close()
+        except PreflightError as e:
+            return Check("libvirt", status, e.message, e.hint)
     return Check("libvirt", PASS, f"reachable at {', '.join(uris)}")
 
 

@@ -127,3 +127,9 @@ def test_small_modules_and_functions():
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 60
     ]
     assert big == [] and long_functions == []
+
+
+def test_only_the_libvirt_adapter_knows_libvirt_errors():
+    """One translator from libvirtError to vmrun's errors: vmrun.adapters.libvirt (failing, lookup, quietly)."""
+    knowing = [str(p.relative_to(REPO)) for p in PACKAGE.rglob("*.py") if "libvirtError" in p.read_text()]
+    assert knowing == ["vmrun/adapters/libvirt.py"]

@@ -1,18 +1,22 @@
 """The one adapter to libvirt (libvirt-python): connections, errors on one line, the QEMU monitor passthrough.
 
-Imported lazily (libvirt costs ~40 ms to import). Every libvirt error that
-reaches the user goes through :func:`reason`, and a connection that cannot be
-opened through one error naming the URI.
+Imported lazily (libvirt costs ~40 ms to import). This is the one place that knows
+``libvirt.libvirtError``: :func:`failing` turns it into a vmrun error of the caller's class
+(EngineError unless told otherwise) with libvirt's reason on one line; :func:`lookup` is
+"that object, or None where libvirt says there is none"; :func:`quietly` is for a call whose
+failure changes nothing. A connection that cannot be opened is one error naming the URI.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from vmrun.errors import PreflightError
+from vmrun.errors import EngineError, PreflightError, VmrunError
+
+T = TypeVar("T")
 
 START_HINT = "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d), or fix the URI"
 INSTALL_HINT = "pip install libvirt-python (it builds against libvirt-dev and pkg-config)"
@@ -30,6 +34,35 @@ def quiet_libvirt() -> Any:
 def reason(e: Exception) -> str:
     """libvirt's message, on one line."""
     return " ".join(str(e).split())
+
+
+@contextmanager
+def failing(what: str, *, error: Callable[..., VmrunError] = EngineError, hint: str | None = None) -> Iterator[None]:
+    """A libvirt error in the block becomes ``error("WHAT: libvirt's reason", hint=hint)``."""
+    libvirt = quiet_libvirt()
+    try:
+        yield
+    except libvirt.libvirtError as e:
+        raise error(f"{what}: {reason(e)}", hint=hint) from None
+
+
+def lookup(call: Callable[[], T], missing: str, what: str, *, error: Callable[..., VmrunError] = EngineError) -> T | None:
+    """``call()``, or None where libvirt answers with the error code named ``missing`` (``VIR_ERR_NO_DOMAIN``...)."""
+    libvirt = quiet_libvirt()
+    try:
+        return call()
+    except libvirt.libvirtError as e:
+        if e.get_error_code() == getattr(libvirt, missing):
+            return None
+        raise error(f"{what}: {reason(e)}") from None
+
+
+def quietly(call: Callable[[], T]) -> T | None:
+    """``call()``, or None if libvirt refused: for a step whose failure changes nothing (it went meanwhile)."""
+    try:
+        return call()
+    except quiet_libvirt().libvirtError:
+        return None
 
 
 def virsh(uri: str) -> str:

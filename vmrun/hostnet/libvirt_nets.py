@@ -17,18 +17,13 @@ from typing import Any
 from vmrun import ui
 from vmrun.errors import PreflightError, StateError
 from vmrun.hostnet import spec
+from vmrun.adapters import libvirt as lv
 from vmrun.adapters.libvirt import connect, quiet_libvirt, virsh
-from vmrun.adapters.libvirt import reason as libvirt_reason
 from vmrun.profile.model import Network
 
 def _lookup(conn: Any, name: str, uri: str) -> Any | None:
-    libvirt = quiet_libvirt()
-    try:
-        return conn.networkLookupByName(name)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
-            return None
-        raise StateError(f"libvirt at {uri} cannot look up network {name!r}: {libvirt_reason(e)}") from None
+    return lv.lookup(lambda: conn.networkLookupByName(name), "VIR_ERR_NO_NETWORK",
+                     f"libvirt at {uri} cannot look up network {name!r}", error=StateError)  # fmt: skip
 
 
 def _existing(conn: Any, name: str, uri: str) -> Any:
@@ -47,59 +42,49 @@ def create(net: Network) -> dict[str, Any]:
     """Define, start and (unless told not) autostart ``net``; on failure nothing stays defined."""
     net = spec.complete(net)
     with connect(net.uri) as conn:
-        libvirt = quiet_libvirt()
         if (handle := _lookup(conn, net.name, net.uri)) is not None:
-            return _finish(libvirt, handle, net)
+            return _finish(handle, net)
         assert net.bridge is not None
         if _local(net.uri) and os.path.exists(f"/sys/class/net/{net.bridge}"):
             raise StateError(f"bridge name {net.bridge!r} is taken by an existing interface",
                              hint="give another one with --bridge NAME (at most 15 bytes)")  # fmt: skip
-        try:
+        with lv.failing(f"libvirt refused network {net.name!r}", error=StateError):
             handle = conn.networkDefineXML(spec.network_xml(net))
-        except libvirt.libvirtError as e:
-            raise StateError(f"libvirt refused network {net.name!r}: {libvirt_reason(e)}") from None
         try:
-            handle.create()
-            if net.autostart:
-                handle.setAutostart(1)
-        except libvirt.libvirtError as e:
-            _undo(libvirt, handle)
-            raise StateError(f"cannot start network {net.name!r}: {libvirt_reason(e)}; it was not left defined",
-                             hint="another --subnet or --bridge, if one is already in use (ip route, ip link)") from None  # fmt: skip
+            with lv.failing(f"cannot start network {net.name!r}", error=_not_left_defined,
+                            hint="another --subnet or --bridge, if one is already in use (ip route, ip link)"):  # fmt: skip
+                handle.create()
+                if net.autostart:
+                    handle.setAutostart(1)
         except BaseException:
-            _undo(libvirt, handle)
+            _undo(handle)
             raise
-        return describe(libvirt, handle)
+        return describe(handle)
 
 
-def _finish(libvirt: Any, handle: Any, net: Network) -> dict[str, Any]:
+def _finish(handle: Any, net: Network) -> dict[str, Any]:
     """A network of that name exists: finish it if it is one a `net create` of these options was cut short in."""
-    shown = describe(libvirt, handle)
+    shown = describe(handle)
     todo = [step for step, needed in (("started it", not shown["active"]),
                                       ("set it to autostart", net.autostart and not shown["autostart"])) if needed]  # fmt: skip
     if not shown["persistent"] or not todo:
         hint = f"vmrun net persist {net.name} makes it persistent" if not shown["persistent"] else "vmrun net list shows it"
         raise StateError(f"libvirt at {net.uri} already has a network {net.name!r}",
                          hint=f"{hint}; vmrun net delete {net.name} removes it")  # fmt: skip
-    try:
-        same = _shape(handle.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)) == _shape(spec.network_xml(net))
-    except libvirt.libvirtError:
-        same = False
+    defined = lv.quietly(lambda: handle.XMLDesc(quiet_libvirt().VIR_NETWORK_XML_INACTIVE))
+    same = defined is not None and _shape(defined) == _shape(spec.network_xml(net))
     if not same:
         raise StateError(f"libvirt at {net.uri} already has a network {net.name!r} ({_flags(shown)}), "
                          "not the one these options define",
                          hint=f"vmrun net start {net.name} starts it as it is; vmrun net delete {net.name} removes it")  # fmt: skip
-    try:
+    with lv.failing(f"cannot finish network {net.name!r}, left {_flags(shown)} by an earlier net create",
+                    error=StateError, hint=f"vmrun net delete {net.name} removes it; then create it again"):  # fmt: skip
         if not shown["active"]:
             handle.create()
         if net.autostart and not shown["autostart"]:
             handle.setAutostart(1)
-    except libvirt.libvirtError as e:
-        raise StateError(f"cannot finish network {net.name!r}, left {_flags(describe(libvirt, handle))} by an earlier "
-                         f"net create: {libvirt_reason(e)}",
-                         hint=f"vmrun net delete {net.name} removes it; then create it again") from None  # fmt: skip
     ui.notice(f"{net.name}: an earlier `vmrun net create` had left it {_flags(shown)}; {' and '.join(todo)}")
-    return describe(libvirt, handle)
+    return describe(handle)
 
 
 def _shape(xml: str) -> tuple[Any, ...]:
@@ -114,12 +99,13 @@ def _shape(xml: str) -> tuple[Any, ...]:
             None if bridge is None else bridge.get("name"), ips)  # fmt: skip
 
 
-def _undo(libvirt: Any, handle: Any) -> None:
+def _not_left_defined(message: str, hint: str | None) -> StateError:
+    return StateError(f"{message}; it was not left defined", hint=hint)
+
+
+def _undo(handle: Any) -> None:
     for step in (handle.destroy, handle.undefine):
-        try:
-            step()
-        except libvirt.libvirtError:
-            continue  # not started (destroy), or already gone
+        lv.quietly(step)  # a failure: not started (destroy), or already gone
 
 
 def ensure(net: Network, notice: Callable[[str], None] = lambda _: None) -> str | None:
@@ -130,7 +116,7 @@ def ensure(net: Network, notice: Callable[[str], None] = lambda _: None) -> str 
     with connect(net.uri) as conn:
         handle = _lookup(conn, net.name, net.uri)
         if handle is not None:
-            have = describe(quiet_libvirt(), handle)
+            have = describe(handle)
             if net.subnet and have["subnets"] and net.subnet not in have["subnets"]:
                 notice(f"libvirt network {net.name} has subnet {have['subnet']}, not {net.subnet} as the profile says; "
                        "it is used as it is")  # fmt: skip
@@ -148,24 +134,18 @@ def persist(name: str, uri: str) -> dict[str, Any]:
     Defining the XML of an active transient network makes libvirt keep it, as it runs.
     """
     with connect(uri) as conn:
-        libvirt = quiet_libvirt()
         handle = _existing(conn, name, uri)
-        try:
+        with lv.failing(f"cannot make network {name!r} persistent", error=StateError):
             if not handle.isPersistent():
                 handle = conn.networkDefineXML(handle.XMLDesc(0))
             if not handle.autostart():
                 handle.setAutostart(1)
-        except libvirt.libvirtError as e:
-            raise StateError(f"cannot make network {name!r} persistent: {libvirt_reason(e)}") from None
-        return describe(libvirt, handle)
+        return describe(handle)
 
 
 def _start(handle: Any, name: str) -> None:
-    libvirt = quiet_libvirt()
-    try:
+    with lv.failing(f"cannot start network {name!r}", error=StateError):
         handle.create()
-    except libvirt.libvirtError as e:
-        raise StateError(f"cannot start network {name!r}: {libvirt_reason(e)}") from None
 
 
 def start(name: str, uri: str) -> dict[str, Any]:
@@ -173,7 +153,7 @@ def start(name: str, uri: str) -> dict[str, Any]:
         handle = _existing(conn, name, uri)
         if not handle.isActive():
             _start(handle, name)
-        return describe(quiet_libvirt(), handle)
+        return describe(handle)
 
 
 def stop(name: str, uri: str, *, force: bool = False) -> dict[str, Any]:
@@ -188,23 +168,17 @@ def delete(name: str, uri: str, *, force: bool = False) -> dict[str, Any]:
         handle = _existing(conn, name, uri)
         shown = _stop(handle, uri, force, "delete")
         if shown["persistent"]:
-            libvirt = quiet_libvirt()
-            try:
+            with lv.failing(f"cannot undefine network {name!r}", error=StateError):
                 handle.undefine()
-            except libvirt.libvirtError as e:
-                raise StateError(f"cannot undefine network {name!r}: {libvirt_reason(e)}") from None
         return shown
 
 
 def _stop(handle: Any, uri: str, force: bool, verb: str) -> dict[str, Any]:
-    libvirt = quiet_libvirt()
-    shown = describe(libvirt, handle)
+    shown = describe(handle)
     if shown["active"]:
         _refuse_if_used(shown, uri, force, verb)
-        try:
+        with lv.failing(f"cannot stop network {shown['name']!r}", error=StateError):
             handle.destroy()
-        except libvirt.libvirtError as e:
-            raise StateError(f"cannot stop network {shown['name']!r}: {libvirt_reason(e)}") from None
     shown["active"] = False
     return shown
 
@@ -222,12 +196,10 @@ def _refuse_if_used(shown: dict[str, Any], uri: str, force: bool, verb: str) -> 
                          hint=f"stop those guests first (vmrun ps), or vmrun net {verb} {shown['name']} --force")  # fmt: skip
 
 
-def describe(libvirt: Any, handle: Any) -> dict[str, Any]:
+def describe(handle: Any) -> dict[str, Any]:
     """One network as `net list` shows it."""
-    try:
-        shown = spec.read_xml(handle.XMLDesc(0))
-    except libvirt.libvirtError:
-        shown = {"forward": None, "bridge": None, "subnets": []}
+    xml = lv.quietly(lambda: handle.XMLDesc(0))
+    shown = spec.read_xml(xml) if xml is not None else {"forward": None, "bridge": None, "subnets": []}
     return {
         "name": handle.name(),
         "active": bool(handle.isActive()),
@@ -244,9 +216,8 @@ def listing(uri: str) -> dict[str, Any]:
     """All networks of ``uri``; if libvirt cannot be reached, why, and no networks."""
     try:
         with connect(uri, readonly=True) as conn:
-            libvirt = quiet_libvirt()
             nets = sorted(conn.listAllNetworks(0), key=lambda n: n.name())
-            return {"uri": uri, "error": None, "networks": [describe(libvirt, n) for n in nets]}
+            return {"uri": uri, "error": None, "networks": [describe(n) for n in nets]}
     except PreflightError as e:
         return {"uri": uri, "error": e.reason, "networks": []}
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from vmrun.adapters.libvirt import quiet_libvirt
-from vmrun.adapters.libvirt import reason as libvirt_reason
-from vmrun.errors import PreflightError
+from vmrun.errors import EngineError, PreflightError
 from vmrun.net.base import PreparedNic, PrepareContext, nic_field
 from vmrun.net.bridge import BridgeBackend
 from vmrun.profile.model import Nic, Profile
@@ -37,46 +35,41 @@ class NetworkBackend(BridgeBackend):
 @cache
 def lookup(uri: str, network: str) -> str | tuple[str, str, str]:
     """The network's bridge, or why there is none as (profile key, message, hint)."""
-    try:
-        libvirt = quiet_libvirt()
-    except ImportError:
-        return ("uri", "the libvirt Python binding is not installed",
-                "pip install libvirt-python (it builds against libvirt-dev and pkg-config)")  # fmt: skip
+    from vmrun.adapters import libvirt as lv
+
     try:
         # Read-only: we only look, and the read-only socket needs no polkit for a plain user.
-        conn = libvirt.openReadOnly(uri)
-    except libvirt.libvirtError as e:
-        hint = "start libvirtd (systemctl start libvirtd; without systemd: virtlogd -d && libvirtd -d), or fix uri"
-        return ("uri", f"cannot reach libvirt at {uri}: {libvirt_reason(e)}", hint)
+        conn = lv.open_connection(uri, readonly=True)
+    except PreflightError as e:
+        return ("uri", e.message, e.hint or "")
     try:
-        return _bridge(libvirt, conn, uri, network)
+        return _bridge(conn, uri, network)
+    except EngineError as e:
+        return ("network", e.message, e.hint or "")
     finally:
         conn.close()
 
 
-def _bridge(libvirt: Any, conn: Any, uri: str, network: str) -> str | tuple[str, str, str]:
-    virsh = "virsh" if uri == "qemu:///system" else f"virsh -c {uri}"
-    try:
-        net = conn.networkLookupByName(network)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
-            return ("network", f"libvirt at {uri} cannot look up network {network!r}: {libvirt_reason(e)}",
-                    f"{virsh} net-list --all")  # fmt: skip
+def _bridge(conn: Any, uri: str, network: str) -> str | tuple[str, str, str]:
+    from vmrun.adapters import libvirt as lv
+
+    virsh = lv.virsh(uri)
+    net = lv.lookup(lambda: conn.networkLookupByName(network), "VIR_ERR_NO_NETWORK",
+                    f"libvirt at {uri} cannot look up network {network!r}")  # fmt: skip
+    if net is None:
         define = f"{virsh} net-define FILE.xml && {virsh} net-start NAME"
         return ("network", f"libvirt at {uri} has no network {network!r}",
                 f"{virsh} net-list --all shows the networks; to make one: {define}")  # fmt: skip
-    try:
-        if not net.isActive():
-            hint = f"{virsh} net-start {network}"
-            # A transient network cannot autostart (virsh refuses), so only a persistent one gets that advice.
-            if net.isPersistent():
-                hint += f" (and {virsh} net-autostart {network} to start it at boot)"
-            return ("network", f"libvirt network {network!r} is not active", hint)
+    if not net.isActive():
+        hint = f"{virsh} net-start {network}"
+        # A transient network cannot autostart (virsh refuses), so only a persistent one gets that advice.
+        if net.isPersistent():
+            hint += f" (and {virsh} net-autostart {network} to start it at boot)"
+        return ("network", f"libvirt network {network!r} is not active", hint)
+    # A macvtap or hostdev network has an interface pool, not a bridge a tap could join.
+    with lv.failing(f"libvirt network {network!r} has no bridge",
+                    hint="use a NAT, routed, isolated or forward mode='bridge' network, or type = \"macvtap\""):  # fmt: skip
         return net.bridgeName()
-    except libvirt.libvirtError as e:
-        # A macvtap or hostdev network has an interface pool, not a bridge a tap could join.
-        return ("network", f"libvirt network {network!r} has no bridge: {libvirt_reason(e)}",
-                "use a NAT, routed, isolated or forward mode='bridge' network, or type = \"macvtap\"")  # fmt: skip
 
 
 BACKEND = NetworkBackend()

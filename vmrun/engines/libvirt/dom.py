@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from vmrun.adapters import libvirt as lv
-from vmrun.errors import EngineError, QmpError
+from vmrun.errors import QmpError
 from vmrun.runstate import RUNNING, Forward, NicState, RunState
 
 if TYPE_CHECKING:
@@ -24,13 +24,7 @@ STATES = {0: "unknown", 1: "running", 2: "blocked", 3: "paused", 4: "shutting do
 
 
 def lookup(conn: Any, name: str) -> Any | None:
-    libvirt = lv.quiet_libvirt()
-    try:
-        return conn.lookupByName(name)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return None
-        raise EngineError(f"{name}: libvirt cannot look it up: {lv.reason(e)}") from None
+    return lv.lookup(lambda: conn.lookupByName(name), "VIR_ERR_NO_DOMAIN", f"{name}: libvirt cannot look it up")
 
 
 def metadata(dom: Any) -> dict[str, Any] | None:
@@ -47,12 +41,9 @@ class Passthrough:
         self.dom = dom
 
     def execute(self, command: str, arguments: dict[str, Any] | None = None) -> Any:
-        libvirt = lv.quiet_libvirt()
         sent = {"execute": command, **({"arguments": arguments} if arguments else {})}
-        try:
+        with lv.failing(command, error=lambda message, hint: QmpError(message, sent=sent, hint=hint)):
             reply = json.loads(lv.monitor(self.dom, json.dumps(sent)))
-        except libvirt.libvirtError as e:
-            raise QmpError(f"{command}: {lv.reason(e)}", sent=sent) from None
         if "error" in reply:
             raise QmpError(f"{command}: {reply['error'].get('desc')}", sent=sent, received=reply)
         return reply.get("return")

@@ -19,11 +19,8 @@ def choose_accel(conn: Any, wanted: Accel) -> Accel:
     """``auto`` follows the target's domain capabilities: KVM only where libvirt offers it."""
     if wanted is not Accel.AUTO:
         return wanted
-    try:
-        conn.getDomainCapabilities(None, "x86_64", None, "kvm")
-        return Accel.KVM
-    except lv.quiet_libvirt().libvirtError:
-        return Accel.TCG
+    offered = lv.quietly(lambda: conn.getDomainCapabilities(None, "x86_64", None, "kvm"))
+    return Accel.KVM if offered is not None else Accel.TCG
 
 
 def emulator(conn: Any, profile: Profile) -> str:

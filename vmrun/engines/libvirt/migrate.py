@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from vmrun.adapters import libvirt as lv
 from vmrun.engines.base import Migrated
 from vmrun.engines.libvirt import uris
-from vmrun.errors import EngineError, ProfileError, StateError
+from vmrun.errors import ProfileError, StateError
 
 if TYPE_CHECKING:
     pass
@@ -49,20 +49,15 @@ def migrate(vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: 
         except ProfileError:
             dconn = None
         try:
-            if dconn is not None:
-                new = dom.migrate3(dconn, {}, flags)
-            else:
-                dom.migrateToURI3(to, {}, flags | libvirt.VIR_MIGRATE_PEER2PEER)
-                new = None
+            with lv.failing(f"{vm.name}: migration to {to} failed", hint=f"it still runs on {vm.uri}"):
+                if dconn is not None:
+                    new = dom.migrate3(dconn, {}, flags)
+                else:
+                    dom.migrateToURI3(to, {}, flags | libvirt.VIR_MIGRATE_PEER2PEER)
+                    new = None
             seconds = time.monotonic() - start
-            downtime = None
-            if new is not None:
-                try:
-                    downtime = new.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED).get("downtime")
-                except libvirt.libvirtError:
-                    pass
-        except libvirt.libvirtError as e:
-            raise EngineError(f"{vm.name}: migration to {to} failed: {lv.reason(e)}; it still runs on {vm.uri}") from None
+            stats = lv.quietly(lambda: new.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)) if new is not None else None
+            downtime = (stats or {}).get("downtime")
         finally:
             if dconn is not None:
                 dconn.close()

@@ -54,10 +54,8 @@ def _save(dom: Any, meta: dict[str, Any]) -> None:
     from vmrun.engines.libvirt.xml import VMRUN_NS
 
     libvirt = lv.quiet_libvirt()
-    try:
+    with lv.failing(f"{dom.name()}: libvirt would not keep vmrun's metadata"):
         dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, metadata_xml(meta), "vmrun", VMRUN_NS, _flags(dom))
-    except libvirt.libvirtError as e:
-        raise EngineError(f"{dom.name()}: libvirt would not keep vmrun's metadata: {lv.reason(e)}") from None
 
 
 def hostfwd(dom: Any, nic_id: str, rule: str, *, add: bool) -> None:
@@ -82,7 +80,6 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Added:
     from vmrun.engines.libvirt.xml import interface_xml
     from vmrun.profile import load_profile
 
-    libvirt = lv.quiet_libvirt()
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": []}
         profile = load_profile(meta["profile"])
@@ -96,11 +93,12 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Added:
         meta["nics"].append(entry)
         _save(dom, meta)
         try:
-            dom.attachDeviceFlags(built.xml, _flags(dom))
-        except libvirt.libvirtError as e:
+            with lv.failing(f"{vm.name}: libvirt could not attach {nic.id}"):
+                dom.attachDeviceFlags(built.xml, _flags(dom))
+        except EngineError:
             meta["nics"].remove(entry)
             _save(dom, meta)
-            raise EngineError(f"{vm.name}: libvirt could not attach {nic.id}: {lv.reason(e)}") from None
+            raise
         del entry["phase"]
         _save(dom, meta)
         if "<portForward" not in built.xml:  # below libvirt 9.2 the forwards are added live
@@ -115,7 +113,6 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Added:
 def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
     from vmrun.engines.libvirt.xml import CARRIED
 
-    libvirt = lv.quiet_libvirt()
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": []}
         nic = next((n for n in meta["nics"] if n["id"] == nic_id), None)
@@ -130,12 +127,13 @@ def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
             _save(dom, meta)
         if f"'ua-{nic_id}'" in dom.XMLDesc(0):
             try:
-                dom.detachDeviceAlias(f"ua-{nic_id}", _flags(dom))
-            except libvirt.libvirtError as e:
+                with lv.failing(f"{vm.name}: libvirt could not detach {nic_id}"):
+                    dom.detachDeviceAlias(f"ua-{nic_id}", _flags(dom))
+            except EngineError:
                 if not resumed:  # refused: the NIC is as it was
                     del nic["phase"]
                     _save(dom, meta)
-                    raise EngineError(f"{vm.name}: libvirt could not detach {nic_id}: {lv.reason(e)}") from None
+                    raise
         elif not resumed:  # recorded as running, yet gone: a `nic del` of an older vmrun cut short
             ui.notice(f"libvirt had no NIC {nic_id} in {vm.name} any more; dropped from vmrun's metadata")
         deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from vmrun.adapters import libvirt as lv
-from vmrun.errors import EngineError, StateError
+from vmrun.errors import StateError
 from vmrun.engines.base import Snapshot, Waiting
 from vmrun.engines.common import SNAPSHOT_FORMATS
 
@@ -43,13 +43,11 @@ def _check_disks(name: str, dom: Any) -> None:
 
 
 def _lookup(name: str, dom: Any, tag: str) -> Any:
-    libvirt = lv.quiet_libvirt()
-    try:
-        return dom.snapshotLookupByName(tag, 0)
-    except libvirt.libvirtError as e:
-        if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
-            raise StateError(f"{name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {name}") from None
-        raise EngineError(f"{name}: libvirt cannot look up snapshot {tag!r}: {lv.reason(e)}") from None
+    snap = lv.lookup(lambda: dom.snapshotLookupByName(tag, 0), "VIR_ERR_NO_DOMAIN_SNAPSHOT",
+                     f"{name}: libvirt cannot look up snapshot {tag!r}")  # fmt: skip
+    if snap is None:
+        raise StateError(f"{name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {name}")
+    return snap
 
 
 def _snapshot(snap: Any) -> Snapshot:
@@ -62,7 +60,6 @@ def _snapshot(snap: Any) -> Snapshot:
 
 
 def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
-    libvirt = lv.quiet_libvirt()
     if vmstate is not None:
         raise StateError("--disk: under libvirt, libvirt chooses the disk that holds the guest's state")
     with vm.domain() as dom:
@@ -72,10 +69,8 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
         # An internal snapshot of the running domain: disks, RAM and devices, as savevm makes it.
         xml = f"<domainsnapshot><name>{escape(tag)}</name><memory snapshot='internal'/></domainsnapshot>"
         with waiting(f"saving snapshot {tag} of {vm.name}"):
-            try:
+            with lv.failing(f"{vm.name}: snapshot {tag} not saved"):
                 snap = dom.snapshotCreateXML(xml, 0)
-            except libvirt.libvirtError as e:
-                raise EngineError(f"{vm.name}: snapshot {tag} not saved: {lv.reason(e)}") from None
         return _snapshot(snap)
 
 
@@ -90,21 +85,15 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
 def _on_snapshot(vm: Any, tag: str, act: Callable[[Any, Any], Any], doing: str, preposition: str, done: str,
                  waiting: Waiting) -> None:  # fmt: skip
     """Look the snapshot up (StateError if there is none), then act on it; libvirt's refusal on one line."""
-    libvirt = lv.quiet_libvirt()
     with vm.domain() as dom:
         snap = _lookup(vm.name, dom, tag)
         with waiting(f"{doing} snapshot {tag} {preposition} {vm.name}"):
-            try:
+            with lv.failing(f"{vm.name}: snapshot {tag} not {done}"):
                 act(dom, snap)
-            except libvirt.libvirtError as e:
-                raise EngineError(f"{vm.name}: snapshot {tag} not {done}: {lv.reason(e)}") from None
 
 
 def listing(vm: Any) -> list[Snapshot]:
-    libvirt = lv.quiet_libvirt()
     with vm.domain() as dom:
-        try:
+        with lv.failing(f"{vm.name}: libvirt cannot list its snapshots"):
             snaps = [_snapshot(s) for s in dom.listAllSnapshots(0)]
-        except libvirt.libvirtError as e:
-            raise EngineError(f"{vm.name}: libvirt cannot list its snapshots: {lv.reason(e)}") from None
     return sorted(snaps, key=lambda s: s.date)

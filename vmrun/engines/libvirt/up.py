@@ -58,7 +58,6 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
     if profile.cloud_init is not None:
         raise ProfileError("is not carried to libvirt: the seed ISO would have to be on its host", source=profile.source,
                            field="cloud_init", hint="use the qemu engine for a cloud image's first boot")  # fmt: skip
-    libvirt = lv.quiet_libvirt()
     profile = run_options(profile, options, persist=persist)
     _disks_here(profile, uri)
     with lv.connect(uri) as conn:
@@ -71,19 +70,17 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
                            userspace_ovs=userspace_ovs(profile.nics, uri))  # fmt: skip
         for warning in built.warnings:
             notice(warning)
-        try:
+        with lv.failing(f"{profile.name}: libvirt at {uri} refused to start it", error=LaunchError,
+                        hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`"):  # fmt: skip
             if persist:
                 dom = conn.defineXML(built.xml)
                 try:
                     dom.create()
-                except libvirt.libvirtError:
-                    dom.undefine()
+                except BaseException:
+                    lv.quietly(dom.undefine)
                     raise
             else:
                 conn.createXML(built.xml, 0)
-        except libvirt.libvirtError as e:
-            raise LaunchError(f"{profile.name}: libvirt at {uri} refused to start it: {lv.reason(e)}",
-                             hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`") from None  # fmt: skip
     uris.remember(uri)
     for m in made:
         notice(f"made disk {m}")

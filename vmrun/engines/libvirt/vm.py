@@ -71,7 +71,6 @@ class LibvirtVm:
 
     def down(self, *, timeout: float = 60.0, force: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
         """ACPI shutdown (pressed again while the guest boots), then destroy after ``timeout``."""
-        libvirt = lv.quiet_libvirt()
         with self.domain() as dom:
             if not dom.isActive():
                 return "was not running"
@@ -81,19 +80,17 @@ class LibvirtVm:
                 progress(f"waiting up to {timeout:.0f} s for the guest to power off")
                 deadline = time.monotonic() + timeout
                 while time.monotonic() < deadline:
-                    try:
-                        dom.shutdown()
-                    except libvirt.libvirtError:
-                        pass  # it went meanwhile
+                    lv.quietly(dom.shutdown)  # a failure: it went meanwhile
                     if wait_inactive(dom, min(SHUTDOWN_REPEAT, max(0.0, deadline - time.monotonic()))):
                         how = "powered off"
                         break
             if how != "powered off":
                 try:
-                    dom.destroy()
-                except libvirt.libvirtError as e:
+                    with lv.failing(f"{self.name}: libvirt could not destroy it"):
+                        dom.destroy()
+                except EngineError:
                     if dom.isActive():
-                        raise EngineError(f"{self.name}: libvirt could not destroy it: {lv.reason(e)}") from None
+                        raise
                 how = "did not power off in time; destroyed" if not force else "destroyed"
         return how + (" (still defined: vmrun autostart, or virsh undefine)" if persistent else "")
 
