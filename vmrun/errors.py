@@ -35,6 +35,11 @@ class VmrunError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def details(self) -> dict[str, object]:
+        """What the error carries besides its line (QEMU's argv and output, QMP sent and received), for
+        ``--debug`` and ``--json``; empty for most errors."""
+        return {}
+
 
 class ProfileError(VmrunError):
     """A profile (or an override) is wrong. ``source`` is the file, ``field`` a dotted path."""
@@ -139,6 +144,10 @@ class LaunchError(VmrunError):
         full = f"{message}: {last[0]}" if last else message
         super().__init__(full, hint=hint)
 
+    def details(self) -> dict[str, object]:
+        shown = {"argv": self.argv, "qemu_exit_code": self.qemu_exit_code, "qemu_output": self.output_tail}
+        return {k: v for k, v in shown.items() if v not in (None, "", [])}
+
 
 class EngineError(VmrunError):
     """libvirt, running a VM for vmrun, refused or failed; the message carries libvirt's own reason."""
@@ -149,6 +158,9 @@ class QmpError(VmrunError):
         self.sent = sent
         self.received = received
         super().__init__(message, hint=hint)
+
+    def details(self) -> dict[str, object]:
+        return {k: v for k, v in {"sent": self.sent, "received": self.received}.items() if v is not None}
 
 
 class DiskError(VmrunError):

@@ -64,6 +64,18 @@ def test_qemu_refusing_an_option_leaves_nothing(vm, write_profile):
     assert qemu_pids(vm.netns) == []
 
 
+def test_what_qemu_said_is_in_json_errors_and_under_debug(vm, write_profile):
+    """An error's details (QEMU's argv, exit code and output) are in --json errors and shown by --debug."""
+    path = write_profile('name = "bad"\naccel = "tcg"\nextra_args = ["-no-such-option"]\n')
+    r = vm("up", str(path), "--json")
+    error = json.loads(r.stdout)
+    assert r.returncode == 1 and error["exit"] == 1, r.stdout
+    assert "-no-such-option" in error["details"]["argv"] and error["details"]["qemu_exit_code"] == 1
+    assert "-no-such-option" in error["details"]["qemu_output"]
+    r = vm("--debug", "up", str(path))
+    assert "vmrun: argv: " in r.stderr and "vmrun: qemu_output: " in r.stderr and "LaunchError" in r.stderr
+
+
 def test_dead_qemu_shows_dead_and_down_cleans_up(vm, write_profile):
     path = write_profile(BARE)
     assert vm("up", str(path)).returncode == 0

@@ -43,8 +43,9 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
                 return func(*a, **kw)
             except VmrunError as e:
                 if _debug:
+                    _show_details(e.details())
                     raise
-                _fail(e.message, e.hint, e.exit_code, as_json=as_json)
+                _fail(e.message, e.hint, e.exit_code, as_json=as_json, details=e.details())
             except KeyboardInterrupt:
                 _fail("interrupted", None, 130, as_json=as_json)
             except OSError as e:
@@ -81,13 +82,22 @@ def _stdout_gone() -> bool:
     return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
-def _fail(message: str, hint: str | None, code: int, *, as_json: bool) -> NoReturn:
-    """The one way a command fails: one line and a hint on stderr, or under --json one object on stdout."""
+def _fail(message: str, hint: str | None, code: int, *, as_json: bool, details: dict[str, Any] | None = None) -> NoReturn:
+    """The one way a command fails: one line and a hint on stderr, or under --json one object on stdout
+    (with the error's ``details``, QEMU's argv and output or what QMP was sent and answered, if it has any)."""
     if as_json:
-        print(json.dumps({"error": message, "hint": hint, "exit": code}), flush=True)
+        shown = {"error": message, "hint": hint, "exit": code, **({"details": details} if details else {})}
+        print(json.dumps(shown, default=str), flush=True)
     else:
         ui.error(message, hint)
     raise typer.Exit(code) from None
+
+
+def _show_details(details: dict[str, Any]) -> None:
+    """Under --debug, before the traceback: what the error carries, one item a line."""
+    for key, value in details.items():
+        text = " ".join(value) if key == "argv" else value if isinstance(value, str) else json.dumps(value, default=str)
+        print(f"vmrun: {key}: {text}", file=sys.stderr)
 
 
 def _version(value: bool) -> None:
