@@ -15,7 +15,7 @@ def profile_names(incomplete: str) -> list[str]:
     """Profiles `up` and `show` would find by name (first folder wins, as in load.find_profile), or .toml paths."""
     if os.sep in incomplete or incomplete.startswith("."):
         return _toml_paths(incomplete)
-    from vmrun.profile.load import search_path
+    from vmrun.profile.paths import search_path
 
     names: list[str] = []
     for folder in search_path():

@@ -19,7 +19,7 @@ def test_every_command_is_mapped_to_the_module_that_defines_it():
         assert module == f"vmrun.cli.{cli.COMMANDS[name]}", name
 
 
-def imported_by(*argv: str) -> set[str]:
+def imported_by(*argv: str, env: dict[str, str] | None = None) -> set[str]:
     code = (
         "import atexit, sys\n"
         "atexit.register(lambda: print(' '.join(m for m in sys.modules if m.startswith('vmrun.cli.'))))\n"
@@ -27,7 +27,10 @@ def imported_by(*argv: str) -> set[str]:
         "from vmrun.cli import main\n"
         "main()\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    import os
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, **(env or {})}).stdout  # fmt: skip
     return set(out.strip().splitlines()[-1].split())
 
 
@@ -40,3 +43,10 @@ def test_help_and_unknown_commands_see_every_command():
     everything = {"vmrun.cli.base", *(f"vmrun.cli.{m}" for m in cli.MODULES)}
     assert imported_by("--help") == everything
     assert imported_by("no-such-command") == everything
+
+
+def test_completing_an_argument_imports_only_its_command():
+    completing = {"_VMRUN_COMPLETE": "complete_bash", "COMP_WORDS": "vmrun up de", "COMP_CWORD": "2"}
+    assert imported_by(env=completing) == {"vmrun.cli.base", "vmrun.cli.lifecycle"}
+    naming = {**completing, "COMP_WORDS": "vmrun u", "COMP_CWORD": "1"}
+    assert imported_by(env=naming) == {"vmrun.cli.base", *(f"vmrun.cli.{m}" for m in cli.MODULES)}

@@ -51,7 +51,7 @@ def main() -> None:
     from vmrun import signals
 
     signals.install()
-    app = load_commands(next((a for a in sys.argv[1:] if not a.startswith("-")), None))
+    app = load_commands(_asked(sys.argv[1:]))
     if "--json" not in sys.argv[1:]:
         app(prog_name="vmrun")
         return
@@ -68,6 +68,20 @@ def main() -> None:
         print(json.dumps({"error": e.format_message(), "hint": hint, "exit": e.exit_code}))
         sys.exit(e.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _asked(args: list[str]) -> str | None:
+    """The command asked for: the first word that is not an option; while the shell completes
+    (``_VMRUN_COMPLETE``), the first such word before the one being completed (``COMP_WORDS``)."""
+    import os
+
+    if "_VMRUN_COMPLETE" in os.environ and not args:
+        words = os.environ.get("COMP_WORDS", "").split()
+        try:
+            args = words[1 : int(os.environ.get("COMP_CWORD", "0"))]
+        except ValueError:
+            args = []
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _only(app: Any, asked: str | None) -> None:

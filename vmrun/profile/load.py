@@ -19,19 +19,7 @@ from vmrun.profile import fields, read
 from vmrun.profile.checks import BY_SECTION
 from vmrun.profile.keys import NICS, SECTIONS, TOP, Key, Section, Shown, own_keys
 from vmrun.profile.model import Nic, NicType, Profile
-
-
-def search_path() -> list[Path]:
-    """Where ``NAME`` is looked for: ./profiles, $XDG_CONFIG_HOME/vmrun/profiles, $VMRUN_PROFILE_PATH."""
-    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    dirs = [Path("profiles"), config / "vmrun" / "profiles"]
-    dirs += [Path(p) for p in os.environ.get("VMRUN_PROFILE_PATH", "").split(os.pathsep) if p]
-    return dirs
-
-
-def home_folder() -> Path:
-    """Where `new` and `import` write: the user's own folder on the path, found wherever vmrun runs from."""
-    return search_path()[1]
+from vmrun.profile.paths import home_folder, search_path  # noqa: F401  (callers find them here too)
 
 
 def find_profile(name_or_path: str) -> Path:
