@@ -53,7 +53,7 @@ def wait_greeting(path: str, proc: subprocess.Popen) -> None:
                     return
         except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
             if proc.poll() is not None:
-                raise SystemExit(f"qemu exited: {proc.returncode}")
+                raise SystemExit(f"qemu exited: {proc.returncode}") from None
             time.sleep(0.001)
 
 
@@ -144,7 +144,9 @@ def ps(args: argparse.Namespace) -> None:
                 os.kill(frozen, signal.SIGCONT)
         finally:
             for name in names:
-                subprocess.run([VMRUN, "down", name, "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                subprocess.run(
+                    [VMRUN, "down", name, "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
         base = results[0][1]
         print("| VMs | vmrun ps median | ratio to 1 VM |")
         print("| --- | --- | --- |")
@@ -153,7 +155,9 @@ def ps(args: argparse.Namespace) -> None:
         print(f"target: {args.vms} VMs at most 1.5 x 1 VM")
 
 
-ENGINE_PROFILE = 'name = "{name}"\naccel = "tcg"\nmemory = "64M"\n[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\n'
+ENGINE_PROFILE = (
+    'name = "{name}"\naccel = "tcg"\nmemory = "64M"\n[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\n'
+)
 
 
 def engines(args: argparse.Namespace) -> None:
@@ -177,15 +181,20 @@ def engines(args: argparse.Namespace) -> None:
         xml = os.path.join(tmp, "eb.xml")
         Path(xml).write_text(subprocess.check_output([VMRUN, "show", profile, "--libvirt"], env=env, text=True))
         virsh = ["virsh", "-q", "-c", host.uri]
-        rows: dict[str, dict[str, list[float]]] = {k: {"up": [], "nic add": [], "down": []} for k in ("qemu", "libvirt", "virsh")}
+        rows: dict[str, dict[str, list[float]]] = {
+            k: {"up": [], "nic add": [], "down": []} for k in ("qemu", "libvirt", "virsh")
+        }
         for _ in range(args.n):
             for engine, connect in (("qemu", []), ("libvirt", ["-c", host.uri])):
                 rows[engine]["up"].append(timed(host, VMRUN, "up", profile, *connect, env=env))
-                rows[engine]["nic add"].append(timed(host, VMRUN, "nic", "add", "eb", "--bridge", "br0", *connect, env=env))
+                rows[engine]["nic add"].append(
+                    timed(host, VMRUN, "nic", "add", "eb", "--bridge", "br0", *connect, env=env)
+                )
                 rows[engine]["down"].append(timed(host, VMRUN, "down", "eb", "--force", *connect, env=env))
             rows["virsh"]["up"].append(timed(host, *virsh, "create", xml, env=env))
-            rows["virsh"]["nic add"].append(timed(host, *virsh, "attach-interface", "eb", "bridge", "br0", "--model", "virtio",
-                                                  "--live", env=env))  # fmt: skip
+            rows["virsh"]["nic add"].append(
+                timed(host, *virsh, "attach-interface", "eb", "bridge", "br0", "--model", "virtio", "--live", env=env)
+            )
             rows["virsh"]["down"].append(timed(host, *virsh, "destroy", "eb", env=env))
     med = {e: {k: statistics.median(v) for k, v in ops.items()} for e, ops in rows.items()}
     print(f"| step (median of {args.n}) | qemu engine | libvirt engine | virsh | libvirt / virsh |")

@@ -77,8 +77,13 @@ class Netns:
     def run(self, *argv: str, check: bool = False, timeout: float = 300, env: dict | None = None, **kw):
         return subprocess.run(
             ["ip", "netns", "exec", self.name, *argv],
-            capture_output=True, text=True, check=check, timeout=timeout, env=env, **kw,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+            env=env,
+            **kw,
+        )
 
     def popen(self, *argv: str, env: dict | None = None, **kw) -> subprocess.Popen:
         return subprocess.Popen(["ip", "netns", "exec", self.name, *argv], env=env, **kw)

@@ -50,8 +50,15 @@ def cases() -> list[Case]:
         header = _header(script)
         modern = script.with_name(script.stem + ".modern.sh")
         host = tuple(tuple(part.split()) for part in header.get("host", "").split(";") if part.strip())
-        out.append(Case(script, modern if modern.exists() else script, tuple(header.get("args", "").split()),
-                        tuple(header.get("files", "").split()), host))  # fmt: skip
+        out.append(
+            Case(
+                script,
+                modern if modern.exists() else script,
+                tuple(header.get("args", "").split()),
+                tuple(header.get("files", "").split()),
+                host,
+            )
+        )
     return out
 
 

@@ -28,8 +28,24 @@ class Lan:
 
     def create(self) -> None:
         self.ns.create()
-        subprocess.run(["ip", "-n", self.host.name, "link", "add", self.uplink, "type", "veth",
-                        "peer", "name", "lan", "netns", self.ns.name], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "ip",
+                "-n",
+                self.host.name,
+                "link",
+                "add",
+                self.uplink,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "lan",
+                "netns",
+                self.ns.name,
+            ],
+            check=True,
+        )
         self.host.ip("link", "set", self.uplink, "up")
         self.ns.ip("addr", "add", f"{SUBNET}.1/24", "dev", "lan")
         self.ns.ip("link", "set", "lan", "up")
@@ -39,12 +55,23 @@ class Lan:
         """DHCP on the LAN namespace's ``lan`` interface, leases in the test's folder."""
         self.leases.touch()
         self.dnsmasq = self.ns.popen(
-            "dnsmasq", "--keep-in-foreground", "--no-daemon", "--port=0", "--no-resolv", "--no-hosts",
-            "--bind-interfaces", "--interface=lan", "--except-interface=lo",
-            f"--dhcp-range={SUBNET}.100,{SUBNET}.150,255.255.255.0,1h", f"--dhcp-leasefile={self.leases}",
-            f"--pid-file={self.tmp / 'dnsmasq.pid'}", "--log-dhcp", f"--log-facility={self.tmp / 'dnsmasq.log'}",
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--no-daemon",
+            "--port=0",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--interface=lan",
+            "--except-interface=lo",
+            f"--dhcp-range={SUBNET}.100,{SUBNET}.150,255.255.255.0,1h",
+            f"--dhcp-leasefile={self.leases}",
+            f"--pid-file={self.tmp / 'dnsmasq.pid'}",
+            "--log-dhcp",
+            f"--log-facility={self.tmp / 'dnsmasq.log'}",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def bridge(self, name: str = "br0") -> str:
         """A Linux bridge in the host namespace with the uplink as its port."""

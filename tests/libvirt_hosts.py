@@ -247,7 +247,9 @@ class LibvirtHost:
     were still in the namespace after the daemons and helper were gone (should be none).
     """
 
-    def __init__(self, name: str, address: str | None = None, *, log_dir: Path | None = None, caps_seed: Path | None = None):
+    def __init__(
+        self, name: str, address: str | None = None, *, log_dir: Path | None = None, caps_seed: Path | None = None
+    ):
         self.name = name
         self.address = address
         self.log_dir = log_dir  # libvirt's logs are copied there on stop (the folder itself is removed)
@@ -286,13 +288,17 @@ class LibvirtHost:
         assert self.helper is not None
         return subprocess.run(
             ["nsenter", "-t", str(self.helper.pid), "-m", "-n", "--", *argv],
-            capture_output=True, text=True, check=check, timeout=timeout,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+        )
 
     def virsh(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
         """``virsh -c URI ARGS`` from the test's own namespaces."""
-        return subprocess.run(["virsh", "-c", self.uri, *args], capture_output=True, text=True,
-                              check=check, timeout=timeout)  # fmt: skip
+        return subprocess.run(
+            ["virsh", "-c", self.uri, *args], capture_output=True, text=True, check=check, timeout=timeout
+        )
 
     def processes(self) -> list[int]:
         """Live processes in the host's netns or its private mount ns (daemons, dnsmasq, QEMU, helper)."""
@@ -367,10 +373,20 @@ class LibvirtHost:
         assert self.root is not None
         with open(self.root / "helper.log", "wb") as log:
             self.helper = self.netns.popen(
-                "unshare", "-m", "--propagation", "private", sys.executable, "-c",
-                f"MOUNTS = {MOUNTS!r}\n{HELPER}", str(self.root), "listen" if self.address else "local",
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env={**os.environ, "LC_ALL": "C"},
-            )  # fmt: skip
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                sys.executable,
+                "-c",
+                f"MOUNTS = {MOUNTS!r}\n{HELPER}",
+                str(self.root),
+                "listen" if self.address else "local",
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env={**os.environ, "LC_ALL": "C"},
+            )
         line = self._read_line(self.helper, 60)
         if not line.startswith("ready "):
             log = (self.root / "helper.log").read_text(errors="replace")
@@ -511,8 +527,24 @@ class SharedLan(Lan):
         self.start_dnsmasq()
 
     def attach(self, netns: Netns, port: str, uplink: str = "uplink0", bridge: str = "br0") -> None:
-        subprocess.run(["ip", "-n", netns.name, "link", "add", uplink, "type", "veth",
-                        "peer", "name", port, "netns", self.ns.name], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "ip",
+                "-n",
+                netns.name,
+                "link",
+                "add",
+                uplink,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                port,
+                "netns",
+                self.ns.name,
+            ],
+            check=True,
+        )
         self.ns.ip("link", "set", port, "master", "lan")
         self.ns.ip("link", "set", port, "up")
         netns.ip("link", "add", bridge, "type", "bridge")
@@ -564,8 +596,24 @@ def two_hosts(tmp_path: Path) -> Iterator[TwoHosts]:
         for h in (a, b):
             stack.callback(lambda h=h: hosts.leftovers.__setitem__(h.name, h.stop()))
             h.create()
-        subprocess.run(["ip", "-n", a.netns.name, "link", "add", "mig0", "type", "veth",
-                        "peer", "name", "mig0", "netns", b.netns.name], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "ip",
+                "-n",
+                a.netns.name,
+                "link",
+                "add",
+                "mig0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "mig0",
+                "netns",
+                b.netns.name,
+            ],
+            check=True,
+        )
         for h, port in ((a, "lan-a"), (b, "lan-b")):
             h.netns.ip("addr", "add", f"{h.address}/24", "dev", "mig0")
             h.netns.ip("link", "set", "mig0", "up")

@@ -37,8 +37,12 @@ class Ovs:
     def start(self, *, switch: bool = True) -> None:
         if not (self.dir / "conf.db").exists():  # else started again after stop(keep=True): same ports
             subprocess.run(["ovsdb-tool", "create", str(self.dir / "conf.db"), SCHEMA], check=True, env=self.env)
-        self._daemon("ovsdb-server", str(self.dir / "conf.db"), f"--remote=punix:{self.dir / 'db.sock'}",
-                     "--remote=db:Open_vSwitch,Open_vSwitch,manager_options")  # fmt: skip
+        self._daemon(
+            "ovsdb-server",
+            str(self.dir / "conf.db"),
+            f"--remote=punix:{self.dir / 'db.sock'}",
+            "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
+        )
         self._wait_for(self.dir / "db.sock")
         self.vsctl("--no-wait", "init")
         if not switch:
@@ -51,9 +55,15 @@ class Ovs:
         argv = [prog, *(args if program else args[1:])]
         log = self.dir / f"{prog}.log"
         self.daemons.append(
-            self.ns.popen(*argv, f"--pidfile={self.dir / prog}.pid", f"--log-file={log}", env=self.env,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )  # fmt: skip
+            self.ns.popen(
+                *argv,
+                f"--pidfile={self.dir / prog}.pid",
+                f"--log-file={log}",
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
 
     def _wait_for(self, path: Path, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout

@@ -112,10 +112,13 @@ def _spice_agent(p: Profile) -> list[str]:
     if not (p.spice and p.spice.vdagent):
         return []
     return [
-        "-device", "virtio-serial",
-        "-chardev", opts("spicevmc", [("id", "vdagent"), ("debug", 0), ("name", "vdagent")]),
-        "-device", opts("virtserialport", [("chardev", "vdagent"), ("name", "com.redhat.spice.0")]),
-    ]  # fmt: skip
+        "-device",
+        "virtio-serial",
+        "-chardev",
+        opts("spicevmc", [("id", "vdagent"), ("debug", 0), ("name", "vdagent")]),
+        "-device",
+        opts("virtserialport", [("chardev", "vdagent"), ("name", "com.redhat.spice.0")]),
+    ]
 
 
 def _media(p: Profile) -> list[str]:
@@ -126,14 +129,24 @@ def _media(p: Profile) -> list[str]:
         pairs += [("addr", d.addr)]
         argv += ["-drive", opts(None, pairs)]
     if p.cdrom:
-        argv += ["-drive", opts(None, [("file", p.cdrom), ("index", CDROM_INDEX), ("media", "cdrom"), ("readonly", True)])]
+        argv += [
+            "-drive",
+            opts(None, [("file", p.cdrom), ("index", CDROM_INDEX), ("media", "cdrom"), ("readonly", True)]),
+        ]
     return argv
 
 
 def _seed(seed: str | None) -> list[str]:
     if seed is None:
         return []
-    pairs = [("file", seed), ("id", "cidata"), ("index", SEED_INDEX), ("media", "cdrom"), ("format", "raw"), ("readonly", True)]
+    pairs = [
+        ("file", seed),
+        ("id", "cidata"),
+        ("index", SEED_INDEX),
+        ("media", "cdrom"),
+        ("format", "raw"),
+        ("readonly", True),
+    ]
     return ["-drive", opts(None, pairs)]
 
 
@@ -181,12 +194,23 @@ def _run_options(run: RunOptions) -> list[str]:
 def _control(c: Control) -> list[str]:
     qmp = ("fd", c.qmp_fd) if c.qmp_fd is not None else ("path", c.qmp_socket)
     return [
-        "-chardev", opts("socket", [("id", "vmrun-qmp"), qmp, ("server", True), ("wait", False)]),
-        "-mon", "chardev=vmrun-qmp,mode=control",
-        "-chardev", opts("socket", [("id", "vmrun-serial"), ("path", c.serial_socket), ("server", True),
-                                    ("wait", False), ("logfile", c.serial_log), ("logappend", True)]),
-        "-serial", "chardev:vmrun-serial",
+        "-chardev",
+        opts("socket", [("id", "vmrun-qmp"), qmp, ("server", True), ("wait", False)]),
+        "-mon",
+        "chardev=vmrun-qmp,mode=control",
+        "-chardev",
+        opts(
+            "socket",
+            [
+                ("id", "vmrun-serial"),
+                ("path", c.serial_socket),
+                ("server", True),
+                ("wait", False),
+                ("logfile", c.serial_log),
+                ("logappend", True),
+            ],
+        ),
+        "-serial",
+        "chardev:vmrun-serial",
         *(["-pidfile", c.pidfile] if c.pidfile else []),
-    ]  # fmt: skip
-
-
+    ]

@@ -27,8 +27,15 @@ def user_data(c: CloudInit) -> str:
     q = json.dumps  # a JSON string is a YAML string: any key or name is quoted safely
     lines = ["#cloud-config", "# written by vmrun from the profile's [cloud_init]"]
     if c.user:
-        lines += ["users:", "  - default", f"  - name: {q(c.user)}", '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
-                  "    shell: /bin/bash", "    lock_passwd: true", "    ssh_authorized_keys:"]  # fmt: skip
+        lines += [
+            "users:",
+            "  - default",
+            f"  - name: {q(c.user)}",
+            '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
+            "    shell: /bin/bash",
+            "    lock_passwd: true",
+            "    ssh_authorized_keys:",
+        ]
         lines += [f"      - {q(k)}" for k in c.ssh_authorized_keys]
     elif c.ssh_authorized_keys:
         lines += ["ssh_authorized_keys:", *(f"  - {q(k)}" for k in c.ssh_authorized_keys)]
@@ -52,7 +59,10 @@ def make_seed(profile: Profile, run_folder: Path) -> Path:
     staging = run_folder / "cidata"
     staging.mkdir(mode=0o700)
     try:
-        for name, text in (("user-data", user_data(profile.cloud_init)), ("meta-data", meta_data(profile.cloud_init, profile.name))):
+        for name, text in (
+            ("user-data", user_data(profile.cloud_init)),
+            ("meta-data", meta_data(profile.cloud_init, profile.name)),
+        ):
             (staging / name).write_text(text)
         out = seed_path(run_folder)
         make_iso(out, LABEL, staging)

@@ -58,9 +58,12 @@ def check(profile: Profile) -> None:
         if d.backing is not None and not os.path.lexists(d.file):
             field, image, fmt = f"drives[{i}].backing", d.backing, None
         if os.path.exists(image) and (looping := qemuimg.backing_loop(image, fmt)) is not None:
-            raise PreflightError(f"the backing chain of {image} loops: its link {looping!r} leads back into the chain",
-                                 source=profile.source, field=field,
-                                 hint="end the chain on a real base image (qemu-img rebase -u -b BASE IMAGE)")  # fmt: skip
+            raise PreflightError(
+                f"the backing chain of {image} loops: its link {looping!r} leads back into the chain",
+                source=profile.source,
+                field=field,
+                hint="end the chain on a real base image (qemu-img rebase -u -b BASE IMAGE)",
+            )
 
 
 def backing_outside(profile: Profile, i: int) -> str | None:
@@ -72,8 +75,10 @@ def backing_outside(profile: Profile, i: int) -> str | None:
     folders = sorted({os.path.dirname(os.path.realpath(p)) for p in (profile.source, d.file)})
     if any(os.path.commonpath([backing, f]) == f for f in folders):
         return None
-    return (f"drives[{i}].backing: {d.backing} lies outside the profile's folder and the image's folder "
-            f"({' and '.join(folders)}); the guest reads it through {d.file}")  # fmt: skip
+    return (
+        f"drives[{i}].backing: {d.backing} lies outside the profile's folder and the image's folder "
+        f"({' and '.join(folders)}); the guest reads it through {d.file}"
+    )
 
 
 def ensure(profile: Profile, notice: Callable[[str], None] = lambda _: None) -> list[Made]:
@@ -91,6 +96,8 @@ def ensure(profile: Profile, notice: Callable[[str], None] = lambda _: None) -> 
         elif d.size is not None and os.path.isfile(d.file):
             actual = qemuimg.info(d.file).virtual_size
             if actual != d.size:
-                notice(f"drives[{i}]: {d.file} is {render_disk_size(actual)}, not the profile's size "
-                       f"{render_disk_size(d.size)}; left as it is (vmrun never resizes a disk)")  # fmt: skip
+                notice(
+                    f"drives[{i}]: {d.file} is {render_disk_size(actual)}, not the profile's size "
+                    f"{render_disk_size(d.size)}; left as it is (vmrun never resizes a disk)"
+                )
     return made

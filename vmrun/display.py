@@ -31,7 +31,6 @@ class Display:
         return f"spice://{host}:{self.port}"
 
 
-
 def _reachable(addr: str) -> str:
     """A wildcard listen address is reached on loopback."""
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(addr, addr)
@@ -40,7 +39,9 @@ def _reachable(addr: str) -> str:
 def display_of_state(name: str, state: RunState, secret: Path) -> Display:
     """The SPICE address of a VM from its run state; the password from ``secret`` (written 0600 by `up`), if any."""
     if state.spice is None:
-        raise StateError(f"{name}: has no SPICE display", hint="add [spice] with port = 5930 to its profile, then up it again")
+        raise StateError(
+            f"{name}: has no SPICE display", hint="add [spice] with port = 5930 to its profile, then up it again"
+        )
     password = secret.read_text() if secret.is_file() else None
     return Display(name, _reachable(state.spice.addr), state.spice.port, password)
 
@@ -56,6 +57,8 @@ def display_from_xml(name: str, xml: str, host: str) -> Display:
         address = host  # every address of that host: reach it by the name its URI gives
     elif host != "local" and (address.startswith("127.") or address == "::1"):
         port = graphics.get("port")
-        raise StateError(f"{name}: SPICE listens on {host}'s loopback only ({listen})",
-                         hint=f"tunnel it: ssh -L {port}:{address}:{port} {host}, then open spice://127.0.0.1:{port}")  # fmt: skip
+        raise StateError(
+            f"{name}: SPICE listens on {host}'s loopback only ({listen})",
+            hint=f"tunnel it: ssh -L {port}:{address}:{port} {host}, then open spice://127.0.0.1:{port}",
+        )
     return Display(name, address, int(graphics.get("port", "0")), graphics.get("passwd"))

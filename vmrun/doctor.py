@@ -94,11 +94,17 @@ def kvm_check(profile: Profile | None) -> Check:
     if problem is None:
         return Check("kvm", PASS, "KVM is usable")
     if wanted is Accel.KVM:
-        return Check("kvm", FAIL, f"the profile wants KVM, but {problem}", 'accel = "auto" (falls back to TCG) or "tcg"')
+        return Check(
+            "kvm", FAIL, f"the profile wants KVM, but {problem}", 'accel = "auto" (falls back to TCG) or "tcg"'
+        )
     if wanted is Accel.TCG:
         return Check("kvm", PASS, f"not needed (accel = tcg); {problem}")
-    return Check("kvm", WARN, f"guests will run under TCG (slow): {problem}",
-                 "load kvm_intel or kvm_amd on a host with hardware virtualisation")  # fmt: skip
+    return Check(
+        "kvm",
+        WARN,
+        f"guests will run under TCG (slow): {problem}",
+        "load kvm_intel or kvm_amd on a host with hardware virtualisation",
+    )
 
 
 def device_check(path: str, purpose: str, needed: bool, fix: str) -> Check:
@@ -113,7 +119,7 @@ def vhost_check(profile: Profile | None) -> Check:
     on = profile is not None and any(n.vhost is Vhost.ON for n in profile.nics)
     check = device_check("/dev/vhost-net", "vhost-net acceleration", on, "modprobe vhost_net")
     if check.status == WARN:
-        return Check(check.name, WARN, f"{check.detail}; vhost = \"auto\" NICs run without it", check.fix)
+        return Check(check.name, WARN, f'{check.detail}; vhost = "auto" NICs run without it', check.fix)
     return check
 
 
@@ -160,10 +166,13 @@ def bridge_netfilter_check(call_iptables: str | None, policy: str | None, *, nee
     if call_iptables == "0":
         return Check(name, PASS, "br_netfilter loaded, bridge-nf-call-iptables = 0")
     if policy == "DROP":
-        return Check(name, FAIL if needed else WARN,
-                     "br_netfilter sends bridged traffic through iptables FORWARD, whose policy is DROP",
-                     "sysctl -w net.bridge.bridge-nf-call-iptables=0 (or accept the bridge: "
-                     "iptables -I FORWARD -m physdev --physdev-is-bridged -j ACCEPT)")  # fmt: skip
+        return Check(
+            name,
+            FAIL if needed else WARN,
+            "br_netfilter sends bridged traffic through iptables FORWARD, whose policy is DROP",
+            "sysctl -w net.bridge.bridge-nf-call-iptables=0 (or accept the bridge: "
+            "iptables -I FORWARD -m physdev --physdev-is-bridged -j ACCEPT)",
+        )
     return Check(name, PASS, f"bridge-nf-call-iptables = 1, FORWARD policy {policy or 'unknown'}")
 
 
@@ -207,16 +216,26 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
         yield _as_check("disk images", lambda: disks.check(profile), "backing files readable, no backing chain loops")
     for i in range(len(profile.drives)):
         if outside := disks.backing_outside(profile, i):
-            yield Check(f"drives[{i}].backing", WARN, outside, "fine if you meant it; else keep the base image beside the profile")
+            yield Check(
+                f"drives[{i}].backing",
+                WARN,
+                outside,
+                "fine if you meant it; else keep the base image beside the profile",
+            )
     yield from disks_in_use(profile)
     for nic in profile.nics:
-        yield _as_check(f"nic {nic.id} ({nic.type.value})", lambda nic=nic: backend_for(nic).preflight(nic, profile),
-                        _nic_summary(nic))  # fmt: skip
+        yield _as_check(
+            f"nic {nic.id} ({nic.type.value})",
+            lambda nic=nic: backend_for(nic).preflight(nic, profile),
+            _nic_summary(nic),
+        )
 
 
 def _nic_summary(nic: Nic) -> str:
     if nic.hostfwd:
-        return "host side ready; forwarded ports free: " + ", ".join(f"{f.host_addr}:{f.host_port}" for f in nic.hostfwd)
+        return "host side ready; forwarded ports free: " + ", ".join(
+            f"{f.host_addr}:{f.host_port}" for f in nic.hostfwd
+        )
     return "host side ready"
 
 
@@ -237,8 +256,12 @@ def disks_in_use(profile: Profile) -> Iterator[Check]:
             continue
         users = processes_using(path)
         if users:
-            yield Check(f"drives[{i}]", FAIL, f"{drive.file} is open in another process: {', '.join(users)}",
-                        "stop that VM first (vmrun ps), or use a copy or an overlay of the disk")  # fmt: skip
+            yield Check(
+                f"drives[{i}]",
+                FAIL,
+                f"{drive.file} is open in another process: {', '.join(users)}",
+                "stop that VM first (vmrun ps), or use a copy or an overlay of the disk",
+            )
         else:
             yield Check(f"drives[{i}]", PASS, f"{drive.file} is not in use")
 
@@ -273,10 +296,18 @@ def boot_check(profile: Profile) -> Check:
         return Check("boot", PASS, f"boots from {', '.join(dict.fromkeys(what))}")
     pxe = [n.id for n in profile.nics if n.type in _PXE_NICS]
     if pxe:
-        return Check("boot", WARN, f"no kernel, disk or CD-ROM: only a PXE boot over {', '.join(pxe)} can start it",
-                     "fine if a PXE server answers there; else add a [[drives]] table, cdrom = \"ISO\" or kernel = \"...\"")  # fmt: skip
-    return Check("boot", FAIL, "nothing to boot: no kernel, no [[drives]], no cdrom, no NIC a PXE server could answer on",
-                 'add a disk ([[drives]] file = "disk.qcow2"), an installer (cdrom = "ISO") or kernel = "vmlinuz"')  # fmt: skip
+        return Check(
+            "boot",
+            WARN,
+            f"no kernel, disk or CD-ROM: only a PXE boot over {', '.join(pxe)} can start it",
+            'fine if a PXE server answers there; else add a [[drives]] table, cdrom = "ISO" or kernel = "..."',
+        )
+    return Check(
+        "boot",
+        FAIL,
+        "nothing to boot: no kernel, no [[drives]], no cdrom, no NIC a PXE server could answer on",
+        'add a disk ([[drives]] file = "disk.qcow2"), an installer (cdrom = "ISO") or kernel = "vmlinuz"',
+    )
 
 
 def _wants_host_cpu(profile: Profile) -> bool:
@@ -286,9 +317,17 @@ def _wants_host_cpu(profile: Profile) -> bool:
 def host_cpu_check(profile: Profile, kvm_problem: str | None) -> Check:
     """``cpu = "host"`` passes the host's CPU through, which only KVM can do: under TCG QEMU refuses to start."""
     if profile.accel is Accel.TCG:
-        return Check("cpu", FAIL, 'cpu = "host" needs KVM, and the profile says accel = "tcg"',
-                     'cpu = "max" (every feature TCG emulates), or leave cpu out')  # fmt: skip
+        return Check(
+            "cpu",
+            FAIL,
+            'cpu = "host" needs KVM, and the profile says accel = "tcg"',
+            'cpu = "max" (every feature TCG emulates), or leave cpu out',
+        )
     if kvm_problem is None:
         return Check("cpu", PASS, 'cpu = "host" with KVM')
-    return Check("cpu", FAIL, f'cpu = "host" needs KVM, and KVM is not usable here: {kvm_problem}',
-                 'cpu = "max" (works under TCG and KVM alike), or leave cpu out')  # fmt: skip
+    return Check(
+        "cpu",
+        FAIL,
+        f'cpu = "host" needs KVM, and KVM is not usable here: {kvm_problem}',
+        'cpu = "max" (works under TCG and KVM alike), or leave cpu out',
+    )

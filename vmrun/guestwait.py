@@ -38,7 +38,7 @@ def answers(host: str, port: int, *, timeout: float = 1.0) -> bool:
                 if s.recv(1):
                     return True  # the guest spoke first (SSH, SMTP...)
                 return False  # closed: slirp could not reach a listener
-            except socket.timeout:
+            except TimeoutError:
                 pass
             s.sendall(PROBE)
             return bool(s.recv(1))
@@ -58,13 +58,15 @@ def wait_until_answers(host: str, port: int, *, timeout: float, alive: Callable[
 
 
 def first_tcp_forward(profile: Profile) -> tuple[str, int, int]:
-    for nic, fwd in profile.forwards:
+    for _nic, fwd in profile.forwards:
         if fwd.proto == "tcp":
             host = "127.0.0.1" if fwd.host_addr == "0.0.0.0" else fwd.host_addr
             return host, fwd.host_port, fwd.guest_port
     raise ProfileError(
-        "--wait needs a TCP forward to wait on", source=profile.source, field="nics[].hostfwd",
-        hint="add e.g. hostfwd = [\"tcp::2222-:22\"] to a user NIC, or drop --wait",
+        "--wait needs a TCP forward to wait on",
+        source=profile.source,
+        field="nics[].hostfwd",
+        hint='add e.g. hostfwd = ["tcp::2222-:22"] to a user NIC, or drop --wait',
     )
 
 
@@ -83,8 +85,11 @@ def wait_for_guest(profile: Profile, launched: Launched, *, timeout: float) -> N
     if process.poll() is not None:
         tail = _qemu_said(launched)
         launched.vm.down()
-        raise LaunchError(f"QEMU exited with status {process.returncode} while the guest booted",
-                          output_tail=tail, hint=f"the full command is in `vmrun show {profile.name}`")  # fmt: skip
+        raise LaunchError(
+            f"QEMU exited with status {process.returncode} while the guest booted",
+            output_tail=tail,
+            hint=f"the full command is in `vmrun show {profile.name}`",
+        )
     raise LaunchError(
         f"the guest did not answer on port {guest_port} (via {host}:{port}) within {timeout:.0f} s; "
         f"{profile.name} was left running",

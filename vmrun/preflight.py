@@ -27,7 +27,8 @@ def check_port_free(fwd: HostFwd, *, source: str | None, field: str) -> None:
                 + (f"VM {vm} forwards it" if vm else str(e.strerror)),
                 source=source,
                 field=field,
-                hint=f"vmrun down {vm} frees it, or pick another host port" if vm
+                hint=f"vmrun down {vm} frees it, or pick another host port"
+                if vm
                 else "pick another host port, or stop what is listening there",
             ) from None
 
@@ -91,7 +92,7 @@ def find_qemu(profile: Profile) -> str:
             f"QEMU binary {profile.qemu!r} not found",
             source=profile.source,
             field="qemu",
-            hint="install qemu-system-x86 (apt-get install qemu-system-x86) or set qemu = \"/path/to/qemu-system-x86_64\"",
+            hint='install qemu-system-x86 (apt-get install qemu-system-x86) or set qemu = "/path/to/qemu-system-x86_64"',
         )
     from vmrun import trust
 
@@ -102,8 +103,11 @@ def find_qemu(profile: Profile) -> str:
 def check_files(profile: Profile) -> None:
     wanted = [("kernel", profile.kernel), ("initrd", profile.initrd), ("cdrom", profile.cdrom)]
     # A missing image that `up` makes (size, backing) is not missing; disks.check looks at its backing.
-    wanted += [(f"drives[{i}].file", d.file) for i, d in enumerate(profile.drives)
-               if not (d.made_by_vmrun and not os.path.lexists(d.file))]  # fmt: skip
+    wanted += [
+        (f"drives[{i}].file", d.file)
+        for i, d in enumerate(profile.drives)
+        if not (d.made_by_vmrun and not os.path.lexists(d.file))
+    ]
     for field, path in wanted:
         if path is None:
             continue

@@ -94,7 +94,9 @@ def _reap(pid: int) -> None:
         pass
 
 
-def spawn_detached(argv: Sequence[str], log: Path, *, pass_fds: Sequence[int] = (), umask: int = -1) -> subprocess.Popen[bytes]:
+def spawn_detached(
+    argv: Sequence[str], log: Path, *, pass_fds: Sequence[int] = (), umask: int = -1
+) -> subprocess.Popen[bytes]:
     """Start a process that outlives vmrun, its output appended to ``log`` (0600). Raises OSError.
 
     A new session: the terminal's Ctrl-C reaches vmrun, which shuts things down
@@ -102,7 +104,14 @@ def spawn_detached(argv: Sequence[str], log: Path, *, pass_fds: Sequence[int] = 
     """
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, start_new_session=True,
-                                pass_fds=tuple(pass_fds), umask=umask)  # fmt: skip
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=fd,
+            start_new_session=True,
+            pass_fds=tuple(pass_fds),
+            umask=umask,
+        )
     finally:
         os.close(fd)

@@ -35,8 +35,10 @@ def _check_new_name(name: str) -> None:
         found = find_profile(name)
     except ProfileError:
         return
-    raise ProfileError(f"a profile named {name!r} already exists: {found}",
-                       hint=f"vmrun edit {name} changes it; or choose another name")  # fmt: skip
+    raise ProfileError(
+        f"a profile named {name!r} already exists: {found}",
+        hint=f"vmrun edit {name} changes it; or choose another name",
+    )
 
 
 def _write_new(path: Path, text: str, mode: int = PROFILE_MODE) -> None:
@@ -188,7 +190,9 @@ def edit(name: str, *, ask: Callable[[str], bool] | None) -> Edited:
             break
         except ProfileError as e:
             if ask is None or not ask(f"vmrun: error: {e.message}\nedit again? [Y/n] "):
-                raise ProfileError(f"not saved: {e.message}", hint=f"{path} is unchanged; your edit is in {copy}") from None
+                raise ProfileError(
+                    f"not saved: {e.message}", hint=f"{path} is unchanged; your edit is in {copy}"
+                ) from None
     if path.read_text() != original:
         raise ProfileError(f"not saved: {path} changed while you edited it", hint=f"your edit is in {copy}")
     from vmrun.files import replace_file
@@ -209,8 +213,10 @@ def _run_editor(argv: list[str], copy: Path, original: str) -> None:
         kept = copy.read_text() != original
         if not kept:
             copy.unlink()
-        raise ProfileError(f"the editor {argv[0]} exited with status {done.returncode}; nothing saved",
-                           hint=f"your edit is in {copy}" if kept else None)  # fmt: skip
+        raise ProfileError(
+            f"the editor {argv[0]} exited with status {done.returncode}; nothing saved",
+            hint=f"your edit is in {copy}" if kept else None,
+        )
 
 
 def ask_tty(prompt: str) -> bool:
@@ -260,8 +266,10 @@ def clone(name: str, new_name: str) -> Cloned:
     new_text = f"# Cloned from {source} by `vmrun clone {name} {new_name}`.\n{new_text}"
     got = validate(new_text, target)
     if got.name != new_name or any(got.nics[i].mac != macs[got.nics[i].id] for i in written):
-        raise ProfileError(f"cannot rewrite {source} line by line (a name or MAC spans lines?)",
-                           hint=f"copy it by hand to {target} and change name and the MACs")  # fmt: skip
+        raise ProfileError(
+            f"cannot rewrite {source} line by line (a name or MAC spans lines?)",
+            hint=f"copy it by hand to {target} and change name and the MACs",
+        )
     _write_new(target, new_text, os.stat(source).st_mode & 0o777)
     ports = [f"{f.proto}/{f.host_port}" for _, f in profile.forwards]
     if profile.spice:
@@ -282,6 +290,6 @@ def _rewrite(text: str, new_name: str | None, macs: list[str]) -> str:
             line = re.sub(r"(name\s*=\s*)(\"[^\"]*\"|'[^']*')", lambda m: f'{m.group(1)}"{new_name}"', line, count=1)
         elif table == "nics" and pending and re.match(r"\s*mac\s*=", line):
             mac = pending.pop(0)
-            line = re.sub(r"(mac\s*=\s*)(\"[^\"]*\"|'[^']*')", lambda m: f'{m.group(1)}"{mac}"', line, count=1)
+            line = re.sub(r"(mac\s*=\s*)(\"[^\"]*\"|'[^']*')", lambda m, mac=mac: f'{m.group(1)}"{mac}"', line, count=1)
         out.append(line)
     return "".join(out)

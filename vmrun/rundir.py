@@ -76,8 +76,10 @@ def _find_root() -> Path:
     if explicit:
         root = Path(explicit)
         if problem := _unsafe(root):
-            raise StateError(f"VMRUN_RUNTIME_DIR={explicit} {problem}",
-                             hint="point it at a folder of your own that only you can write (mode 0700)")  # fmt: skip
+            raise StateError(
+                f"VMRUN_RUNTIME_DIR={explicit} {problem}",
+                hint="point it at a folder of your own that only you can write (mode 0700)",
+            )
     elif os.geteuid() == 0:
         root = Path("/run/vmrun")
     else:
@@ -91,7 +93,9 @@ def _find_root() -> Path:
             else:
                 root = Path(xdg) / "vmrun"
     if problem := _unsafe(root):
-        raise StateError(f"the runtime folder {root} {problem}", hint="remove it, or set VMRUN_RUNTIME_DIR to a folder of your own")
+        raise StateError(
+            f"the runtime folder {root} {problem}", hint="remove it, or set VMRUN_RUNTIME_DIR to a folder of your own"
+        )
     return root
 
 
@@ -180,8 +184,10 @@ class RunDir:
 
     def check_owned(self) -> None:
         if problem := self.problem():
-            raise StateError(f"{self.name}: its run folder {self.path} {problem}; vmrun leaves it alone",
-                             hint="vmrun acts only on run folders it made as you")  # fmt: skip
+            raise StateError(
+                f"{self.name}: its run folder {self.path} {problem}; vmrun leaves it alone",
+                hint="vmrun acts only on run folders it made as you",
+            )
 
     def create(self) -> None:
         try:
@@ -210,14 +216,17 @@ class RunDir:
         except FileNotFoundError:
             return None
         except OSError as e:
-            raise RunStateError(path, "is a symbolic link; vmrun never writes one" if e.errno == 40
-                                else f"cannot be read: {e.strerror}") from None  # fmt: skip
+            raise RunStateError(
+                path, "is a symbolic link; vmrun never writes one" if e.errno == 40 else f"cannot be read: {e.strerror}"
+            ) from None
         with os.fdopen(fd, "rb") as f:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 raise RunStateError(path, "is not a regular file")
             if st.st_uid != os.geteuid():
-                raise RunStateError(path, f"belongs to uid {st.st_uid}, not to you: vmrun acts only on records it wrote")
+                raise RunStateError(
+                    path, f"belongs to uid {st.st_uid}, not to you: vmrun acts only on records it wrote"
+                )
             data = f.read(4 << 20)
         try:
             return json.loads(data)

@@ -106,8 +106,15 @@ class _Reader:
 
 def _name(kinds: Any) -> str:
     kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
-             dict: "an object", type(None): "null"}  # fmt: skip
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
@@ -118,23 +125,35 @@ def parse(data: Any, path: Path) -> RunState:
         raise RunStateError(path, f"expected a JSON object, got {type(data).__name__}")
     schema = r.take(data, "schema", int, "", 1)
     if schema not in (1, SCHEMA):
-        raise RunStateError(path, f"schema {schema} is not one this vmrun reads ({SCHEMA})",
-                            hint="a newer vmrun wrote it: use that one")  # fmt: skip
+        raise RunStateError(
+            path, f"schema {schema} is not one this vmrun reads ({SCHEMA})", hint="a newer vmrun wrote it: use that one"
+        )
     pid = r.take(data, "pid", (int, type(None)), "", None)
     if pid is not None and pid <= 0:
         raise RunStateError(path, f"pid: {pid} is not a process id")
     nics = []
     for i, n in enumerate(r.take(data, "nics", list, "", [])):
         where = f"nics[{i}]."
-        nics.append(NicState(
-            id=r.take(n, "id", str, where), type=r.take(n, "type", str, where), model=r.take(n, "model", str, where),
-            mac=r.take(n, "mac", str, where), host=r.take(n, "host", dict, where, {}),
-            hotplugged=r.take(n, "hotplugged", bool, where, False), bus=r.take(n, "bus", (str, type(None)), where, None),
-            phase=r.take(n, "phase", str, where, RUNNING),
-        ))  # fmt: skip
-    forwards = [Forward(r.take(f, "nic", str, f"forwards[{i}]."), r.take(f, "rule", str, f"forwards[{i}]."),
-                        r.take(f, "phase", str, f"forwards[{i}].", RUNNING))
-                for i, f in enumerate(r.take(data, "forwards", list, "", []))]  # fmt: skip
+        nics.append(
+            NicState(
+                id=r.take(n, "id", str, where),
+                type=r.take(n, "type", str, where),
+                model=r.take(n, "model", str, where),
+                mac=r.take(n, "mac", str, where),
+                host=r.take(n, "host", dict, where, {}),
+                hotplugged=r.take(n, "hotplugged", bool, where, False),
+                bus=r.take(n, "bus", (str, type(None)), where, None),
+                phase=r.take(n, "phase", str, where, RUNNING),
+            )
+        )
+    forwards = [
+        Forward(
+            r.take(f, "nic", str, f"forwards[{i}]."),
+            r.take(f, "rule", str, f"forwards[{i}]."),
+            r.take(f, "phase", str, f"forwards[{i}].", RUNNING),
+        )
+        for i, f in enumerate(r.take(data, "forwards", list, "", []))
+    ]
     spice = r.take(data, "spice", (dict, type(None)), "", None)
     argv = r.strings(data, "argv", "") if "argv" in data else []
     sizes = _sizes_in(argv)  # a state written before memory and vCPUs were recorded: read from its argv

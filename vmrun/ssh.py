@@ -18,4 +18,6 @@ def ssh_argv(name: str, user: str | None, extra: list[str]) -> list[str]:
             if user:
                 argv += ["-l", user]
             return argv + [target, *extra]
-    raise StateError(f"{name}: no forward to guest port 22", hint="add hostfwd = [\"tcp::2222-:22\"] to a user NIC of its profile")
+    raise StateError(
+        f"{name}: no forward to guest port 22", hint='add hostfwd = ["tcp::2222-:22"] to a user NIC of its profile'
+    )

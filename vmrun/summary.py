@@ -48,8 +48,21 @@ def ps_table(vms: list[VmStatus]) -> str:
         status += ", -snapshot" if s and s.snapshot else ""
         mem = render_memory(s.memory_mib) if s and s.memory_mib else "-"
         cpus = str(s.smp) if s and s.smp else "-"
-        rows.append([vm.name, vm.engine, vm.host, str(vm.pid or "-"), status, ui.duration(vm.uptime), mem, cpus,
-                     nics or "-", fwds or "-", spice])  # fmt: skip
+        rows.append(
+            [
+                vm.name,
+                vm.engine,
+                vm.host,
+                str(vm.pid or "-"),
+                status,
+                ui.duration(vm.uptime),
+                mem,
+                cpus,
+                nics or "-",
+                fwds or "-",
+                spice,
+            ]
+        )
     headers = ["NAME", "ENGINE", "HOST", "PID", "STATUS", "UPTIME", "MEM", "CPUS", "NICS", "FORWARDS", "SPICE"]
     return ui.table(headers, rows)
 

@@ -46,7 +46,7 @@ def quote_arg(arg: str, *, executable: bool = False) -> str:
     systemd expands no variables in the executable's path (only specifiers), so there $ stays single.
     """
     text = arg.replace("%", "%%") if executable else arg.replace("%", "%%").replace("$", "$$")
-    if text and not any(c in text for c in ' \t"\'\\;'):
+    if text and not any(c in text for c in " \t\"'\\;"):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -88,15 +88,22 @@ def check_values(spec: UnitSpec) -> None:
 
     if problem := control(spec.profile):
         raise ProfileError(problem, source=visible(spec.profile), hint="move the profile to a path without one")
-    values = [("the vmrun program's path ", spec.vmrun), ("the VM name ", spec.name),
-              ("VMRUN_RUNTIME_DIR=", spec.runtime_dir or ""), ("PIDFile ", spec.pidfile),
-              *(("the NIC device ", d) for d in spec.devices)]  # fmt: skip
+    values = [
+        ("the vmrun program's path ", spec.vmrun),
+        ("the VM name ", spec.name),
+        ("VMRUN_RUNTIME_DIR=", spec.runtime_dir or ""),
+        ("PIDFile ", spec.pidfile),
+        *(("the NIC device ", d) for d in spec.devices),
+    ]
     for what, value in values:
         if problem := control(value):
             raise StateError(f"{what}{visible(value)} {problem}")
     if any(c in spec.vmrun for c in "\"'\\"):
-        raise StateError(f"the vmrun program's path {spec.vmrun} has a quote or a backslash, which systemd refuses in "
-                         "an executable's path", hint="install vmrun at a path without them")  # fmt: skip
+        raise StateError(
+            f"the vmrun program's path {spec.vmrun} has a quote or a backslash, which systemd refuses in "
+            "an executable's path",
+            hint="install vmrun at a path without them",
+        )
 
 
 def render(spec: UnitSpec) -> str:
@@ -141,8 +148,10 @@ def find_vmrun() -> str:
     found = shutil.which("vmrun")
     if found:
         return str(Path(found).resolve())
-    raise StateError("cannot tell where the vmrun program is: ExecStart= needs its absolute path",
-                     hint="run vmrun itself (not python -m vmrun), or put it on PATH: pipx install .")  # fmt: skip
+    raise StateError(
+        "cannot tell where the vmrun program is: ExecStart= needs its absolute path",
+        hint="run vmrun itself (not python -m vmrun), or put it on PATH: pipx install .",
+    )
 
 
 def spec_for(profile: Profile, *, timeout: int, vmrun: str | None = None, user: bool | None = None) -> UnitSpec:
@@ -160,7 +169,13 @@ def spec_for(profile: Profile, *, timeout: int, vmrun: str | None = None, user: 
         pidfile = f"%t/vmrun/{profile.name}/qemu.pid"
     devices: list[str] = []
     for nic in profile.nics:
-        dev = nic.parent if nic.type is NicType.MACVTAP else nic.bridge if nic.type in (NicType.BRIDGE, NicType.OVS) else None
+        dev = (
+            nic.parent
+            if nic.type is NicType.MACVTAP
+            else nic.bridge
+            if nic.type in (NicType.BRIDGE, NicType.OVS)
+            else None
+        )
         if dev and dev not in devices:
             devices.append(dev)
     return UnitSpec(

@@ -38,8 +38,13 @@ class Opened:
     exit_code: int | None = None  # with --wait
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.display.name, "uri": self.display.uri, "viewer": self.viewer, "pid": self.pid,
-                "exit_code": self.exit_code}  # fmt: skip
+        return {
+            "name": self.display.name,
+            "uri": self.display.uri,
+            "viewer": self.viewer,
+            "pid": self.pid,
+            "exit_code": self.exit_code,
+        }
 
 
 def _keyfile_value(text: str) -> str:
@@ -70,8 +75,10 @@ def open_viewer(vm: RunningVm, *, wait: bool) -> Opened:
     if viewer is None:
         return Opened(display, None)
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise StateError("no graphical display here (DISPLAY is not set) for remote-viewer to open",
-                         hint=f"vmrun viewer {display.name} --print gives the URI to open elsewhere")  # fmt: skip
+        raise StateError(
+            "no graphical display here (DISPLAY is not set) for remote-viewer to open",
+            hint=f"vmrun viewer {display.name} --print gives the URI to open elsewhere",
+        )
     private = vm.private_folder()
     with tempfile.TemporaryDirectory(prefix="vmrun-viewer-") as scratch:  # libvirt VMs have no run folder here
         folder = private or Path(scratch)
@@ -103,6 +110,8 @@ def _detached(viewer: str, vv: Path, folder: Path, display: Display) -> Opened:
         time.sleep(0.05)
     if process.poll() is not None and process.returncode != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-        raise VmrunError(f"{VIEWER} exited with status {process.returncode}" + (f": {tail[0]}" if tail else ""),
-                         hint=f"vmrun viewer {display.name} --wait shows all it says")  # fmt: skip
+        raise VmrunError(
+            f"{VIEWER} exited with status {process.returncode}" + (f": {tail[0]}" if tail else ""),
+            hint=f"vmrun viewer {display.name} --wait shows all it says",
+        )
     return Opened(display, viewer, pid=process.pid)

@@ -79,7 +79,11 @@ class QmpCut:
                     data, fds = _recv(client)
                     if not data:
                         return
-                    if pid == self.target and self.command and re.search(rb'"execute"\s*:\s*"%s"' % self.command.encode(), data):
+                    if (
+                        pid == self.target
+                        and self.command
+                        and re.search(rb'"execute"\s*:\s*"%s"' % self.command.encode(), data)
+                    ):
                         armed = True
                     qemu.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
                     for fd in fds:

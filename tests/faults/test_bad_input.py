@@ -28,7 +28,7 @@ def one_line(err: str) -> str:
     return err
 
 
-SPICE = '[spice]\nport = 5900\n'
+SPICE = "[spice]\nport = 5900\n"
 BRIDGE_NIC = '[[nics]]\ntype = "bridge"\nbridge = "br0"\n'
 
 
@@ -46,11 +46,11 @@ BRIDGE_NIC = '[[nics]]\ntype = "bridge"\nbridge = "br0"\n'
         (r'extra_args = ["-s", "-S", "a\u007fb"]', "extra_args[2]", "U+007F"),
         (r'cpu = "host\u0085"', "cpu", "U+0085"),
         ('[[nics]]\ntype = "bridge"\n' + r'bridge = "br0\n"', "nics[0].bridge", "U+000A"),
-        ('[[nics]]\n' + r'hostfwd = ["tcp::2222-:22\n"]', "nics[0].hostfwd[0]", "U+000A"),
-        (BRIDGE_NIC + '[[nics]]\n' + r'id = "n\t1"', "nics[1].id", "U+0009"),
-        ('[[nics]]\n' + r'net = "10.0.2.0/24\t"', "nics[0].net", "U+0009"),
-        ('[[drives]]\n' + r'file = "disk.qcow2\n"', "drives[0].file", "U+000A"),
-        ('[[networks]]\n' + r'name = "lab\n"', "networks[0].name", "U+000A"),
+        ("[[nics]]\n" + r'hostfwd = ["tcp::2222-:22\n"]', "nics[0].hostfwd[0]", "U+000A"),
+        (BRIDGE_NIC + "[[nics]]\n" + r'id = "n\t1"', "nics[1].id", "U+0009"),
+        ("[[nics]]\n" + r'net = "10.0.2.0/24\t"', "nics[0].net", "U+0009"),
+        ("[[drives]]\n" + r'file = "disk.qcow2\n"', "drives[0].file", "U+000A"),
+        ("[[networks]]\n" + r'name = "lab\n"', "networks[0].name", "U+000A"),
         ('[[networks]]\nname = "lab"\nkind = "bridge"\n' + r'uplink = "eth0\u0000"', "networks[0].uplink", "U+0000"),
     ],
 )
@@ -67,7 +67,9 @@ def test_control_character_in_an_override_names_it_escaped(write_profile):
     path = write_profile('name = "x"\n')
     code, err = run("show", str(path), "--set", "append=quiet\ninit=/bin/sh")
     assert code == 2
-    assert one_line(err).startswith("vmrun: error: --set append=quiet\\x0ainit=/bin/sh: contains a control character (U+000A)")
+    assert one_line(err).startswith(
+        "vmrun: error: --set append=quiet\\x0ainit=/bin/sh: contains a control character (U+000A)"
+    )
     code, err = run("show", str(path), "--memory", "8G\n")
     assert code == 2 and one_line(err).startswith("vmrun: error: --memory 8G\\x0a: contains a control character")
 
@@ -84,14 +86,19 @@ def test_absurd_memory_is_one_line(write_profile, size):
     path = write_profile('name = "x"\n')
     code, err = run("show", str(path), "--memory", size)
     assert code == 2
-    assert one_line(err) == f"vmrun: error: --memory {size}: {size!r} is too large: at most 4P (x86-64 addresses 52 physical bits)"
+    assert (
+        one_line(err)
+        == f"vmrun: error: --memory {size}: {size!r} is too large: at most 4P (x86-64 addresses 52 physical bits)"
+    )
 
 
 @pytest.mark.parametrize("value", ['"99999999999999999999G"', "99999999999999999999"])
 def test_absurd_memory_in_the_file(write_profile, value):
     path = write_profile(f'name = "x"\nmemory = {value}\n')
     code, err = run("show", str(path))
-    assert code == 2 and one_line(err).startswith(f"vmrun: error: {path}: memory: ") and "is too large: at most 4P" in err
+    assert (
+        code == 2 and one_line(err).startswith(f"vmrun: error: {path}: memory: ") and "is too large: at most 4P" in err
+    )
 
 
 @pytest.mark.parametrize(("size", "mib"), [("1T", 1024**2), ("4P", 4 * 1024**3), ("4194304G", 4 * 1024**3)])

@@ -18,11 +18,18 @@ import pytest
 
 from tests.conftest import links
 from tests.faults.util import (
-    BARE, BARE_TAP, NAME, TAP, assert_nothing_left, no_traceback, one_error, qemu_pids, with_bridge,
+    BARE,
+    BARE_TAP,
+    NAME,
+    TAP,
+    assert_nothing_left,
+    no_traceback,
+    one_error,
+    qemu_pids,
+    with_bridge,
 )
 
 pytestmark = pytest.mark.root
-
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -142,10 +149,17 @@ def test_unknown_record_beside_a_real_tap_record(vm, write_profile, command):
     vm.netns.ip("tuntap", "add", "dev", TAP, "mode", "tap")
     index = int(vm.netns.run("ip", "-o", "link", "show", TAP, check=True).stdout.split(":", 1)[0])
     objects = vm.runtime_dir / NAME / "host-objects.json"
-    objects.write_text(json.dumps({"schema": 2, "objects": [
-        {"kind": "wat"},
-        {"kind": "link", "name": TAP, "ifindex": index, "link_kind": "tap", "nic": "net1"},
-    ]}))  # fmt: skip
+    objects.write_text(
+        json.dumps(
+            {
+                "schema": 2,
+                "objects": [
+                    {"kind": "wat"},
+                    {"kind": "link", "name": TAP, "ifindex": index, "link_kind": "tap", "nic": "net1"},
+                ],
+            }
+        )
+    )
 
     r = vm(command, *([NAME] if command == "down" else []))
     assert r.returncode == 0, r.stderr

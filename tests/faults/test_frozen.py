@@ -25,7 +25,9 @@ def run(vm, *args: str, within: float) -> subprocess.CompletedProcess:
     try:
         return vm(*args, timeout=within)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"`vmrun {' '.join(args)}` did not return within {within:.0f} s (a frozen QEMU hangs it)") from None
+        raise AssertionError(
+            f"`vmrun {' '.join(args)}` did not return within {within:.0f} s (a frozen QEMU hangs it)"
+        ) from None
 
 
 @contextmanager

@@ -74,8 +74,11 @@ def assert_nic_gone(vm, before: set[str], nic_id: str) -> None:
     assert [n["id"] for n in entry["nics"]] == ["net0"], entry["nics"]
 
 
-STEPS = {"device_del": {"command": "device_del"}, "DEVICE_DELETED": {"event": "DEVICE_DELETED"},
-         "netdev_del": {"command": "netdev_del"}}  # fmt: skip
+STEPS = {
+    "device_del": {"command": "device_del"},
+    "DEVICE_DELETED": {"event": "DEVICE_DELETED"},
+    "netdev_del": {"command": "netdev_del"},
+}
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -163,7 +166,9 @@ def test_fwd_add_killed_after_qemu_added_it_is_finished_by_a_second_add(vm, writ
         assert r.returncode == 0, r.stderr
         no_traceback(r)
         assert r.stdout.strip() == f"{NAME}: forwarding tcp:127.0.0.1:18080-:80"
-        assert [f for f in bare_forwards(vm) if "18080" in f["rule"]] == [{"nic": "net0", "rule": "tcp:127.0.0.1:18080-:80"}]
+        assert [f for f in bare_forwards(vm) if "18080" in f["rule"]] == [
+            {"nic": "net0", "rule": "tcp:127.0.0.1:18080-:80"}
+        ]
         assert hostfwds(vm).count("18080") == 1
 
         r = vm("fwd", "del", NAME, "tcp:127.0.0.1:18080")

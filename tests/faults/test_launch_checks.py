@@ -43,7 +43,7 @@ def test_cpu_host_under_tcg_is_refused_before_starting(vm, write_profile):
     r = vm("up", str(path))
     assert r.returncode == 2
     line = one_error(r.stderr)
-    assert line.startswith(f"vmrun: error: {path}: cpu: cpu = \"host\" needs KVM")
+    assert line.startswith(f'vmrun: error: {path}: cpu: cpu = "host" needs KVM')
     assert_nothing_left(vm)
 
 

@@ -20,7 +20,15 @@ import pytest
 
 from tests.conftest import links, vmrun_bin
 from tests.faults.util import (
-    BARE_TAP, NAME, TAP, assert_nothing_left, comm, no_traceback, one_error, qemu_pids, with_bridge,
+    BARE_TAP,
+    NAME,
+    TAP,
+    assert_nothing_left,
+    comm,
+    no_traceback,
+    one_error,
+    qemu_pids,
+    with_bridge,
 )
 
 pytestmark = pytest.mark.root
@@ -146,7 +154,9 @@ def test_up_killed_at_each_step_leaves_a_vm_that_stays_known(vm, write_profile, 
     before = with_bridge(vm)
     path = write_profile(BARE_TAP, NAME)
     run_dir = vm.runtime_dir / NAME
-    p = vm.netns.popen(vmrun_bin(), "up", str(path), env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = vm.netns.popen(
+        vmrun_bin(), "up", str(path), env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_for(point, p, run_dir)
         p.send_signal(signal.SIGKILL)

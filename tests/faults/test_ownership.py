@@ -67,7 +67,10 @@ def start_time(pid: int) -> int:
 def plant(folder: Path, objects: object, state: object, *, uid: int = 0) -> dict[Path, bytes]:
     """A VM folder holding the given records, everything owned by ``uid``; returns the files' contents."""
     folder.mkdir(mode=0o700, parents=True)
-    files = {folder / "host-objects.json": json.dumps(objects).encode(), folder / "state.json": json.dumps(state).encode()}
+    files = {
+        folder / "host-objects.json": json.dumps(objects).encode(),
+        folder / "state.json": json.dumps(state).encode(),
+    }
     for path, data in files.items():
         path.write_bytes(data)
         os.chmod(path, 0o600)
@@ -131,7 +134,10 @@ def test_runtime_dir_not_ours_is_refused(vm, tmp_path, args, setup):
     assert one_error(r.stderr) == f"vmrun: error: {expected}"
     assert r.stdout == ""
     assert (folder / "x" / "state.json").exists()
-    assert stat.S_IMODE(folder.stat().st_mode) == {"other-uid": 0o700, "world-writable": 0o777, "group-writable": 0o770}[setup]
+    assert (
+        stat.S_IMODE(folder.stat().st_mode)
+        == {"other-uid": 0o700, "world-writable": 0o777, "group-writable": 0o770}[setup]
+    )
 
 
 # --- defect 3: planted records --------------------------------------------------------------------
@@ -191,10 +197,16 @@ def test_records_of_our_own_folder_act_only_on_what_is_provably_ours(vm, command
             {"kind": "process", "pid": sleeper.pid, "start": None, "what": "passt"},
             # With its real start time and a socket path in the run folder it still is not ours: sleep's
             # command line does not name that path.
-            {"kind": "process", "pid": sleeper.pid, "start": start_time(sleeper.pid), "what": "passt",
-             "arg": "--socket", "path": str(folder / "passt.sock")},
+            {
+                "kind": "process",
+                "pid": sleeper.pid,
+                "start": start_time(sleeper.pid),
+                "what": "passt",
+                "arg": "--socket",
+                "path": str(folder / "passt.sock"),
+            },
             record,
-        ]  # fmt: skip
+        ]
         plant(folder, {"schema": 2, "objects": objects}, {"name": NAME, "profile": "/x", "pid": sleeper.pid})
 
         r = vm(command, *([NAME] if command == "down" else []), timeout=120)
@@ -256,8 +268,9 @@ VENV_VMRUN = REPO / ".venv" / "bin" / "vmrun"
 
 def as_nobody(*args: str, env: dict) -> subprocess.CompletedProcess:
     base = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"}
-    return subprocess.run([*AS_NOBODY, str(VENV_VMRUN), *args], env={**base, **env}, capture_output=True, text=True,
-                          timeout=60, cwd="/")  # fmt: skip
+    return subprocess.run(
+        [*AS_NOBODY, str(VENV_VMRUN), *args], env={**base, **env}, capture_output=True, text=True, timeout=60, cwd="/"
+    )
 
 
 def require_venv_usable_by_nobody() -> None:
@@ -268,7 +281,9 @@ def require_venv_usable_by_nobody() -> None:
         for path in [VENV_VMRUN, (REPO / ".venv" / "bin" / "python").resolve()]:
             for parent in [*reversed(path.parents), path]:
                 if parent.is_dir() and not parent.stat().st_mode & 0o001:
-                    blocked.append(f"{parent} (mode {stat.S_IMODE(parent.stat().st_mode):o}) is not traversable by others")
+                    blocked.append(
+                        f"{parent} (mode {stat.S_IMODE(parent.stat().st_mode):o}) is not traversable by others"
+                    )
                     break
         pytest.fail(
             f"uid {NOBODY} cannot run {VENV_VMRUN} (exit {r.returncode}: {r.stderr.strip()[-300:]}); "
@@ -328,7 +343,9 @@ def test_non_root_ignores_an_xdg_runtime_dir_of_roots(vm, root_folder, tmp_vmrun
     assert "Traceback" not in r.stderr
     assert r.stdout.strip() == "no VMs"
     [notice] = r.stderr.splitlines()
-    assert notice.startswith(f"vmrun: ignoring XDG_RUNTIME_DIR={root_folder}") and str(tmp_vmrun_nobody) in notice, notice
+    assert notice.startswith(f"vmrun: ignoring XDG_RUNTIME_DIR={root_folder}") and str(tmp_vmrun_nobody) in notice, (
+        notice
+    )
 
 
 def test_non_root_meets_roots_files_in_its_own_runtime_dir(vm, tmp_vmrun_nobody):

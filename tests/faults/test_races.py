@@ -53,7 +53,9 @@ def ps_json(vm) -> list[dict]:
 def assert_nothing_left(vm, before: set[str], name: str = "bare", who: dict[int, str] | None = None) -> None:
     assert qemu_pids(vm.netns) == []
     assert links(vm.netns) == before, f"links left: {links(vm.netns) - before}"
-    assert not (vm.runtime_dir / name).exists(), f"run folder left: {sorted(p.name for p in (vm.runtime_dir / name).iterdir())}"
+    assert not (vm.runtime_dir / name).exists(), (
+        f"run folder left: {sorted(p.name for p in (vm.runtime_dir / name).iterdir())}"
+    )
     lock = vm.runtime_dir / f".{name}.lock"
     if lock.exists():
         holder = lock.read_text().split()
@@ -76,18 +78,19 @@ def test_ten_concurrent_ups_start_one_vm(vm, write_profile):
         with cleanup_on_failure(vm):
             procs = [popen(vm, "up", str(path)) for _ in range(10)]
             results = [finish(p) for p in procs]
-            for rc, out, err in results:
+            for _rc, _out, err in results:
                 assert "Traceback" not in err, err
             winners = [r for r in results if r[0] == 0]
             assert len(winners) == 1, f"round {round_}: {len(winners)} `up`s succeeded: {[r[0] for r in results]}"
-            for rc, out, err in results:
+            for rc, _out, err in results:
                 if rc == 0:
                     continue
                 assert rc == 2, f"round {round_}: exit {rc}: {err}"
                 # The pid the loser names must be a pid: "(pid ?)" is a loser that read the lock file
                 # between the winner's flock and its write of "PID up".
-                assert ("bare is being started by another vmrun (pid " in err or "bare: already running (pid " in err)\
-                    and "(pid ?)" not in err, f"round {round_}: a losing `up` said: {err}"
+                assert (
+                    "bare is being started by another vmrun (pid " in err or "bare: already running (pid " in err
+                ) and "(pid ?)" not in err, f"round {round_}: a losing `up` said: {err}"
             assert "bare is up: pid" in winners[0][1]
 
             [pid] = qemu_pids(vm.netns)
@@ -117,8 +120,11 @@ def test_foreground_up_and_a_concurrent_down(vm, write_profile, with_sigterm):
             fg = popen(vm, "up", str(path), "--foreground")
             down = None
             try:
-                wait_until("ps shows bare running",
-                           lambda: fg.poll() is not None or any(e["status"] == "running" for e in ps_json(vm)), every=0.2)
+                wait_until(
+                    "ps shows bare running",
+                    lambda fg=fg: fg.poll() is not None or any(e["status"] == "running" for e in ps_json(vm)),
+                    every=0.2,
+                )
                 assert fg.poll() is None, f"up --foreground ended early: {fg.communicate()}"
                 down = popen(vm, "down", "bare", "--timeout", "1")
                 if with_sigterm:
@@ -132,7 +138,9 @@ def test_foreground_up_and_a_concurrent_down(vm, write_profile, with_sigterm):
                 assert "Traceback" not in err, err
                 assert "could not remove" not in err, err
             assert down_rc == 0, f"round {round_}: down exited {down_rc}: {down_err}"
-            assert fg_rc in ((0, 130) if with_sigterm else (0,)), f"round {round_}: up --foreground exited {fg_rc}: {fg_err}"
+            assert fg_rc in ((0, 130) if with_sigterm else (0,)), (
+                f"round {round_}: up --foreground exited {fg_rc}: {fg_err}"
+            )
             assert_nothing_left(vm, before, who={fg.pid: "the `up --foreground`", down.pid: "the `down`"})
 
 
@@ -148,7 +156,7 @@ def test_parallel_ups_whose_qemu_greets_then_exits(vm, write_profile):
     for round_ in range(2):
         procs = [popen(vm, "up", str(path)) for path in paths]
         results = [finish(p) for p in procs]
-        for rc, out, err in results:
+        for rc, _out, err in results:
             line = one_error(err)
             assert rc == 1, f"round {round_}: exit {rc}: {err}"
             assert line.startswith("vmrun: error: QEMU exited with status 1") and "can't find value 'nope'" in line, err

@@ -20,16 +20,23 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import links, vmrun_bin
-from tests.launch.test_lifecycle import BARE, qemu_pids
 from tests.faults.util import finish, popen
+from tests.launch.test_lifecycle import BARE, qemu_pids
 
 pytestmark = pytest.mark.root
 
 BRIDGED = BARE + '[[nics]]\nid = "net1"\ntype = "bridge"\nbridge = "br0"\nvia = "tap"\n'
 TRIES = 6  # attempts to catch a `nic add` between its tap and its device_add
 ROUNDS = 3
-ASYNCIO_NOISE = ("Task was destroyed", "Exception ignored", "Event loop is closed", "was never awaited",
-                 "RuntimeError", "asyncio", "Traceback")  # fmt: skip
+ASYNCIO_NOISE = (
+    "Task was destroyed",
+    "Exception ignored",
+    "Event loop is closed",
+    "was never awaited",
+    "RuntimeError",
+    "asyncio",
+    "Traceback",
+)
 
 
 # --- helpers ---
@@ -382,12 +389,21 @@ def test_sighup_during_down_leaves_no_half_removed_vm(vm, write_profile, moment)
     with cleanup_on_failure(vm):
         if moment == "waiting-for-power-off":
             # BARE has no OS to answer the power button: down waits for it, then quits QEMU.
-            p = vm.netns.popen(vmrun_bin(), "down", "bare", "--timeout", "10", env=vm.env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+            p = vm.netns.popen(
+                vmrun_bin(),
+                "down",
+                "bare",
+                "--timeout",
+                "10",
+                env=vm.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             early = _read_until(p, "waiting up to 10 s for the guest to power off", timeout=60)
         else:
-            p = vm.netns.popen(vmrun_bin(), "down", "bare", "--force", env=vm.env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+            p = vm.netns.popen(
+                vmrun_bin(), "down", "bare", "--force", env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
             early = ""
             deadline = time.monotonic() + 60
             while not _gone(pid):

@@ -18,8 +18,6 @@ def nic(via: str, bridge: str = "br0", extra: str = "") -> str:
     return f'[[nics]]\nid = "n0"\ntype = "bridge"\nbridge = "{bridge}"\nvia = "{via}"\nmac = "{MAC}"\n{extra}'
 
 
-
-
 def test_tap_made_by_vmrun_on_a_bridge(vm, lan, write_profile, test_guest, leaves_nothing):
     lan.bridge("br0")
     leaves_nothing()
@@ -87,7 +85,7 @@ def test_vhost_on_without_vhost_net_is_refused(vm, lan, write_profile, test_gues
     path = guest_profile(write_profile, test_guest, nic("tap", extra='vhost = "on"\n'))
     r = vm("up", str(path))
     assert r.returncode == 2
-    assert f"{path}: nics[0].vhost: vhost = \"on\" but /dev/vhost-net cannot be opened" in r.stderr
+    assert f'{path}: nics[0].vhost: vhost = "on" but /dev/vhost-net cannot be opened' in r.stderr
 
 
 def test_missing_bridge_is_refused(vm, write_profile, test_guest):

@@ -50,8 +50,15 @@ def test_console_reaches_the_guest_shell(vm, write_profile, test_guest):
     path = guest_profile(write_profile, test_guest, '[[nics]]\nhostfwd = ["tcp::8080-:80"]\n')
     assert vm("up", str(path), "--wait", "--wait-timeout", "120").returncode == 0
     try:
-        p = vm.netns.popen(vmrun_bin(), "console", "g", env=vm.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)  # fmt: skip
+        p = vm.netns.popen(
+            vmrun_bin(),
+            "console",
+            "g",
+            env=vm.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         p.stdin.write(b"\necho vmrun-$((40+2))\n")
         p.stdin.flush()
         seen, deadline = b"", time.monotonic() + 30
@@ -74,8 +81,19 @@ def test_foreground_ctrl_c_powers_the_guest_off(vm, write_profile, test_guest):
     from tests.conftest import guest_profile, vmrun_bin
 
     path = guest_profile(write_profile, test_guest, '[[nics]]\nhostfwd = ["tcp::8080-:80"]\n')
-    p = vm.netns.popen(vmrun_bin(), "up", str(path), "--foreground", "--wait", "--wait-timeout", "120", env=vm.env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    p = vm.netns.popen(
+        vmrun_bin(),
+        "up",
+        str(path),
+        "--foreground",
+        "--wait",
+        "--wait-timeout",
+        "120",
+        env=vm.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     # The moment: vmrun says its --wait is over (a Ctrl-C before it aborts the up instead).
     said = ""
     while "done after" not in said and p.poll() is None:

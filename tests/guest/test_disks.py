@@ -16,8 +16,11 @@ pytestmark = pytest.mark.root
 
 
 def info(path: Path) -> dict:
-    return json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", str(path)], check=True,
-                                     capture_output=True, text=True).stdout)  # fmt: skip
+    return json.loads(
+        subprocess.run(
+            ["qemu-img", "info", "-U", "--output=json", str(path)], check=True, capture_output=True, text=True
+        ).stdout
+    )
 
 
 def fingerprint(path: Path) -> tuple[int, str]:
@@ -84,8 +87,11 @@ def test_up_makes_missing_disks_once_and_never_touches_them_again(vm, tmp_path, 
     [
         ('file = "d.qcow2"\nsize = "lots"', 2, "t.toml: drives[0].size: 'lots' is not a size"),
         ('file = "d.qcow2"\nbacking = "nope.img"', 2, "t.toml: drives[0].backing: {tmp}/nope.img does not exist"),
-        ('file = "d.qcow2"\nbacking = "b.img"\nformat = "raw"', 2,
-         "t.toml: drives[0].format: 'raw' cannot have a backing file"),
+        (
+            'file = "d.qcow2"\nbacking = "b.img"\nformat = "raw"',
+            2,
+            "t.toml: drives[0].format: 'raw' cannot have a backing file",
+        ),
         ('file = "no/such/dir/d.qcow2"\nsize = "1G"', 1, "cannot create: {tmp}/no/such/dir/d.qcow2: Could not create"),
     ],
 )
@@ -134,17 +140,21 @@ def test_a_backing_file_outside_the_profiles_and_images_folders_is_said(vm, tmp_
     for base in ("profile/base.img", "disks/base.img", "elsewhere/base.img"):
         subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(tmp_path / base), "16M"], check=True)
     path = tmp_path / "profile" / "ob.toml"
-    path.write_text('name = "ob"\naccel = "tcg"\nmemory = "64M"\n'
-                    '[[drives]]\nfile = "../disks/o.qcow2"\nbacking = "../elsewhere/base.img"\n'
-                    '[[drives]]\nfile = "../disks/p.qcow2"\nbacking = "base.img"\n'
-                    '[[drives]]\nfile = "../disks/q.qcow2"\nbacking = "../disks/base.img"\n')  # fmt: skip
+    path.write_text(
+        'name = "ob"\naccel = "tcg"\nmemory = "64M"\n'
+        '[[drives]]\nfile = "../disks/o.qcow2"\nbacking = "../elsewhere/base.img"\n'
+        '[[drives]]\nfile = "../disks/p.qcow2"\nbacking = "base.img"\n'
+        '[[drives]]\nfile = "../disks/q.qcow2"\nbacking = "../disks/base.img"\n'
+    )
     r = vm("up", str(path))
     assert r.returncode == 0, r.stderr
     try:
         notices = [line for line in r.stderr.splitlines() if "lies outside" in line]
-        assert notices == [f"vmrun: drives[0].backing: {tmp_path}/elsewhere/base.img lies outside the profile's "
-                           f"folder and the image's folder ({tmp_path}/disks and {tmp_path}/profile); "
-                           f"the guest reads it through {tmp_path}/disks/o.qcow2"]  # fmt: skip
+        assert notices == [
+            f"vmrun: drives[0].backing: {tmp_path}/elsewhere/base.img lies outside the profile's "
+            f"folder and the image's folder ({tmp_path}/disks and {tmp_path}/profile); "
+            f"the guest reads it through {tmp_path}/disks/o.qcow2"
+        ]
     finally:
         assert vm("down", "ob", "--force").returncode == 0
 

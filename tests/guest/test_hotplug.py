@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import links, guest_profile
+from tests.conftest import guest_profile, links
 from tests.lan import SUBNET
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -22,8 +22,6 @@ def running_guest(vm, write_profile, test_guest):
     assert r.returncode == 0, r.stderr
     yield json.loads(vm("ps", "--json").stdout)[0]["pid"]
     vm("down", "g", "--force")
-
-
 
 
 def netdevs(vm) -> str:
@@ -84,8 +82,22 @@ def test_two_adds_at_once_are_serialised(vm, lan, running_guest):
     from tests.conftest import vmrun_bin
 
     lan.bridge("br0")
-    procs = [vm.netns.popen(vmrun_bin(), "nic", "add", "g", "--bridge", "br0", "--json", env=vm.env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    procs = [
+        vm.netns.popen(
+            vmrun_bin(),
+            "nic",
+            "add",
+            "g",
+            "--bridge",
+            "br0",
+            "--json",
+            env=vm.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     added = []
     for p in procs:
         out, err = p.communicate(timeout=120)

@@ -39,8 +39,11 @@ def test_guest_on_macvtap_leases_and_answers_the_lan(vm, lan, write_profile, tes
     [entry] = json.loads(vm("ps", "--json").stdout)
     host = entry["nics"][0]["host"]
     assert {k: host[k] for k in ("macvtap", "parent", "mode", "vhost")} == {
-        "macvtap": name, "parent": "uplink0", "mode": "bridge", "vhost": False,
-    }  # fmt: skip
+        "macvtap": name,
+        "parent": "uplink0",
+        "mode": "bridge",
+        "vhost": False,
+    }
     assert "cannot reach" in host["note"]
     detail = vm.netns.run("ip", "-d", "link", "show", name).stdout
     assert f"{name}@uplink0" in detail and "macvtap mode bridge" in detail and MAC in detail

@@ -57,7 +57,9 @@ def test_profile_network_is_made_at_up_and_stays_after_down(vm, libvirtd, write_
     networks = '[[networks]]\nname = "profnet"\nsubnet = "192.168.129.0/24"\n'
     path = guest_profile(write_profile, test_guest, nic("profnet"), extra=networks)
     stderr = boot_lease_down(vm, libvirtd, path, "profnet", "192.168.129.0/24")
-    assert ("vmrun: created libvirt network profnet (active, persistent, autostart, bridge vr-profnet); "
-            "it stays after `vmrun down` (host set-up, not part of the VM)") in stderr  # fmt: skip
+    assert (
+        "vmrun: created libvirt network profnet (active, persistent, autostart, bridge vr-profnet); "
+        "it stays after `vmrun down` (host set-up, not part of the VM)"
+    ) in stderr
     net = shown(vm, "profnet")
     assert net["active"] and net["persistent"] and net["autostart"] and net["subnet"] == "192.168.129.0/24"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import links, serial_lease, guest_profile
+from tests.conftest import guest_profile, links, serial_lease
 from tests.libvirtd import URI, LibvirtdLock
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -22,8 +22,6 @@ NETWORK, BRIDGE, PREFIX = "vmrtest", "vmrbr0", "192.168.150"
 
 def nic(via: str, network: str = NETWORK, extra: str = "") -> str:
     return f'[[nics]]\nid = "n0"\ntype = "network"\nnetwork = "{network}"\nvia = "{via}"\nmac = "{MAC}"\n{extra}'
-
-
 
 
 def up_lease_http_down(vm, libvirtd, path: Path, via: str) -> dict:

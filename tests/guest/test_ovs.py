@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from tests.conftest import links, guest_profile, vmrun_bin
+from tests.conftest import guest_profile, links, vmrun_bin
 from tests.lan import SUBNET
 from tests.ovs import Ovs, complete_checksums
 
@@ -116,9 +116,20 @@ def test_failure_after_the_port_was_added_removes_it(vm, lan, ovs, write_profile
 
 def test_ports_vmrun_did_not_make_are_left_alone(vm, lan, ovs, write_profile, test_guest):
     ovs.vsctl("add-port", "ovsbr0", "other0", "--", "set", "interface", "other0", "type=internal")
-    ovs.vsctl("add-port", "ovsbr0", "other1", "--", "set", "interface", "other1", "type=internal",
-              "external-ids:vmrun-vm=someone-else")  # fmt: skip
-    code = "from vmrun.adapters.ovs import delete_port as d; print(d('ovsbr0', 'other0', 'g'), d('ovsbr0', 'other1', 'g'))"
+    ovs.vsctl(
+        "add-port",
+        "ovsbr0",
+        "other1",
+        "--",
+        "set",
+        "interface",
+        "other1",
+        "type=internal",
+        "external-ids:vmrun-vm=someone-else",
+    )
+    code = (
+        "from vmrun.adapters.ovs import delete_port as d; print(d('ovsbr0', 'other0', 'g'), d('ovsbr0', 'other1', 'g'))"
+    )
     r = vm.netns.run(sys.executable, "-c", code, env=vm.env)
     assert r.stdout.split() == ["False", "False"], r.stderr
     # A port with vmrun's name that vmrun did not make for this VM stops `up` before anything is made.
@@ -189,7 +200,7 @@ def test_ovs_stopping_during_up_keeps_the_port_on_record_for_gc(vm, lan, ovs, wr
     """Issue 21, item 6, in a failed `up`: its own error first, the port kept on record with the run folder."""
     wrapper = tmp_path / "bin" / "ovs-vsctl"
     wrapper.parent.mkdir()
-    wrapper.write_text(_STOPS_AT_ADD_PORT.replace("ovs-vsctl \"$@\"", f"{shutil.which('ovs-vsctl')} \"$@\""))
+    wrapper.write_text(_STOPS_AT_ADD_PORT.replace('ovs-vsctl "$@"', f'{shutil.which("ovs-vsctl")} "$@"'))
     wrapper.chmod(0o755)
     before = links(vm.netns)
     path = guest_profile(write_profile, test_guest, nic())

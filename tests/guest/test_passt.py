@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import serial_lease, guest_profile, vmrun_bin
+from tests.conftest import guest_profile, serial_lease, vmrun_bin
 from tests.lan import SUBNET
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
@@ -70,8 +70,13 @@ def test_passt_dhcp_and_forward(vm, lan, write_profile, test_guest):
 def test_forward_port_taken_is_refused_before_passt(vm, lan, write_profile, test_guest):
     give_address(vm.netns)
     before = passt_pids()
-    holder = vm.netns.popen("python3", "-c", "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',8080)); "
-                            "s.listen(); print('ok', flush=True); time.sleep(60)", stdout=-1)  # fmt: skip
+    holder = vm.netns.popen(
+        "python3",
+        "-c",
+        "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',8080)); "
+        "s.listen(); print('ok', flush=True); time.sleep(60)",
+        stdout=-1,
+    )
     try:
         assert holder.stdout.readline().strip() == b"ok"
         path = guest_profile(write_profile, test_guest, nic())

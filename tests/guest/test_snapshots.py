@@ -66,8 +66,10 @@ def bare_vm(vm, write_profile, name: str, text: str):
 
 def test_a_raw_disk_is_named_and_nothing_is_saved(vm, tmp_path, write_profile):
     # The formats are checked before any job starts.
-    drives = (f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
-              f'[[drives]]\nfile = "{tmp_path}/raw.img"\nsize = "16M"\nformat = "raw"\n')  # fmt: skip
+    drives = (
+        f'[[drives]]\nfile = "{tmp_path}/qc.qcow2"\nsize = "16M"\n'
+        f'[[drives]]\nfile = "{tmp_path}/raw.img"\nsize = "16M"\nformat = "raw"\n'
+    )
     with bare_vm(vm, write_profile, "r", drives):
         r = vm("snapshot", "save", "r", "s1")
         assert r.returncode == 2
@@ -87,8 +89,10 @@ def test_a_device_that_blocks_migration_fails_the_job_with_qemus_reason(vm, tmp_
         r = vm("snapshot", "save", "m", "s1")
         assert r.returncode == 1
         errors = [line for line in r.stderr.splitlines() if "error" in line]
-        assert errors == ["vmrun: error: m: snapshot s1 not saved: "
-                          "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"]  # fmt: skip
+        assert errors == [
+            "vmrun: error: m: snapshot s1 not saved: "
+            "Migration is disabled when using feature 'peer mode' in device 'ivshmem'"
+        ]
         assert vm("snapshot", "list", "m").stdout.strip() == "m: no snapshots"
         assert json.loads(vm("qmp", "m", "query-jobs").stdout) == []  # the failed job was dismissed
 
@@ -101,8 +105,10 @@ def test_a_vm_whose_qemu_is_gone_is_said_not_running(vm, tmp_path, write_profile
         for args in (["save", "q", "s1"], ["load", "q", "s1"], ["delete", "q", "s1"], ["list", "q"]):
             r = vm("snapshot", *args)
             assert r.returncode == 2, r.stderr
-            assert r.stderr.splitlines() == ["vmrun: error: q: not running (its QEMU has exited)",
-                                             "  hint: vmrun gc cleans up after it"], args  # fmt: skip
+            assert r.stderr.splitlines() == [
+                "vmrun: error: q: not running (its QEMU has exited)",
+                "  hint: vmrun gc cleans up after it",
+            ], args
     for args in (["save", "q", "s1"], ["list", "q"]):  # and after down
         r = vm("snapshot", *args)
         assert r.returncode == 2 and r.stderr.splitlines()[0] == "vmrun: error: q: not running", r.stderr
@@ -125,9 +131,13 @@ def test_load_compares_the_nics_with_the_save_and_never_leaves_a_dead_guest(vm, 
         r = vm("snapshot", "load", "g", "s1")
         assert r.returncode == 2, r.stderr
         [error, hint] = r.stderr.splitlines()
-        assert error == "vmrun: error: g: snapshot s1 not loaded, it was saved with other devices: " \
-                        "NIC hp (at 00:05.0) is no longer plugged in"
-        assert hint.startswith("  hint: first vmrun nic add g --user --hostfwd tcp:127.0.0.1:8081-:80 --id hp --mac 52:54:00:")
+        assert (
+            error == "vmrun: error: g: snapshot s1 not loaded, it was saved with other devices: "
+            "NIC hp (at 00:05.0) is no longer plugged in"
+        )
+        assert hint.startswith(
+            "  hint: first vmrun nic add g --user --hostfwd tcp:127.0.0.1:8081-:80 --id hp --mac 52:54:00:"
+        )
         assert status() == "running" and vm.netns.http(f"{url}/note").strip() == "after"
 
         # Plugged back by the hint: loads.
@@ -140,9 +150,11 @@ def test_load_compares_the_nics_with_the_save_and_never_leaves_a_dead_guest(vm, 
         assert vm("nic", "add", "g", "--user", "--id", "late").returncode == 0
         r = vm("snapshot", "load", "g", "s1")
         assert r.returncode == 2
-        assert r.stderr.splitlines() == ["vmrun: error: g: snapshot s1 not loaded, it was saved with other devices: "
-                                         "NIC late was plugged in after s1 was saved",
-                                         "  hint: first vmrun nic del g late"]  # fmt: skip
+        assert r.stderr.splitlines() == [
+            "vmrun: error: g: snapshot s1 not loaded, it was saved with other devices: "
+            "NIC late was plugged in after s1 was saved",
+            "  hint: first vmrun nic del g late",
+        ]
         assert vm("nic", "del", "g", "late").returncode == 0
 
         # A snapshot this run did not save (its record lost here) cannot be compared: QEMU fails half way,
@@ -155,7 +167,8 @@ def test_load_compares_the_nics_with_the_save_and_never_leaves_a_dead_guest(vm, 
         assert r.stderr.splitlines()[-1] == (
             "vmrun: error: g: snapshot s1 not loaded: Error -22 while loading VM state; the guest's memory was "
             "partly overwritten, so vmrun reset it: it boots again from the snapshot's disks "
-            "(and a reboot now resets it: -no-reboot no longer holds for this run)")
+            "(and a reboot now resets it: -no-reboot no longer holds for this run)"
+        )
         assert status() == "running"
         assert "inet 10.0.2.15/24" in vm.netns.http(f"{url}/ip", timeout=120)  # booted again, and answers
         assert vm.netns.http(f"{url}/note?set=again").strip() == "again"

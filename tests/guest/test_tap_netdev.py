@@ -59,8 +59,10 @@ print(":".join(f"{b:02x}" for b in frame[6:12]), flush=True)
 def test_a_netdev_backend_carries_the_guests_frames_and_is_a_nic_vmrun_sees(vm, write_profile, test_guest):
     listener = vm.netns.popen(sys.executable, "-c", _LISTEN, "47011", stdout=subprocess.PIPE, text=True)
     try:
-        nic = (f'[[nics]]\nid = "sock0"\ntype = "netdev"\nbackend = "socket"\nmac = "{MAC}"\n'
-               'options = "udp=127.0.0.1:47011,localaddr=127.0.0.1:47012"\n')  # fmt: skip
+        nic = (
+            f'[[nics]]\nid = "sock0"\ntype = "netdev"\nbackend = "socket"\nmac = "{MAC}"\n'
+            'options = "udp=127.0.0.1:47011,localaddr=127.0.0.1:47012"\n'
+        )
         path = guest_profile(write_profile, test_guest, nic)
         shown = json.loads(vm("show", str(path), "--json").stdout)["argv"]
         assert "socket,id=sock0,udp=127.0.0.1:47011,localaddr=127.0.0.1:47012" in shown

@@ -35,8 +35,11 @@ def start_xvfb() -> tuple[subprocess.Popen, int]:
     # -br: a black root window, so that an empty screen is one colour (the default is a weave pattern).
     for _ in range(5):
         n = free_display()
-        xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "800x600x24", "-br", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        xvfb = subprocess.Popen(
+            ["Xvfb", f":{n}", "-screen", "0", "800x600x24", "-br", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and xvfb.poll() is None:
             if Path(f"/tmp/.X11-unix/X{n}").exists():
@@ -58,7 +61,9 @@ def stop(p: subprocess.Popen | None) -> None:
 
 def screen_colours(display: int) -> int:
     """How many distinct pixel values the screen holds, read from xwd's dump (an XWD file: header, colours, pixels)."""
-    dump = subprocess.run(["xwd", "-root", "-silent", "-display", f":{display}"], capture_output=True, check=True).stdout
+    dump = subprocess.run(
+        ["xwd", "-root", "-silent", "-display", f":{display}"], capture_output=True, check=True
+    ).stdout
     header = struct.unpack(">25I", dump[:100])
     header_size, width, height, bpp, bytes_per_line, ncolors = (header[i] for i in (0, 4, 5, 11, 12, 19))
     step = bpp // 8
@@ -146,14 +151,19 @@ def test_vv_file(tmp_path):
     vv = write_vv(tmp_path, d)
     assert stat.S_IMODE(vv.stat().st_mode) == 0o600
     assert vv.read_text().splitlines() == [
-        "[virt-viewer]", "type=spice", "host=127.0.0.1", "port=5930", "password=\\spass\\\\word", "title=web (vmrun)",
+        "[virt-viewer]",
+        "type=spice",
+        "host=127.0.0.1",
+        "port=5930",
+        "password=\\spass\\\\word",
+        "title=web (vmrun)",
         "delete-this-file=1",
-    ]  # fmt: skip
+    ]
 
 
 def test_libvirt_display_from_domain_xml():
-    from vmrun.errors import StateError
     from vmrun.display import display_from_xml
+    from vmrun.errors import StateError
 
     xml = "<domain><devices><graphics type='spice' port='5901' listen='{}' passwd='pw'/></devices></domain>"
     d = display_from_xml("web", xml.format("0.0.0.0"), "local")
@@ -187,7 +197,9 @@ def test_viewer_of_a_libvirt_domain(tmp_path):
             r = host.netns.run(vmrun_bin(), "viewer", "lv", "-c", host.uri, "--print", env=env)
             assert r.stdout == "spice://127.0.0.1:5931\n", r.stderr
             assert LibvirtVm(host.uri, "lv").display().password == "pw-1"
-            r = host.netns.run(vmrun_bin(), "viewer", "lv", "-c", host.uri, "--json", env={**env, "PATH": str(tmp_path / "bin")})
+            r = host.netns.run(
+                vmrun_bin(), "viewer", "lv", "-c", host.uri, "--json", env={**env, "PATH": str(tmp_path / "bin")}
+            )
             assert r.returncode == 1 and json.loads(r.stdout)["uri"] == "spice://127.0.0.1:5931"
             assert "apt install virt-viewer" in r.stderr
         finally:

@@ -34,8 +34,9 @@ def keys(tmp_path_factory) -> list[str]:
 
 
 def iso_read(path: Path, name: str) -> str:
-    return subprocess.run(["isoinfo", "-R", "-i", str(path), "-x", f"/{name}"], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["isoinfo", "-R", "-i", str(path), "-x", f"/{name}"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def iso_label(path: Path) -> str:
@@ -45,8 +46,13 @@ def iso_label(path: Path) -> str:
 
 def yaml(text: str):
     """Parsed by PyYAML (Debian's python3-yaml), as cloud-init parses it."""
-    r = subprocess.run(["/usr/bin/python3", "-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"],
-                       input=text, capture_output=True, text=True, check=True)  # fmt: skip
+    r = subprocess.run(
+        ["/usr/bin/python3", "-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(r.stdout)
 
 
@@ -92,10 +98,18 @@ BAD = [
     ('user = "root"', "cloud_init.user: 'root' is not made by cloud-init"),
     ('user = "alice"', "cloud_init.user: has no ssh_authorized_keys"),
     ('ssh_authorized_keys = "ssh-ed25519 AAAA"', "cloud_init.ssh_authorized_keys: expected a list"),
-    ('ssh_authorized_keys = ["AAAAC3NzaC1lZDI1NTE5"]', "cloud_init.ssh_authorized_keys[0]: 'AAAAC3NzaC1lZDI1NTE5'... is not a public key"),
-    ('ssh_authorized_keys = ["ssh-ed25519 AAAA%%"]', "cloud_init.ssh_authorized_keys[0]: ssh-ed25519 key: its data is not valid base64"),
-    ('ssh_authorized_keys = ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIGrfhX1g0k2t5gDdmWGKKa0rYpUs8xkcq6U8oVh4bjjE"]',
-     "cloud_init.ssh_authorized_keys[0]: ssh-rsa key: its data says it is 'ssh-ed25519'"),
+    (
+        'ssh_authorized_keys = ["AAAAC3NzaC1lZDI1NTE5"]',
+        "cloud_init.ssh_authorized_keys[0]: 'AAAAC3NzaC1lZDI1NTE5'... is not a public key",
+    ),
+    (
+        'ssh_authorized_keys = ["ssh-ed25519 AAAA%%"]',
+        "cloud_init.ssh_authorized_keys[0]: ssh-ed25519 key: its data is not valid base64",
+    ),
+    (
+        'ssh_authorized_keys = ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIGrfhX1g0k2t5gDdmWGKKa0rYpUs8xkcq6U8oVh4bjjE"]',
+        "cloud_init.ssh_authorized_keys[0]: ssh-rsa key: its data says it is 'ssh-ed25519'",
+    ),
     ('hostname = "under_score"', "cloud_init.hostname: 'under_score' is not a host name"),
     ("user_data = 'packages: [nginx]'", "cloud_init.user_data: cloud-init would ignore it"),
     ("user_data = 5", "cloud_init.user_data: expected a string"),
@@ -115,7 +129,9 @@ def test_bad_fields_are_one_line_naming_file_and_field(line, message, tmp_path):
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("name,hostname", [("a" * 62 + "_b", "a" * 62), ("x" * 61 + "_.y", "x" * 61), ("web_1", "web-1")])
+@pytest.mark.parametrize(
+    "name,hostname", [("a" * 62 + "_b", "a" * 62), ("x" * 61 + "_.y", "x" * 61), ("web_1", "web-1")]
+)
 def test_the_default_hostname_is_a_host_name_whatever_the_vm_name(tmp_path, name, hostname):
     """A 64-character VM name was cut to 63 characters after '_' became '-': it could end in '-'."""
     path = tmp_path / "p.toml"
@@ -127,8 +143,11 @@ def test_the_default_hostname_is_a_host_name_whatever_the_vm_name(tmp_path, name
 @pytest.mark.root
 def test_qemu_gets_the_seed_as_a_read_only_cdrom(vm, write_profile, keys):
     """QEMU started paused (-S): enough for query-block; no cloud image to boot here."""
-    path = write_profile(f'name = "ci"\naccel = "tcg"\nmemory = "128M"\nextra_args = ["-S"]\n'
-                         f'[cloud_init]\nuser = "alice"\nssh_authorized_keys = ["{keys[0]}"]\n', "ci")  # fmt: skip
+    path = write_profile(
+        f'name = "ci"\naccel = "tcg"\nmemory = "128M"\nextra_args = ["-S"]\n'
+        f'[cloud_init]\nuser = "alice"\nssh_authorized_keys = ["{keys[0]}"]\n',
+        "ci",
+    )
     seed = vm.runtime_dir / "ci" / "cidata.iso"
     shown = vm("show", str(path))
     assert f"-drive file={seed},id=cidata,index=3,media=cdrom,format=raw,readonly=on" in shown.stdout

@@ -103,7 +103,9 @@ def test_up_after_a_crash_reclaims_the_stale_run_folder(vm, write_profile):
 def test_sigterm_during_wait_undoes_the_up(vm, write_profile):
     # Nothing in the guest answers port 22 (no OS), so --wait waits until interrupted.
     path = write_profile(BARE)
-    p = vm.netns.popen(vmrun_bin(), "up", str(path), "--wait", env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = vm.netns.popen(
+        vmrun_bin(), "up", str(path), "--wait", env=vm.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     state = vm.runtime_dir / "bare" / "state.json"
     deadline = time.monotonic() + 30
     while not state.exists() and time.monotonic() < deadline:

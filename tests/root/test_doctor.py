@@ -83,7 +83,11 @@ def test_macvtap_parent_and_vhost(vm, write_profile):
 
 
 def test_forwarded_port_taken(vm, write_profile):
-    holder = vm.netns.popen("python3", "-c", "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 2299)); s.listen(); time.sleep(60)")
+    holder = vm.netns.popen(
+        "python3",
+        "-c",
+        "import socket,time; s=socket.socket(); s.bind(('127.0.0.1', 2299)); s.listen(); time.sleep(60)",
+    )
     try:
         time.sleep(0.5)
         path = write_profile('name = "x"\naccel = "tcg"\n[[nics]]\nhostfwd = ["tcp::2299-:22"]\n')
@@ -118,13 +122,16 @@ def test_a_looping_backing_chain_fails_and_a_base_outside_warns(vm, tmp_path):
     a, _ = looping_chain(tmp_path)
     (tmp_path / "profile").mkdir()
     path = tmp_path / "profile" / "x.toml"
-    path.write_text(f'name = "x"\naccel = "tcg"\n[[drives]]\nfile = "{a}"\n'
-                    '[[drives]]\nfile = "o.qcow2"\nbacking = "../base.img"\n')  # fmt: skip
+    path.write_text(
+        f'name = "x"\naccel = "tcg"\n[[drives]]\nfile = "{a}"\n[[drives]]\nfile = "o.qcow2"\nbacking = "../base.img"\n'
+    )
     subprocess.run(["qemu-img", "create", "-q", "-f", "raw", str(tmp_path / "base.img"), "16M"], check=True)
     code, report = doctor(vm, str(path))
     images = check(report, "disk images")
     assert code == 1 and images["status"] == "fail"
-    assert images["detail"] == f"drives[0].file: the backing chain of {a} loops: its link '{a}' leads back into the chain"
+    assert (
+        images["detail"] == f"drives[0].file: the backing chain of {a} loops: its link '{a}' leads back into the chain"
+    )
     outside = check(report, "drives[1].backing")
     assert outside["status"] == "warn" and f"{tmp_path}/base.img lies outside the profile's folder" in outside["detail"]
 

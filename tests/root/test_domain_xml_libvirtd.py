@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO, guest_profile
+from tests.libvirt_hosts import LibvirtHost
 from vmrun.engines.libvirt.xml import domain_xml, interface_xml, read_metadata
 from vmrun.profile import load_profile
 from vmrun.profile.model import Accel, Nic, NicType
-
-from tests.conftest import REPO, guest_profile
-from tests.libvirt_hosts import LibvirtHost
 
 pytestmark = pytest.mark.root
 

@@ -34,8 +34,17 @@ def test_qemu_judges_the_import_equal(case: judge.Case, vm, tmp_path: Path, brid
     judge.make_host(case, vm.netns)
     out = tmp_path / "imported.toml"
     extra = ["--", *case.args] if case.args else []
-    imp = vm.netns.run(vmrun_bin(), "import", str(copy / case.script.name), "-o", str(out), *extra,
-                       env=vm.env, cwd=tmp_path, timeout=60)  # fmt: skip
+    imp = vm.netns.run(
+        vmrun_bin(),
+        "import",
+        str(copy / case.script.name),
+        "-o",
+        str(out),
+        *extra,
+        env=vm.env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert imp.returncode == 0, f"import failed ({imp.returncode}):\n{imp.stderr}"
     profile = tomllib.loads(out.read_text())
     left = [a for a in profile.get("extra_args", []) if a in ("-net", "-nic", "-netdev")]
@@ -88,15 +97,28 @@ def run_script(case: judge.Case, copy: Path, tmp_path: Path) -> tuple[judge.Fact
     need_root()
     sock, log, nodes = tmp_path / "script-qmp.sock", tmp_path / "script.log", tmp_path / "nodes"
     stubs = judge.write_stubs(tmp_path / "stubs")
-    env = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}", "JUDGE_QMP": str(sock),
-           "JUDGE_LOG": str(tmp_path / "qemu-argv.jsonl"), "JUDGE_NODES": str(nodes)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{stubs}:{os.environ['PATH']}",
+        "JUDGE_QMP": str(sock),
+        "JUDGE_LOG": str(tmp_path / "qemu-argv.jsonl"),
+        "JUDGE_NODES": str(nodes),
+    }
     ns = Netns()
     ns.create()
     try:
         judge.make_host(case, ns)
         with log.open("w") as out:
-            proc = ns.popen("bash", str(copy / case.runs.name), *case.args, cwd=copy, env=env,
-                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+            proc = ns.popen(
+                "bash",
+                str(copy / case.runs.name),
+                *case.args,
+                cwd=copy,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             qmp = judge.connect(sock, proc, log)
             try:
@@ -151,8 +173,12 @@ def difference(script: judge.Facts, imported: judge.Facts, notes: str) -> str:
         if isinstance(a, list):
             only_a = [x for x in a if x not in b] or ["(none; same items, other order or count)"]
             only_b = [x for x in b if x not in a] or ["(none)"]
-            lines += [f"{key}, only the script's QEMU has:", *(f"    {x}" for x in only_a),
-                      f"{key}, only the import's QEMU has:", *(f"    {x}" for x in only_b)]  # fmt: skip
+            lines += [
+                f"{key}, only the script's QEMU has:",
+                *(f"    {x}" for x in only_a),
+                f"{key}, only the import's QEMU has:",
+                *(f"    {x}" for x in only_b),
+            ]
         else:
             lines += [f"{key}: script {a}, imported {b}"]
     return "\n".join(lines + ["import notes:", notes])

@@ -41,8 +41,11 @@ def test_disk_made_transient_under_snapshot_and_snapshots_through_libvirt(tmp_pa
         r = client("up", str(path), "-c", host.uri, "--snapshot", runtime=runtime)
         assert r.returncode == 0, r.stderr
         assert f"made disk {disk} (qcow2, 64M, empty)" in r.stderr
-        info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", str(disk)], check=True,
-                                         capture_output=True, text=True).stdout)  # fmt: skip
+        info = json.loads(
+            subprocess.run(
+                ["qemu-img", "info", "-U", "--output=json", str(disk)], check=True, capture_output=True, text=True
+            ).stdout
+        )
         assert (info["format"], info["virtual-size"]) == ("qcow2", 64 * 1024**2)
         before = hashlib.sha256(disk.read_bytes()).hexdigest()
         try:

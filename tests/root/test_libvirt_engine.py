@@ -87,7 +87,9 @@ def test_user_nic_with_forwards_up_fwd_qmp_down(client, hosts):
     assert r.returncode == 0, r.stderr
     assert "10.0.2.15" in client.http(f"http://127.0.0.1:{port2}/cgi-bin/ip")
     assert {f["rule"] for f in json.loads(client("fwd", "list", "g", "--json").stdout)} == {
-        f"tcp:127.0.0.1:{port}-:80", f"tcp:127.0.0.1:{port2}-:80"}
+        f"tcp:127.0.0.1:{port}-:80",
+        f"tcp:127.0.0.1:{port2}-:80",
+    }
     r = client("fwd", "del", "g", f"tcp::{port2}")
     assert r.returncode == 0, r.stderr
 
@@ -104,7 +106,9 @@ def test_user_nic_with_forwards_up_fwd_qmp_down(client, hosts):
 
 
 def test_bridge_nic_and_hotplug_cycles(client, hosts):
-    path = client.profile(f'[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\nmac = "{MAC}"\n', extra='engine = "libvirt"')
+    path = client.profile(
+        f'[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\nmac = "{MAC}"\n', extra='engine = "libvirt"'
+    )
     env_uri = {**client.env, "VMRUN_CONNECT": hosts.a.uri}
     r = hosts.a.netns.run(vmrun_bin(), "up", str(path), env=env_uri, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -142,8 +146,14 @@ def test_network_and_macvtap_nics_and_passt_refused(client, hosts):
     deadline = time.monotonic() + 120
     leased = None
     while time.monotonic() < deadline and leased is None:
-        leased = next((lease["ipaddr"] for lease in hosts.a.conn.networkLookupByName("vrnat").DHCPLeases()
-                       if lease["mac"] == mac_net), None)  # fmt: skip
+        leased = next(
+            (
+                lease["ipaddr"]
+                for lease in hosts.a.conn.networkLookupByName("vrnat").DHCPLeases()
+                if lease["mac"] == mac_net
+            ),
+            None,
+        )
         time.sleep(0.5)
     assert leased and leased.startswith("192.168.151."), "no lease on the libvirt network"
     assert f"inet {leased}/24" in client.http(f"http://{leased}/cgi-bin/ip")
@@ -202,7 +212,9 @@ class Prober:
     def run(self) -> None:
         last = time.monotonic()
         while not self.done.is_set():
-            r = self.lan.ns.run("curl", "-s", "-o", "/dev/null", "--max-time", "0.5", f"http://{self.address}/", timeout=5)
+            r = self.lan.ns.run(
+                "curl", "-s", "-o", "/dev/null", "--max-time", "0.5", f"http://{self.address}/", timeout=5
+            )
             now = time.monotonic()
             if r.returncode == 0:
                 self.longest = max(self.longest, now - last)
@@ -219,7 +231,9 @@ def test_nic_del_after_libvirt_detached_it_finishes(client, hosts):
     """Issue 21, item 3: a `nic del` killed after libvirt detached the NIC, before vmrun's metadata was
     written (made here by detaching it through libvirt ourselves). Before the fix every later `nic del`
     failed with "libvirt could not detach net1" and `ps` listed the NIC until `down`."""
-    path = client.profile(f'[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\nmac = "{MAC}"\n', extra='engine = "libvirt"')
+    path = client.profile(
+        f'[[nics]]\nid = "net0"\ntype = "bridge"\nbridge = "br0"\nmac = "{MAC}"\n', extra='engine = "libvirt"'
+    )
     r = client("up", str(path), "-c", hosts.a.uri)
     assert r.returncode == 0, r.stderr
     hosts.lan.lease_of(MAC)  # the guest is up: it answers ACPI hot-plug

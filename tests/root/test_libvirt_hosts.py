@@ -54,8 +54,11 @@ def system_daemon_activity() -> list[str]:
     found = []
     try:
         inode = os.stat(LOCK).st_ino
-        if any(line.split()[5].endswith(f":{inode}") for line in Path("/proc/locks").read_text().splitlines()
-               if len(line.split()) > 5):
+        if any(
+            line.split()[5].endswith(f":{inode}")
+            for line in Path("/proc/locks").read_text().splitlines()
+            if len(line.split()) > 5
+        ):
             found.append("lock")
     except OSError:
         pass
@@ -329,8 +332,10 @@ def migrate_and_check(tmp_path: Path, test_guest: Path, how: str):
             probe.stop()
         gap = probe.longest_gap()
         fails = sum(1 for _, good, _ in probe.results if not good)
-        print(f"{how}: migration {migrated:.2f} s; {len(probe.results)} probes, {fails} failed, "
-              f"longest gap between answers {gap:.2f} s")
+        print(
+            f"{how}: migration {migrated:.2f} s; {len(probe.results)} probes, {fails} failed, "
+            f"longest gap between answers {gap:.2f} s"
+        )
         ok = [(tm, body) for tm, good, body in probe.results if good]
         assert ok and ok[0][0] < t_mig, "the guest did not answer before the migration"
         assert ok[-1][0] > t_mig + migrated, "the guest did not answer after the migration"

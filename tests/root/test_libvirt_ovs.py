@@ -39,8 +39,24 @@ def test_ovs_nic_on_libvirt_leases_answers_and_leaves_nothing(tmp_path, test_gue
 
         # The uplink: a veth from A to the LAN's bridge, checksums completed on both sides (the
         # userspace datapath forwards frames whose checksum was left to the hardware as they are).
-        subprocess.run(["ip", "-n", a.netns.name, "link", "add", "uplink1", "type", "veth",
-                        "peer", "name", "lan-ovs", "netns", lan.ns.name], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "ip",
+                "-n",
+                a.netns.name,
+                "link",
+                "add",
+                "uplink1",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "lan-ovs",
+                "netns",
+                lan.ns.name,
+            ],
+            check=True,
+        )
         lan.ns.ip("link", "set", "lan-ovs", "master", "lan")
         lan.ns.ip("link", "set", "lan-ovs", "up")
         a.netns.ip("link", "set", "uplink1", "up")

@@ -48,8 +48,10 @@ def test_a_deny_line_is_named_not_worked_around(vm, tmp_path):
     conf.write_text("allow virbr0\ndeny jrgbr0\n")
     r = vm("net", "allow", "jrgbr0", "--conf", str(conf))
     assert r.returncode == 2
-    assert r.stderr.splitlines() == [f"vmrun: error: {conf}:2 denies jrgbr0; an allow line would not help",
-                                     f"  hint: remove that line from {conf}"]  # fmt: skip
+    assert r.stderr.splitlines() == [
+        f"vmrun: error: {conf}:2 denies jrgbr0; an allow line would not help",
+        f"  hint: remove that line from {conf}",
+    ]
     assert conf.read_text() == "allow virbr0\ndeny jrgbr0\n"
     r = vm("net", "allow", "bad/name", "--conf", str(conf))
     assert r.returncode == 2 and r.stderr.startswith("vmrun: error: BRIDGE: 'bad/name' is not a network interface name")

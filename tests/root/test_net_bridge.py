@@ -34,8 +34,16 @@ def uplink(lan):
     h.ip("-6", "route", "add", "2001:db8:99::/64", "via", "fe80::1", "dev", UPLINK, "proto", "ra")
     ln.ip("addr", "add", "2001:db8:77::1/64", "dev", "lan", "nodad")
     ln.ip("addr", "add", f"{FAR}/32", "dev", "lo")
-    server = ln.popen(sys.executable, "-m", "http.server", "8080", "--bind", "::",
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = ln.popen(
+        sys.executable,
+        "-m",
+        "http.server",
+        "8080",
+        "--bind",
+        "::",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for target in ("192.168.77.1", FAR, "[2001:db8:77::1]"):
             reach(h, target)
@@ -58,6 +66,7 @@ def reach(ns, target: str, timeout: float = 10) -> None:
 
 def ip_state(ns) -> dict[str, list[str]]:
     """Addresses and routes, without what changes by itself (lifetimes, the order of lines)."""
+
     def lines(*args: str) -> list[str]:
         return sorted(" ".join(x.split()) for x in ns.run("ip", *args, check=True).stdout.splitlines())
 
@@ -65,7 +74,9 @@ def ip_state(ns) -> dict[str, list[str]]:
         "addr": [x.split("\\")[0] for x in lines("-o", "addr", "show") if "scope global" in x],
         "route4": lines("-4", "route", "show", "table", "all"),
         # IPv6's local table follows link-local addresses and DAD, which settle in their own time.
-        "route6": [x for x in lines("-6", "route", "show", "table", "all") if "fe80::" not in x and "table local" not in x],
+        "route6": [
+            x for x in lines("-6", "route", "show", "table", "all") if "fe80::" not in x and "table local" not in x
+        ],
     }
 
 
@@ -89,10 +100,16 @@ def test_bridge_takes_over_addresses_and_routes(vm, uplink):
     assert mac(h, BRIDGE) == mac(h, UPLINK)
     assert globals_of(h, BRIDGE) == sorted([V4, V6]) and globals_of(h, UPLINK) == []
     after = ip_state(h)
+
     # Every route that left through the uplink now leaves through the bridge, and nothing else changed.
     def routes(state: dict, old: str = UPLINK, new: str = UPLINK) -> list[str]:
         # The local table is the kernel's, per link: each link keeps its own.
-        return sorted(x.replace(f"dev {old}", f"dev {new}") for k in ("route4", "route6") for x in state[k] if "table local" not in x)
+        return sorted(
+            x.replace(f"dev {old}", f"dev {new}")
+            for k in ("route4", "route6")
+            for x in state[k]
+            if "table local" not in x
+        )
 
     assert routes(after) == routes(before, UPLINK, BRIDGE)
     for target in ("192.168.77.1", FAR, "[2001:db8:77::1]"):
@@ -107,21 +124,30 @@ def test_bridge_takes_over_addresses_and_routes(vm, uplink):
     r = vm("net", "bridge", BRIDGE, "--uplink", UPLINK, "--print-config", "nmcli")
     assert r.returncode == 0, r.stderr
     add_bridge = next(x for x in r.stdout.splitlines() if x.startswith("nmcli connection add type bridge "))
-    for words in (f"ifname {BRIDGE}", f"ethernet.cloned-mac-address {mac(h, UPLINK)}", "bridge.stp no",
-                  f"ipv4.method manual ipv4.addresses {V4} ipv4.gateway 192.168.77.1 ipv4.route-metric 50",
-                  "ipv4.routes '10.8.0.0/16 192.168.77.3 src=192.168.77.5 mtu=1400, 10.9.0.0/16 192.168.77.2 table=100'",
-                  f"ipv6.addresses {V6} ipv6.gateway 2001:db8:77::1"):  # fmt: skip
+    for words in (
+        f"ifname {BRIDGE}",
+        f"ethernet.cloned-mac-address {mac(h, UPLINK)}",
+        "bridge.stp no",
+        f"ipv4.method manual ipv4.addresses {V4} ipv4.gateway 192.168.77.1 ipv4.route-metric 50",
+        "ipv4.routes '10.8.0.0/16 192.168.77.3 src=192.168.77.5 mtu=1400, 10.9.0.0/16 192.168.77.2 table=100'",
+        f"ipv6.addresses {V6} ipv6.gateway 2001:db8:77::1",
+    ):
         assert words in add_bridge, add_bridge
-    assert f"nmcli connection add type bridge-slave con-name {BRIDGE}-port-{UPLINK} ifname {UPLINK} master {BRIDGE}" in r.stdout
+    assert (
+        f"nmcli connection add type bridge-slave con-name {BRIDGE}-port-{UPLINK} ifname {UPLINK} master {BRIDGE}"
+        in r.stdout
+    )
 
     r = vm("net", "bridge", BRIDGE, "--uplink", UPLINK, "--print-config", "networkd")
     assert r.returncode == 0, r.stderr
-    for text in (f"[NetDev]\nName={BRIDGE}\nKind=bridge\nMACAddress={mac(h, UPLINK)}\n",
-                 f"[Match]\nName={UPLINK}\n\n[Network]\nBridge={BRIDGE}\n",
-                 f"[Network]\nAddress={V4}\nAddress={V6}\n",
-                 "[Route]\nGateway=192.168.77.1\nMetric=50\n",
-                 "[Route]\nDestination=10.9.0.0/16\nGateway=192.168.77.2\nTable=100\n",
-                 "[Route]\nDestination=10.8.0.0/16\nGateway=192.168.77.3\nPreferredSource=192.168.77.5\nMTUBytes=1400\n"):  # fmt: skip
+    for text in (
+        f"[NetDev]\nName={BRIDGE}\nKind=bridge\nMACAddress={mac(h, UPLINK)}\n",
+        f"[Match]\nName={UPLINK}\n\n[Network]\nBridge={BRIDGE}\n",
+        f"[Network]\nAddress={V4}\nAddress={V6}\n",
+        "[Route]\nGateway=192.168.77.1\nMetric=50\n",
+        "[Route]\nDestination=10.9.0.0/16\nGateway=192.168.77.2\nTable=100\n",
+        "[Route]\nDestination=10.8.0.0/16\nGateway=192.168.77.3\nPreferredSource=192.168.77.5\nMTUBytes=1400\n",
+    ):
         assert text in r.stdout, r.stdout
     # A router advertisement's route: the booted bridge learns it again.
     assert "fe80::1" not in "".join(x for x in r.stdout.splitlines() if not x.startswith("#"))
@@ -137,8 +163,10 @@ def test_a_failure_half_way_gives_the_nic_everything_back(vm, uplink):
     r = vm("net", "bridge", BRIDGE, "--uplink", UPLINK)
     assert r.returncode == 1
     [first, *rest] = r.stderr.strip().splitlines()
-    assert first == (f"vmrun: error: cannot add {V6} to {BRIDGE}: ipv6: IPv6 is disabled on this device; "
-                     f"{UPLINK} has its addresses and routes back")  # fmt: skip
+    assert first == (
+        f"vmrun: error: cannot add {V6} to {BRIDGE}: ipv6: IPv6 is disabled on this device; "
+        f"{UPLINK} has its addresses and routes back"
+    )
     assert rest == []
     assert h.run("ip", "link", "show", BRIDGE).returncode != 0
     assert "master" not in h.run("ip", "link", "show", UPLINK).stdout
@@ -151,16 +179,41 @@ def test_refusals_before_anything_is_made(vm, netns):
     netns.ip("link", "add", "nic0", "type", "veth", "peer", "name", "nic0peer")
     netns.ip("link", "add", "nic1", "type", "veth", "peer", "name", "nic1peer")
     netns.ip("link", "set", "nic1", "up")
-    netns.ip("route", "add", "10.20.0.0/16", "nexthop", "via", "10.1.0.1", "dev", "nic1", "onlink",
-             "nexthop", "via", "10.1.0.2", "dev", "nic1", "onlink")  # fmt: skip
+    netns.ip(
+        "route",
+        "add",
+        "10.20.0.0/16",
+        "nexthop",
+        "via",
+        "10.1.0.1",
+        "dev",
+        "nic1",
+        "onlink",
+        "nexthop",
+        "via",
+        "10.1.0.2",
+        "dev",
+        "nic1",
+        "onlink",
+    )
     before = netns.run("ip", "-o", "link").stdout
     cases = {
         ("br9", "--uplink", "nosuch0"): "there is no network interface 'nosuch0'",
         ("br9", "--uplink", "nic1"): "nic1 carries multipath or encapsulated routes vmrun does not move: 10.20.0.0/16",
         ("lo", "--uplink", "nic0"): "there is an interface named 'lo' already",
-        ("a-name-that-is-too-long", "--uplink", "nic0"): "BRIDGE: 'a-name-that-is-too-long' is not a network interface name",
+        (
+            "a-name-that-is-too-long",
+            "--uplink",
+            "nic0",
+        ): "BRIDGE: 'a-name-that-is-too-long' is not a network interface name",
         ("br9", "--print-config", "nmcli"): "--print-config needs --uplink",
-        ("br9", "--uplink", "nic0", "--print-config", "ifupdown"): "--print-config: 'ifupdown' is not one of nmcli | networkd",
+        (
+            "br9",
+            "--uplink",
+            "nic0",
+            "--print-config",
+            "ifupdown",
+        ): "--print-config: 'ifupdown' is not one of nmcli | networkd",
     }
     for args, message in cases.items():
         r = vm("net", "bridge", *args)
@@ -185,11 +238,18 @@ def bare(networks: str, nics: str = "") -> str:
 
 def test_profile_networks_are_made_at_up_and_left_at_down(vm, write_profile):
     """The NIC's preflight needs the bridge: it must exist by then. `down` leaves it, a second `up` reuses it."""
-    path = write_profile(bare('[[networks]]\nname = "pbr0"\nkind = "bridge"\n',
-                              '[[nics]]\nid = "n0"\ntype = "bridge"\nbridge = "pbr0"\nvia = "tap"\n'))  # fmt: skip
+    path = write_profile(
+        bare(
+            '[[networks]]\nname = "pbr0"\nkind = "bridge"\n',
+            '[[nics]]\nid = "n0"\ntype = "bridge"\nbridge = "pbr0"\nvia = "tap"\n',
+        )
+    )
     r = vm("up", str(path))
     assert r.returncode == 0, r.stderr
-    assert "vmrun: pbr0: bridge made, with no uplink; it stays after `vmrun down` (host set-up, not part of the VM)" in r.stderr
+    assert (
+        "vmrun: pbr0: bridge made, with no uplink; it stays after `vmrun down` (host set-up, not part of the VM)"
+        in r.stderr
+    )
     assert vm.netns.run("ls", "/sys/class/net/pbr0/brif").stdout.split() == ["vr-bare-n0"]
     assert vm("down", "bare", "--force").returncode == 0
     assert vm.netns.run("ls", "/sys/class/net/pbr0/brif", check=True).stdout.split() == []

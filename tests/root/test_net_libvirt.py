@@ -47,7 +47,13 @@ def test_create_is_persistent_started_and_autostart(vm, libvirtd):
     shown = network(vm, NET)
     assert shown is not None
     assert {k: shown[k] for k in ("active", "persistent", "autostart", "bridge", "subnet", "forward")} == {
-        "active": True, "persistent": True, "autostart": True, "bridge": BRIDGE, "subnet": SUBNET, "forward": "nat"}
+        "active": True,
+        "persistent": True,
+        "autostart": True,
+        "bridge": BRIDGE,
+        "subnet": SUBNET,
+        "forward": "nat",
+    }
     assert "allowed" in shown["helper"]
     assert "inet 192.168.128.1/24" in vm.netns.run("ip", "addr", "show", BRIDGE).stdout
     xml = libvirtd.conn.networkLookupByName(NET).XMLDesc(0)
@@ -55,7 +61,8 @@ def test_create_is_persistent_started_and_autostart(vm, libvirtd):
     assert (DEFINED / "autostart" / f"{NET}.xml").exists()
 
     assert one_error_line(vm("net", "create", NET, "--subnet", "192.168.129.0/24")) == (
-        f"vmrun: error: libvirt at {URI} already has a network '{NET}'")
+        f"vmrun: error: libvirt at {URI} already has a network '{NET}'"
+    )
 
     r = vm("net", "stop", NET)
     assert r.returncode == 0, r.stderr
@@ -104,11 +111,23 @@ def test_a_failed_start_leaves_nothing_defined(vm, libvirtd):
 
 def test_bad_options_are_one_line(vm, libvirtd):
     cases = {
-        ("--subnet", "192.168.128.1/24"): "--subnet: '192.168.128.1/24' is not a subnet's own address; write 192.168.128.0/24",
+        (
+            "--subnet",
+            "192.168.128.1/24",
+        ): "--subnet: '192.168.128.1/24' is not a subnet's own address; write 192.168.128.0/24",
         ("--nat",): "subnet: a nat network needs a subnet, e.g. 192.168.128.0/24",
-        ("--subnet", SUBNET, "--dhcp-range", "192.168.128.1-192.168.128.9"):
-            "--dhcp-range: 192.168.128.1-192.168.128.9 holds the host's own address 192.168.128.1; start it at 192.168.128.2",
-        ("--subnet", SUBNET, "--bridge", "a-bridge-name-too-long"): "--bridge: 'a-bridge-name-too-long' is not a network interface name",
+        (
+            "--subnet",
+            SUBNET,
+            "--dhcp-range",
+            "192.168.128.1-192.168.128.9",
+        ): "--dhcp-range: 192.168.128.1-192.168.128.9 holds the host's own address 192.168.128.1; start it at 192.168.128.2",
+        (
+            "--subnet",
+            SUBNET,
+            "--bridge",
+            "a-bridge-name-too-long",
+        ): "--bridge: 'a-bridge-name-too-long' is not a network interface name",
         ("--nat", "--isolated", "--subnet", SUBNET): "choose one of --nat, --isolated, --route, not 2",
         ("--isolated", "--uplink", "eth0"): "--uplink: does not apply to a network of kind 'isolated'",
     }
@@ -121,9 +140,11 @@ def test_bad_options_are_one_line(vm, libvirtd):
 def test_persist_turns_a_transient_network_persistent_while_it_runs(vm, libvirtd, tmp_path):
     libvirtd.networks[NET] = BRIDGE
     xml = tmp_path / "jrgnet.xml"
-    xml.write_text(f"<network><name>{NET}</name><forward mode='nat'/><bridge name='{BRIDGE}' stp='on' delay='0'/>"
-                   "<ip address='192.168.128.1' netmask='255.255.255.0'><dhcp>"
-                   "<range start='192.168.128.2' end='192.168.128.254'/></dhcp></ip></network>")
+    xml.write_text(
+        f"<network><name>{NET}</name><forward mode='nat'/><bridge name='{BRIDGE}' stp='on' delay='0'/>"
+        "<ip address='192.168.128.1' netmask='255.255.255.0'><dhcp>"
+        "<range start='192.168.128.2' end='192.168.128.254'/></dhcp></ip></network>"
+    )
     virsh = ("virsh", "-c", URI)
     r = vm.netns.run(*virsh, "net-create", str(xml))
     assert r.returncode == 0, r.stderr
@@ -217,8 +238,10 @@ def test_create_again_leaves_a_different_half_made_network_alone(vm, libvirtd):
     libvirtd.conn.networkLookupByName(NET).destroy()
 
     first = one_error_line(vm("net", "create", NET, "--nat", "--subnet", "192.168.129.0/24", "--bridge", BRIDGE))
-    assert first == (f"vmrun: error: libvirt at {URI} already has a network '{NET}' (inactive, persistent, "
-                     f"bridge {BRIDGE}), not the one these options define")
+    assert first == (
+        f"vmrun: error: libvirt at {URI} already has a network '{NET}' (inactive, persistent, "
+        f"bridge {BRIDGE}), not the one these options define"
+    )
     shown = network(vm, NET)
     assert not shown["active"] and not shown["autostart"] and shown["subnet"] == SUBNET
 

@@ -41,7 +41,14 @@ def test_ovs_bridge_over_a_nic(vm, lan, ovs):
     assert "inet 192.168.77.5/24" in h.run("ip", "addr", "show", "ovsbr1").stdout
     assert "inet " not in h.run("ip", "addr", "show", lan.uplink).stdout
     assert h.run("ip", "route", "show", "default").stdout.split() == [
-        "default", "via", "192.168.77.1", "dev", "ovsbr1", "metric", "50"]
+        "default",
+        "via",
+        "192.168.77.1",
+        "dev",
+        "ovsbr1",
+        "metric",
+        "50",
+    ]
     assert h.run("cat", "/sys/class/net/ovsbr1/address", check=True).stdout.strip() == mac
 
     r = vm("net", "ovs-bridge", "ovsbr1", "--uplink", lan.uplink)
@@ -63,7 +70,10 @@ def test_ovs_bridge_without_uplink_and_errors(vm, ovs):
     assert r.stdout.strip() == "ovsbr2: Open vSwitch bridge made (datapath netdev)"
     assert ovs.vsctl("br-exists", "ovsbr2", check=False).returncode == 0
     r = vm("net", "ovs-bridge", "ovsbr3", "--datapath", "fast")
-    assert r.returncode == 2 and r.stderr.splitlines()[0] == "vmrun: error: --datapath: 'fast' is not one of netdev | system"
+    assert (
+        r.returncode == 2
+        and r.stderr.splitlines()[0] == "vmrun: error: --datapath: 'fast' is not one of netdev | system"
+    )
     r = vm("net", "ovs-bridge", "ovsbr3", "--uplink", "nosuch0")
     assert r.returncode == 2 and r.stderr.splitlines()[0] == "vmrun: error: there is no network interface 'nosuch0'"
     assert ovs.vsctl("br-exists", "ovsbr3", check=False).returncode == 2

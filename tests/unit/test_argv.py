@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import DATA, REPO
+from tests.qemuargs import qemu_meaning, seed_argv
 from vmrun.argv import Control, build_argv
 from vmrun.net.base import NetdevSpec
 from vmrun.profile import load_profile
 from vmrun.profile.model import Accel
 from vmrun.qemuopts import split
 from vmrun.show import describe, option_lines
-
-from tests.conftest import DATA, REPO
-from tests.qemuargs import qemu_meaning, seed_argv
 
 JRGTEST = REPO / "profiles" / "jrgtest.toml"
 
@@ -57,7 +56,9 @@ def test_values_are_escaped_so_nothing_can_add_an_option(write_profile):
 def test_control_channels_are_added_last_but_before_extra_args(write_profile):
     path = write_profile('name = "x"\naccel = "tcg"\nextra_args = ["-S"]\n')
     profile = load_profile(str(path))
-    argv = build_argv(profile, {}, qemu="qemu", accel=Accel.TCG, control=Control("/r/q,1.sock", "/r/s.sock", "/r/s.log"))
+    argv = build_argv(
+        profile, {}, qemu="qemu", accel=Accel.TCG, control=Control("/r/q,1.sock", "/r/s.sock", "/r/s.log")
+    )
     assert argv[-1] == "-S"
     assert "socket,id=vmrun-qmp,path=/r/q,,1.sock,server=on,wait=off" in argv
     assert argv[argv.index("-serial") + 1] == "chardev:vmrun-serial"
@@ -96,8 +97,12 @@ def test_netdev_spec_from_a_backend_is_used_verbatim(write_profile):
 def test_spice_without_password_off_loopback_is_warned_about(write_profile):
     from vmrun.engines.qemu.launch import spice_warnings
 
-    exposed = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\naddr = "0.0.0.0"\nticketing = false\n', "a")))
+    exposed = load_profile(
+        str(write_profile('name = "x"\n[spice]\nport = 5900\naddr = "0.0.0.0"\nticketing = false\n', "a"))
+    )
     local = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\nticketing = false\n', "b")))
-    locked = load_profile(str(write_profile('name = "x"\n[spice]\nport = 5900\naddr = "0.0.0.0"\npassword = "p"\n', "c")))
+    locked = load_profile(
+        str(write_profile('name = "x"\n[spice]\nport = 5900\naddr = "0.0.0.0"\npassword = "p"\n', "c"))
+    )
     assert "without a password" in spice_warnings(exposed)[0]
     assert spice_warnings(local) == [] and spice_warnings(locked) == []

@@ -8,9 +8,8 @@ import subprocess
 import pytest
 import typer
 
-from vmrun.cli import base as cli  # the boundary: command() and _debug
-
 from tests.conftest import vmrun_bin
+from vmrun.cli import base as cli  # the boundary: command() and _debug
 
 
 def test_a_reader_that_went_away_is_not_an_error_message(write_profile, runtime_dir):
@@ -26,7 +25,9 @@ def test_a_reader_that_went_away_is_not_an_error_message(write_profile, runtime_
     assert (done.returncode, done.stderr) == (141, "")
 
 
-@pytest.mark.parametrize("error", [ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(32, "Broken pipe")])
+@pytest.mark.parametrize(
+    "error", [ConnectionResetError(104, "Connection reset by peer"), BrokenPipeError(32, "Broken pipe")]
+)
 def test_an_unexpected_os_error_without_a_file_says_so(monkeypatch, capsys, error):
     """Was "cannot use: Broken pipe": "cannot use" what? The boundary now says it did not expect it, and how to
     see where; an EPIPE that is not our stdout's is said too (re-raised, click would have swallowed it: exit 1, silent)."""

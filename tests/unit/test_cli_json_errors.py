@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import subprocess
@@ -63,17 +62,20 @@ def error_of(r: subprocess.CompletedProcess[str]) -> dict:
     return error
 
 
-@pytest.mark.parametrize("args, code, text", [
-    (["show", "nosuch", "--json"], 2, "no profile named 'nosuch'"),
-    (["show", "nosuch", "--running", "--json"], 2, "nosuch: not running"),
-    (["up", "nosuch", "--json"], 2, "no profile named"),
-    (["nic", "list", "nosuch", "--json"], 2, "nosuch: not running"),
-    (["new", "../x", "--json"], 2, "not a usable name"),
-    (["clone", "nosuch", "b", "--json"], 2, "no profile named"),
-    (["help", "nosuch", "--json"], 2, "no help topic"),
-    (["doctor", "nosuch", "--json"], 2, "no profile named"),
-    (["ps", "--json", "--no-such-option"], 2, "No such option: --no-such-option"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, code, text",
+    [
+        (["show", "nosuch", "--json"], 2, "no profile named 'nosuch'"),
+        (["show", "nosuch", "--running", "--json"], 2, "nosuch: not running"),
+        (["up", "nosuch", "--json"], 2, "no profile named"),
+        (["nic", "list", "nosuch", "--json"], 2, "nosuch: not running"),
+        (["new", "../x", "--json"], 2, "not a usable name"),
+        (["clone", "nosuch", "b", "--json"], 2, "no profile named"),
+        (["help", "nosuch", "--json"], 2, "no help topic"),
+        (["doctor", "nosuch", "--json"], 2, "no profile named"),
+        (["ps", "--json", "--no-such-option"], 2, "No such option: --no-such-option"),
+    ],
+)
 def test_errors_are_json_with_the_same_exit(run, args, code, text):
     r = run(*args)
     assert r.returncode == code

@@ -10,8 +10,10 @@ from vmrun import cli
 
 def test_every_command_is_mapped_to_the_module_that_defines_it():
     app = cli.load_commands()
-    defined = {(info.name or info.callback.__name__.replace("_", "-")): info.callback.__module__
-               for info in app.registered_commands}  # fmt: skip
+    defined = {
+        (info.name or info.callback.__name__.replace("_", "-")): info.callback.__module__
+        for info in app.registered_commands
+    }
     for group in app.registered_groups:
         defined[group.name] = group.typer_instance.registered_commands[0].callback.__module__
     assert set(defined) == set(cli.COMMANDS)
@@ -29,8 +31,9 @@ def imported_by(*argv: str, env: dict[str, str] | None = None) -> set[str]:
     )
     import os
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, **(env or {})}).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    ).stdout
     return set(out.strip().splitlines()[-1].split())
 
 

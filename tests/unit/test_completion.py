@@ -26,16 +26,27 @@ def world(tmp_path: Path) -> dict[str, str]:
         (run / name).mkdir(parents=True, mode=0o700)
     run.chmod(0o700)
     (run / ".web1.lock").write_text("")  # a lock file is not a VM
-    return {**os.environ, "VMRUN_RUNTIME_DIR": str(run), "VMRUN_PROFILE_PATH": str(tmp_path / "more"),
-            "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "PWD": str(tmp_path)}  # fmt: skip
+    return {
+        **os.environ,
+        "VMRUN_RUNTIME_DIR": str(run),
+        "VMRUN_PROFILE_PATH": str(tmp_path / "more"),
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+        "PWD": str(tmp_path),
+    }
 
 
 def complete(env: dict[str, str], line: str) -> list[str]:
     """What Typer answers bash for ``line`` (the cursor at its end), through the protocol bash's function uses."""
     words = line.split()
     cword = len(words) if line.endswith(" ") else len(words) - 1
-    r = subprocess.run([vmrun_bin()], env={**env, "_VMRUN_COMPLETE": "complete_bash", "COMP_WORDS": line,
-                       "COMP_CWORD": str(cword)}, cwd=env["PWD"], capture_output=True, text=True, timeout=30)  # fmt: skip
+    r = subprocess.run(
+        [vmrun_bin()],
+        env={**env, "_VMRUN_COMPLETE": "complete_bash", "COMP_WORDS": line, "COMP_CWORD": str(cword)},
+        cwd=env["PWD"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode == 0, r.stderr
     return r.stdout.split()
 
@@ -68,12 +79,23 @@ def test_an_unusable_runtime_folder_offers_nothing(world, tmp_path):
 
 
 def test_real_bash_with_the_script_vmrun_shows(world):
-    script = subprocess.run([vmrun_bin(), "--show-completion", "bash"], env=world, capture_output=True, text=True).stdout
+    script = subprocess.run(
+        [vmrun_bin(), "--show-completion", "bash"], env=world, capture_output=True, text=True
+    ).stdout
     assert "_VMRUN_COMPLETE=complete_bash" in script
     bin_dir = os.path.dirname(vmrun_bin())
-    probe = script + '\nCOMP_WORDS=(vmrun down w); COMP_CWORD=2; _vmrun_completion vmrun; printf "%s\\n" "${COMPREPLY[@]}"\n'
-    r = subprocess.run(["bash", "--norc", "-c", probe], env={**world, "PATH": f"{bin_dir}:{world['PATH']}"},
-                       cwd=world["PWD"], capture_output=True, text=True, timeout=30)  # fmt: skip
+    probe = (
+        script
+        + '\nCOMP_WORDS=(vmrun down w); COMP_CWORD=2; _vmrun_completion vmrun; printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    r = subprocess.run(
+        ["bash", "--norc", "-c", probe],
+        env={**world, "PATH": f"{bin_dir}:{world['PATH']}"},
+        cwd=world["PWD"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.stdout.split() == ["web1", "web2"], r.stderr
 
 

@@ -35,9 +35,11 @@ def test_snapshot_and_boot_once_from_the_cdrom(write_profile):
 
 
 def test_drives_made_by_vmrun_are_qcow2_unless_said(write_profile):
-    path = write_profile('name = "x"\n[[drives]]\nfile = "a.qcow2"\nsize = "40G"\n'
-                         '[[drives]]\nfile = "b.img"\nsize = 1048576\nformat = "raw"\n'
-                         '[[drives]]\nfile = "c.qcow2"\nbacking = "base/b.img"\n')  # fmt: skip
+    path = write_profile(
+        'name = "x"\n[[drives]]\nfile = "a.qcow2"\nsize = "40G"\n'
+        '[[drives]]\nfile = "b.img"\nsize = 1048576\nformat = "raw"\n'
+        '[[drives]]\nfile = "c.qcow2"\nbacking = "base/b.img"\n'
+    )
     a, b, c = load_profile(str(path)).drives
     assert (a.format, a.size, a.backing) == ("qcow2", 40 * 1024**3, None)
     assert (b.format, b.size) == ("raw", 1024**2)
@@ -47,9 +49,9 @@ def test_drives_made_by_vmrun_are_qcow2_unless_said(write_profile):
 
 
 @pytest.mark.parametrize(
-    ("text", "size"), [("40G", 40 * 1024**3), ("512M", 512 * 1024**2), ("1.5T", int(1.5 * 1024**4)), ("10KiB", 10240),
-                       (4096, 4096)],
-)  # fmt: skip
+    ("text", "size"),
+    [("40G", 40 * 1024**3), ("512M", 512 * 1024**2), ("1.5T", int(1.5 * 1024**4)), ("10KiB", 10240), (4096, 4096)],
+)
 def test_disk_sizes(text, size):
     assert parse_disk_size(text) == size
 
@@ -66,9 +68,12 @@ def test_sizes_render_in_the_largest_unit():
 
 @pytest.mark.parametrize(
     ("drive", "field"),
-    [('size = "x"', "drives[0].size"), ('backing = "b"\nformat = "raw"', "drives[0].format"),
-     ('size = "1G"\nreadonly = true', "drives[0].readonly")],
-)  # fmt: skip
+    [
+        ('size = "x"', "drives[0].size"),
+        ('backing = "b"\nformat = "raw"', "drives[0].format"),
+        ('size = "1G"\nreadonly = true', "drives[0].readonly"),
+    ],
+)
 def test_bad_drive_values_name_file_and_field(write_profile, drive, field):
     path = write_profile(f'name = "x"\n[[drives]]\nfile = "d.qcow2"\n{drive}\n')
     with pytest.raises(ProfileError) as e:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import DATA, REPO
 from vmrun.cli import app
 from vmrun.engines.libvirt.xml import (
     CARRIED,
@@ -29,8 +30,6 @@ from vmrun.engines.libvirt.xml import (
 from vmrun.errors import ProfileError
 from vmrun.profile import load_profile
 from vmrun.profile.model import Accel
-
-from tests.conftest import DATA, REPO
 
 GOLDEN = DATA / "libvirt"
 PROFILES = sorted((REPO / "profiles").glob("*.toml"))
@@ -132,8 +131,9 @@ def test_jrgtest_says_what_does_not_carry(monkeypatch):
 def test_host_networks_are_not_in_the_domain(monkeypatch):
     built = shipped(REPO / "profiles" / "jrgtest-nat.toml", monkeypatch)
     assert "jrgbr0" not in built.xml and "192.168.128" not in built.xml
-    assert interfaces(built)[0].startswith('<interface type="network"><mac address="00:16:3e:0c:12:27"/>'
-                                           '<source network="jrgnet"/>')  # fmt: skip
+    assert interfaces(built)[0].startswith(
+        '<interface type="network"><mac address="00:16:3e:0c:12:27"/><source network="jrgnet"/>'
+    )
 
 
 def test_a_kitchen_sink_profile_is_valid_too(write_profile, tmp_path):
@@ -209,13 +209,21 @@ def test_accel_gives_the_domain_type(write_profile):
 
 
 def test_basics(write_profile):
-    root = tree(build(write_profile, 'memory = "2G"\nsmp = 3\nkernel = "/k"\ninitrd = "/i"\nappend = "console=ttyS0"\n'))
+    root = tree(
+        build(write_profile, 'memory = "2G"\nsmp = 3\nkernel = "/k"\ninitrd = "/i"\nappend = "console=ttyS0"\n')
+    )
     assert [compact(root.find(x)) for x in ("name", "memory", "vcpu", "os")] == [
-        "<name>t</name>", '<memory unit="MiB">2048</memory>', "<vcpu>3</vcpu>",
-        '<os><type arch="x86_64">hvm</type><kernel>/k</kernel><initrd>/i</initrd><cmdline>console=ttyS0</cmdline></os>']  # fmt: skip
+        "<name>t</name>",
+        '<memory unit="MiB">2048</memory>',
+        "<vcpu>3</vcpu>",
+        '<os><type arch="x86_64">hvm</type><kernel>/k</kernel><initrd>/i</initrd><cmdline>console=ttyS0</cmdline></os>',
+    ]
     assert compact(root.find("features")) == "<features><acpi/><apic/></features>"
     assert [(e.tag, e.text) for e in root if e.tag.startswith("on_")] == [
-        ("on_poweroff", "destroy"), ("on_reboot", "restart"), ("on_crash", "destroy")]  # fmt: skip
+        ("on_poweroff", "destroy"),
+        ("on_reboot", "restart"),
+        ("on_crash", "destroy"),
+    ]
     devices = root.find("devices")
     assert devices.findtext("emulator") == EMULATOR
     assert compact(devices.find("serial")) == '<serial type="pty"><target port="0"/></serial>'
@@ -230,9 +238,14 @@ def test_boot_order_is_qemus_disk_then_cdrom_without_a_kernel(write_profile):
 
 
 def test_q35_gets_spare_root_ports_beyond_what_libvirt_fills(write_profile):
-    root = tree(build(write_profile, 'machine = "q35"\nhotplug_slots = 3\n[[drives]]\nfile = "/a.qcow2"\n'
-                      '[[nics]]\ntype = "bridge"\nbridge = "br0"\n[[nics]]\nid = "e"\ntype = "bridge"\nbridge = "br0"\n'
-                      'model = "e1000"\n[[nics]]\nid = "u"\nhostfwd = ["tcp::2222-:22"]\n'))  # fmt: skip
+    root = tree(
+        build(
+            write_profile,
+            'machine = "q35"\nhotplug_slots = 3\n[[drives]]\nfile = "/a.qcow2"\n'
+            '[[nics]]\ntype = "bridge"\nbridge = "br0"\n[[nics]]\nid = "e"\ntype = "bridge"\nbridge = "br0"\n'
+            'model = "e1000"\n[[nics]]\nid = "u"\nhostfwd = ["tcp::2222-:22"]\n',
+        )
+    )
     assert root.find("os/type").get("machine") == "q35"
     ports = [c for c in root.findall("devices/controller") if c.get("model") == "pcie-root-port"]
     # 3 spare + the virtio disk + the virtio NIC; e1000 sits behind libvirt's own bridge, the user NIC on pcie.0
@@ -255,27 +268,40 @@ def test_machine_options_that_map(write_profile):
 
 def test_machine_options_that_do_not_map_are_refused(write_profile):
     e = refusal(write_profile, 'machine = "pc,kernel_irqchip=split"\n')
-    assert (e.field, e.reason) == ("machine", "'kernel_irqchip=split' has no libvirt equivalent (usb, vmport, smm, "
-                                              "dump-guest-core and mem-merge do)")  # fmt: skip
+    assert (e.field, e.reason) == (
+        "machine",
+        "'kernel_irqchip=split' has no libvirt equivalent (usb, vmport, smm, dump-guest-core and mem-merge do)",
+    )
     e = refusal(write_profile, 'machine = "q35,accel=kvm"\n')
     assert e.field == "machine" and e.hint == 'write accel = "kvm" and machine = "q35"'
 
 
-@pytest.mark.parametrize(("cpu", "expected"), [
-    ("kvm64,+vmx,-svm", '<cpu mode="custom" match="exact"><model fallback="allow">kvm64</model>'
-                        '<feature policy="require" name="vmx"/><feature policy="disable" name="svm"/></cpu>'),
-    ("kvm64,vmx", '<cpu mode="custom" match="exact"><model fallback="allow">kvm64</model>'
-                  '<feature policy="require" name="vmx"/></cpu>'),
-    ("max", '<cpu mode="maximum"/>'),
-    ("max,-la57", '<cpu mode="maximum"><feature policy="disable" name="la57"/></cpu>'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("cpu", "expected"),
+    [
+        (
+            "kvm64,+vmx,-svm",
+            '<cpu mode="custom" match="exact"><model fallback="allow">kvm64</model>'
+            '<feature policy="require" name="vmx"/><feature policy="disable" name="svm"/></cpu>',
+        ),
+        (
+            "kvm64,vmx",
+            '<cpu mode="custom" match="exact"><model fallback="allow">kvm64</model>'
+            '<feature policy="require" name="vmx"/></cpu>',
+        ),
+        ("max", '<cpu mode="maximum"/>'),
+        ("max,-la57", '<cpu mode="maximum"><feature policy="disable" name="la57"/></cpu>'),
+    ],
+)
 def test_cpu_forms(write_profile, cpu, expected):
     assert compact(tree(build(write_profile, f'cpu = "{cpu}"\n')).find("cpu")) == expected
 
 
 def test_cpu_host_is_passthrough_under_kvm_and_refused_under_tcg(write_profile):
     built = build(write_profile, 'cpu = "host,+vmx"\n', accel=Accel.KVM)
-    assert compact(tree(built).find("cpu")) == '<cpu mode="host-passthrough"><feature policy="require" name="vmx"/></cpu>'
+    assert (
+        compact(tree(built).find("cpu")) == '<cpu mode="host-passthrough"><feature policy="require" name="vmx"/></cpu>'
+    )
     e = refusal(write_profile, 'cpu = "host"\n')
     assert e.field == "cpu" and e.hint == 'use cpu = "max"'
 
@@ -295,10 +321,12 @@ def disks(built: DomainXml) -> list[str]:
 
 
 def test_drives_get_libvirts_targets_per_bus(write_profile):
-    text = ('[[drives]]\nfile = "/a.qcow2"\naio = "threads"\ncache = "writeback"\n'
-            '[[drives]]\nfile = "/b.raw"\nformat = "raw"\ninterface = "ide"\nreadonly = true\n'
-            '[[drives]]\nfile = "/dev/sdz"\nformat = "raw"\ninterface = "scsi"\nsnapshot = true\n'
-            '[[drives]]\nfile = "/d.qcow2"\n')  # fmt: skip
+    text = (
+        '[[drives]]\nfile = "/a.qcow2"\naio = "threads"\ncache = "writeback"\n'
+        '[[drives]]\nfile = "/b.raw"\nformat = "raw"\ninterface = "ide"\nreadonly = true\n'
+        '[[drives]]\nfile = "/dev/sdz"\nformat = "raw"\ninterface = "scsi"\nsnapshot = true\n'
+        '[[drives]]\nfile = "/d.qcow2"\n'
+    )
     assert disks(build(write_profile, 'cdrom = "/x.iso"\n' + text)) == [
         '<disk type="file" device="disk"><driver name="qemu" type="qcow2" io="threads" cache="writeback"/>'
         '<source file="/a.qcow2"/><target dev="vda" bus="virtio"/></disk>',
@@ -310,12 +338,16 @@ def test_drives_get_libvirts_targets_per_bus(write_profile):
         '<target dev="vdb" bus="virtio"/></disk>',
         '<disk type="file" device="cdrom"><driver name="qemu" type="raw"/><source file="/x.iso"/>'
         '<target dev="hdc" bus="ide"/><readonly/></disk>',
-    ]  # fmt: skip
+    ]
 
 
 def test_ide_and_cdrom_are_sata_on_q35(write_profile):
-    got = disks(build(write_profile, 'machine = "q35"\ncdrom = "/x.iso"\n[[drives]]\nfile = "/a.raw"\n'
-                                     'format = "raw"\ninterface = "ide"\n'))  # fmt: skip
+    got = disks(
+        build(
+            write_profile,
+            'machine = "q35"\ncdrom = "/x.iso"\n[[drives]]\nfile = "/a.raw"\nformat = "raw"\ninterface = "ide"\n',
+        )
+    )
     assert [d.split("<target ")[1].split("/>")[0] for d in got] == ['dev="sda" bus="sata"', 'dev="sdc" bus="sata"']
 
 
@@ -325,8 +357,9 @@ def test_drive_without_format_warns_unless_qcow2(write_profile):
     assert '<driver name="qemu"/>' in disks(built)[0]
 
 
-@pytest.mark.parametrize(("key", "value"), [("aio", "posix"), ("cache", "fast"), ("format", "vhdx"),
-                                            ("interface", "pflash")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("key", "value"), [("aio", "posix"), ("cache", "fast"), ("format", "vhdx"), ("interface", "pflash")]
+)
 def test_drive_values_libvirt_lacks_are_refused(write_profile, key, value):
     e = refusal(write_profile, f'[[drives]]\nfile = "/a.raw"\n{key} = "{value}"\n')
     assert e.field == f"drives[0].{key}"
@@ -343,40 +376,58 @@ def nic(write_profile, text: str, **kw) -> DomainXml:
 
 def test_user_nic_without_forwards(write_profile):
     built = nic(write_profile, "")
-    assert interfaces(built) == [f'<interface type="user"><mac address="{MAC}"/><model type="virtio"/>'
-                                 '<alias name="ua-n0"/></interface>']  # fmt: skip
+    assert interfaces(built) == [
+        f'<interface type="user"><mac address="{MAC}"/><model type="virtio"/><alias name="ua-n0"/></interface>'
+    ]
     assert qemu_args(built) == [] and built.warnings == () and "xmlns:qemu" not in built.xml
 
 
 def test_user_nic_with_net(write_profile):
     assert interfaces(nic(write_profile, 'net = "10.0.3.0/24"\nmodel = "e1000"')) == [
         f'<interface type="user"><mac address="{MAC}"/><ip family="ipv4" address="10.0.3.0" prefix="24"/>'
-        '<model type="e1000"/><alias name="ua-n0"/></interface>']  # fmt: skip
+        '<model type="e1000"/><alias name="ua-n0"/></interface>'
+    ]
 
 
 def test_user_nic_with_forwards_is_carried_in_qemu_commandline_on_libvirt_9_0(write_profile):
-    built = build(write_profile, f'[[nics]]\nid = "n0"\nmac = "{MAC}"\nhostfwd = ["tcp::8080-:80", "udp:0.0.0.0:53-:53"]\n'
-                                 '[[nics]]\nid = "n1"\nmodel = "e1000"\nrestrict = true\n')  # fmt: skip
+    built = build(
+        write_profile,
+        f'[[nics]]\nid = "n0"\nmac = "{MAC}"\nhostfwd = ["tcp::8080-:80", "udp:0.0.0.0:53-:53"]\n'
+        '[[nics]]\nid = "n1"\nmodel = "e1000"\nrestrict = true\n',
+    )
     assert interfaces(built) == []
     assert built.warnings == ()  # the design, not a compromise to warn about
     root = tree(built)
     assert root.get("type") == "qemu" and built.xml.startswith(
-        '<domain type="qemu" xmlns:qemu="http://libvirt.org/schemas/domain/qemu/1.0">')
+        '<domain type="qemu" xmlns:qemu="http://libvirt.org/schemas/domain/qemu/1.0">'
+    )
     n1_mac = load_profile(str(write_profile('name = "t"\n[[nics]]\nid = "n0"\n[[nics]]\nid = "n1"\n'))).nics[1].mac
     assert qemu_args(built) == [
-        "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:0.0.0.0:53-:53",
-        "-device", f"virtio-net-pci,netdev=n0,mac={MAC},id=n0,bus=pci.0,addr=0x1f",
-        "-netdev", "user,id=n1,restrict=on",
-        "-device", f"e1000,netdev=n1,mac={n1_mac},id=n1,bus=pci.0,addr=0x1e",
-    ]  # fmt: skip
+        "-netdev",
+        "user,id=n0,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:0.0.0.0:53-:53",
+        "-device",
+        f"virtio-net-pci,netdev=n0,mac={MAC},id=n0,bus=pci.0,addr=0x1f",
+        "-netdev",
+        "user,id=n1,restrict=on",
+        "-device",
+        f"e1000,netdev=n1,mac={n1_mac},id=n1,bus=pci.0,addr=0x1e",
+    ]
     meta = read_metadata(built.xml)
     assert [(n["id"], n.get("carried")) for n in meta["nics"]] == [("n0", CARRIED), ("n1", CARRIED)]
-    assert meta["forwards"] == [{"nic": "n0", "rule": "tcp:127.0.0.1:8080-:80"}, {"nic": "n0", "rule": "udp:0.0.0.0:53-:53"}]
+    assert meta["forwards"] == [
+        {"nic": "n0", "rule": "tcp:127.0.0.1:8080-:80"},
+        {"nic": "n0", "rule": "udp:0.0.0.0:53-:53"},
+    ]
 
 
 def test_carried_user_nic_sits_on_pcie_0_on_q35(write_profile):
-    args = qemu_args(build(write_profile, 'machine = "q35"\n[[nics]]\nid = "n0"\nhostfwd = ["tcp::8080-:80"]\n'
-                                          '[[nics]]\nid = "n1"\nhostfwd = ["tcp::8081-:80"]\n'))  # fmt: skip
+    args = qemu_args(
+        build(
+            write_profile,
+            'machine = "q35"\n[[nics]]\nid = "n0"\nhostfwd = ["tcp::8080-:80"]\n'
+            '[[nics]]\nid = "n1"\nhostfwd = ["tcp::8081-:80"]\n',
+        )
+    )
     assert [a.split(",bus=")[1] for a in args if "bus=" in a] == ["pcie.0,addr=0x1c", "pcie.0,addr=0x1b"]
 
 
@@ -386,10 +437,12 @@ def test_user_nic_with_forwards_uses_passt_from_libvirt_9_2(write_profile):
         f'<interface type="user"><mac address="{MAC}"/><model type="virtio"/><backend type="passt"/>'
         '<portForward proto="tcp" address="127.0.0.1"><range start="8080" to="80"/></portForward>'
         '<portForward proto="udp" address="0.0.0.0"><range start="5353" to="53"/></portForward>'
-        '<alias name="ua-n0"/></interface>']  # fmt: skip
+        '<alias name="ua-n0"/></interface>'
+    ]
     assert qemu_args(built) == []
-    assert built.warnings == ("nics[0].hostfwd[1]: the guest address 10.0.2.15 is not carried: "
-                              "passt forwards to the guest's own address",)  # fmt: skip
+    assert built.warnings == (
+        "nics[0].hostfwd[1]: the guest address 10.0.2.15 is not carried: passt forwards to the guest's own address",
+    )
     assert "carried" not in read_metadata(built.xml)["nics"][0]
 
 
@@ -402,41 +455,51 @@ def test_passt_nic_needs_libvirt_9_2(write_profile):
     assert interfaces(built) == [
         f'<interface type="user"><mac address="{MAC}"/><model type="virtio"/><backend type="passt"/>'
         '<portForward proto="tcp" address="127.0.0.1"><range start="8080" to="80"/></portForward>'
-        '<alias name="ua-n0"/></interface>']  # fmt: skip
+        '<alias name="ua-n0"/></interface>'
+    ]
 
 
 def test_bridge_nic(write_profile):
     built = nic(write_profile, 'type = "bridge"\nbridge = "br0"\nvhost = "on"\nqueues = 4\nmodel = "e1000"')
     assert interfaces(built) == [
         f'<interface type="bridge"><mac address="{MAC}"/><source bridge="br0"/><model type="e1000"/>'
-        '<driver name="vhost" queues="4"/><alias name="ua-n0"/></interface>']  # fmt: skip
+        '<driver name="vhost" queues="4"/><alias name="ua-n0"/></interface>'
+    ]
     assert built.warnings == ()
-    assert '<driver name="qemu"/>' in interfaces(nic(write_profile, 'type = "bridge"\nbridge = "br0"\nvhost = "off"'))[0]
+    assert (
+        '<driver name="qemu"/>' in interfaces(nic(write_profile, 'type = "bridge"\nbridge = "br0"\nvhost = "off"'))[0]
+    )
     assert "<driver" not in interfaces(nic(write_profile, 'type = "bridge"\nbridge = "br0"'))[0]
 
 
 def test_bridge_via_and_helper_do_not_apply(write_profile):
     built = nic(write_profile, 'type = "bridge"\nbridge = "br0"\nvia = "tap"\nhelper = "/h"')
-    assert built.warnings == ('nics[0].via = "tap" is not carried: libvirt makes the tap itself',
-                              "nics[0].helper is not carried: libvirt makes the tap itself")  # fmt: skip
+    assert built.warnings == (
+        'nics[0].via = "tap" is not carried: libvirt makes the tap itself',
+        "nics[0].helper is not carried: libvirt makes the tap itself",
+    )
 
 
 def test_macvtap_nic(write_profile):
     assert interfaces(nic(write_profile, 'type = "macvtap"\nparent = "eth1"\nmode = "passthru"\nvhost = "off"')) == [
         f'<interface type="direct"><mac address="{MAC}"/><source dev="eth1" mode="passthru"/>'
-        '<model type="virtio"/><driver name="qemu"/><alias name="ua-n0"/></interface>']  # fmt: skip
+        '<model type="virtio"/><driver name="qemu"/><alias name="ua-n0"/></interface>'
+    ]
 
 
 def test_ovs_nic(write_profile):
     assert interfaces(nic(write_profile, 'type = "ovs"\nbridge = "ovsbr0"\nvlan = 42\nmodel = "rtl8139"')) == [
         f'<interface type="bridge"><mac address="{MAC}"/><source bridge="ovsbr0"/><vlan><tag id="42"/></vlan>'
-        '<virtualport type="openvswitch"/><model type="rtl8139"/><alias name="ua-n0"/></interface>']  # fmt: skip
+        '<virtualport type="openvswitch"/><model type="rtl8139"/><alias name="ua-n0"/></interface>'
+    ]
 
 
 def test_network_nic(write_profile):
     built = nic(write_profile, 'type = "network"\nnetwork = "jrgnet"\nuri = "qemu+ssh://lab/system"\nvia = "helper"')
-    assert interfaces(built) == [f'<interface type="network"><mac address="{MAC}"/><source network="jrgnet"/>'
-                                 '<model type="virtio"/><alias name="ua-n0"/></interface>']  # fmt: skip
+    assert interfaces(built) == [
+        f'<interface type="network"><mac address="{MAC}"/><source network="jrgnet"/>'
+        '<model type="virtio"/><alias name="ua-n0"/></interface>'
+    ]
     assert built.warnings == (
         'nics[0].via = "helper" is not carried: libvirt makes the tap itself',
         "nics[0].uri is not carried: the domain joins network 'jrgnet' of the libvirt that runs it",
@@ -450,20 +513,26 @@ def test_nic_ids_must_make_libvirt_aliases(write_profile):
 
 def test_interface_xml_for_hotplug_is_plain_slirp_below_9_2(write_profile):
     """Forwards are added live (hostfwd_add on hostua-ID); restrict has no libvirt form."""
-    profile = load_profile(str(write_profile(f'name = "t"\n[[nics]]\nid = "n0"\nmac = "{MAC}"\n'
-                                             'hostfwd = ["tcp::1-:2"]\nrestrict = true\n')))  # fmt: skip
+    profile = load_profile(
+        str(
+            write_profile(f'name = "t"\n[[nics]]\nid = "n0"\nmac = "{MAC}"\nhostfwd = ["tcp::1-:2"]\nrestrict = true\n')
+        )
+    )
     built = interface_xml(profile, profile.nics[0])
-    assert compact(ET.fromstring(built.xml)) == (f'<interface type="user"><mac address="{MAC}"/><model type="virtio"/>'
-                                                 '<alias name="ua-n0"/></interface>')  # fmt: skip
+    assert compact(ET.fromstring(built.xml)) == (
+        f'<interface type="user"><mac address="{MAC}"/><model type="virtio"/><alias name="ua-n0"/></interface>'
+    )
     assert built.warnings == ("nics[0].restrict is not carried: libvirt's user NIC has no restrict",)
 
 
 def test_interface_xml_for_hotplug_uses_passt_from_9_2(write_profile):
-    profile = load_profile(str(write_profile(f'name = "t"\n[[nics]]\nid = "n0"\nmac = "{MAC}"\n'
-                                             'hostfwd = ["tcp::1-:2"]\n')))  # fmt: skip
+    profile = load_profile(
+        str(write_profile(f'name = "t"\n[[nics]]\nid = "n0"\nmac = "{MAC}"\nhostfwd = ["tcp::1-:2"]\n'))
+    )
     built = interface_xml(profile, profile.nics[0], libvirt_version=PASST_SINCE)
     assert '<backend type="passt"/><portForward proto="tcp" address="127.0.0.1"><range start="1" to="2"/>' in (
-        compact(ET.fromstring(built.xml)))
+        compact(ET.fromstring(built.xml))
+    )
 
 
 # -- display, SPICE, extra arguments, process names -----------------------------------------------
@@ -472,10 +541,13 @@ def test_interface_xml_for_hotplug_uses_passt_from_9_2(write_profile):
 def test_spice_with_password_and_agent(write_profile):
     built = build(write_profile, '[spice]\nport = 5900\naddr = "0.0.0.0"\npassword = "pw"\nvdagent = true\n')
     devices = tree(built).find("devices")
-    assert compact(devices.find("graphics")) == ('<graphics type="spice" port="5900" autoport="no" passwd="pw">'
-                                                 '<listen type="address" address="0.0.0.0"/></graphics>')  # fmt: skip
-    assert compact(devices.find("channel")) == ('<channel type="spicevmc"><target type="virtio" '
-                                                'name="com.redhat.spice.0"/></channel>')  # fmt: skip
+    assert compact(devices.find("graphics")) == (
+        '<graphics type="spice" port="5900" autoport="no" passwd="pw">'
+        '<listen type="address" address="0.0.0.0"/></graphics>'
+    )
+    assert compact(devices.find("channel")) == (
+        '<channel type="spicevmc"><target type="virtio" name="com.redhat.spice.0"/></channel>'
+    )
     assert built.warnings == ("spice.password is in the domain XML: libvirt clients with full access can read it",)
 
 
@@ -484,21 +556,29 @@ def test_spice_without_ticketing_has_no_password(write_profile):
     assert "passwd" not in built.xml and built.warnings == ()
     assert tree(built).find("devices/channel") is None
     built = build(write_profile, "[spice]\nport = 5900\n")
-    assert built.warnings == ("spice.ticketing without spice.password: libvirt turns ticketing off "
-                              "(unless its qemu.conf sets spice_password)",)  # fmt: skip
+    assert built.warnings == (
+        "spice.ticketing without spice.password: libvirt turns ticketing off "
+        "(unless its qemu.conf sets spice_password)",
+    )
 
 
 def test_display_forms(write_profile):
     vnc = tree(build(write_profile, 'display = "vnc"\n')).find("devices/graphics")
-    assert compact(vnc) == '<graphics type="vnc" port="-1" autoport="yes"><listen type="address" address="127.0.0.1"/></graphics>'
+    assert (
+        compact(vnc)
+        == '<graphics type="vnc" port="-1" autoport="yes"><listen type="address" address="127.0.0.1"/></graphics>'
+    )
     built = build(write_profile, 'display = "gtk,gl=on"\n')
     assert tree(built).find("devices/graphics") is None
-    assert built.warnings == ('display = "gtk,gl=on" is not carried: a libvirt domain has no local window '
-                              "(libvirt chooses its own display)",)  # fmt: skip
+    assert built.warnings == (
+        'display = "gtk,gl=on" is not carried: a libvirt domain has no local window (libvirt chooses its own display)',
+    )
     assert build(write_profile, 'display = "default"\n[spice]\nport = 5900\nticketing = false\n').warnings == ()
 
 
-@pytest.mark.parametrize(("vga", "model"), [("std", "vga"), ("virtio", "virtio"), ("vmware", "vmvga"), ("none", "none")])
+@pytest.mark.parametrize(
+    ("vga", "model"), [("std", "vga"), ("virtio", "virtio"), ("vmware", "vmvga"), ("none", "none")]
+)
 def test_vga_models(write_profile, vga, model):
     assert tree(build(write_profile, f'vga = "{vga}"\n')).find("devices/video/model").get("type") == model
 
@@ -513,12 +593,15 @@ def test_no_reboot_maps_and_other_extra_args_are_carried_with_one_warning(write_
     built = build(write_profile, 'extra_args = ["-no-reboot", "-global", "kvm-pit.lost_tick_policy=delay", "-S"]\n')
     assert tree(built).findtext("on_reboot") == "destroy"
     assert qemu_args(built) == ["-global", "kvm-pit.lost_tick_policy=delay", "-S"]
-    assert built.warnings == ("extra_args are passed in <qemu:commandline>: libvirt marks the domain tainted (custom-argv)",)
+    assert built.warnings == (
+        "extra_args are passed in <qemu:commandline>: libvirt marks the domain tainted (custom-argv)",
+    )
 
 
 def test_process_name_warns_and_debug_threads_is_what_libvirt_always_does(write_profile):
     assert build(write_profile, 'process = "p"\n').warnings == (
-        'process = "p" is not carried: libvirt names the process itself',)
+        'process = "p" is not carried: libvirt names the process itself',
+    )
     # libvirt always starts QEMU with -name guest=NAME,debug-threads=on (the root test checks it)
     assert build(write_profile, "debug_threads = true\n").warnings == ()
 
@@ -613,16 +696,19 @@ def test_show_libvirt_json_and_refusals(write_profile):
 
 
 def test_an_existing_tap_is_an_unmanaged_ethernet_interface_at_its_pinned_slot(write_profile, tmp_path):
-    text = ('[[nics]]\nid = "n0"\ntype = "tap"\nifname = "tap7"\nmac = "52:54:00:00:00:07"\nmodel = "e1000"\n'
-            'addr = "0x6"\n[[drives]]\nfile = "/a.qcow2"\naddr = "0x9"\n')  # fmt: skip
+    text = (
+        '[[nics]]\nid = "n0"\ntype = "tap"\nifname = "tap7"\nmac = "52:54:00:00:00:07"\nmodel = "e1000"\n'
+        'addr = "0x6"\n[[drives]]\nfile = "/a.qcow2"\naddr = "0x9"\n'
+    )
     built = build(write_profile, text)
     assert interfaces(built) == [
         '<interface type="ethernet"><mac address="52:54:00:00:00:07"/><target dev="tap7" managed="no"/>'
         '<model type="e1000"/><alias name="ua-n0"/>'
         '<address type="pci" domain="0x0000" bus="0x00" slot="0x06" function="0x0"/></interface>'
-    ]  # fmt: skip
+    ]
     assert '<address type="pci" domain="0x0000" bus="0x00" slot="0x09" function="0x0"/>' in compact(
-        tree(built).find("devices/disk"))
+        tree(built).find("devices/disk")
+    )
     validate(built.xml, tmp_path)
 
 

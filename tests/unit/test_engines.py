@@ -36,12 +36,14 @@ def test_both_starts_have_every_method_of_the_interface(cls):
 def test_what_an_engine_cannot_do_is_one_error_in_one_wording(runtime_dir):
     qemu, libvirt = Vm.named("web"), LibvirtVm("qemu+tcp://lab1/system", "web")
     cases = [
-        (lambda: qemu.migrate("qemu:///system", live=True, persist=False, copy_storage=False, shared_storage=False),
-         "web: migrate is not supported on the qemu engine"),
+        (
+            lambda: qemu.migrate("qemu:///system", live=True, persist=False, copy_storage=False, shared_storage=False),
+            "web: migrate is not supported on the qemu engine",
+        ),
         (lambda: qemu.autostart(True), "web: autostart is not supported on the qemu engine"),
         (lambda: libvirt.log(qemu_output=False, follow=False), "web: log is not supported on the libvirt engine"),
         (lambda: libvirt.launched_argv(), "web: show --running is not supported on the libvirt engine"),
-    ]  # fmt: skip
+    ]
     for call, message in cases:
         with pytest.raises(NotSupported) as e:
             call()

@@ -11,12 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from tests.conftest import DATA
 from vmrun.cli import app
 from vmrun.errors import VmrunError
 from vmrun.importer import import_script
 from vmrun.profile import load_profile
-
-from tests.conftest import DATA
 
 runner = CliRunner()
 SEED = DATA / "seed-start.sh"
@@ -62,15 +61,21 @@ def test_seed_imports_with_notes_on_stderr_and_writes_the_profile(tmp_path, monk
     raw = tomllib.loads(written.read_text())
     assert raw["nics"][0]["hostfwd"] == ["tcp:0.0.0.0:19888-:22"]
     assert raw["nics"][1] == {
-        "id": "nic0", "model": "e1000", "mac": "00:16:3e:0c:12:27", "type": "bridge", "bridge": "jrgbr1",
-        "via": "helper", "helper": "/home/rg/project/qemu-5.1.0/build/qemu-bridge-helper", "vhost": "on",
-    }  # fmt: skip
+        "id": "nic0",
+        "model": "e1000",
+        "mac": "00:16:3e:0c:12:27",
+        "type": "bridge",
+        "bridge": "jrgbr1",
+        "via": "helper",
+        "helper": "/home/rg/project/qemu-5.1.0/build/qemu-bridge-helper",
+        "vhost": "on",
+    }
     assert raw["spice"] == {"port": 8000, "addr": "172.17.81.244", "ticketing": False, "vdagent": True}
     assert "extra_args" not in raw
     lines = err.splitlines()
     assert all(line.startswith(f"vmrun: {SEED}:") for line in lines), err
     # The parameters, the all-addresses forward, and every commented-out alternative, each on its line.
-    assert notes_about(lines, ":5: memory = \"8G\" comes from ${1:-8}")
+    assert notes_about(lines, ':5: memory = "8G" comes from ${1:-8}')
     assert notes_about(lines, ":9: smp = 4 comes from ${2:-4}")
     assert notes_about(lines, ":11: hostfwd=tcp::19888-:22 listens on all addresses")
     commented = [line.split(": ")[1].rsplit(":", 1)[1] for line in notes_about(lines, "commented out")]
@@ -117,8 +122,12 @@ def test_dash_o_dash_prints_the_toml_and_writes_nothing(tmp_path, monkeypatch):
     [
         ("#!/bin/sh\nls -l /tmp\necho done\n", "start.sh", "not a QEMU command line"),
         ("", "start.sh", "not a QEMU command line"),
-        ("#!/bin/sh\nqemu-system-aarch64 -M virt \\\n  -m 1G\n", "start.sh:2", "qemu-system-aarch64 runs aarch64 guests"),
-        (f"{QEMU} -m 1G \\\n  -append \"console=ttyS0\n", "start.sh:2", "double quote (\") is never closed"),
+        (
+            "#!/bin/sh\nqemu-system-aarch64 -M virt \\\n  -m 1G\n",
+            "start.sh:2",
+            "qemu-system-aarch64 runs aarch64 guests",
+        ),
+        (f'{QEMU} -m 1G \\\n  -append "console=ttyS0\n', "start.sh:2", 'double quote (") is never closed'),
         (f"{QEMU} -m 1G \\\n  -name 'x\n", "start.sh:2", "single quote (') is never closed"),
         (f"#!/bin/sh\n\n{QEMU} \\\n  -m $1 \\\n  -smp 2\n", "start.sh:4", "give the script's arguments after --"),
         (f"{QEMU} \\\n  -smp $(free -g | awk '/Mem/{{print $2}}')\n", "start.sh:2", "needs a running shell"),
@@ -201,7 +210,7 @@ def test_parameters_through_variables_and_the_environment(script):
         "#!/bin/bash\n"
         "MEM=${1:-2G}\n"
         'CPUS="${SMP:-3}"\n'
-        f"{QEMU} -m $MEM -smp \"$CPUS\" -name t -kernel ${{KERNEL:-/boot/vmlinuz}}\n"
+        f'{QEMU} -m $MEM -smp "$CPUS" -name t -kernel ${{KERNEL:-/boot/vmlinuz}}\n'
     )
     profile, notes = imported(path)
     assert (profile["memory"], profile["smp"], profile["kernel"]) == ("2G", 3, "/boot/vmlinuz")
@@ -252,8 +261,11 @@ def test_commented_alternatives_keep_their_notes(script):
         "# just prose here\n#-vnc :1\n"
     )
     _, notes = imported(path, name="t")
-    assert notes_about(notes, "start.sh:4-5: commented out, not imported: -device e1000,netdev=n1 "
-                              "-netdev bridge,id=n1,br=br9   (the bridged variant; bridged)")
+    assert notes_about(
+        notes,
+        "start.sh:4-5: commented out, not imported: -device e1000,netdev=n1 "
+        "-netdev bridge,id=n1,br=br9   (the bridged variant; bridged)",
+    )
     assert notes_about(notes, "start.sh:7: commented out, not imported: -vnc :1")
 
 
@@ -324,12 +336,20 @@ def test_spice_with_a_secret_and_without_an_address(script):
 
 
 def test_what_vmrun_does_itself_is_dropped_with_a_note(script):
-    path = script(f"{QEMU} -name t -nographic -serial mon:stdio -monitor none -qmp unix:/q,server -daemonize "
-                  "-pidfile /p\n")
+    path = script(
+        f"{QEMU} -name t -nographic -serial mon:stdio -monitor none -qmp unix:/q,server -daemonize -pidfile /p\n"
+    )
     profile, notes = imported(path)
     assert profile["display"] == "none"
     assert "extra_args" not in profile
-    for option in ("-nographic", "-serial mon:stdio", "-monitor none", "-qmp unix:/q,server", "-daemonize", "-pidfile /p"):
+    for option in (
+        "-nographic",
+        "-serial mon:stdio",
+        "-monitor none",
+        "-qmp unix:/q,server",
+        "-daemonize",
+        "-pidfile /p",
+    ):
         assert notes_about(notes, f":1: {option}: dropped: "), option
 
 
@@ -341,9 +361,16 @@ def test_unknown_options_go_to_extra_args_verbatim_each_with_a_note(script):
     profile, notes = imported(path)
     assert profile["memory"] == "2G"
     assert profile["extra_args"] == [
-        "-usb", "-device", "usb-tablet", "-rtc", "base=localtime,clock=host", "--boot", "order=d",
-        "-m", "2G,slots=2,maxmem=8G",
-    ]  # fmt: skip
+        "-usb",
+        "-device",
+        "usb-tablet",
+        "-rtc",
+        "base=localtime,clock=host",
+        "--boot",
+        "order=d",
+        "-m",
+        "2G,slots=2,maxmem=8G",
+    ]
     assert notes_about(notes, "start.sh:2: -usb: vmrun has no profile key for it; kept in extra_args")
     assert notes_about(notes, "start.sh:2: -device usb-tablet: vmrun has no profile key")
     assert notes_about(notes, "start.sh:4: --boot order=d: vmrun has no profile key")
@@ -359,10 +386,17 @@ def test_user_nic_forwards_keep_their_meaning(script):
         "-netdev user,id=u0,net=10.9.0.0/24,restrict=on,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.9.0.15:53\n"
     )
     profile, notes = imported(path)
-    assert profile["nics"] == [{
-        "id": "u0", "model": "virtio-net-pci", "mac": "52:54:00:00:00:01", "type": "user", "net": "10.9.0.0/24",
-        "restrict": True, "hostfwd": ["tcp:0.0.0.0:2222-:22", "udp:127.0.0.1:5353-10.9.0.15:53"],
-    }]  # fmt: skip
+    assert profile["nics"] == [
+        {
+            "id": "u0",
+            "model": "virtio-net-pci",
+            "mac": "52:54:00:00:00:01",
+            "type": "user",
+            "net": "10.9.0.0/24",
+            "restrict": True,
+            "hostfwd": ["tcp:0.0.0.0:2222-:22", "udp:127.0.0.1:5353-10.9.0.15:53"],
+        }
+    ]
     assert len(notes_about(notes, "listens on all addresses")) == 1
 
 
@@ -370,10 +404,22 @@ def test_nic_option_and_the_macs_qemu_gave(script):
     path = script(f"{QEMU} -name t -nic user,model=virtio,hostfwd=tcp:127.0.0.1:8080-:80 -nic bridge,br=br7\n")
     profile, notes = imported(path)
     assert profile["nics"] == [
-        {"id": "net0", "model": "virtio-net-pci", "type": "user", "hostfwd": ["tcp:127.0.0.1:8080-:80"],
-         "mac": "52:54:00:12:34:56"},
-        {"id": "net1", "model": "e1000", "type": "bridge", "bridge": "br7", "via": "helper", "mac": "52:54:00:12:34:57"},
-    ]  # fmt: skip
+        {
+            "id": "net0",
+            "model": "virtio-net-pci",
+            "type": "user",
+            "hostfwd": ["tcp:127.0.0.1:8080-:80"],
+            "mac": "52:54:00:12:34:56",
+        },
+        {
+            "id": "net1",
+            "model": "e1000",
+            "type": "bridge",
+            "bridge": "br7",
+            "via": "helper",
+            "mac": "52:54:00:12:34:57",
+        },
+    ]
     assert len(notes_about(notes, "has no mac= in the script: imported with the MAC QEMU gave it")) == 2
 
 
@@ -384,11 +430,25 @@ def test_bridge_netdev_and_tap_with_helper(script):
         "-device virtio-net-pci,netdev=t1,mac=52:54:00:00:00:03,mq=on,vectors=10\n"
     )
     profile, _ = imported(path)
-    assert profile["nics"][0] == {"id": "b0", "model": "e1000", "mac": "52:54:00:00:00:02", "type": "bridge",
-                                  "bridge": "br1", "via": "helper"}
-    assert profile["nics"][1] == {"id": "t1", "model": "virtio-net-pci", "mac": "52:54:00:00:00:03", "type": "bridge",
-                                  "bridge": "br2", "via": "helper", "helper": "/usr/lib/qemu/qemu-bridge-helper",
-                                  "vhost": "off", "queues": 4}  # fmt: skip
+    assert profile["nics"][0] == {
+        "id": "b0",
+        "model": "e1000",
+        "mac": "52:54:00:00:00:02",
+        "type": "bridge",
+        "bridge": "br1",
+        "via": "helper",
+    }
+    assert profile["nics"][1] == {
+        "id": "t1",
+        "model": "virtio-net-pci",
+        "mac": "52:54:00:00:00:03",
+        "type": "bridge",
+        "bridge": "br2",
+        "via": "helper",
+        "helper": "/usr/lib/qemu/qemu-bridge-helper",
+        "vhost": "off",
+        "queues": 4,
+    }
 
 
 def test_tap_by_name_takes_the_bridge_the_script_puts_it_on(script):
@@ -409,9 +469,16 @@ def test_macvtap_behind_an_fd(script):
         "  3<>/dev/tap$(cat /sys/class/net/mvt0/ifindex)\n"
     )
     profile, notes = imported(path)
-    assert profile["nics"][0] == {"id": "m0", "model": "virtio-net-pci", "mac": "52:54:00:00:00:06",
-                                  "type": "macvtap", "parent": "eth1", "mode": "vepa", "vhost": "on"}
-    assert notes_about(notes, ':2: the tap fd=3 is opened on a macvtap the script makes at line 1')
+    assert profile["nics"][0] == {
+        "id": "m0",
+        "model": "virtio-net-pci",
+        "mac": "52:54:00:00:00:06",
+        "type": "macvtap",
+        "parent": "eth1",
+        "mode": "vepa",
+        "vhost": "on",
+    }
+    assert notes_about(notes, ":2: the tap fd=3 is opened on a macvtap the script makes at line 1")
 
 
 @pytest.mark.parametrize(
@@ -438,14 +505,21 @@ def test_nics_vmrun_cannot_make_stay_whole_in_extra_args(script, netdev, reason)
     [
         ("tap,id=n0,ifname=tap9,script=no,downscript=no", {"type": "tap", "ifname": "tap9"}),
         ("tap,id=n0", {"type": "tap", "script": "/etc/qemu-ifup", "downscript": "/etc/qemu-ifdown"}),
-        ("tap,id=n0,ifname=t1,script=/etc/up.sh,downscript=no", {"type": "tap", "ifname": "t1", "script": "/etc/up.sh"}),
+        (
+            "tap,id=n0,ifname=t1,script=/etc/up.sh,downscript=no",
+            {"type": "tap", "ifname": "t1", "script": "/etc/up.sh"},
+        ),
         ("socket,id=n0,listen=:1234", {"type": "netdev", "backend": "socket", "options": "listen=:1234"}),
-        ("socket,id=n0,mcast=230.0.0.1:1234,localaddr=127.0.0.1",
-         {"type": "netdev", "backend": "socket", "options": "mcast=230.0.0.1:1234,localaddr=127.0.0.1"}),
-        ("stream,id=n0,addr.type=unix,addr.path=/run/x,,y.sock",
-         {"type": "netdev", "backend": "stream", "options": "addr.type=unix,addr.path=/run/x,,y.sock"}),
+        (
+            "socket,id=n0,mcast=230.0.0.1:1234,localaddr=127.0.0.1",
+            {"type": "netdev", "backend": "socket", "options": "mcast=230.0.0.1:1234,localaddr=127.0.0.1"},
+        ),
+        (
+            "stream,id=n0,addr.type=unix,addr.path=/run/x,,y.sock",
+            {"type": "netdev", "backend": "stream", "options": "addr.type=unix,addr.path=/run/x,,y.sock"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_taps_and_other_backends_are_nics_too(script, netdev, nic):
     device = "e1000,netdev=n0,mac=52:54:00:00:00:07"
     profile, _ = imported(script(f"{QEMU} -name t -device {device} -netdev {netdev}\n"))
@@ -463,8 +537,15 @@ def test_taps_and_other_backends_are_nics_too(script, netdev, nic):
 )
 def test_legacy_net_pairs_on_a_hub_are_one_nic(script, net):
     profile, _ = imported(script(f"{QEMU} -name t {net}\n"))
-    assert profile["nics"] == [{"id": "net0", "model": "virtio-net-pci", "mac": "52:54:00:00:00:11", "type": "user",
-                                "hostfwd": ["tcp:0.0.0.0:2222-:22"]}]  # fmt: skip
+    assert profile["nics"] == [
+        {
+            "id": "net0",
+            "model": "virtio-net-pci",
+            "mac": "52:54:00:00:00:11",
+            "type": "user",
+            "hostfwd": ["tcp:0.0.0.0:2222-:22"],
+        }
+    ]
     assert "extra_args" not in profile
 
 
@@ -472,21 +553,29 @@ def test_a_hub_with_two_nics_is_refused_in_one_line(script):
     path = script(f"{QEMU} -name t \\\n -net nic,vlan=0 -net nic,vlan=0 \\\n -net user,vlan=0\n")
     code, err, _ = run("import", str(path), "-o", "-")
     assert code == 2
-    assert err.splitlines()[0].startswith(f"vmrun: error: {path}:2: hub 0 (-net ...,vlan=0, lines 2, 2, 3) joins 2 NICs")
+    assert err.splitlines()[0].startswith(
+        f"vmrun: error: {path}:2: hub 0 (-net ...,vlan=0, lines 2, 2, 3) joins 2 NICs"
+    )
 
 
 def test_qemu_gives_the_macs_in_the_order_it_makes_the_nics(script):
     # -device NICs come after -nic and -net nic ones, whatever the order on the command line.
-    path = script(f"{QEMU} -name t -netdev user,id=a -device e1000,netdev=a -nic user,mac=52:54:00:12:34:56 "
-                  "-net nic -net user\n")  # fmt: skip
+    path = script(
+        f"{QEMU} -name t -netdev user,id=a -device e1000,netdev=a -nic user,mac=52:54:00:12:34:56 -net nic -net user\n"
+    )
     profile, _ = imported(path)
     assert [(n["id"], n["mac"]) for n in profile["nics"]] == [
-        ("net0", "52:54:00:12:34:56"), ("net1", "52:54:00:12:34:57"), ("a", "52:54:00:12:34:58")]
+        ("net0", "52:54:00:12:34:56"),
+        ("net1", "52:54:00:12:34:57"),
+        ("a", "52:54:00:12:34:58"),
+    ]
 
 
 def test_pci_slots_vmrun_would_move_are_pinned(script):
-    path = script(f"{QEMU} -name t -device virtio-rng-pci \\\n -netdev user,id=n -device e1000,netdev=n "
-                  "-drive file=/d,if=virtio -drive file=/e,if=virtio,addr=0x9\n")  # fmt: skip
+    path = script(
+        f"{QEMU} -name t -device virtio-rng-pci \\\n -netdev user,id=n -device e1000,netdev=n "
+        "-drive file=/d,if=virtio -drive file=/e,if=virtio,addr=0x9\n"
+    )
     profile, notes = imported(path)
     # QEMU: VGA 2, rng 3, NIC 4, then the disks; vmrun would give the NIC 3 (NICs come first).
     assert profile["nics"][0]["addr"] == "0x4"
@@ -534,20 +623,65 @@ def test_variables_are_taken_as_they_are_where_qemu_runs(script):
 
 # --- anything at all: a profile, or one line that says why not ------------------------------
 
-_OPTIONS = ["-m", "-smp", "-machine", "-accel", "-enable-kvm", "-name", "-kernel", "-append", "-drive", "-hda",
-            "-cdrom", "-device", "-netdev", "-nic", "-net", "-chardev", "-spice", "-object", "-serial", "-usb"]
-_VALUES = ["user,id=n0,hostfwd=tcp::22-:22", "e1000,netdev=n0", "tap,id=n0,br=br0,queues=2", "tap,id=n0,fd=3",
-           "virtio-net-pci,netdev=n0,mq=on", "spicevmc,id=v,name=vdagent", "port=5900,password-secret=s",
-           "file=/a,if=virtio,readonly", "file=,media=cdrom", "q35,accel=kvm:tcg", "4,sockets=2", "mac=zz", ",,",
-           "${1:-8}G", "$1", '"a b"', "'c", "\\", "$(x)", "`y`", "#", "\n", " \\\n", "3<>/dev/tap9", "<<E\nx\nE\n"]
-_TOKENS = st.one_of(st.sampled_from(_OPTIONS), st.sampled_from(_VALUES),
-                    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=4))
+_OPTIONS = [
+    "-m",
+    "-smp",
+    "-machine",
+    "-accel",
+    "-enable-kvm",
+    "-name",
+    "-kernel",
+    "-append",
+    "-drive",
+    "-hda",
+    "-cdrom",
+    "-device",
+    "-netdev",
+    "-nic",
+    "-net",
+    "-chardev",
+    "-spice",
+    "-object",
+    "-serial",
+    "-usb",
+]
+_VALUES = [
+    "user,id=n0,hostfwd=tcp::22-:22",
+    "e1000,netdev=n0",
+    "tap,id=n0,br=br0,queues=2",
+    "tap,id=n0,fd=3",
+    "virtio-net-pci,netdev=n0,mq=on",
+    "spicevmc,id=v,name=vdagent",
+    "port=5900,password-secret=s",
+    "file=/a,if=virtio,readonly",
+    "file=,media=cdrom",
+    "q35,accel=kvm:tcg",
+    "4,sockets=2",
+    "mac=zz",
+    ",,",
+    "${1:-8}G",
+    "$1",
+    '"a b"',
+    "'c",
+    "\\",
+    "$(x)",
+    "`y`",
+    "#",
+    "\n",
+    " \\\n",
+    "3<>/dev/tap9",
+    "<<E\nx\nE\n",
+]
+_TOKENS = st.one_of(
+    st.sampled_from(_OPTIONS),
+    st.sampled_from(_VALUES),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=4),
+)
 _PROGRAMS = ["qemu-system-x86_64", "exec qemu-system-x86_64", "qemu-system-arm", "ls", "Q=qemu-system-x86_64\n$Q"]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(program=st.sampled_from(_PROGRAMS), tokens=st.lists(_TOKENS, max_size=12),
-       sep=st.sampled_from([" ", " \\\n  "]))  # fmt: skip
+@given(program=st.sampled_from(_PROGRAMS), tokens=st.lists(_TOKENS, max_size=12), sep=st.sampled_from([" ", " \\\n  "]))
 def test_any_script_gives_a_profile_or_one_line_why_not(program, tokens, sep):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "start.sh"
@@ -561,8 +695,9 @@ def test_any_script_gives_a_profile_or_one_line_why_not(program, tokens, sep):
         assert all("\n" not in note for note in result.notes)
 
 
-@pytest.mark.parametrize("option", ["-drive file=,if=virtio", "-drive file=,media=cdrom", "-cdrom ''", "-hda ''",
-                                    "-kernel ''"])  # fmt: skip
+@pytest.mark.parametrize(
+    "option", ["-drive file=,if=virtio", "-drive file=,media=cdrom", "-cdrom ''", "-hda ''", "-kernel ''"]
+)
 def test_an_empty_file_name_is_not_the_scripts_folder(script, tmp_path, option):
     """`-drive file=` is a drive with no medium to QEMU; it became file = "<the script's folder>". Kept as it is."""
     path = script(f"{QEMU} -name t {option}\n")

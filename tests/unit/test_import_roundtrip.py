@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from tests.conftest import DATA, REPO
+from tests.qemuargs import qemu_meaning, seed_argv
 from vmrun.cli import app
 from vmrun.importer import import_script
 from vmrun.importer.script import read_script
@@ -25,11 +27,10 @@ from vmrun.profile import load_profile
 from vmrun.profile.model import HostFwd
 from vmrun.show import describe, render_script
 
-from tests.conftest import DATA, REPO
-from tests.qemuargs import qemu_meaning, seed_argv
-
 runner = CliRunner()
 SEED = DATA / "seed-start.sh"
+
+
 def test_seed_import_then_show_gives_the_seeds_options(tmp_path):
     out = tmp_path / "jrgtest.toml"
     code = runner.invoke(app, ["import", str(SEED), "-o", str(out)]).exit_code
@@ -68,10 +69,18 @@ WORD = st.from_regex(r"[a-z][a-z0-9]{0,5}", fullmatch=True)
 MACS = st.tuples(*[st.integers(0, 255)] * 5).map(lambda b: "52:" + ":".join(f"{x:02x}" for x in b))
 IPS = st.sampled_from(["", "127.0.0.1", "0.0.0.0", "10.0.2.15", "192.168.7.9"])
 EXTRA = [
-    ["-no-reboot"], ["-usb"], ["-S"], ["-device", "usb-tablet"], ["-rtc", "base=utc,clock=host"],
-    ["-boot", "order=dc"], ["-k", "de"], ["-global", "ICH9-LPC.disable_s3=1"], ["-vnc", ":3"],
-    ["-object", "rng-random,id=rng0,filename=/dev/urandom"], ["-device", "virtio-rng-pci,rng=rng0"],
-]  # fmt: skip
+    ["-no-reboot"],
+    ["-usb"],
+    ["-S"],
+    ["-device", "usb-tablet"],
+    ["-rtc", "base=utc,clock=host"],
+    ["-boot", "order=dc"],
+    ["-k", "de"],
+    ["-global", "ICH9-LPC.disable_s3=1"],
+    ["-vnc", ":3"],
+    ["-object", "rng-random,id=rng0,filename=/dev/urandom"],
+    ["-device", "virtio-rng-pci,rng=rng0"],
+]
 
 
 @st.composite
@@ -94,7 +103,7 @@ def nics(draw: st.DrawFn) -> list[dict]:
             nic["hostfwd"] = [
                 f"{draw(st.sampled_from(['tcp', 'udp']))}:{draw(IPS)}:{next(ports)}-{draw(IPS)}:{draw(st.integers(1, 65535))}"
                 for _ in range(draw(st.integers(0, 3)))
-            ]  # fmt: skip
+            ]
         else:
             nic.update(type="bridge", via="helper", bridge="br" + draw(WORD))
             if draw(st.booleans()):
@@ -110,7 +119,9 @@ def nics(draw: st.DrawFn) -> list[dict]:
 def profiles(draw: st.DrawFn) -> dict:
     p: dict = {
         "name": draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,10}", fullmatch=True)),
-        "qemu": draw(st.sampled_from(["qemu-system-x86_64", "/usr/bin/qemu-system-x86_64", "/opt/q e,mu/qemu-system-x86_64"])),
+        "qemu": draw(
+            st.sampled_from(["qemu-system-x86_64", "/usr/bin/qemu-system-x86_64", "/opt/q e,mu/qemu-system-x86_64"])
+        ),
         "accel": draw(st.sampled_from(["kvm", "tcg", "auto"])),
         "memory": draw(st.one_of(st.integers(16, 1 << 20), st.integers(1, 64).map(lambda g: f"{g}G"))),
         "smp": draw(st.integers(1, 64)),
@@ -132,18 +143,32 @@ def profiles(draw: st.DrawFn) -> dict:
         if draw(st.booleans()):
             p[key] = draw(strategy)
     if draw(st.booleans()):
-        spice = {"port": draw(st.integers(1, 65535)), "addr": draw(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1"])),
-                 "ticketing": draw(st.booleans()), "vdagent": draw(st.booleans())}  # fmt: skip
+        spice = {
+            "port": draw(st.integers(1, 65535)),
+            "addr": draw(st.sampled_from(["127.0.0.1", "0.0.0.0", "::1"])),
+            "ticketing": draw(st.booleans()),
+            "vdagent": draw(st.booleans()),
+        }
         if spice["ticketing"] and draw(st.booleans()):
             spice["password"] = draw(TEXT)
         p["spice"] = spice
     p["drives"] = [
-        {"file": draw(PATHS), "interface": draw(st.sampled_from(["virtio", "ide", "scsi"])),
-         **{k: draw(st.sampled_from(v)) for k, v in (("format", ["raw", "qcow2"]), ("aio", ["threads", "native"]),
-                                                      ("cache", ["none", "writeback"])) if draw(st.booleans())},
-         **{k: True for k in ("readonly", "snapshot") if draw(st.booleans())}}
+        {
+            "file": draw(PATHS),
+            "interface": draw(st.sampled_from(["virtio", "ide", "scsi"])),
+            **{
+                k: draw(st.sampled_from(v))
+                for k, v in (
+                    ("format", ["raw", "qcow2"]),
+                    ("aio", ["threads", "native"]),
+                    ("cache", ["none", "writeback"]),
+                )
+                if draw(st.booleans())
+            },
+            **{k: True for k in ("readonly", "snapshot") if draw(st.booleans())},
+        }
         for _ in range(draw(st.integers(0, 3)))
-    ]  # fmt: skip
+    ]
     p["nics"] = draw(nics())
     p["extra_args"] = [a for opt in draw(st.lists(st.sampled_from(EXTRA), unique_by=tuple, max_size=4)) for a in opt]
     return p
@@ -177,12 +202,16 @@ def _backslashed(word: str) -> str:
 
 
 # What a shell treats specially, drawn often; any other character now and then.
-SHELLISH = st.one_of(st.sampled_from(list(" \t\n$`\"\\'#~*?;&|<>(){}[]=,-")), st.characters(blacklist_categories=("Cs",)))
+SHELLISH = st.one_of(
+    st.sampled_from(list(" \t\n$`\"\\'#~*?;&|<>(){}[]=,-")), st.characters(blacklist_categories=("Cs",))
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(words=st.lists(st.text(alphabet=SHELLISH), max_size=6),
-       quote=st.sampled_from([shlex.quote, _double_quoted, _backslashed]))  # fmt: skip
+@given(
+    words=st.lists(st.text(alphabet=SHELLISH), max_size=6),
+    quote=st.sampled_from([shlex.quote, _double_quoted, _backslashed]),
+)
 def test_quoted_words_read_back_as_they_were(words, quote):
     text = "qemu-system-x86_64 \\\n  " + " \\\n  ".join(quote(w) for w in words) + "\n"
     script = read_script(text, source="t.sh", folder="/")

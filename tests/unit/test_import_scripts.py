@@ -9,12 +9,11 @@ import pytest
 
 from tests.unit.test_import import QEMU, imported, notes_about, run, script  # noqa: F401 (the fixture)
 
-
 # -- the script's arguments ------------------------------------------------------------------------
 
 
 def test_arguments_after_double_dash_fill_dollar_n_and_at(script):
-    path = script(f'#!/bin/sh\n{QEMU} -m $2 -drive file=${{1}},if=virtio -nic user,hostfwd=tcp::$3-:22\n')
+    path = script(f"#!/bin/sh\n{QEMU} -m $2 -drive file=${{1}},if=virtio -nic user,hostfwd=tcp::$3-:22\n")
     profile, _ = imported(path, args=["disk.qcow2", "2G", "22219"])
     assert profile["memory"] == "2G"
     assert profile["drives"][0]["file"] == str(path.parent / "disk.qcow2")
@@ -22,7 +21,7 @@ def test_arguments_after_double_dash_fill_dollar_n_and_at(script):
     # "$@" is every argument, each its own word, as QEMU would get them; $* too, unquoted.
     profile, _ = imported(script(f'{QEMU} -m 1G -cdrom "$@"\n', "at.sh"), args=["my install.iso"])
     assert profile["cdrom"] == str(path.parent / "my install.iso")
-    profile, _ = imported(script(f'{QEMU} -m 1G $* -smp 2\n', "star.sh"), args=["-name", "web"])
+    profile, _ = imported(script(f"{QEMU} -m 1G $* -smp 2\n", "star.sh"), args=["-name", "web"])
     assert profile["name"] == "web" and profile["smp"] == 2
 
 
@@ -30,8 +29,9 @@ def test_a_missing_argument_names_the_line_and_says_how_to_give_it(script):
     path = script(f"#!/bin/sh\n\n{QEMU} -m $2\n")
     code, err, _ = run("import", str(path), "-o", "-", "--", "only-one")
     assert code == 2
-    assert err.splitlines()[0].startswith(f"vmrun: error: {path}:3: $2 is the script's argument 2, but only 1 "
-                                          "was given after --")  # fmt: skip
+    assert err.splitlines()[0].startswith(
+        f"vmrun: error: {path}:3: $2 is the script's argument 2, but only 1 was given after --"
+    )
 
 
 def test_defaults_still_apply_where_an_argument_is_not_given(script):
@@ -54,7 +54,7 @@ def test_read_only_substitutions_are_fixed_at_import_with_a_note(script, tmp_pat
         'DIR=$(cd "$(dirname "$0")" && pwd)\nHERE=$(dirname "$(realpath "$0")")\n'
         f"{QEMU} -smp $(nproc) -m $(cat vm.mem) -kernel $DIR/vmlinuz -initrd $HERE/initrd "
         "-drive file=$(pwd)/disk.qcow2,if=virtio -bios $(realpath ../ovmf.fd)\n"
-    )  # fmt: skip
+    )
     profile, notes = imported(path)
     assert profile["smp"] == os.cpu_count()
     assert profile["memory"] == "3G"
@@ -69,7 +69,7 @@ def test_read_only_substitutions_are_fixed_at_import_with_a_note(script, tmp_pat
 def test_cat_reads_only_plain_files_beside_the_script(script, tmp_path, target):
     (tmp_path.parent / "secret").write_text("s3cret\n")
     (tmp_path / "link-to-shadow").symlink_to("/etc/shadow")
-    path = script(f"{QEMU} -m 1G -append \"$(cat {target})\"\n")
+    path = script(f'{QEMU} -m 1G -append "$(cat {target})"\n')
     code, err, out = run("import", str(path), "-o", "-")
     assert code == 2
     [line] = err.splitlines()[:1]
@@ -93,10 +93,11 @@ def test_the_macvtap_recipe_freezes_nothing_of_this_host(script):
         "TAP=/dev/tap$(cat /sys/class/net/macvtap0/ifindex)\n"
         f"{QEMU} -m 1G -netdev tap,fd=3,id=n0 -device virtio-net-pci,netdev=n0,mac=$(cat /sys/class/net/macvtap0/address) "
         "3<>$TAP\n"
-    )  # fmt: skip
+    )
     profile, notes = imported(path)
-    assert profile["nics"] == [{"id": "n0", "model": "virtio-net-pci", "type": "macvtap", "parent": "eth0",
-                                "mode": "bridge"}]  # fmt: skip
+    assert profile["nics"] == [
+        {"id": "n0", "model": "virtio-net-pci", "type": "macvtap", "parent": "eth0", "mode": "bridge"}
+    ]
     assert "/sys/" not in str(profile) and "extra_args" not in profile
 
 
@@ -104,15 +105,17 @@ def test_the_macvtap_recipe_freezes_nothing_of_this_host(script):
 
 
 def test_pipes_background_redirections_sudo_daemonize_and_a_second_qemu_are_noted(script):
-    path = script(
-        f"sudo {QEMU} -m 1G -daemonize -nic user 2>&1 | tee vm.log &\n"
-        f"{QEMU} -m 2G\n"
-    )  # fmt: skip
+    path = script(f"sudo {QEMU} -m 1G -daemonize -nic user 2>&1 | tee vm.log &\n{QEMU} -m 2G\n")
     profile, notes = imported(path)
     assert profile["memory"] == "1G"
-    for words in (":1: QEMU's output is piped", ":1: QEMU is started in the background (&)",
-                  ":1: the redirection 2>&1 is not imported", "under 'sudo'", ":1: -daemonize: dropped",
-                  ":2: a second QEMU command"):  # fmt: skip
+    for words in (
+        ":1: QEMU's output is piped",
+        ":1: QEMU is started in the background (&)",
+        ":1: the redirection 2>&1 is not imported",
+        "under 'sudo'",
+        ":1: -daemonize: dropped",
+        ":2: a second QEMU command",
+    ):
         assert notes_about(notes, words), words
 
 
@@ -141,10 +144,20 @@ def test_cdrom_keeps_ide_index_2_and_a_cdrom_elsewhere_stays_as_written(script):
 
 
 def test_relative_paths_in_extra_args_are_taken_from_the_scripts_folder(script, tmp_path):
-    profile, _ = imported(script(f"{QEMU} -m 1G -drive file=d.qcow2,if=none,id=d0 -device virtio-blk-pci,drive=d0 "
-                                 "-pflash vars.fd -netdev tap,id=t,script=./up.sh -device e1000,netdev=t\n"))  # fmt: skip
-    assert profile["extra_args"] == ["-drive", f"file={tmp_path}/d.qcow2,if=none,id=d0", "-device",
-                                     "virtio-blk-pci,drive=d0", "-pflash", f"{tmp_path}/vars.fd"]  # fmt: skip
+    profile, _ = imported(
+        script(
+            f"{QEMU} -m 1G -drive file=d.qcow2,if=none,id=d0 -device virtio-blk-pci,drive=d0 "
+            "-pflash vars.fd -netdev tap,id=t,script=./up.sh -device e1000,netdev=t\n"
+        )
+    )
+    assert profile["extra_args"] == [
+        "-drive",
+        f"file={tmp_path}/d.qcow2,if=none,id=d0",
+        "-device",
+        "virtio-blk-pci,drive=d0",
+        "-pflash",
+        f"{tmp_path}/vars.fd",
+    ]
     assert profile["nics"][0]["script"] == f"{tmp_path}/up.sh"
 
 
@@ -171,5 +184,6 @@ def test_a_legacy_hub_shared_by_two_nics_is_refused_naming_its_lines():
     assert code == 2 and out == ""
     assert err.splitlines()[0] == (
         f"vmrun: error: {path}:7: hub 0 (-net ...,vlan=0, lines 7, 8, 9) joins 2 NICs and 1 backends; vmrun gives "
-        "each NIC a backend of its own")  # fmt: skip
+        "each NIC a backend of its own"
+    )
     assert "give each -net nic its own vlan=" in err

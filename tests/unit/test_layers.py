@@ -14,11 +14,33 @@ PACKAGE = REPO / "vmrun"
 
 # Lowest first. A module belongs to the first entry its dotted name starts with.
 LAYERS: list[tuple[str, ...]] = [
-    ("vmrun.errors", "vmrun.ui", "vmrun.proc", "vmrun.names", "vmrun.files", "vmrun.signals", "vmrun.qemuopts",
-     "vmrun.adapters", "vmrun.trust"),  # fmt: skip
+    (
+        "vmrun.errors",
+        "vmrun.ui",
+        "vmrun.proc",
+        "vmrun.names",
+        "vmrun.files",
+        "vmrun.signals",
+        "vmrun.qemuopts",
+        "vmrun.adapters",
+        "vmrun.trust",
+    ),
     ("vmrun.profile",),
-    ("vmrun.net", "vmrun.hostnet", "vmrun.argv", "vmrun.accel", "vmrun.cloudinit", "vmrun.disks", "vmrun.preflight",
-     "vmrun.show", "vmrun.rundir", "vmrun.runstate", "vmrun.summary", "vmrun.guestwait", "vmrun.display"),  # fmt: skip
+    (
+        "vmrun.net",
+        "vmrun.hostnet",
+        "vmrun.argv",
+        "vmrun.accel",
+        "vmrun.cloudinit",
+        "vmrun.disks",
+        "vmrun.preflight",
+        "vmrun.show",
+        "vmrun.rundir",
+        "vmrun.runstate",
+        "vmrun.summary",
+        "vmrun.guestwait",
+        "vmrun.display",
+    ),
     ("vmrun.engines.base", "vmrun.engines.common"),
     ("vmrun.engines.qemu", "vmrun.engines.libvirt"),
     ("vmrun.engines",),
@@ -39,8 +61,12 @@ def modules() -> dict[str, Path]:
 def imports(path: Path, known: dict[str, Path]) -> set[str]:
     """The vmrun modules ``path`` imports anywhere in its code, but for ``if TYPE_CHECKING:`` blocks."""
     tree = ast.parse(path.read_text())
-    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
-                   for n in ast.walk(node)}  # fmt: skip
+    typing_only = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for n in ast.walk(node)
+    }
     out = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:
@@ -71,9 +97,12 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_every_import_goes_down_a_layer_or_stays_in_it():
-    wrong = [f"{m} (layer {layer_of(m)}) imports {t} (layer {layer_of(t)})"
-             for m, targets in graph().items() for t in targets
-             if layer_of(t) > layer_of(m) and not m.startswith(t + ".")]  # fmt: skip
+    wrong = [
+        f"{m} (layer {layer_of(m)}) imports {t} (layer {layer_of(t)})"
+        for m, targets in graph().items()
+        for t in targets
+        if layer_of(t) > layer_of(m) and not m.startswith(t + ".")
+    ]
     assert wrong == []
 
 
@@ -81,8 +110,12 @@ def test_the_engines_do_not_reach_into_each_other():
     def engine(m: str) -> str | None:
         return next((e for e in ENGINES if m == e or m.startswith(e + ".")), None)
 
-    crossing = [f"{m} imports {t}" for m, targets in graph().items() for t in targets
-                if engine(m) and engine(t) and engine(m) != engine(t)]  # fmt: skip
+    crossing = [
+        f"{m} imports {t}"
+        for m, targets in graph().items()
+        for t in targets
+        if engine(m) and engine(t) and engine(m) != engine(t)
+    ]
     assert crossing == []
 
 
@@ -119,7 +152,11 @@ def test_no_import_cycles():
 
 
 def test_small_modules_and_functions():
-    big = [f"{p.relative_to(REPO)}: {n} lines" for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 500]
+    big = [
+        f"{p.relative_to(REPO)}: {n} lines"
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 500
+    ]
     long_functions = [
         f"{p.relative_to(REPO)}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines"
         for p in PACKAGE.rglob("*.py")

@@ -76,4 +76,6 @@ def test_a_holder_that_is_not_vmrun_is_named_by_its_pid_and_command(hold):
     finally:
         p.kill()
         p.wait()
-    assert message.startswith(f"web is busy: pid {p.pid} (flock /") and message.endswith(f") holds its lock {run.lock_path}")
+    assert message.startswith(f"web is busy: pid {p.pid} (flock /") and message.endswith(
+        f") holds its lock {run.lock_path}"
+    )

@@ -38,7 +38,11 @@ def test_xml_is_escaped_and_reads_back():
     root = ET.fromstring(spec.network_xml(net))
     assert root.findtext("name") == "a<b>&'c\""
     assert root.find("forward").attrib == {"mode": "route", "dev": "eth1"}
-    assert spec.read_xml(spec.network_xml(net)) == {"forward": "route", "bridge": net.bridge, "subnets": ["10.1.0.0/30"]}
+    assert spec.read_xml(spec.network_xml(net)) == {
+        "forward": "route",
+        "bridge": net.bridge,
+        "subnets": ["10.1.0.0/30"],
+    }
     isolated = spec.complete(Network("iso", kind=NetKind.ISOLATED))
     assert spec.read_xml(spec.network_xml(isolated)) == {"forward": "isolated", "bridge": "vr-iso", "subnets": []}
 
@@ -75,9 +79,13 @@ def test_complete_names_the_key(net, key, words):
 
 @pytest.mark.parametrize(
     ("value", "words"),
-    [("192.168.128.1/24", "write 192.168.128.0/24"), ("192.168.128.0", "write 192.168.128.0/32"),
-     ("fd00::/64", "not an IPv4 subnet"), ("10.0.0.0/31", "too small")],
-)  # fmt: skip
+    [
+        ("192.168.128.1/24", "write 192.168.128.0/24"),
+        ("192.168.128.0", "write 192.168.128.0/32"),
+        ("fd00::/64", "not an IPv4 subnet"),
+        ("10.0.0.0/31", "too small"),
+    ],
+)
 def test_subnet_errors(value, words):
     with pytest.raises(ValueError, match=words):
         spec.parse_subnet(value)
@@ -94,8 +102,9 @@ def test_profile_networks_are_parsed_and_completed():
     }
     profile = parse_profile(raw, "p.toml", default_name="p")
     nat, bridge, ovs = profile.networks
-    assert nat == Network("jrgnet", subnet="192.168.128.0/24", bridge="vr-jrgnet",
-                          dhcp_range=("192.168.128.2", "192.168.128.254"))  # fmt: skip
+    assert nat == Network(
+        "jrgnet", subnet="192.168.128.0/24", bridge="vr-jrgnet", dhcp_range=("192.168.128.2", "192.168.128.254")
+    )
     assert bridge == Network("jrgbr1", kind=NetKind.BRIDGE, uplink="ens1f0")
     assert ovs.kind is NetKind.OVS
     assert parse_profile({"name": "p"}, "p.toml", default_name="p").networks == ()
@@ -108,8 +117,16 @@ def test_profile_networks_are_parsed_and_completed():
         ({"name": "n", "kind": "wifi"}, "networks[0].kind", "nat | isolated | route | bridge | ovs"),
         ({"name": "n", "subnet": "10.0.0.1/24"}, "networks[0].subnet", "write 10.0.0.0/24"),
         ({"name": "n", "subnet": "10.0.0.0/24", "dhcp_range": "10.0.0.9"}, "networks[0].dhcp_range", "FIRST-LAST"),
-        ({"name": "n", "kind": "bridge", "subnet": "10.0.0.0/24"}, "networks[0].subnet", "does not apply to a network of kind 'bridge'"),
-        ({"name": "n", "subnet": "10.0.0.0/24", "autostrat": True}, "networks[0].autostrat", "did you mean 'autostart'"),
+        (
+            {"name": "n", "kind": "bridge", "subnet": "10.0.0.0/24"},
+            "networks[0].subnet",
+            "does not apply to a network of kind 'bridge'",
+        ),
+        (
+            {"name": "n", "subnet": "10.0.0.0/24", "autostrat": True},
+            "networks[0].autostrat",
+            "did you mean 'autostart'",
+        ),
         ({"name": "n"}, "networks[0].subnet", "needs a subnet"),
     ],
 )

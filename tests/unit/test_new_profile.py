@@ -23,15 +23,26 @@ def user(tmp_path: Path):
     """``user("new", "web")``: vmrun with its own XDG_CONFIG_HOME, runtime folder, TMPDIR and working folder."""
     home = tmp_path / "home"
     (home / "tmp").mkdir(parents=True)
-    env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "VMRUN_RUNTIME_DIR": str(tmp_path / "run"),
-           "TMPDIR": str(home / "tmp")}  # fmt: skip
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "VMRUN_RUNTIME_DIR": str(tmp_path / "run"),
+        "TMPDIR": str(home / "tmp"),
+    }
     for var in ("VISUAL", "EDITOR", "VMRUN_PROFILE_PATH"):
         env.pop(var, None)
 
     def run(*args: str, editor: str | None = None) -> subprocess.CompletedProcess[str]:
         extra = {"EDITOR": editor} if editor else {}
-        return subprocess.run([vmrun_bin(), *args], capture_output=True, text=True, cwd=home, env={**env, **extra},
-                              stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
+        return subprocess.run(
+            [vmrun_bin(), *args],
+            capture_output=True,
+            text=True,
+            cwd=home,
+            env={**env, **extra},
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
 
     run.profiles = home / "config" / "vmrun" / "profiles"
     run.tmp = home / "tmp"
@@ -42,7 +53,9 @@ def user(tmp_path: Path):
 def editor(tmp_path: Path, body: str) -> str:
     """An $EDITOR: a Python script given the file to edit as its last argument."""
     script = tmp_path / f"editor{len(list(tmp_path.glob('editor*')))}.py"
-    script.write_text(f"import sys\npath = sys.argv[-1]\ntext = open(path).read()\n{body}\nopen(path, 'w').write(text)\n")
+    script.write_text(
+        f"import sys\npath = sys.argv[-1]\ntext = open(path).read()\n{body}\nopen(path, 'w').write(text)\n"
+    )
     return f"{sys.executable} {script}"  # two words: split with shlex, never given to a shell
 
 
@@ -79,8 +92,20 @@ def test_profiles_lists_path_order_state_and_errors(user, tmp_path):
     run = tmp_path / "run" / "web"  # a VM whose QEMU is gone: a run folder naming a dead pid
     run.mkdir(parents=True, mode=0o700)
     os.chmod(run.parent, 0o700)
-    (run / "state.json").write_text(json.dumps({"schema": 2, "name": "web", "profile": "x", "accel": "tcg", "argv": [],
-                                                "started": 1.0, "phase": "running", "pid": 4194303}))  # fmt: skip
+    (run / "state.json").write_text(
+        json.dumps(
+            {
+                "schema": 2,
+                "name": "web",
+                "profile": "x",
+                "accel": "tcg",
+                "argv": [],
+                "started": 1.0,
+                "phase": "running",
+                "pid": 4194303,
+            }
+        )
+    )
     r = user("profiles", "--json")
     assert r.returncode == 0, r.stderr
     found = {(p["name"], p["file"]): p for p in json.loads(r.stdout)}
@@ -175,18 +200,27 @@ def test_edit_on_a_terminal_offers_to_edit_again(user, tmp_path):
 
     user("new", "web")
     count = tmp_path / "count"
-    fix = editor(tmp_path, f"""
+    fix = editor(
+        tmp_path,
+        f"""
 import pathlib
 c = pathlib.Path({str(count)!r})
 n = int(c.read_text()) if c.exists() else 0
 c.write_text(str(n + 1))
-text = text.replace('smp = 1', 'smp = 0') if n == 0 else text.replace('smp = 0', 'smp = 2')""")
+text = text.replace('smp = 1', 'smp = 0') if n == 0 else text.replace('smp = 0', 'smp = 2')""",
+    )
     main, secondary = pty.openpty()
-    env = {**os.environ, "XDG_CONFIG_HOME": str(user.home / "config"), "TMPDIR": str(user.tmp), "EDITOR": fix,
-           "VMRUN_RUNTIME_DIR": str(tmp_path / "run")}  # fmt: skip
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(user.home / "config"),
+        "TMPDIR": str(user.tmp),
+        "EDITOR": fix,
+        "VMRUN_RUNTIME_DIR": str(tmp_path / "run"),
+    }
     env.pop("VISUAL", None)
-    p = subprocess.Popen([vmrun_bin(), "edit", "web"], stdin=secondary, stdout=subprocess.PIPE, stderr=secondary,
-                         cwd=user.home, env=env)  # fmt: skip
+    p = subprocess.Popen(
+        [vmrun_bin(), "edit", "web"], stdin=secondary, stdout=subprocess.PIPE, stderr=secondary, cwd=user.home, env=env
+    )
     os.close(secondary)
     seen, deadline = b"", time.monotonic() + 30
     while b"edit again? [Y/n]" not in seen and time.monotonic() < deadline:

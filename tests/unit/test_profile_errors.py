@@ -77,8 +77,11 @@ def test_missing_profile_name(runtime_dir):
         (["--set", "smp=four"], "vmrun: error: --set smp=four: expected an integer, got 'four'"),
         (["--set", "nics.3.mac=x"], "vmrun: error: --set nics.3.mac=x: no item '3' in nics"),
         (["--set", "nics.0.mac=zz"], "vmrun: error: --set nics.0.mac=zz: 'zz' is not a MAC address"),
-        (["--set", "nics[0].hostfwd[0]=tcp:1"], "vmrun: error: --set nics[0].hostfwd[0]=tcp:1: 'tcp:1' is not a forward"),
-        (["--set", 'nics.0.hostfwd=["x"]'], "vmrun: error: --set nics.0.hostfwd=[\"x\"]: only scalars can be set"),
+        (
+            ["--set", "nics[0].hostfwd[0]=tcp:1"],
+            "vmrun: error: --set nics[0].hostfwd[0]=tcp:1: 'tcp:1' is not a forward",
+        ),
+        (["--set", 'nics.0.hostfwd=["x"]'], 'vmrun: error: --set nics.0.hostfwd=["x"]: only scalars can be set'),
         (["--set", "spice={port=0}"], "vmrun: error: --set spice={port=0}: 0 is out of range 1-65535"),
         (["--set", "nothing"], "vmrun: error: --set nothing: write key=value"),
         (["--memory", "lots"], "vmrun: error: --memory lots: 'lots' is not a size"),
@@ -117,7 +120,9 @@ def test_set_reaches_nested_scalars(write_profile):
     path = write_profile('name = "x"\n[spice]\nport = 5900\n[[nics]]\nhostfwd = ["tcp::2222-:22"]\n')
     from vmrun.profile.load import parse_override
 
-    profile = load_profile(str(path), overrides=[parse_override("spice.port=5901"), parse_override("nics[0].mac=52:54:00:aa:bb:cc")])
+    profile = load_profile(
+        str(path), overrides=[parse_override("spice.port=5901"), parse_override("nics[0].mac=52:54:00:aa:bb:cc")]
+    )
     assert profile.spice.port == 5901 and profile.nics[0].mac == "52:54:00:aa:bb:cc"
 
 
@@ -180,14 +185,20 @@ def test_stable_mac_depends_only_on_names(write_profile):
         ({"type": "ovs", "bridge": "br-\n"}, "--ovs br-\\x0a: contains a control character (U+000A)"),
         ({"type": "bridge", "bridge": "br0", "mac": "zz"}, "--mac zz: 'zz' is not a MAC address"),
         ({"type": "bridge", "bridge": "br0", "id": "9x"}, "--id 9x: '9x' is not a QEMU id"),
-        ({"type": "bridge", "bridge": "br0", "model": "e1000,x=y"}, "--model e1000,x=y: 'e1000,x=y' is not a plain name"),
+        (
+            {"type": "bridge", "bridge": "br0", "model": "e1000,x=y"},
+            "--model e1000,x=y: 'e1000,x=y' is not a plain name",
+        ),
         ({"type": "bridge", "bridge": "br0", "via": "pipe"}, "--via pipe: 'pipe' is not one of auto | helper | tap"),
         ({"type": "bridge", "bridge": "br0", "vhost": "yes"}, "--vhost yes: 'yes' is not one of auto | on | off"),
         ({"type": "bridge", "bridge": "br0", "vlan": 5}, "--vlan 5: does not apply to a NIC of type 'bridge'"),
         ({"type": "bridge"}, "--bridge: is required"),
         ({"type": "macvtap", "parent": "eth0", "mode": "foo"}, "--mode foo: 'foo' is not one of bridge | vepa"),
         ({"type": "macvtap", "parent": "eth\t0"}, "--macvtap eth\\x090: contains a control character (U+0009)"),
-        ({"type": "network", "network": "de\x7ffault"}, "--network de\\x7ffault: contains a control character (U+007F)"),
+        (
+            {"type": "network", "network": "de\x7ffault"},
+            "--network de\\x7ffault: contains a control character (U+007F)",
+        ),
         ({"type": "user", "hostfwd": ["tcp::2222-:22", "tcp:1"]}, "--hostfwd tcp:1: 'tcp:1' is not a forward"),
         ({"type": "passt", "hostfwd": ["tcp::99999-:22"]}, "--hostfwd tcp::99999-:22: 'tcp::99999-:22': port 99999"),
     ],
@@ -207,10 +218,17 @@ def test_cli_nic_is_parsed_as_a_table_is():
 
 @pytest.mark.parametrize(
     ("nic_type", "key", "option"),
-    [("ovs", "bridge", "--ovs"), ("bridge", "bridge", "--bridge"), ("macvtap", "parent", "--macvtap"),
-     ("user", "hostfwd[0]", "--hostfwd"), ("ovs", "nics[2].vlan", "--vlan"), ("network", "network", "--network"),
-     ("bridge", "vhost", "--vhost"), ("macvtap", "mode", "--mode")],
-)  # fmt: skip
+    [
+        ("ovs", "bridge", "--ovs"),
+        ("bridge", "bridge", "--bridge"),
+        ("macvtap", "parent", "--macvtap"),
+        ("user", "hostfwd[0]", "--hostfwd"),
+        ("ovs", "nics[2].vlan", "--vlan"),
+        ("network", "network", "--network"),
+        ("bridge", "vhost", "--vhost"),
+        ("macvtap", "mode", "--mode"),
+    ],
+)
 def test_option_for_nic_key(nic_type, key, option):
     assert option_for_nic_key(nic_type, key) == option
 
@@ -234,8 +252,11 @@ def test_rule_arg(text, host_side_only, rule):
 @pytest.mark.parametrize(
     ("text", "host_side_only", "message"),
     [
-        ("18083:80", False,
-         "'18083:80' is not a forward; write proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp::2222-:22"),
+        (
+            "18083:80",
+            False,
+            "'18083:80' is not a forward; write proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp::2222-:22",
+        ),
         ("tcp::2222", False, "'tcp::2222' is not a forward; write proto:hostaddr:hostport-guestaddr:guestport"),
         ("tcp::2222-:99999", False, "'tcp::2222-:99999': port 99999 is out of range 1-65535"),
         ("tcp:1.2.3:2222-:22", False, "'tcp:1.2.3:2222-:22': '1.2.3' is not an IPv4 address"),
@@ -243,7 +264,7 @@ def test_rule_arg(text, host_side_only, rule):
         (":0", True, "':0': port 0 is out of range 1-65535"),
         ("tcp:localhost:2222", True, "'tcp:localhost:2222': 'localhost' is not an IPv4 address"),
     ],
-)  # fmt: skip
+)
 def test_rule_arg_echoes_what_was_typed(text, host_side_only, message):
     with pytest.raises(ProfileError) as e:
         parse_rule_arg(text, host_side_only=host_side_only)
@@ -263,7 +284,9 @@ def test_vm_name_refused(name):
         check_vm_name(name)
 
 
-def test_a_runtime_folder_too_deep_for_unix_sockets_is_named_before_anything_starts(write_profile, tmp_path, monkeypatch):
+def test_a_runtime_folder_too_deep_for_unix_sockets_is_named_before_anything_starts(
+    write_profile, tmp_path, monkeypatch
+):
     """Was "cannot use: AF_UNIX path too long", with no path: the QMP socket vmrun binds in the run folder."""
     deep = tmp_path / ("r" * 90)
     deep.mkdir(mode=0o700)
@@ -288,8 +311,19 @@ def test_a_port_another_vm_forwards_names_that_vm(write_profile, runtime_dir, re
         port = s.getsockname()[1]
         web = RunDir.for_vm("web")
         web.create()
-        web.write_json("state.json", RunState("web", "/p/web.toml", "tcg", [], 0.0, phase="running", pid=None,
-                                              forwards=[Forward("net0", recorded.format(port=port))]).to_json())  # fmt: skip
+        web.write_json(
+            "state.json",
+            RunState(
+                "web",
+                "/p/web.toml",
+                "tcg",
+                [],
+                0.0,
+                phase="running",
+                pid=None,
+                forwards=[Forward("net0", recorded.format(port=port))],
+            ).to_json(),
+        )
         path = write_profile(f'name = "x"\naccel = "tcg"\n[[nics]]\nhostfwd = ["tcp::{port}-:22"]\n')
         code, err, _ = run("up", str(path))
     assert code == 2

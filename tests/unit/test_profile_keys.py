@@ -57,8 +57,12 @@ def _wrap(section: keys.Section, table: dict) -> dict:
 @pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.name or "top")
 def test_the_loader_reads_every_key(section):
     """A value of no TOML type at all is refused naming the key: the key was read, not passed over as unknown."""
-    base = {"nics": {"type": "user"}, "networks": {"name": "n", "kind": "nat"}, "spice": {"port": 5930},
-            "drives": {"file": "a.img"}}.get(section.name, {})  # fmt: skip
+    base = {
+        "nics": {"type": "user"},
+        "networks": {"name": "n", "kind": "nat"},
+        "spice": {"port": 5930},
+        "drives": {"file": "a.img"},
+    }.get(section.name, {})
     for k in section.keys:
         if k.name == section.variant:
             continue

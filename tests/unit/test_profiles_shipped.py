@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vmrun.profile import load_profile
-
 from tests.conftest import REPO
+from vmrun.profile import load_profile
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "profiles").glob("*.toml")), ids=lambda p: p.name)

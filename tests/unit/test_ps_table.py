@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from vmrun.engines.base import VmStatus
 from vmrun.runstate import Forward, NicState, RunState
 from vmrun.summary import ps_table
-from vmrun.engines.base import VmStatus
 
 
 def status(name: str, forwards: int, nics: int = 1) -> VmStatus:
-    state = RunState(name, f"/p/{name}.toml", "tcg", [], 0.0, phase="running", pid=10,
-                     nics=[NicState(f"net{i}", "user", "virtio-net-pci", "52:54:00:00:00:01") for i in range(nics)],
-                     forwards=[Forward("net0", f"tcp:127.0.0.1:{20000 + i}-:22") for i in range(forwards)])  # fmt: skip
+    state = RunState(
+        name,
+        f"/p/{name}.toml",
+        "tcg",
+        [],
+        0.0,
+        phase="running",
+        pid=10,
+        nics=[NicState(f"net{i}", "user", "virtio-net-pci", "52:54:00:00:00:01") for i in range(nics)],
+        forwards=[Forward("net0", f"tcp:127.0.0.1:{20000 + i}-:22") for i in range(forwards)],
+    )
     return VmStatus(name, 10, "running", 5.0, state)
 
 

@@ -50,8 +50,8 @@ def test_a_qemu_that_greets_and_exits_is_a_qmp_error_not_a_broken_pipe(tmp_path)
     """QEMU's monitor thread greets before QEMU builds the machine; a late error (a -device, a -kernel,
     a display port another VM took meanwhile) then ends QEMU: `up`'s next send met EPIPE ("cannot use:
     Broken pipe", once in 29 parallel `up`s)."""
-    from vmrun.errors import QmpError
     from vmrun.adapters.qmp import listen, wait_ready
+    from vmrun.errors import QmpError
 
     server = listen(tmp_path / "qmp.sock")
 
@@ -81,8 +81,8 @@ def test_a_qemu_that_greets_and_exits_is_a_qmp_error_not_a_broken_pipe(tmp_path)
 
 def test_a_qemu_that_dies_with_the_connection_in_its_backlog_is_a_qmp_error(tmp_path):
     """`ps` or `down` connects, then QEMU exits before it accepts: a reset, said as a QMP error naming the socket."""
-    from vmrun.errors import QmpError
     from vmrun.adapters.qmp import listen
+    from vmrun.errors import QmpError
 
     server = listen(tmp_path / "qmp.sock")
     ours = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from tests.conftest import REPO
 from vmrun.profile import load, reference
 
@@ -44,5 +43,7 @@ def test_write_readme_puts_it_between_the_markers(tmp_path):
     readme.write_text(f"# x\n\n{reference.BEGIN}\nold\n{reference.END}\n\nafter\n")
     assert reference.write_readme(str(readme)) is True
     text = readme.read_text()
-    assert reference.readme_section(text) == reference.render().rstrip("\n") and text.endswith(f"{reference.END}\n\nafter\n")
+    assert reference.readme_section(text) == reference.render().rstrip("\n") and text.endswith(
+        f"{reference.END}\n\nafter\n"
+    )
     assert reference.write_readme(str(readme)) is False

@@ -53,7 +53,9 @@ def test_unit_text_and_systemd_verify(tmp_path):
     assert "Type=forking" in lines and "PIDFile=%t/vmrun/web/qemu.pid" in lines
     assert "TimeoutStopSec=75" in lines  # above the down timeout
     # Bridges and macvtap parents as device units, escaped as systemd-escape does ('-' is \x2d).
-    esc = subprocess.run(["systemd-escape", "--path", "/sys/subsystem/net/devices/br-lan0"], capture_output=True, text=True)
+    esc = subprocess.run(
+        ["systemd-escape", "--path", "/sys/subsystem/net/devices/br-lan0"], capture_output=True, text=True
+    )
     device = esc.stdout.strip() + ".device"
     assert device == "sys-subsystem-net-devices-br\\x2dlan0.device"
     needs = f"network-online.target {device} sys-subsystem-net-devices-ens1f0.device"
@@ -123,7 +125,9 @@ def test_libvirt_profiles_are_refused_in_one_line(tmp_path):
     with pytest.raises(ProfileError, match="runs under libvirt"):
         unit.spec_for(load_profile(str(tmp_path / "a.toml")), timeout=60, vmrun="/usr/bin/vmrun")
     r = run_vmrun("unit", str(tmp_path / "a.toml"), cwd=tmp_path)
-    assert r.returncode == 2 and r.stderr.splitlines()[0].endswith("a.toml: engine: runs under libvirt, which starts it at boot itself")
+    assert r.returncode == 2 and r.stderr.splitlines()[0].endswith(
+        "a.toml: engine: runs under libvirt, which starts it at boot itself"
+    )
 
 
 def test_control_characters_are_refused_in_one_line(tmp_path, monkeypatch):
@@ -134,8 +138,10 @@ def test_control_characters_are_refused_in_one_line(tmp_path, monkeypatch):
     out = tmp_path / "vmrun-a.service"
     r = run_vmrun("unit", str(folder / "a.toml"), "-o", str(out), cwd=tmp_path)
     assert r.returncode == 2, r.stdout + r.stderr
-    assert r.stderr.splitlines()[0] == (f"vmrun: error: {tmp_path}/x\\x0aExecStartPre=touch injected\\x0a/a.toml: "
-                                        "contains a control character (U+000A); a systemd unit cannot carry it")  # fmt: skip
+    assert r.stderr.splitlines()[0] == (
+        f"vmrun: error: {tmp_path}/x\\x0aExecStartPre=touch injected\\x0a/a.toml: "
+        "contains a control character (U+000A); a systemd unit cannot carry it"
+    )
     assert "Traceback" not in r.stderr and not out.exists()
     (tmp_path / "b.toml").write_text('name = "b"\n')
     with pytest.raises(StateError, match=r"^the vmrun program's path /usr/bin/vm\\x0drun contains a control character"):
@@ -152,7 +158,7 @@ def test_printable_oddities_reach_systemd_intact(tmp_path):
     bindir.mkdir()
     fake = bindir / "vmrun"
     shutil.copy(vmrun_bin(), fake)
-    folder = tmp_path / 'we"ird \\ \'dir\''
+    folder = tmp_path / "we\"ird \\ 'dir'"
     folder.mkdir()
     (folder / "a.toml").write_text('name = "a"\n')
     spec = unit.spec_for(load_profile(str(folder / "a.toml")), timeout=10, vmrun=str(fake), user=False)

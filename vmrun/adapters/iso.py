@@ -18,8 +18,9 @@ def find_tool() -> str:
         found = shutil.which(tool)
         if found:
             return found
-    raise PreflightError("no ISO tool to make the cloud-init seed with (genisoimage or xorriso)",
-                         hint="apt install genisoimage")  # fmt: skip
+    raise PreflightError(
+        "no ISO tool to make the cloud-init seed with (genisoimage or xorriso)", hint="apt install genisoimage"
+    )
 
 
 def make_iso(out: Path, label: str, folder: Path, *, tool: str | None = None) -> None:
@@ -32,6 +33,7 @@ def make_iso(out: Path, label: str, folder: Path, *, tool: str | None = None) ->
     except (OSError, subprocess.TimeoutExpired) as e:
         raise LaunchError(f"cannot make {out}: {e}", argv=argv) from None
     if done.returncode != 0:
-        raise LaunchError(f"{Path(program).name} could not make {out}", argv=argv, exit_code=done.returncode,
-                          output_tail=done.stderr)  # fmt: skip
+        raise LaunchError(
+            f"{Path(program).name} could not make {out}", argv=argv, exit_code=done.returncode, output_tail=done.stderr
+        )
     os.chmod(out, 0o600)

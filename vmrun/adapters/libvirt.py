@@ -46,7 +46,9 @@ def failing(what: str, *, error: Callable[..., VmrunError] = EngineError, hint: 
         raise error(f"{what}: {reason(e)}", hint=hint) from None
 
 
-def lookup(call: Callable[[], T], missing: str, what: str, *, error: Callable[..., VmrunError] = EngineError) -> T | None:
+def lookup(
+    call: Callable[[], T], missing: str, what: str, *, error: Callable[..., VmrunError] = EngineError
+) -> T | None:
     """``call()``, or None where libvirt answers with the error code named ``missing`` (``VIR_ERR_NO_DOMAIN``...)."""
     libvirt = quiet_libvirt()
     try:

@@ -216,15 +216,17 @@ def addresses(name: str) -> list[Address]:
             if family == socket.AF_INET6 and flags & IFA_F_TEMPORARY:
                 continue
             cache = msg.get_attr("IFA_CACHEINFO") or {}
-            out.append(Address(
-                family=family,
-                address=msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS"),
-                prefixlen=msg["prefixlen"],
-                scope=scope,
-                flags=flags,
-                broadcast=msg.get_attr("IFA_BROADCAST"),
-                dynamic=cache.get("ifa_valid", FOREVER) != FOREVER,
-            ))  # fmt: skip
+            out.append(
+                Address(
+                    family=family,
+                    address=msg.get_attr("IFA_LOCAL") or msg.get_attr("IFA_ADDRESS"),
+                    prefixlen=msg["prefixlen"],
+                    scope=scope,
+                    flags=flags,
+                    broadcast=msg.get_attr("IFA_BROADCAST"),
+                    dynamic=cache.get("ifa_valid", FOREVER) != FOREVER,
+                )
+            )
     return out
 
 
@@ -243,7 +245,9 @@ def routes(name: str) -> tuple[list[Route], list[str]]:
                 if table == RT_TABLE_LOCAL or msg["proto"] == RTPROT_KERNEL:
                     continue
                 nexthops = msg.get_attr("RTA_MULTIPATH") or []
-                if any(nh["oif"] == index for nh in nexthops) or (msg.get_attr("RTA_OIF") == index and msg.get_attr("RTA_ENCAP")):
+                if any(nh["oif"] == index for nh in nexthops) or (
+                    msg.get_attr("RTA_OIF") == index and msg.get_attr("RTA_ENCAP")
+                ):
                     unmovable.append(_route(msg, table))
                     continue
                 if msg.get_attr("RTA_OIF") != index:
@@ -277,8 +281,15 @@ def add_address(name: str, a: Address) -> None:
     extra = {"broadcast": a.broadcast} if a.broadcast else {}
     with _ipr_ack() as ipr:
         try:
-            ipr.addr("add", index=_lookup(ipr, name), family=a.family, address=a.address, prefixlen=a.prefixlen,
-                     flags=flags, **extra)  # fmt: skip
+            ipr.addr(
+                "add",
+                index=_lookup(ipr, name),
+                family=a.family,
+                address=a.address,
+                prefixlen=a.prefixlen,
+                flags=flags,
+                **extra,
+            )
         except NetlinkError as e:
             if e.code != errno.EEXIST:
                 raise HostNetError(f"cannot add {a} to {name}: {e.args[-1]}") from None
@@ -295,14 +306,33 @@ def delete_address(name: str, a: Address) -> None:
 
 def replace_route(route: Route, name: str) -> None:
     """Route ``route`` through ``name`` instead; "replace" swaps it in one step, so it is never missing."""
-    kw = {k: v for k, v in (("dst", route.dst), ("gateway", route.gateway), ("priority", route.priority),
-                            ("prefsrc", route.prefsrc), ("pref", route.pref)) if v is not None}  # fmt: skip
+    kw = {
+        k: v
+        for k, v in (
+            ("dst", route.dst),
+            ("gateway", route.gateway),
+            ("priority", route.priority),
+            ("prefsrc", route.prefsrc),
+            ("pref", route.pref),
+        )
+        if v is not None
+    }
     if route.metrics:
         kw["metrics"] = dict(route.metrics)  # {"RTAX_MTU": 1400}: pyroute2 takes the names
     with _ipr_ack() as ipr:
         try:
-            ipr.route("replace", family=route.family, dst_len=route.dst_len, table=route.table, proto=route.proto,
-                      scope=route.scope, type=route.type, flags=route.flags, oif=_lookup(ipr, name), **kw)  # fmt: skip
+            ipr.route(
+                "replace",
+                family=route.family,
+                dst_len=route.dst_len,
+                table=route.table,
+                proto=route.proto,
+                scope=route.scope,
+                type=route.type,
+                flags=route.flags,
+                oif=_lookup(ipr, name),
+                **kw,
+            )
         except NetlinkError as e:
             raise HostNetError(f"cannot route {route} through {name}: {e.args[-1]}") from None
 

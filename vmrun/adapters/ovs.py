@@ -51,8 +51,9 @@ def delete_port(bridge: str, port: str, vm: str) -> bool:
     try:
         mine = owner(port)
     except HostNetError as e:
-        raise HostNetError(f"Open vSwitch does not answer ({e.message.removeprefix(f'{VSCTL}: ')}), so the port "
-                           "stays on record") from None  # fmt: skip
+        raise HostNetError(
+            f"Open vSwitch does not answer ({e.message.removeprefix(f'{VSCTL}: ')}), so the port stays on record"
+        ) from None
     if mine != vm:
         return False
     # Whatever bridge it is on now: its external id says it is ours. --no-wait: the record
@@ -67,8 +68,12 @@ def switch_running() -> bool:
     """Whether ovs-vswitchd answers on its control socket (found in OVS_RUNDIR, as ovs-vsctl finds the db)."""
     if shutil.which("ovs-appctl") is None:
         return True  # cannot tell; add-port's timeout still bounds the wait
-    r = subprocess.run(["ovs-appctl", f"--timeout={TIMEOUT}", "-t", "ovs-vswitchd", "version"],
-                       capture_output=True, text=True, check=False)  # fmt: skip
+    r = subprocess.run(
+        ["ovs-appctl", f"--timeout={TIMEOUT}", "-t", "ovs-vswitchd", "version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return r.returncode == 0
 
 
@@ -89,7 +94,9 @@ def installed() -> bool:
     return shutil.which(VSCTL) is not None
 
 
-def add_port(bridge: str, port: str, *, vlan: int | None, external_ids: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def add_port(
+    bridge: str, port: str, *, vlan: int | None, external_ids: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     """``port`` on ``bridge`` (kept if it is there), its VLAN tag set or cleared, its external ids written."""
     # The tag is set apart from add-port: --may-exist skips an existing (stale) port's columns.
     tag = ["set", "port", port, f"tag={vlan}"] if vlan is not None else ["clear", "port", port, "tag"]

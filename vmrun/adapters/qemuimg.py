@@ -81,8 +81,9 @@ def backing_loop(path: str, fmt: str | None = None) -> str | None:
     return None
 
 
-def create(path: str, fmt: str, size: int | None = None, *, backing: str | None = None,
-           backing_format: str | None = None) -> None:  # fmt: skip
+def create(
+    path: str, fmt: str, size: int | None = None, *, backing: str | None = None, backing_format: str | None = None
+) -> None:
     """Make the image at ``path``, which must not exist; nothing is left at ``path`` if qemu-img fails.
 
     qemu-img writes a temporary file next to it, which is then linked into place: a half-made

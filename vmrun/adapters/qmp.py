@@ -66,7 +66,9 @@ def _check(deadline: float, timeout: float, still_starting: Callable[[], bool], 
 class _Lines:
     """QMP messages, one JSON object a line, read with a deadline from a raw socket."""
 
-    def __init__(self, s: socket.socket, deadline: float, timeout: float, still: Callable[[], bool], path: Path) -> None:
+    def __init__(
+        self, s: socket.socket, deadline: float, timeout: float, still: Callable[[], bool], path: Path
+    ) -> None:
         self.s, self.deadline, self.timeout, self.still, self.path = s, deadline, timeout, still, path
         self.buf = b""
 
@@ -74,7 +76,7 @@ class _Lines:
         while b"\n" not in self.buf:
             try:
                 chunk = self.s.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 _check(self.deadline, self.timeout, self.still, self.path)
                 continue
             except ConnectionResetError:
@@ -105,9 +107,10 @@ class QmpTimeout(QmpError):
 
 
 def _not_responding(what: str, timeout: float) -> QmpTimeout:
-    return QmpTimeout(f"QEMU is not responding ({what}: no answer within {timeout:.0f} s)",
-                      hint="it may be stopped (SIGSTOP), stuck, or busy with another vmrun; "
-                           "vmrun down --force kills it")  # fmt: skip
+    return QmpTimeout(
+        f"QEMU is not responding ({what}: no answer within {timeout:.0f} s)",
+        hint="it may be stopped (SIGSTOP), stuck, or busy with another vmrun; vmrun down --force kills it",
+    )
 
 
 class Qmp:
@@ -138,7 +141,7 @@ class Qmp:
         with signals.deferred():
             try:
                 return self._loop.run_until_complete(asyncio.wait_for(coro, timeout or self.timeout))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise _not_responding(what, timeout or self.timeout) from None
 
     def __enter__(self) -> Qmp:

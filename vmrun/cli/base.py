@@ -59,8 +59,12 @@ def command(*args: Any, group: typer.Typer | None = None, **kwargs: Any) -> Call
                 from vmrun.errors import FileError
 
                 if e.filename is None:  # nothing below turned it into a VmrunError: no file to name either
-                    _fail(f"{e.strerror or e} (an OS error vmrun did not expect here)",
-                          "run the command again as vmrun --debug ... to see where", 1, as_json=as_json)  # fmt: skip
+                    _fail(
+                        f"{e.strerror or e} (an OS error vmrun did not expect here)",
+                        "run the command again as vmrun --debug ... to see where",
+                        1,
+                        as_json=as_json,
+                    )
                 err = FileError.from_os(e, doing="cannot use")
                 _fail(err.message, err.hint, 1, as_json=as_json)
 
@@ -82,7 +86,9 @@ def _stdout_gone() -> bool:
     return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
-def _fail(message: str, hint: str | None, code: int, *, as_json: bool, details: dict[str, Any] | None = None) -> NoReturn:
+def _fail(
+    message: str, hint: str | None, code: int, *, as_json: bool, details: dict[str, Any] | None = None
+) -> NoReturn:
     """The one way a command fails: one line and a hint on stderr, or under --json one object on stdout
     (with the error's ``details``, QEMU's argv and output or what QMP was sent and answered, if it has any)."""
     if as_json:
@@ -137,15 +143,27 @@ def complete_vms(incomplete: str) -> list[str]:
     return vm_names(incomplete)
 
 
-Name = Annotated[str, typer.Argument(help="Profile name (looked up in ./profiles and the profile path) or a .toml path.",
-                                     autocompletion=complete_profiles)]  # fmt: skip
+Name = Annotated[
+    str,
+    typer.Argument(
+        help="Profile name (looked up in ./profiles and the profile path) or a .toml path.",
+        autocompletion=complete_profiles,
+    ),
+]
 VmName = Annotated[str, typer.Argument(help="Name of a VM started by `vmrun up`.", autocompletion=complete_vms)]
 MemoryOpt = Annotated[Optional[str], typer.Option("--memory", "-m", help="Override memory, e.g. 16G.")]
 SmpOpt = Annotated[Optional[int], typer.Option("--smp", help="Override the vCPU count.")]
 SetOpt = Annotated[Optional[list[str]], typer.Option("--set", help="Override any scalar: --set spice.port=8001.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-ConnectOpt = Annotated[Optional[str], typer.Option("--connect", "-c", metavar="URI",
-                       help="A libvirt URI: the VM runs (or is looked for) under libvirt there, e.g. qemu+ssh://lab1/system.")]  # fmt: skip
+ConnectOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--connect",
+        "-c",
+        metavar="URI",
+        help="A libvirt URI: the VM runs (or is looked for) under libvirt there, e.g. qemu+ssh://lab1/system.",
+    ),
+]
 
 
 def load(name: str, memory: str | None, smp: int | None, sets: list[str] | None, cdrom: str | None = None):
@@ -164,4 +182,3 @@ def load(name: str, memory: str | None, smp: int | None, sets: list[str] | None,
     if smp is not None:
         overrides.append(Override("smp", smp, f"--smp {smp}"))
     return load_profile(name, overrides=overrides)
-

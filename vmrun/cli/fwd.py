@@ -9,18 +9,19 @@ import typer
 
 from vmrun import ui
 from vmrun.cli.base import (
-    app,
     ConnectOpt,
     JsonOpt,
     VmName,
+    app,
     command,
 )
-
 
 fwd_app = typer.Typer(help="Port forwards on a running VM's user-network NIC.", no_args_is_help=True)
 app.add_typer(fwd_app, name="fwd")
 
-Rule = Annotated[str, typer.Argument(metavar="RULE", help="proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp:127.0.0.1:2222-:22")]
+Rule = Annotated[
+    str, typer.Argument(metavar="RULE", help="proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp:127.0.0.1:2222-:22")
+]
 
 
 @command("add", group=fwd_app)
@@ -60,5 +61,8 @@ def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = Fal
     if as_json:
         print(json.dumps([f.as_json() for f in fwds], indent=2))
     else:
-        print(ui.table(["NIC", "RULE"], [[f.nic, f.rule + ("" if f.phase == "running" else f"  ({f.phase})")] for f in fwds]))
-
+        print(
+            ui.table(
+                ["NIC", "RULE"], [[f.nic, f.rule + ("" if f.phase == "running" else f"  ({f.phase})")] for f in fwds]
+            )
+        )

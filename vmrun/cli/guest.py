@@ -9,13 +9,13 @@ from typing import Annotated, Optional
 import typer
 
 from vmrun import ui
-from vmrun.errors import UsageError
 from vmrun.cli.base import (
     ConnectOpt,
     JsonOpt,
     VmName,
     command,
 )
+from vmrun.errors import UsageError
 
 
 @command()
@@ -47,7 +47,9 @@ def ssh(
 def qmp(
     name: VmName,
     qmp_command: Annotated[str, typer.Argument(metavar="COMMAND", help="A QMP command, e.g. query-status.")],
-    arguments: Annotated[Optional[str], typer.Argument(metavar="[JSON]", help="Its arguments as a JSON object.")] = None,
+    arguments: Annotated[
+        Optional[str], typer.Argument(metavar="[JSON]", help="Its arguments as a JSON object.")
+    ] = None,
     *,
     connect: ConnectOpt = None,
 ) -> None:
@@ -63,7 +65,7 @@ def qmp(
     except ValueError as e:
         raise UsageError(f"not JSON: {e}", option="arguments") from None
     if args is not None and not isinstance(args, dict):
-        raise UsageError("must be a JSON object, e.g. '{\"device\": \"net1\"}'", option="arguments")
+        raise UsageError('must be a JSON object, e.g. \'{"device": "net1"}\'', option="arguments")
     with vm.qmp() as q:
         print(json.dumps(q.execute(qmp_command, args), indent=2))
 
@@ -72,7 +74,9 @@ def qmp(
 def log(
     name: VmName,
     *,
-    qemu_output: Annotated[bool, typer.Option("--qemu", help="QEMU's own output instead of the serial console.")] = False,
+    qemu_output: Annotated[
+        bool, typer.Option("--qemu", help="QEMU's own output instead of the serial console.")
+    ] = False,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
 ) -> None:
     """Print a VM's serial console log (or QEMU's output with --qemu)."""
@@ -117,8 +121,9 @@ def viewer(
         ui.notice(f"{viewers.VIEWER} is not installed: {viewers.INSTALL_HINT}")
         raise typer.Exit(1)
     if opened.viewer is None:
-        raise VmrunError(f"{viewers.VIEWER} is not installed: open {opened.display.uri} with a SPICE client",
-                         hint=viewers.INSTALL_HINT)  # fmt: skip
+        raise VmrunError(
+            f"{viewers.VIEWER} is not installed: open {opened.display.uri} with a SPICE client",
+            hint=viewers.INSTALL_HINT,
+        )
     if opened.exit_code:
         raise typer.Exit(opened.exit_code)
-

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from vmrun import ui
-from vmrun.errors import UsageError
 from vmrun.cli.base import (
     ConnectOpt,
     JsonOpt,
@@ -21,6 +20,7 @@ from vmrun.cli.base import (
     complete_profiles,
     load,
 )
+from vmrun.errors import UsageError
 
 
 @command()
@@ -33,7 +33,8 @@ def show(
     smp: SmpOpt = None,
     set_: SetOpt = None,
     libvirt: Annotated[
-        bool, typer.Option("--libvirt", help="Print the libvirt domain XML instead; what does not carry goes to stderr.")
+        bool,
+        typer.Option("--libvirt", help="Print the libvirt domain XML instead; what does not carry goes to stderr."),
     ] = False,
     running: Annotated[
         bool, typer.Option("--running", help="NAME is a running VM: the command line its QEMU was really started with.")
@@ -78,13 +79,27 @@ def up(
     memory: MemoryOpt = None,
     smp: SmpOpt = None,
     set_: SetOpt = None,
-    wait: Annotated[bool, typer.Option("--wait", help="Also wait until the guest answers on its first forwarded TCP port.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Also wait until the guest answers on its first forwarded TCP port.")
+    ] = False,
     wait_timeout: Annotated[float, typer.Option(help="Seconds --wait waits for the guest.")] = 300.0,
-    foreground: Annotated[bool, typer.Option("--foreground", "-f", help="Stay attached; Ctrl-C powers the guest off.")] = False,
+    foreground: Annotated[
+        bool, typer.Option("--foreground", "-f", help="Stay attached; Ctrl-C powers the guest off.")
+    ] = False,
     connect: ConnectOpt = None,
-    persist: Annotated[bool, typer.Option("--persist", help="libvirt engine: define the domain, so it survives a host reboot.")] = False,
-    snapshot: Annotated[bool, typer.Option("--snapshot", help="Write nothing to the disks: writes go to a temporary overlay (QEMU's -snapshot).")] = False,
-    cdrom: Annotated[Optional[str], typer.Option("--cdrom", metavar="ISO", help="Boot this ISO once (-boot once=d); not saved in the profile.")] = None,
+    persist: Annotated[
+        bool, typer.Option("--persist", help="libvirt engine: define the domain, so it survives a host reboot.")
+    ] = False,
+    snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--snapshot", help="Write nothing to the disks: writes go to a temporary overlay (QEMU's -snapshot)."
+        ),
+    ] = False,
+    cdrom: Annotated[
+        Optional[str],
+        typer.Option("--cdrom", metavar="ISO", help="Boot this ISO once (-boot once=d); not saved in the profile."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a VM: check the host, prepare its NICs, make missing disks, start QEMU detached and wait for QMP.
@@ -104,8 +119,9 @@ def up(
         ui.notice(f"the profile boots a kernel ({profile.kernel}): QEMU starts that, not the CD-ROM")
     if wait:
         first_tcp_forward(profile)  # refuse before anything starts
-    started = engines.up(profile, connect=connect, options=options, persist=persist, foreground=foreground,
-                         notice=ui.notice)  # fmt: skip
+    started = engines.up(
+        profile, connect=connect, options=options, persist=persist, foreground=foreground, notice=ui.notice
+    )
     try:  # a Ctrl-C of --foreground means "power it off", wherever it lands once the VM is up
         if wait:
             started.wait(wait_timeout)
@@ -157,7 +173,9 @@ def ps(*, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
 
 @command()
 def doctor(
-    name: Annotated[Optional[str], typer.Argument(help="A profile to check too (name or path).", autocompletion=complete_profiles)] = None,
+    name: Annotated[
+        Optional[str], typer.Argument(help="A profile to check too (name or path).", autocompletion=complete_profiles)
+    ] = None,
     *,
     as_json: JsonOpt = False,
 ) -> None:
@@ -190,11 +208,17 @@ def gc() -> None:
 def migrate(
     name: VmName,
     *,
-    to: Annotated[str, typer.Option("--to", metavar="URI", help="The libvirt to move it to, e.g. qemu+tcp://lab2/system.")],
+    to: Annotated[
+        str, typer.Option("--to", metavar="URI", help="The libvirt to move it to, e.g. qemu+tcp://lab2/system.")
+    ],
     live: Annotated[bool, typer.Option("--live", help="Keep the guest running while its memory is copied.")] = False,
     persist: Annotated[bool, typer.Option("--persist", help="Define it on the target too.")] = False,
-    copy_storage: Annotated[bool, typer.Option("--copy-storage", help="Copy its disks along (they are not on shared storage).")] = False,
-    shared_storage: Annotated[bool, typer.Option("--shared-storage", help="Its disks are on storage both hosts see.")] = False,
+    copy_storage: Annotated[
+        bool, typer.Option("--copy-storage", help="Copy its disks along (they are not on shared storage).")
+    ] = False,
+    shared_storage: Annotated[
+        bool, typer.Option("--shared-storage", help="Its disks are on storage both hosts see.")
+    ] = False,
     connect: ConnectOpt = None,
 ) -> None:
     """Move a VM that libvirt runs to another libvirt host; say how long it took and the guest's downtime.
@@ -228,4 +252,3 @@ def autostart(
         raise UsageError(f"{state!r}: say on or off")
     find(name, connect).autostart(state == "on")
     print(f"{name}: autostart {state}")
-

@@ -9,11 +9,10 @@ import typer
 
 from vmrun import ui
 from vmrun.cli.base import (
-    app,
     JsonOpt,
+    app,
     command,
 )
-
 
 net_app = typer.Typer(
     help="Host networks, made once and shared by VMs: libvirt networks, bridges over a NIC, OVS bridges, the helper's ACL.",
@@ -22,9 +21,15 @@ net_app = typer.Typer(
 app.add_typer(net_app, name="net")
 
 NetName = Annotated[str, typer.Argument(help="A libvirt network's name.")]
-UriOpt = Annotated[str, typer.Option("--connect", "-c", "--uri", metavar="URI", help="libvirt connection URI (--uri: the old spelling).")]
+UriOpt = Annotated[
+    str,
+    typer.Option("--connect", "-c", "--uri", metavar="URI", help="libvirt connection URI (--uri: the old spelling)."),
+]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Even if guests' taps are on its bridge.")]
-HelperOpt = Annotated[Optional[str], typer.Option("--helper", help="qemu-bridge-helper to judge the ACL for (default: found as `up` finds it).")]
+HelperOpt = Annotated[
+    Optional[str],
+    typer.Option("--helper", help="qemu-bridge-helper to judge the ACL for (default: found as `up` finds it)."),
+]
 
 
 @command("create", group=net_app)
@@ -36,9 +41,13 @@ def net_create(
     route: Annotated[bool, typer.Option("--route", help="Routed, without NAT.")] = False,
     subnet: Annotated[Optional[str], typer.Option(help="IPv4 subnet, e.g. 192.168.128.0/24; the host is .1.")] = None,
     bridge: Annotated[Optional[str], typer.Option(help="Bridge name (default: vr-NAME, cut to 15 bytes).")] = None,
-    dhcp_range: Annotated[Optional[str], typer.Option("--dhcp-range", help="FIRST-LAST (default: .2 to the last host).")] = None,
+    dhcp_range: Annotated[
+        Optional[str], typer.Option("--dhcp-range", help="FIRST-LAST (default: .2 to the last host).")
+    ] = None,
     uplink: Annotated[Optional[str], typer.Option(help="With --nat or --route: forward through this NIC only.")] = None,
-    autostart: Annotated[bool, typer.Option("--autostart/--no-autostart", help="Start it when libvirtd starts.")] = True,
+    autostart: Annotated[
+        bool, typer.Option("--autostart/--no-autostart", help="Start it when libvirtd starts.")
+    ] = True,
     uri: UriOpt = "qemu:///system",
     as_json: JsonOpt = False,
 ) -> None:
@@ -49,14 +58,22 @@ def net_create(
     from vmrun.hostnet import libvirt_nets, spec
     from vmrun.profile.model import NetKind
 
-    net = spec.from_options(name, {NetKind.NAT: nat, NetKind.ISOLATED: isolated, NetKind.ROUTE: route}, subnet=subnet,
-                            bridge=bridge, dhcp_range=dhcp_range, uplink=uplink, autostart=autostart, uri=uri)  # fmt: skip
+    net = spec.from_options(
+        name,
+        {NetKind.NAT: nat, NetKind.ISOLATED: isolated, NetKind.ROUTE: route},
+        subnet=subnet,
+        bridge=bridge,
+        dhcp_range=dhcp_range,
+        uplink=uplink,
+        autostart=autostart,
+        uri=uri,
+    )
     shown = libvirt_nets.create(net)
     if as_json:
         print(json.dumps(shown, indent=2))
     else:
         print(libvirt_nets.summary("created", shown))
-        print(f"  guests join it with: type = \"network\", network = \"{name}\"   (or vmrun nic add VM --network {name})")
+        print(f'  guests join it with: type = "network", network = "{name}"   (or vmrun nic add VM --network {name})')
 
 
 @command("persist", group=net_app)
@@ -108,10 +125,20 @@ def net_list(*, uri: UriOpt = "qemu:///system", helper: HelperOpt = None, as_jso
 def net_bridge(
     name: Annotated[str, typer.Argument(help="The bridge's name.")],
     *,
-    uplink: Annotated[Optional[str], typer.Option(help="The NIC to put on it; its addresses and routes move to the bridge.")] = None,
-    stp: Annotated[bool, typer.Option("--stp", help="Spanning tree on (the uplink then forwards after about 4 s).")] = False,
-    print_config: Annotated[Optional[str], typer.Option("--print-config", metavar="nmcli|networkd",
-                            help="Print the boot-time configuration instead of making the bridge now.")] = None,  # fmt: skip
+    uplink: Annotated[
+        Optional[str], typer.Option(help="The NIC to put on it; its addresses and routes move to the bridge.")
+    ] = None,
+    stp: Annotated[
+        bool, typer.Option("--stp", help="Spanning tree on (the uplink then forwards after about 4 s).")
+    ] = False,
+    print_config: Annotated[
+        Optional[str],
+        typer.Option(
+            "--print-config",
+            metavar="nmcli|networkd",
+            help="Print the boot-time configuration instead of making the bridge now.",
+        ),
+    ] = None,
 ) -> None:
     """Make a Linux bridge over a NIC, now: the NIC's addresses and routes move to the bridge, or stay if any step fails.
 
@@ -134,8 +161,13 @@ def net_bridge(
 def net_ovs_bridge(
     name: Annotated[str, typer.Argument(help="The bridge's name.")],
     *,
-    uplink: Annotated[Optional[str], typer.Option(help="A NIC to add as a port; its addresses and routes move to the bridge.")] = None,
-    datapath: Annotated[Optional[str], typer.Option(metavar="netdev|system", help="Default: system if the kernel module is loaded, else netdev.")] = None,
+    uplink: Annotated[
+        Optional[str], typer.Option(help="A NIC to add as a port; its addresses and routes move to the bridge.")
+    ] = None,
+    datapath: Annotated[
+        Optional[str],
+        typer.Option(metavar="netdev|system", help="Default: system if the kernel module is loaded, else netdev."),
+    ] = None,
 ) -> None:
     """Make an Open vSwitch bridge (if missing), over a NIC if given.
 
@@ -150,7 +182,9 @@ def net_ovs_bridge(
 def net_allow(
     bridge: Annotated[str, typer.Argument(help="The bridge qemu-bridge-helper may put guests on.")],
     *,
-    conf: Annotated[Optional[str], typer.Option(help="The ACL file (default: the one the helper was built to read).")] = None,
+    conf: Annotated[
+        Optional[str], typer.Option(help="The ACL file (default: the one the helper was built to read).")
+    ] = None,
     helper: HelperOpt = None,
 ) -> None:
     """Let qemu-bridge-helper use a bridge: one `allow BRIDGE` line, added once.
@@ -160,4 +194,3 @@ def net_allow(
     from vmrun.hostnet import acl, listing
 
     print(acl.allow(bridge, conf or acl.default_conf(listing.helper_path(helper))))
-

@@ -8,31 +8,35 @@ from typing import Annotated, Any, Optional
 import typer
 
 from vmrun import ui
-from vmrun.errors import UsageError
 from vmrun.cli.base import (
-    app,
     ConnectOpt,
     JsonOpt,
     VmName,
+    app,
     command,
 )
-
+from vmrun.errors import UsageError
 
 nic_app = typer.Typer(help="Hot-plug NICs into a running VM (and out again).", no_args_is_help=True)
 app.add_typer(nic_app, name="nic")
+
 
 @command("add", group=nic_app)
 def nic_add(
     name: VmName,
     *,
-    bridge: Annotated[Optional[str], typer.Option(help="A Linux bridge (tap made by vmrun or by qemu-bridge-helper).")] = None,
+    bridge: Annotated[
+        Optional[str], typer.Option(help="A Linux bridge (tap made by vmrun or by qemu-bridge-helper).")
+    ] = None,
     macvtap: Annotated[Optional[str], typer.Option(metavar="PARENT", help="A macvtap on this host NIC.")] = None,
     mode: Annotated[Optional[str], typer.Option(help="macvtap mode: bridge, vepa, private, passthru.")] = None,
     ovs: Annotated[Optional[str], typer.Option(metavar="BRIDGE", help="An Open vSwitch bridge.")] = None,
     vlan: Annotated[Optional[int], typer.Option(help="OVS VLAN tag.")] = None,
     network: Annotated[Optional[str], typer.Option(help="An active libvirt network.")] = None,
     user: Annotated[bool, typer.Option("--user", help="QEMU user networking.")] = False,
-    hostfwd: Annotated[Optional[list[str]], typer.Option(help="With --user or --passt: a forward, e.g. tcp::2222-:22.")] = None,
+    hostfwd: Annotated[
+        Optional[list[str]], typer.Option(help="With --user or --passt: a forward, e.g. tcp::2222-:22.")
+    ] = None,
     passt: Annotated[bool, typer.Option("--passt", help="A passt process.")] = False,
     model: Annotated[str, typer.Option(help="Guest NIC model.")] = "virtio-net-pci",
     mac: Annotated[Optional[str], typer.Option(help="MAC address (default: stable, from VM and NIC id).")] = None,
@@ -64,8 +68,18 @@ def nic_add(
 
 
 def _nic_request(bridge, macvtap, mode, ovs, vlan, network, user, hostfwd, passt) -> dict[str, Any]:
-    chosen = [k for k, v in {"--bridge": bridge, "--macvtap": macvtap, "--ovs": ovs, "--network": network,
-                             "--user": user, "--passt": passt}.items() if v]  # fmt: skip
+    chosen = [
+        k
+        for k, v in {
+            "--bridge": bridge,
+            "--macvtap": macvtap,
+            "--ovs": ovs,
+            "--network": network,
+            "--user": user,
+            "--passt": passt,
+        }.items()
+        if v
+    ]
     if len(chosen) != 1:
         raise UsageError("say which kind of NIC: exactly one of --bridge, --macvtap, --ovs, --network, --user, --passt")
     raw: dict[str, Any] = {}
@@ -111,9 +125,11 @@ def nic_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = Fal
     if as_json:
         print(json.dumps(nics, indent=2))
         return
-    rows = [[n["id"], n["type"], n["model"], n["mac"], n["origin"], _host_side(n.get("host", {})).strip(" []")] for n in nics]
+    rows = [
+        [n["id"], n["type"], n["model"], n["mac"], n["origin"], _host_side(n.get("host", {})).strip(" []")]
+        for n in nics
+    ]
     print(ui.table(["ID", "TYPE", "MODEL", "MAC", "ORIGIN", "HOST SIDE"], rows))
-
 
 
 def _host_side(host: dict[str, Any]) -> str:

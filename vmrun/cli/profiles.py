@@ -15,7 +15,6 @@ from vmrun.cli.base import (
     command,
 )
 
-
 NewName = Annotated[str, typer.Argument(help="The new profile's name (also the VM's name).")]
 
 
@@ -31,7 +30,11 @@ def new(name: NewName, *, as_json: JsonOpt = False) -> None:
     from vmrun import profiles
 
     path = profiles.new(name)
-    print(json.dumps({"name": name, "file": str(path)}) if as_json else f"wrote {path} (change it with: vmrun edit {name})")
+    print(
+        json.dumps({"name": name, "file": str(path)})
+        if as_json
+        else f"wrote {path} (change it with: vmrun edit {name})"
+    )
 
 
 @command(name="help")
@@ -47,17 +50,24 @@ def help_(
     from vmrun.errors import UsageError
 
     if topic is None and not as_json:
-        print("vmrun help profile    every profile key: type, default, meaning\n"
-              "vmrun COMMAND --help  a command's options, with an example\n"
-              "vmrun --help          the commands")  # fmt: skip
+        print(
+            "vmrun help profile    every profile key: type, default, meaning\n"
+            "vmrun COMMAND --help  a command's options, with an example\n"
+            "vmrun --help          the commands"
+        )
         return
     if topic != "profile":
-        raise UsageError(f"no help topic {topic!r}" if topic else "say which topic: vmrun help profile",
-                           hint="topics: profile; each command has its own: vmrun COMMAND --help")  # fmt: skip
+        raise UsageError(
+            f"no help topic {topic!r}" if topic else "say which topic: vmrun help profile",
+            hint="topics: profile; each command has its own: vmrun COMMAND --help",
+        )
     from vmrun.profile import reference
 
     found = reference.keys()
-    print(json.dumps([k.as_json() for k in found], indent=2) if as_json else reference.render(found), end="" if not as_json else "\n")
+    print(
+        json.dumps([k.as_json() for k in found], indent=2) if as_json else reference.render(found),
+        end="" if not as_json else "\n",
+    )
 
 
 @command(name="profiles")
@@ -76,9 +86,16 @@ def profiles_(*, as_json: JsonOpt = False) -> None:
 
         print(f"no profiles in {', '.join(str(d) for d in search_path())} (vmrun new NAME writes one)")
     else:
-        rows = [[f.name, f.state if f.pid is None else f"{f.state} (pid {f.pid})", f.engine or "-",
-                 f.file + (f"  (hidden by {f.shadowed_by})" if f.shadowed_by else ""),
-                 f"invalid: {f.error}" if f.error else ""] for f in found]  # fmt: skip
+        rows = [
+            [
+                f.name,
+                f.state if f.pid is None else f"{f.state} (pid {f.pid})",
+                f.engine or "-",
+                f.file + (f"  (hidden by {f.shadowed_by})" if f.shadowed_by else ""),
+                f"invalid: {f.error}" if f.error else "",
+            ]
+            for f in found
+        ]
         print(ui.table(["NAME", "STATE", "ENGINE", "FILE", ""], rows))
 
 
@@ -110,13 +127,18 @@ def clone(name: Name, new_name: NewName, *, as_json: JsonOpt = False) -> None:
 
     done = profiles.clone(name, new_name)
     if done.shared_disks:
-        ui.notice(f"{new_name} uses the same disks as {name}: {', '.join(done.shared_disks)}; do not run both at once "
-                  "(give it its own, e.g. an overlay: qemu-img create -f qcow2 -b BASE -F qcow2 NEW.qcow2)")
+        ui.notice(
+            f"{new_name} uses the same disks as {name}: {', '.join(done.shared_disks)}; do not run both at once "
+            "(give it its own, e.g. an overlay: qemu-img create -f qcow2 -b BASE -F qcow2 NEW.qcow2)"
+        )
     if done.kept_ports:
-        ui.notice(f"{new_name} forwards the same host ports as {name} ({', '.join(done.kept_ports)}): change them to run both")
+        ui.notice(
+            f"{new_name} forwards the same host ports as {name} ({', '.join(done.kept_ports)}): change them to run both"
+        )
     if as_json:
-        print(json.dumps({"name": new_name, "file": str(done.path), "macs": done.macs, "shared_disks": done.shared_disks}))
+        print(
+            json.dumps({"name": new_name, "file": str(done.path), "macs": done.macs, "shared_disks": done.shared_disks})
+        )
     else:
         macs = ", ".join(f"{nic} {mac}" for nic, mac in done.macs.items())
         print(f"wrote {done.path}" + (f" (new MACs: {macs})" if macs else ""))
-

@@ -9,17 +9,17 @@ import typer
 
 from vmrun import ui
 from vmrun.cli.base import (
-    app,
     ConnectOpt,
     JsonOpt,
     VmName,
+    app,
     command,
 )
 
-
 snapshot_app = typer.Typer(
     help="Internal snapshots of a running VM (disks, RAM and devices), kept in its qcow2 disks "
-    "(over QMP; through libvirt's snapshot API for a VM libvirt runs).", no_args_is_help=True
+    "(over QMP; through libvirt's snapshot API for a VM libvirt runs).",
+    no_args_is_help=True,
 )
 app.add_typer(snapshot_app, name="snapshot")
 Tag = Annotated[str, typer.Argument(metavar="TAG", help="The snapshot's name.")]
@@ -42,7 +42,10 @@ def snapshot_save(
     name: VmName,
     tag: Tag,
     *,
-    disk: Annotated[Optional[str], typer.Option("--disk", help="The drive that holds the RAM state (default: the first writable one).")] = None,
+    disk: Annotated[
+        Optional[str],
+        typer.Option("--disk", help="The drive that holds the RAM state (default: the first writable one)."),
+    ] = None,
     connect: ConnectOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -50,8 +53,8 @@ def snapshot_save(
 
     Every writable disk must be qcow2. Example: vmrun snapshot save demo before-upgrade
     """
-    from vmrun.engines.qemu import snapshots
     from vmrun.engines import find
+    from vmrun.engines.qemu import snapshots
 
     vm = find(name, connect)
     snap = vm.snapshot_save(_tag(tag), vmstate=disk, waiting=ui.Spinner)
@@ -94,8 +97,8 @@ def snapshot_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt 
 
     Example: vmrun snapshot list demo --json
     """
-    from vmrun.engines.qemu import snapshots
     from vmrun.engines import find
+    from vmrun.engines.qemu import snapshots
 
     snaps = find(name, connect).snapshot_list()
     if as_json:
@@ -104,4 +107,3 @@ def snapshot_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt 
         print(snapshots.render(snaps))
     else:
         print(f"{name}: no snapshots")
-

@@ -18,20 +18,27 @@ from vmrun.cli.base import (
 def import_(
     script: Annotated[str, typer.Argument(help="A start.sh, or a file holding a bare QEMU command line ('-': stdin).")],
     args: Annotated[
-        Optional[list[str]], typer.Argument(help="After --: what the script would be run with ($1, \"$@\").")
+        Optional[list[str]], typer.Argument(help='After --: what the script would be run with ($1, "$@").')
     ] = None,
     *,
     name: Annotated[Optional[str], typer.Option("--name", help="Profile name (default: the script's -name).")] = None,
     output: Annotated[
         Optional[str],
-        typer.Option("--output", "-o", help="Where to write it (default: NAME.toml where `vmrun up NAME` finds it, "
-                     "$XDG_CONFIG_HOME/vmrun/profiles); '-' prints it."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write it (default: NAME.toml where `vmrun up NAME` finds it, "
+            "$XDG_CONFIG_HOME/vmrun/profiles); '-' prints it.",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists.")] = False,
     sets: Annotated[
         Optional[list[str]],
-        typer.Option("--set", help="KEY=VALUE into the profile; fills a value the script computes (-m $(...)).",
-                     metavar="KEY=VALUE"),
+        typer.Option(
+            "--set",
+            help="KEY=VALUE into the profile; fills a value the script computes (-m $(...)).",
+            metavar="KEY=VALUE",
+        ),
     ] = None,
 ) -> None:
     """Turn a start.sh (a QEMU command line) into a profile, and say on stderr what did not fit.
@@ -57,8 +64,16 @@ def import_(
 def unit(
     name: Name,
     *,
-    install: Annotated[bool, typer.Option("--install", help="Write it where systemd looks (/etc/systemd/system for root, ~/.config/systemd/user otherwise).")] = False,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write it to FILE instead of printing it.")] = None,
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install",
+            help="Write it where systemd looks (/etc/systemd/system for root, ~/.config/systemd/user otherwise).",
+        ),
+    ] = False,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write it to FILE instead of printing it.")
+    ] = None,
     timeout: Annotated[int, typer.Option(help="Seconds `vmrun down` gives the guest to power off on stop.")] = 60,
 ) -> None:
     """A systemd service that starts the VM at boot and powers it off on stop (no libvirt, no resident vmrun).
@@ -80,4 +95,3 @@ def unit(
     print(f"wrote {path}")
     if install:
         print(f"  then: {units.enable_hint(profile.name, user=spec.user)}")
-

@@ -30,8 +30,15 @@ def _libvirt_runs(profile: Profile, connect: str | None) -> bool:
     return connect is not None or profile.engine is Engine.LIBVIRT
 
 
-def up(profile: Profile, *, connect: str | None = None, options: RunOptions | None = None, persist: bool = False,
-       foreground: bool = False, notice: Callable[[str], None] = lambda _: None) -> Started:  # fmt: skip
+def up(
+    profile: Profile,
+    *,
+    connect: str | None = None,
+    options: RunOptions | None = None,
+    persist: bool = False,
+    foreground: bool = False,
+    notice: Callable[[str], None] = lambda _: None,
+) -> Started:
     """Start the profile's VM on its engine (``connect``, a libvirt URI, picks libvirt)."""
     from vmrun.argv import RunOptions
 
@@ -42,10 +49,15 @@ def up(profile: Profile, *, connect: str | None = None, options: RunOptions | No
         from vmrun.engines.libvirt import uris
 
         if foreground:
-            raise not_supported(profile.name, "up --foreground", "libvirt",
-                                hint=f"libvirt keeps the VM, not vmrun: leave it out; vmrun down {profile.name} stops it")  # fmt: skip
-        vm = libvirt_up.up(profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=notice,
-                       options=options)  # fmt: skip
+            raise not_supported(
+                profile.name,
+                "up --foreground",
+                "libvirt",
+                hint=f"libvirt keeps the VM, not vmrun: leave it out; vmrun down {profile.name} stops it",
+            )
+        vm = libvirt_up.up(
+            profile, connect or profile.connect or uris.default_uri(), persist=persist, notice=notice, options=options
+        )
         return libvirt_up.StartedDomain(vm, profile, persist)
     from vmrun.engines.qemu import launch
 
@@ -72,7 +84,8 @@ def describe(profile: Profile, *, libvirt: bool = False) -> Described:
         emulator = shutil.which(profile.qemu) or profile.qemu
         built = domain_xml(profile, accel=choose(profile.accel).accel, emulator=emulator)
         return Described(built.xml, {"xml": built.xml, "warnings": list(built.warnings)}, list(built.warnings))
-    from vmrun.show import describe as argv_of, render_script
+    from vmrun.show import describe as argv_of
+    from vmrun.show import render_script
 
     shown = argv_of(profile)
     return Described(render_script(shown["argv"], source=profile.source), shown)
@@ -83,8 +96,12 @@ def check_boot_unit(profile: Profile) -> None:
     if _libvirt_runs(profile, profile.connect):
         from vmrun.errors import ProfileError
 
-        raise ProfileError("runs under libvirt, which starts it at boot itself", source=profile.source, field="engine",
-                           hint=f"vmrun up {profile.name} --persist, then vmrun autostart {profile.name} on")  # fmt: skip
+        raise ProfileError(
+            "runs under libvirt, which starts it at boot itself",
+            source=profile.source,
+            field="engine",
+            hint=f"vmrun up {profile.name} --persist, then vmrun autostart {profile.name} on",
+        )
 
 
 def find(name: str, connect: str | None = None) -> RunningVm:

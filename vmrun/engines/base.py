@@ -71,8 +71,15 @@ class Added:
     profile: str  # the file the VM was started from, for `--save`
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.nic.id, "type": self.nic.type.value, "model": self.nic.model, "mac": self.nic.mac,
-                "host": self.host, "bus": self.bus, "hotplugged": True}  # fmt: skip
+        return {
+            "id": self.nic.id,
+            "type": self.nic.type.value,
+            "model": self.nic.model,
+            "mac": self.nic.mac,
+            "host": self.host,
+            "bus": self.bus,
+            "hotplugged": True,
+        }
 
 
 @dataclass
@@ -85,9 +92,15 @@ class Snapshot:
     disks: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"tag": self.tag, "id": self.id, "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.date)),
-                "date_sec": self.date, "vm_state_size": self.vm_state_size, "vm_clock_sec": self.vm_clock,
-                "disks": self.disks}  # fmt: skip
+        return {
+            "tag": self.tag,
+            "id": self.id,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.date)),
+            "date_sec": self.date,
+            "vm_state_size": self.vm_state_size,
+            "vm_clock_sec": self.vm_clock,
+            "disks": self.disks,
+        }
 
 
 @dataclass

@@ -30,8 +30,11 @@ def new_nic(raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, st
     phase = next((phase for nic_id, _, phase in taken if nic_id == nic.id), None)
     if phase is not None:
         left = {ADDING: " (left by an interrupted nic add)", REMOVING: " (its nic del has not finished)"}.get(phase, "")
-        raise ProfileError(f"{nic.id!r} is already a NIC of {profile.name}{left}", field="--id",
-                           hint=f"vmrun nic del {profile.name} {nic.id}, or choose another --id")  # fmt: skip
+        raise ProfileError(
+            f"{nic.id!r} is already a NIC of {profile.name}{left}",
+            field="--id",
+            hint=f"vmrun nic del {profile.name} {nic.id}, or choose another --id",
+        )
     if nic.mac in {mac for _, mac, _ in taken}:
         raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
     return nic
@@ -40,7 +43,9 @@ def new_nic(raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, st
 def user_nic(vm_name: str, users: Sequence[str], nic_id: str | None) -> str:
     """The user-network NIC a forward goes through: the one named, else the first."""
     if nic_id is not None and nic_id not in users:
-        raise StateError(f"{vm_name}: {nic_id!r} is not a user-network NIC", hint=f"its user NICs: {', '.join(users) or 'none'}")
+        raise StateError(
+            f"{vm_name}: {nic_id!r} is not a user-network NIC", hint=f"its user NICs: {', '.join(users) or 'none'}"
+        )
     if not users:
         raise StateError(f"{vm_name}: no user-network NIC to forward through", hint=f"vmrun nic add {vm_name} --user")
     return nic_id or users[0]
@@ -75,6 +80,14 @@ def nic_listing(vm: Any) -> list[dict[str, Any]]:
             origin = "unknown" if entry is None else "hot-plugged" if entry.hotplugged else "profile"
             if entry is not None and entry.phase in (ADDING, REMOVING):
                 origin = "interrupted add" if entry.phase == ADDING else "being removed"
-            out.append({"id": nic_id, "type": entry.type if entry else "unknown", "host": entry.host if entry else {},
-                        "mac": mac, "model": child["type"].removeprefix("child<").removesuffix(">"), "origin": origin})  # fmt: skip
+            out.append(
+                {
+                    "id": nic_id,
+                    "type": entry.type if entry else "unknown",
+                    "host": entry.host if entry else {},
+                    "mac": mac,
+                    "model": child["type"].removeprefix("child<").removesuffix(">"),
+                    "origin": origin,
+                }
+            )
     return out

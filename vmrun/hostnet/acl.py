@@ -27,8 +27,10 @@ def allow(bridge: str, conf: str) -> str:
     denied = [r for r in acl if r.matches("deny", bridge)]
     if denied:
         # The helper refuses a bridge any rule denies, whatever allows it.
-        raise StateError(f"{denied[0].where} denies {bridge}; an allow line would not help",
-                         hint=f"remove that line from {denied[0].where.rsplit(':', 1)[0]}")  # fmt: skip
+        raise StateError(
+            f"{denied[0].where} denies {bridge}; an allow line would not help",
+            hint=f"remove that line from {denied[0].where.rsplit(':', 1)[0]}",
+        )
     if any(r.matches("allow", bridge) for r in acl):
         return f"{conf} allows {bridge} already"
     if text and not text.endswith("\n"):

@@ -33,9 +33,13 @@ def render(tool: str, bridge: str, uplink: str, *, stp: bool = False) -> str:
     source = bridge if master and netlink.link_name(master) == bridge else uplink
     snap = ipmove.snapshot(source)
     mac = netlink.link(uplink).mac
-    header = (f"# {bridge}: a bridge over {uplink} with {snap.describe()}\n"
-              f"# (from {source} now; written by vmrun net bridge --print-config {tool}). Review, then run as root.\n")  # fmt: skip
-    return header + (_nmcli(bridge, uplink, mac, stp, snap) if tool == "nmcli" else _networkd(bridge, uplink, mac, stp, snap))
+    header = (
+        f"# {bridge}: a bridge over {uplink} with {snap.describe()}\n"
+        f"# (from {source} now; written by vmrun net bridge --print-config {tool}). Review, then run as root.\n"
+    )
+    return header + (
+        _nmcli(bridge, uplink, mac, stp, snap) if tool == "nmcli" else _networkd(bridge, uplink, mac, stp, snap)
+    )
 
 
 def _split(snap, family: int):
@@ -48,9 +52,23 @@ def _split(snap, family: int):
 
 def _nmcli(bridge: str, uplink: str, mac: str, stp: bool, snap) -> str:
     q = shlex.quote
-    args = ["nmcli", "connection", "add", "type", "bridge", "con-name", bridge, "ifname", bridge,
-            "bridge.stp", "yes" if stp else "no", "ethernet.cloned-mac-address", mac,
-            "connection.autoconnect-slaves", "yes"]  # fmt: skip
+    args = [
+        "nmcli",
+        "connection",
+        "add",
+        "type",
+        "bridge",
+        "con-name",
+        bridge,
+        "ifname",
+        bridge,
+        "bridge.stp",
+        "yes" if stp else "no",
+        "ethernet.cloned-mac-address",
+        mac,
+        "connection.autoconnect-slaves",
+        "yes",
+    ]
     if stp:
         args += ["bridge.forward-delay", "2"]
     for family, v in ((socket.AF_INET, "ipv4"), (socket.AF_INET6, "ipv6")):
@@ -72,8 +90,22 @@ def _nmcli(bridge: str, uplink: str, mac: str, stp: bool, snap) -> str:
         f"#   nmcli -g GENERAL.CONNECTION device show {q(uplink)}",
         "# and then: nmcli connection modify THAT-ONE connection.autoconnect no",
         " ".join(q(a) for a in args),
-        " ".join(q(a) for a in ["nmcli", "connection", "add", "type", "bridge-slave", "con-name",
-                                 f"{bridge}-port-{uplink}", "ifname", uplink, "master", bridge]),  # fmt: skip
+        " ".join(
+            q(a)
+            for a in [
+                "nmcli",
+                "connection",
+                "add",
+                "type",
+                "bridge-slave",
+                "con-name",
+                f"{bridge}-port-{uplink}",
+                "ifname",
+                uplink,
+                "master",
+                bridge,
+            ]
+        ),
         f"nmcli connection up {q(bridge)}",
     ]
     return "\n".join(lines) + "\n"
@@ -125,9 +157,15 @@ def _networkd(bridge: str, uplink: str, mac: str, stp: bool, snap) -> str:
             network += f"PreferredSource={r.prefsrc}\n"
         if dict(r.metrics).get("RTAX_MTU"):
             network += f"MTUBytes={dict(r.metrics)['RTAX_MTU']}\n"
-    files = [(f"10-{bridge}.netdev", netdev), (f"10-{bridge}-port-{uplink}.network", port), (f"10-{bridge}.network", network)]
-    out = [f"# {NETWORKD_DIR}: the first .network file (in name order) that matches {uplink} wins;",
-           f"# the one that configures {uplink} now must not match it any more."]  # fmt: skip
+    files = [
+        (f"10-{bridge}.netdev", netdev),
+        (f"10-{bridge}-port-{uplink}.network", port),
+        (f"10-{bridge}.network", network),
+    ]
+    out = [
+        f"# {NETWORKD_DIR}: the first .network file (in name order) that matches {uplink} wins;",
+        f"# the one that configures {uplink} now must not match it any more.",
+    ]
     for name, text in files:
         out.append(f"cat > {NETWORKD_DIR}/{name} <<'EOF'\n{text}EOF")
     out.append("networkctl reload")

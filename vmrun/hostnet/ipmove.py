@@ -39,11 +39,15 @@ def snapshot(uplink: str) -> Snapshot:
     link = netlink.link(uplink)
     routes, unmovable = netlink.routes(uplink)
     if unmovable:
-        raise StateError(f"{uplink} carries multipath or encapsulated routes vmrun does not move: {'; '.join(unmovable)}",
-                         hint="move them by hand after the bridge is made, or remove them first")  # fmt: skip
+        raise StateError(
+            f"{uplink} carries multipath or encapsulated routes vmrun does not move: {'; '.join(unmovable)}",
+            hint="move them by hand after the bridge is made, or remove them first",
+        )
     # Routes without a gateway first: a gateway must be reachable through the bridge before it is used.
     # Then a fixed order (main table first, default routes last), so printed configurations are stable.
-    routes.sort(key=lambda r: (r.gateway is not None, r.family, r.table != 254, r.dst_len == 0, r.dst or "", r.priority or 0))
+    routes.sort(
+        key=lambda r: (r.gateway is not None, r.family, r.table != 254, r.dst_len == 0, r.dst or "", r.priority or 0)
+    )
     return Snapshot(uplink, link.mac, link.mtu, tuple(netlink.addresses(uplink)), tuple(routes))
 
 
@@ -65,8 +69,10 @@ def move(snap: Snapshot, bridge: str, attach: Callable[[], None], detach: Callab
     except BaseException as e:
         failures = restore(snap, detach)
         if failures:
-            raise HostNetError(f"{e}; and restoring {snap.uplink} failed: {'; '.join(failures)}",
-                               hint=f"{snap.uplink} had {snap.describe()}") from None  # fmt: skip
+            raise HostNetError(
+                f"{e}; and restoring {snap.uplink} failed: {'; '.join(failures)}",
+                hint=f"{snap.uplink} had {snap.describe()}",
+            ) from None
         if isinstance(e, HostNetError):
             raise HostNetError(f"{e}; {snap.uplink} has its addresses and routes back", hint=e.hint) from None
         raise
@@ -77,8 +83,11 @@ def restore(snap: Snapshot, detach: Callable[[], None]) -> list[str]:
     from vmrun.adapters import netlink
 
     failures = []
-    for step in [detach, *(lambda a=a: netlink.add_address(snap.uplink, a) for a in snap.addresses),
-                 *(lambda r=r: netlink.replace_route(r, snap.uplink) for r in snap.routes)]:  # fmt: skip
+    for step in [
+        detach,
+        *(lambda a=a: netlink.add_address(snap.uplink, a) for a in snap.addresses),
+        *(lambda r=r: netlink.replace_route(r, snap.uplink) for r in snap.routes),
+    ]:
         try:
             step()
         except Exception as e:  # every step is tried: one lost route must not cost the others

@@ -15,15 +15,20 @@ from collections.abc import Callable
 from typing import Any
 
 from vmrun import ui
-from vmrun.errors import PreflightError, StateError
-from vmrun.hostnet import spec
 from vmrun.adapters import libvirt as lv
 from vmrun.adapters.libvirt import connect, quiet_libvirt, virsh
+from vmrun.errors import PreflightError, StateError
+from vmrun.hostnet import spec
 from vmrun.profile.model import Network
 
+
 def _lookup(conn: Any, name: str, uri: str) -> Any | None:
-    return lv.lookup(lambda: conn.networkLookupByName(name), "VIR_ERR_NO_NETWORK",
-                     f"libvirt at {uri} cannot look up network {name!r}", error=StateError)  # fmt: skip
+    return lv.lookup(
+        lambda: conn.networkLookupByName(name),
+        "VIR_ERR_NO_NETWORK",
+        f"libvirt at {uri} cannot look up network {name!r}",
+        error=StateError,
+    )
 
 
 def _existing(conn: Any, name: str, uri: str) -> Any:
@@ -46,13 +51,18 @@ def create(net: Network) -> dict[str, Any]:
             return _finish(handle, net)
         assert net.bridge is not None
         if _local(net.uri) and os.path.exists(f"/sys/class/net/{net.bridge}"):
-            raise StateError(f"bridge name {net.bridge!r} is taken by an existing interface",
-                             hint="give another one with --bridge NAME (at most 15 bytes)")  # fmt: skip
+            raise StateError(
+                f"bridge name {net.bridge!r} is taken by an existing interface",
+                hint="give another one with --bridge NAME (at most 15 bytes)",
+            )
         with lv.failing(f"libvirt refused network {net.name!r}", error=StateError):
             handle = conn.networkDefineXML(spec.network_xml(net))
         try:
-            with lv.failing(f"cannot start network {net.name!r}", error=_not_left_defined,
-                            hint="another --subnet or --bridge, if one is already in use (ip route, ip link)"):  # fmt: skip
+            with lv.failing(
+                f"cannot start network {net.name!r}",
+                error=_not_left_defined,
+                hint="another --subnet or --bridge, if one is already in use (ip route, ip link)",
+            ):
                 handle.create()
                 if net.autostart:
                     handle.setAutostart(1)
@@ -65,20 +75,37 @@ def create(net: Network) -> dict[str, Any]:
 def _finish(handle: Any, net: Network) -> dict[str, Any]:
     """A network of that name exists: finish it if it is one a `net create` of these options was cut short in."""
     shown = describe(handle)
-    todo = [step for step, needed in (("started it", not shown["active"]),
-                                      ("set it to autostart", net.autostart and not shown["autostart"])) if needed]  # fmt: skip
+    todo = [
+        step
+        for step, needed in (
+            ("started it", not shown["active"]),
+            ("set it to autostart", net.autostart and not shown["autostart"]),
+        )
+        if needed
+    ]
     if not shown["persistent"] or not todo:
-        hint = f"vmrun net persist {net.name} makes it persistent" if not shown["persistent"] else "vmrun net list shows it"
-        raise StateError(f"libvirt at {net.uri} already has a network {net.name!r}",
-                         hint=f"{hint}; vmrun net delete {net.name} removes it")  # fmt: skip
+        hint = (
+            f"vmrun net persist {net.name} makes it persistent"
+            if not shown["persistent"]
+            else "vmrun net list shows it"
+        )
+        raise StateError(
+            f"libvirt at {net.uri} already has a network {net.name!r}",
+            hint=f"{hint}; vmrun net delete {net.name} removes it",
+        )
     defined = lv.quietly(lambda: handle.XMLDesc(quiet_libvirt().VIR_NETWORK_XML_INACTIVE))
     same = defined is not None and _shape(defined) == _shape(spec.network_xml(net))
     if not same:
-        raise StateError(f"libvirt at {net.uri} already has a network {net.name!r} ({_flags(shown)}), "
-                         "not the one these options define",
-                         hint=f"vmrun net start {net.name} starts it as it is; vmrun net delete {net.name} removes it")  # fmt: skip
-    with lv.failing(f"cannot finish network {net.name!r}, left {_flags(shown)} by an earlier net create",
-                    error=StateError, hint=f"vmrun net delete {net.name} removes it; then create it again"):  # fmt: skip
+        raise StateError(
+            f"libvirt at {net.uri} already has a network {net.name!r} ({_flags(shown)}), "
+            "not the one these options define",
+            hint=f"vmrun net start {net.name} starts it as it is; vmrun net delete {net.name} removes it",
+        )
+    with lv.failing(
+        f"cannot finish network {net.name!r}, left {_flags(shown)} by an earlier net create",
+        error=StateError,
+        hint=f"vmrun net delete {net.name} removes it; then create it again",
+    ):
         if not shown["active"]:
             handle.create()
         if net.autostart and not shown["autostart"]:
@@ -93,10 +120,20 @@ def _shape(xml: str) -> tuple[Any, ...]:
 
     root = ET.fromstring(xml)
     forward, bridge = root.find("forward"), root.find("bridge")
-    ips = [(ip.get("address"), ip.get("netmask") or ip.get("prefix"),
-            tuple((r.get("start"), r.get("end")) for r in ip.findall("dhcp/range"))) for ip in root.findall("ip")]  # fmt: skip
-    return (root.findtext("name"), None if forward is None else (forward.get("mode", "nat"), forward.get("dev")),
-            None if bridge is None else bridge.get("name"), ips)  # fmt: skip
+    ips = [
+        (
+            ip.get("address"),
+            ip.get("netmask") or ip.get("prefix"),
+            tuple((r.get("start"), r.get("end")) for r in ip.findall("dhcp/range")),
+        )
+        for ip in root.findall("ip")
+    ]
+    return (
+        root.findtext("name"),
+        None if forward is None else (forward.get("mode", "nat"), forward.get("dev")),
+        None if bridge is None else bridge.get("name"),
+        ips,
+    )
 
 
 def _not_left_defined(message: str, hint: str | None) -> StateError:
@@ -118,8 +155,10 @@ def ensure(net: Network, notice: Callable[[str], None] = lambda _: None) -> str 
         if handle is not None:
             have = describe(handle)
             if net.subnet and have["subnets"] and net.subnet not in have["subnets"]:
-                notice(f"libvirt network {net.name} has subnet {have['subnet']}, not {net.subnet} as the profile says; "
-                       "it is used as it is")  # fmt: skip
+                notice(
+                    f"libvirt network {net.name} has subnet {have['subnet']}, not {net.subnet} as the profile says; "
+                    "it is used as it is"
+                )
             if have["active"]:
                 return None
             _start(handle, net.name)
@@ -192,8 +231,10 @@ def _refuse_if_used(shown: dict[str, Any], uri: str, force: bool, verb: str) -> 
     except OSError:
         return
     if ports:
-        raise StateError(f"network {shown['name']!r} is in use: {', '.join(ports)} on its bridge {bridge}",
-                         hint=f"stop those guests first (vmrun ps), or vmrun net {verb} {shown['name']} --force")  # fmt: skip
+        raise StateError(
+            f"network {shown['name']!r} is in use: {', '.join(ports)} on its bridge {bridge}",
+            hint=f"stop those guests first (vmrun ps), or vmrun net {verb} {shown['name']} --force",
+        )
 
 
 def describe(handle: Any) -> dict[str, Any]:

@@ -90,8 +90,10 @@ def check_uplink(uplink: str) -> None:
         raise StateError(f"{uplink} is a bridge itself; give the NIC it should go over")
     master = netlink.link(uplink).master
     if master:
-        raise StateError(f"{uplink} is already a port of {netlink.link_name(master) or master}",
-                         hint="a NIC can be on one bridge only")  # fmt: skip
+        raise StateError(
+            f"{uplink} is already a port of {netlink.link_name(master) or master}",
+            hint="a NIC can be on one bridge only",
+        )
 
 
 def _detach(uplink: str) -> None:

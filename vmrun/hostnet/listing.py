@@ -74,17 +74,47 @@ def _section(title: str, headers: list[str], rows: list[list[str]], error: str |
 
 def render(found: dict[str, Any]) -> str:
     lv = found["libvirt"]
-    lv_rows = [[n["name"], _yes(n["active"]), _yes(n["persistent"]), _yes(n["autostart"]), n["forward"] or "-",
-                n["bridge"] or "-", n["subnet"] or "-", _helper(n["helper"])] for n in lv["networks"]]  # fmt: skip
-    br_rows = [[b["name"], b["uplink"] or "-", ",".join(b["ports"]) or "-", ",".join(b["addresses"]) or "-",
-                b["libvirt_network"] or "-", _helper(b["helper"])] for b in found["linux_bridges"]]  # fmt: skip
+    lv_rows = [
+        [
+            n["name"],
+            _yes(n["active"]),
+            _yes(n["persistent"]),
+            _yes(n["autostart"]),
+            n["forward"] or "-",
+            n["bridge"] or "-",
+            n["subnet"] or "-",
+            _helper(n["helper"]),
+        ]
+        for n in lv["networks"]
+    ]
+    br_rows = [
+        [
+            b["name"],
+            b["uplink"] or "-",
+            ",".join(b["ports"]) or "-",
+            ",".join(b["addresses"]) or "-",
+            b["libvirt_network"] or "-",
+            _helper(b["helper"]),
+        ]
+        for b in found["linux_bridges"]
+    ]
     ovs = found["ovs"]
-    ovs_rows = [[b["name"], b["datapath"], ",".join(b["ports"]) or "-", ",".join(b["addresses"]) or "-",
-                 _helper(b["helper"])] for b in ovs["bridges"]]  # fmt: skip
-    return "\n\n".join([
-        _section(f"libvirt networks ({lv['uri']})",
-                 ["NAME", "ACTIVE", "PERSISTENT", "AUTOSTART", "FORWARD", "BRIDGE", "SUBNET", "HELPER"], lv_rows, lv["error"]),
-        _section("Linux bridges", ["NAME", "UPLINK", "PORTS", "ADDRESSES", "LIBVIRT", "HELPER"], br_rows),
-        _section("Open vSwitch bridges", ["NAME", "DATAPATH", "PORTS", "ADDRESSES", "HELPER"], ovs_rows, ovs["error"]),
-        f"qemu-bridge-helper: {found['helper']}",
-    ])  # fmt: skip
+    ovs_rows = [
+        [b["name"], b["datapath"], ",".join(b["ports"]) or "-", ",".join(b["addresses"]) or "-", _helper(b["helper"])]
+        for b in ovs["bridges"]
+    ]
+    return "\n\n".join(
+        [
+            _section(
+                f"libvirt networks ({lv['uri']})",
+                ["NAME", "ACTIVE", "PERSISTENT", "AUTOSTART", "FORWARD", "BRIDGE", "SUBNET", "HELPER"],
+                lv_rows,
+                lv["error"],
+            ),
+            _section("Linux bridges", ["NAME", "UPLINK", "PORTS", "ADDRESSES", "LIBVIRT", "HELPER"], br_rows),
+            _section(
+                "Open vSwitch bridges", ["NAME", "DATAPATH", "PORTS", "ADDRESSES", "HELPER"], ovs_rows, ovs["error"]
+            ),
+            f"qemu-bridge-helper: {found['helper']}",
+        ]
+    )

@@ -7,16 +7,18 @@ import shutil
 from collections.abc import Callable
 from typing import Any
 
+from vmrun.adapters.ovs import START_HINT, VSCTL, last_line, vsctl
 from vmrun.errors import HostNetError, PreflightError, ProfileError, StateError
 from vmrun.hostnet import linux_bridge
-from vmrun.adapters.ovs import START_HINT, VSCTL, last_line, vsctl
 
 DATAPATHS = ("netdev", "system")
 
 
 def _reachable() -> None:
     if shutil.which(VSCTL) is None:
-        raise PreflightError(f"{VSCTL} not found: Open vSwitch is not installed", hint="apt-get install openvswitch-switch")
+        raise PreflightError(
+            f"{VSCTL} not found: Open vSwitch is not installed", hint="apt-get install openvswitch-switch"
+        )
     r = vsctl("show")
     if r.returncode != 0:
         raise PreflightError(f"Open vSwitch is not running ({last_line(r)})", hint=START_HINT)
@@ -32,8 +34,9 @@ def default_datapath() -> str:
     return "system" if os.path.isdir("/sys/module/openvswitch") else "netdev"
 
 
-def create(name: str, uplink: str | None, datapath: str | None = None, *,
-           notice: Callable[[str], None] = lambda _: None) -> str:  # fmt: skip
+def create(
+    name: str, uplink: str | None, datapath: str | None = None, *, notice: Callable[[str], None] = lambda _: None
+) -> str:
     from vmrun.hostnet import ipmove
 
     linux_bridge.check_names(name, uplink)

@@ -1,8 +1,8 @@
 """`vmrun import`: a start.sh (or a bare QEMU command line) into a profile, saying what did not fit.
 
-    start.sh --shell.py/expand.py--> words --script.py--> the QEMU command
-             --convert.py (machine, devices, nics)--> profile table + notes
-             --write.py--> TOML, checked by loading it as vmrun would
+start.sh --shell.py/expand.py--> words --script.py--> the QEMU command
+         --convert.py (machine, devices, nics)--> profile table + notes
+         --write.py--> TOML, checked by loading it as vmrun would
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ def import_script(
         apply_override(profile, override, read.source)
     notes = converted.notes + parameter_notes(converted.origins, profile)
     where = [(line or 0, read.where(line), message) for line, message in notes]
-    where += [(a.first, read.where(a.lines), f"commented out, not imported: {a.text}" + (f"   ({a.note})" if a.note else ""))
-              for a in read.alternatives]  # fmt: skip
+    where += [
+        (a.first, read.where(a.lines), f"commented out, not imported: {a.text}" + (f"   ({a.note})" if a.note else ""))
+        for a in read.alternatives
+    ]
     lines = [one_line(f"{at}: {message}") for _, at, message in sorted(where, key=lambda n: n[0])]
     toml = render(profile, source=one_line(read.source), notes=lines)
     path = None if output == "-" else Path(output) if output else _home(vm)
@@ -113,7 +115,9 @@ def _name(given: str | None, from_script: tuple[str, int] | None, output: str | 
     try:
         return fields.parse_name(value)
     except ValueError as e:
-        raise ScriptError(f"{what}: {e}", source=source, line=line, hint="give the profile a name with --name") from None
+        raise ScriptError(
+            f"{what}: {e}", source=source, line=line, hint="give the profile a name with --name"
+        ) from None
 
 
 def _check(toml: str, path: Path | None, vm: str, source: str) -> None:

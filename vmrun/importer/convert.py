@@ -7,17 +7,35 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from vmrun.importer import pci
 from vmrun.importer.devices import map_drives, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
-from vmrun.importer import pci
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
 from vmrun.importer.script import Script
 
 _KEY_ORDER = (
-    "name", "qemu", "process", "debug_threads", "accel", "machine", "hotplug_slots", "memory", "smp", "cpu", "vga", "display",
-    "kernel", "initrd", "append", "cdrom", "extra_args", "spice", "drives", "nics",
-)  # fmt: skip
+    "name",
+    "qemu",
+    "process",
+    "debug_threads",
+    "accel",
+    "machine",
+    "hotplug_slots",
+    "memory",
+    "smp",
+    "cpu",
+    "vga",
+    "display",
+    "kernel",
+    "initrd",
+    "append",
+    "cdrom",
+    "extra_args",
+    "spice",
+    "drives",
+    "nics",
+)
 # What `vmrun up` can change without editing the profile.
 _UP_OPTIONS = {"memory": "--memory", "smp": "--smp"}
 
@@ -78,10 +96,15 @@ def _pin_slots(m: Mapper) -> None:
     moved = sorted(k for k, v in script.items() if ours.get(k) != v)
     line = m.script.program.line
     if pinned:
-        m.note(line, "vmrun gives NICs first and disks last, the script another order: pinned to the script's "
-               f"PCI slots, so the guest's interface names (ens3...) stay: {', '.join(pinned)}")
+        m.note(
+            line,
+            "vmrun gives NICs first and disks last, the script another order: pinned to the script's "
+            f"PCI slots, so the guest's interface names (ens3...) stay: {', '.join(pinned)}",
+        )
     if moved:
-        m.note(line, f"devices kept in extra_args may still sit in other PCI slots than the script's ({', '.join(moved)})")
+        m.note(
+            line, f"devices kept in extra_args may still sit in other PCI slots than the script's ({', '.join(moved)})"
+        )
 
 
 def _root_device(opt) -> tuple[bool, str | None]:
@@ -135,10 +158,14 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", [])]
     devices = [o for o in m.opts if o.name == "-device" and o.value is not None]
     for what in ("hotplug", "vdagent"):
-        order += [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in devices
-                  if m.taken.get(o.index) == what and _root_device(o)[0]]  # fmt: skip
-    order += [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in devices
-              if o.index not in m.taken and _root_device(o)[0]]  # fmt: skip
+        order += [
+            pci.Dev(f"opt:{o.index}", _root_device(o)[1])
+            for o in devices
+            if m.taken.get(o.index) == what and _root_device(o)[0]
+        ]
+    order += [
+        pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in devices if o.index not in m.taken and _root_device(o)[0]
+    ]
     drives = m.profile.get("drives", [])
     order += [pci.Dev(f"drive:{i}", d.get("addr")) for i, d in enumerate(drives) if d.get("interface") == "virtio"]
     order += [pci.Dev(_key(m, opt), addr) for opt, addr in _virtio_drives(m, taken=False)]
@@ -169,6 +196,10 @@ def parameter_notes(origins: list[tuple[str, Any]], profile: dict[str, Any]) -> 
                 what = f"{key} = {json.dumps(profile[key])}"
             else:
                 what = f"{key} uses {source.text!r}, which"
-            out.append((source.line, f"{what} comes from {p.raw} ({who}) at its default {json.dumps(p.default)}; "
-                        f"to change it: {how}"))
+            out.append(
+                (
+                    source.line,
+                    f"{what} comes from {p.raw} ({who}) at its default {json.dumps(p.default)}; to change it: {how}",
+                )
+            )
     return out

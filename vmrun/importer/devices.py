@@ -7,8 +7,8 @@ from typing import Any
 
 from vmrun.argv import CDROM_INDEX, HOTPLUG_PORT
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
-from vmrun.profile.model import Profile
 from vmrun.profile import fields
+from vmrun.profile.model import Profile
 
 _DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media", "index", "addr"}
 _HD = ("-hda", "-hdb", "-hdc", "-hdd", "")
@@ -56,8 +56,11 @@ def _spice(m: Mapper, opt: Opt) -> tuple[dict[str, Any], Opt | None]:
         raise Unfit("vmrun's SPICE needs a port=")
     if "addr" not in spice:
         spice["addr"] = "0.0.0.0"
-        m.note(opt.line, "-spice has no addr=, so QEMU listens on all addresses: imported as addr = \"0.0.0.0\"; "
-               "write addr = \"127.0.0.1\" to keep SPICE to this host")
+        m.note(
+            opt.line,
+            '-spice has no addr=, so QEMU listens on all addresses: imported as addr = "0.0.0.0"; '
+            'write addr = "127.0.0.1" to keep SPICE to this host',
+        )
     if spice.get("ticketing") is False and "password" in spice:
         raise Unfit("both disable-ticketing and a password")
     return {k: spice[k] for k in ("port", "addr", "ticketing", "password") if k in spice}, secret
@@ -113,8 +116,11 @@ def map_hotplug_ports(m: Mapper) -> None:
         m.set("hotplug_slots", len(ports))
     if not ports:
         line = next((o.line for o in m.opts if o.name in ("-machine", "-M")), None)
-        m.note(line, "q35 without vmrun's spare PCIe root ports, as the script has it: hotplug_slots = 0; "
-               f"write hotplug_slots = {Profile.hotplug_slots} to let vmrun nic add plug NICs in")
+        m.note(
+            line,
+            "q35 without vmrun's spare PCIe root ports, as the script has it: hotplug_slots = 0; "
+            f"write hotplug_slots = {Profile.hotplug_slots} to let vmrun nic add plug NICs in",
+        )
 
 
 def map_drives(m: Mapper) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vmrun.importer.unknowns import NeedsArgument, PassThrough, Unresolved
 from vmrun.importer.shell import MAX_NESTING, Lit, Run, Segment, Var, Word
+from vmrun.importer.unknowns import NeedsArgument, PassThrough, Unresolved
 
 _SPLIT = "\x00"  # between the words of a quoted "$@": each becomes its own argv string
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\+?=")
@@ -133,8 +133,11 @@ class Env:
         if self.depth >= MAX_NESTING:
             from vmrun.errors import ScriptError
 
-            raise ScriptError(f"more than {MAX_NESTING} nested ${{...}} or $(...); vmrun import reads no deeper",
-                              source=self.script_path, line=line)  # fmt: skip
+            raise ScriptError(
+                f"more than {MAX_NESTING} nested ${{...}} or $(...); vmrun import reads no deeper",
+                source=self.script_path,
+                line=line,
+            )
         self.depth += 1
         try:
             return self._worked_out(seg, line)
@@ -182,11 +185,15 @@ class Env:
         if op in (":+", "+"):
             return "", ()
         if name.isdigit() and self.args is not None:
-            raise NeedsArgument(f"{var.raw} is the script's argument {name}, but only {len(self.args)} "
-                             f"{'was' if len(self.args) == 1 else 'were'} given after --")
+            raise NeedsArgument(
+                f"{var.raw} is the script's argument {name}, but only {len(self.args)} "
+                f"{'was' if len(self.args) == 1 else 'were'} given after --"
+            )
         if name.isdigit():
-            raise NeedsArgument(f"{var.raw} is the script's argument {name} and has no default: give the script's "
-                             f"arguments after --, as in vmrun import SCRIPT -- ARG1 ARG2")
+            raise NeedsArgument(
+                f"{var.raw} is the script's argument {name} and has no default: give the script's "
+                f"arguments after --, as in vmrun import SCRIPT -- ARG1 ARG2"
+            )
         if op in (":?", "?") or not (name[0].isalpha() or name[0] == "_"):
             raise Unresolved(f"{var.raw} comes from the caller; write its value into the command instead")
         # $HOME and the like: kept as written; vmrun expands them in paths.

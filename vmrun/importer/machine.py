@@ -21,7 +21,7 @@ DROPPED = {
     "-monitor": "vmrun keeps QEMU's monitor for itself (vmrun qmp NAME COMMAND)",
     "-qmp": "vmrun keeps QMP for itself (vmrun qmp NAME COMMAND)",
     "-qmp-pretty": "vmrun keeps QMP for itself (vmrun qmp NAME COMMAND)",
-    "-nographic": "vmrun gives the serial console to vmrun console; display = \"none\"",
+    "-nographic": 'vmrun gives the serial console to vmrun console; display = "none"',
 }
 _SMP_TOPOLOGY = ("sockets", "dies", "clusters", "cores", "threads")
 # Other hosts' hardware accelerators: on Linux, KVM is that; vmrun's "auto" uses it where it works.
@@ -113,8 +113,11 @@ def _accel(m: Mapper) -> None:
             wanted.append(head)
             m.take(opt)
             if pairs:
-                m.note(opt.line, f"{opt}: the accelerator's settings "
-                       f"({','.join(f'{k}={v}' for k, v in pairs)}) have no profile key; not imported")
+                m.note(
+                    opt.line,
+                    f"{opt}: the accelerator's settings "
+                    f"({','.join(f'{k}={v}' for k, v in pairs)}) have no profile key; not imported",
+                )
         elif opt.name in ("-machine", "-M") and opt.value:
             _machine(m, opt, wanted)
     program = os.path.basename(m.script.program.text)
@@ -126,16 +129,22 @@ def _accel(m: Mapper) -> None:
     elif order:
         m.set("accel", order[0])
         if len(order) > 1:
-            m.note(None, f"the script asks for {' then '.join(order)}; imported as accel = \"{order[0]}\"")
+            m.note(None, f'the script asks for {" then ".join(order)}; imported as accel = "{order[0]}"')
     else:
         m.set("accel", "tcg")
-        m.note(m.script.program.line, "no -enable-kvm or -accel: QEMU's default is TCG, so accel = \"tcg\"; "
-               "write accel = \"auto\" to use KVM where it works")
+        m.note(
+            m.script.program.line,
+            'no -enable-kvm or -accel: QEMU\'s default is TCG, so accel = "tcg"; '
+            'write accel = "auto" to use KVM where it works',
+        )
 
 
 def _foreign(m: Mapper, opt: Opt, accel: str) -> str:
-    m.note(opt.line, f"{accel} is {_FOREIGN_ACCEL[accel]}'s accelerator; on Linux that is KVM: imported as "
-           "accel = \"auto\" (KVM where it works, else TCG)")
+    m.note(
+        opt.line,
+        f"{accel} is {_FOREIGN_ACCEL[accel]}'s accelerator; on Linux that is KVM: imported as "
+        'accel = "auto" (KVM where it works, else TCG)',
+    )
     return "auto"
 
 
@@ -162,8 +171,11 @@ def _machine(m: Mapper, opt: Opt, wanted: list[str]) -> None:
 def _memory(m: Mapper) -> None:
     if not any(o.name == "-m" for o in m.opts):
         m.set("memory", QEMU_DEFAULT_MEMORY)
-        m.note(m.script.program.line, f"no -m: QEMU gives the guest {QEMU_DEFAULT_MEMORY}, so memory = "
-               f"\"{QEMU_DEFAULT_MEMORY}\" (vmrun's own default would be 1G)")
+        m.note(
+            m.script.program.line,
+            f"no -m: QEMU gives the guest {QEMU_DEFAULT_MEMORY}, so memory = "
+            f'"{QEMU_DEFAULT_MEMORY}" (vmrun\'s own default would be 1G)',
+        )
     for opt in m.named("-m"):
         if opt.value is None:
             continue
@@ -176,8 +188,9 @@ def _memory(m: Mapper) -> None:
         m.set("memory", render_memory(mib), opt.value)
         m.take(opt)
         if pairs:
-            m.keep(opt, "vmrun has no key for " + ", ".join(k for k, _ in pairs)
-                   + " (QEMU merges it with vmrun's own -m)")
+            m.keep(
+                opt, "vmrun has no key for " + ", ".join(k for k, _ in pairs) + " (QEMU merges it with vmrun's own -m)"
+            )
 
 
 def _smp(m: Mapper) -> None:
@@ -200,8 +213,7 @@ def _smp(m: Mapper) -> None:
         m.set("smp", cpus, opt.value)
         m.take(opt)
         if pairs:
-            m.keep(opt, "vmrun has no key for " + ", ".join(topology)
-                   + " (QEMU merges it with vmrun's own -smp)")
+            m.keep(opt, "vmrun has no key for " + ", ".join(topology) + " (QEMU merges it with vmrun's own -smp)")
 
 
 def _display(m: Mapper) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 from vmrun.errors import ScriptError
 from vmrun.importer import hostside
 from vmrun.importer.expand import Field
-from vmrun.importer.substitute import MARKER
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
+from vmrun.importer.substitute import MARKER
 from vmrun.profile import fields
 
 _HOSTFWD = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$")
@@ -64,8 +64,11 @@ def map_nics(m: Mapper) -> None:
     if nics:
         m.set("nics", nics)
     elif not any(o.name in ("-net", "-nic", "-netdev", "-nodefaults") for o in m.opts):
-        m.note(m.script.program.line, "no NIC option: QEMU gives the guest its default NIC (e1000 on user "
-               "networking, MAC 52:54:00:12:34:56), and so will vmrun; add a [[nics]] table to see and manage it")
+        m.note(
+            m.script.program.line,
+            "no NIC option: QEMU gives the guest its default NIC (e1000 on user "
+            "networking, MAC 52:54:00:12:34:56), and so will vmrun; add a [[nics]] table to see and manage it",
+        )
 
 
 def _add(m: Mapper, nics: list, given: list, opt: Opt, netdev: _Netdev | None, make) -> None:
@@ -105,8 +108,11 @@ def _macvtap_mac(m: Mapper, opt: Opt, nic: dict[str, Any]) -> None:
         nic["mac"] = address
     if nic.get("type") != "macvtap":
         raise Unfit(f"mac= is the address of {link}, read when the script runs; vmrun cannot know it")
-    m.note(opt.line, f"mac=$(cat /sys/class/net/{link}/address): vmrun makes the macvtap with the NIC's own MAC, "
-           f"so guest and macvtap agree" + ("" if "mac" in nic else " (a fixed one vmrun gives it)"))
+    m.note(
+        opt.line,
+        f"mac=$(cat /sys/class/net/{link}/address): vmrun makes the macvtap with the NIC's own MAC, "
+        f"so guest and macvtap agree" + ("" if "mac" in nic else " (a fixed one vmrun gives it)"),
+    )
 
 
 def _qemu_macs(m: Mapper, nics: list[dict[str, Any]], given: list[str | None]) -> None:
@@ -122,16 +128,15 @@ def _qemu_macs(m: Mapper, nics: list[dict[str, Any]], given: list[str | None]) -
         last = next(k for k in range(0x56, 0x100) if k not in used)
         used.add(last)
         nic["mac"] = _QEMU_MAC.format(last)
-        m.note(None, f"NIC {nic['id']} has no mac= in the script: imported with the MAC QEMU gave it, "
-               f"{nic['mac']} (QEMU gives every VM the same ones: give each VM a MAC of its own)")
+        m.note(
+            None,
+            f"NIC {nic['id']} has no mac= in the script: imported with the MAC QEMU gave it, "
+            f"{nic['mac']} (QEMU gives every VM the same ones: give each VM a MAC of its own)",
+        )
 
 
-def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
-    """``-net nic`` and ``-net BACKEND`` joined on a hub (``vlan=N``, 0 when not given), one NIC per hub.
-
-    Yields (NIC, the script's mac=, the options it took). A hub with several NICs or backends is
-    refused: vmrun gives each NIC a backend of its own.
-    """
+def _hubs(m: Mapper) -> tuple[dict[str, tuple[list[Opt], list[Opt]]], list[Opt]]:
+    """The script's ``-net`` options by hub (its NICs, its backends), and the ``-net nic,netdev=`` ones."""
     hubs: dict[str, tuple[list[Opt], list[Opt]]] = {}
     direct: list[Opt] = []
     for opt in m.named("-net"):
@@ -142,13 +147,21 @@ def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
         if kind == "none":
             m.take(opt, "dropped")
             m.note(opt.line, "-net none: no NIC at all, as QEMU gives it with no other NIC option")
-            continue
-        if kind == "nic" and "netdev" in keys:
+        elif kind == "nic" and "netdev" in keys:
             direct.append(opt)
-            continue
-        hub = keys.get("vlan", "0")
-        nic_opts, backends = hubs.setdefault(hub, ([], []))
-        (nic_opts if kind == "nic" else backends).append(opt)
+        else:
+            nic_opts, backends = hubs.setdefault(keys.get("vlan", "0"), ([], []))
+            (nic_opts if kind == "nic" else backends).append(opt)
+    return hubs, direct
+
+
+def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
+    """``-net nic`` and ``-net BACKEND`` joined on a hub (``vlan=N``, 0 when not given), one NIC per hub.
+
+    Yields (NIC, the script's mac=, the options it took). A hub with several NICs or backends is
+    refused: vmrun gives each NIC a backend of its own.
+    """
+    hubs, direct = _hubs(m)
     for opt in direct:
         kind, pairs = parse_opts(opt.text, "type")
         netdev = netdevs.get(dict(pairs)["netdev"])
@@ -168,9 +181,10 @@ def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
             raise ScriptError(
                 f"hub {hub} (-net ...,vlan={hub}, lines {lines}) joins {len(nic_opts)} NICs and {len(backends)} "
                 "backends; vmrun gives each NIC a backend of its own",
-                source=m.script.source, line=(nic_opts + backends)[0].line,
+                source=m.script.source,
+                line=(nic_opts + backends)[0].line,
                 hint="give each -net nic its own vlan= and -net backend, then import again",
-            )  # fmt: skip
+            )
         if not nic_opts or not backends:
             for opt in nic_opts + backends:
                 m.keep(opt, f"NIC not imported: hub {hub} has " + ("no NIC" if not nic_opts else "no backend"))
@@ -189,9 +203,14 @@ def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
 
 
 def _legacy_nic(
-    m: Mapper, opt: Opt, pairs: list[tuple[str, str]], backend: Opt, kind: str | None,
-    backend_pairs: list[tuple[str, str]], nics: list[dict[str, Any]],
-) -> dict[str, Any]:  # fmt: skip
+    m: Mapper,
+    opt: Opt,
+    pairs: list[tuple[str, str]],
+    backend: Opt,
+    kind: str | None,
+    backend_pairs: list[tuple[str, str]],
+    nics: list[dict[str, Any]],
+) -> dict[str, Any]:
     keys = dict(pairs)
     unknown = sorted(set(keys) - {"vlan", "name", "model", "macaddr", "netdev", "addr"})
     if unknown:
@@ -206,8 +225,11 @@ def _legacy_nic(
     nd = {k: v for k, v in backend_pairs if k != "id"}
     nic.update(_backend(m, backend, kind, nd))
     if "vlan" in keys:
-        m.note(opt.line, f"NIC {nid}: the script joins it to its backend through hub {keys['vlan']} (vlan=, which "
-               "QEMU 7.2 no longer takes); vmrun joins them directly")
+        m.note(
+            opt.line,
+            f"NIC {nid}: the script joins it to its backend through hub {keys['vlan']} (vlan=, which "
+            "QEMU 7.2 no longer takes); vmrun joins them directly",
+        )
     return nic
 
 
@@ -334,9 +356,12 @@ def _hostfwd(m: Mapper, opt: Opt, value: str) -> str:
     if not host_addr:
         # QEMU listens on every address when none is given; vmrun's default would be loopback.
         host_addr = "0.0.0.0"
-        m.note(opt.line, f"hostfwd={value} listens on all addresses in QEMU: imported as "
-               f"{proto or 'tcp'}:0.0.0.0:{host_port}-{guest_addr}:{guest_port}; write 127.0.0.1 "
-               "instead of 0.0.0.0 to keep it to this host")
+        m.note(
+            opt.line,
+            f"hostfwd={value} listens on all addresses in QEMU: imported as "
+            f"{proto or 'tcp'}:0.0.0.0:{host_port}-{guest_addr}:{guest_port}; write 127.0.0.1 "
+            "instead of 0.0.0.0 to keep it to this host",
+        )
     text = f"{proto or 'tcp'}:{host_addr}:{host_port}-{guest_addr}:{guest_port}"
     try:
         fields.parse_hostfwd(text)
@@ -354,13 +379,18 @@ def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
         fd = nd.pop("fd")
         found = hostside.macvtap_behind_fd(m.script, fd)
         if found is None:
-            raise Unfit(f"fd={fd} is a tap the script's caller opened; vmrun cannot tell which "
-                        "(for a macvtap, write type = \"macvtap\" and parent = ...)")
+            raise Unfit(
+                f"fd={fd} is a tap the script's caller opened; vmrun cannot tell which "
+                '(for a macvtap, write type = "macvtap" and parent = ...)'
+            )
         nic = dict(found.nic)
         if "mac" in nic:
             nic[_LINK_MAC] = nic.pop("mac")
-        m.note(opt.line, f"the tap fd={fd} is opened on a macvtap the script makes at line {found.line} "
-               f"({found.how}): imported as type = \"macvtap\", parent = \"{nic['parent']}\"; vmrun makes its own")
+        m.note(
+            opt.line,
+            f"the tap fd={fd} is opened on a macvtap the script makes at line {found.line} "
+            f'({found.how}): imported as type = "macvtap", parent = "{nic["parent"]}"; vmrun makes its own',
+        )
     elif "ifname" in nd:
         ifname = nd.pop("ifname")
         found = hostside.tap_attachment(m.script, ifname)
@@ -373,8 +403,11 @@ def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
             nic = dict(found.nic)
             if nic["type"] == "bridge":
                 nic["via"] = "tap"
-            m.note(opt.line, f"the tap {ifname} joins {nic['bridge']} at line {found.line} ({found.how}): imported "
-                   f"as type = \"{nic['type']}\", bridge = \"{nic['bridge']}\"; vmrun makes and removes its own tap")
+            m.note(
+                opt.line,
+                f"the tap {ifname} joins {nic['bridge']} at line {found.line} ({found.how}): imported "
+                f'as type = "{nic["type"]}", bridge = "{nic["bridge"]}"; vmrun makes and removes its own tap',
+            )
     else:
         nic = _tap_as_is(m, opt, nd, None)
     if "vhost" in nd:
@@ -404,11 +437,17 @@ def _tap_as_is(m: Mapper, opt: Opt, nd: dict[str, str], ifname: str | None) -> d
     if "script" not in nic and ifname is None:
         raise Unfit("a tap QEMU makes with script=no joins nothing")
     if ifname is not None and "script" not in nic:
-        m.note(opt.line, f"the tap {ifname} is made outside QEMU (by the admin or another script): imported as "
-               "type = \"tap\"; vmrun uses it as it is and never deletes it")
+        m.note(
+            opt.line,
+            f"the tap {ifname} is made outside QEMU (by the admin or another script): imported as "
+            'type = "tap"; vmrun uses it as it is and never deletes it',
+        )
     else:
-        m.note(opt.line, f"QEMU makes this tap and runs {nic.get('script', 'no script')} on it: imported as "
-               "type = \"tap\" with the same scripts")
+        m.note(
+            opt.line,
+            f"QEMU makes this tap and runs {nic.get('script', 'no script')} on it: imported as "
+            'type = "tap" with the same scripts',
+        )
     return nic
 
 

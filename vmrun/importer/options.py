@@ -24,13 +24,35 @@ _TRUE = {"on", "yes", "true", "y"}
 _FALSE = {"off", "no", "false", "n"}
 _PROTOCOL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Options whose whole value is a file, and options with files in some keys: what a relative path can be in.
-_PATH_OPTIONS = {"-hda", "-hdb", "-hdc", "-hdd", "-cdrom", "-fda", "-fdb", "-bios", "-pflash", "-mtdblock", "-sd",
-                 "-dtb", "-L", "-kernel", "-initrd"}  # fmt: skip
+_PATH_OPTIONS = {
+    "-hda",
+    "-hdb",
+    "-hdc",
+    "-hdd",
+    "-cdrom",
+    "-fda",
+    "-fdb",
+    "-bios",
+    "-pflash",
+    "-mtdblock",
+    "-sd",
+    "-dtb",
+    "-L",
+    "-kernel",
+    "-initrd",
+}
 _PATH_KEYS = {
-    "-drive": {"file"}, "-blockdev": {"filename", "file.filename"}, "-device": {"romfile"},
-    "-chardev": {"path", "logfile"}, "-object": {"mem-path", "filename"}, "-fsdev": {"path"},
-    "-virtfs": {"path"}, "-acpitable": {"file"}, "-smbios": {"file"}, "-netdev": {"script", "downscript"},
-}  # fmt: skip
+    "-drive": {"file"},
+    "-blockdev": {"filename", "file.filename"},
+    "-device": {"romfile"},
+    "-chardev": {"path", "logfile"},
+    "-object": {"mem-path", "filename"},
+    "-fsdev": {"path"},
+    "-virtfs": {"path"},
+    "-acpitable": {"file"},
+    "-smbios": {"file"},
+    "-netdev": {"script", "downscript"},
+}
 
 
 class Unfit(Exception):

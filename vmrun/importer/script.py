@@ -16,8 +16,23 @@ _X86 = {"x86_64", "i386"}
 # Words a command can start with that are not the program it runs.
 _KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"}
 # Programs that run another program: QEMU may come after them and their options.
-_WRAPPERS = {"exec", "sudo", "doas", "env", "nohup", "nice", "ionice", "taskset", "numactl", "chrt", "setsid",
-             "stdbuf", "command", "systemd-run", "unbuffer"}
+_WRAPPERS = {
+    "exec",
+    "sudo",
+    "doas",
+    "env",
+    "nohup",
+    "nice",
+    "ionice",
+    "taskset",
+    "numactl",
+    "chrt",
+    "setsid",
+    "stdbuf",
+    "command",
+    "systemd-run",
+    "unbuffer",
+}
 _DECLARE = {"export", "readonly", "local", "declare", "typeset"}
 _OPTION_LINE = re.compile(r"^(?:-{1,2}[A-Za-z]|\S*qemu-system-)")
 _TRAILING_NOTE = re.compile(r"\s*\\?\s+#+\s*(.*)$")
@@ -71,9 +86,20 @@ class _Command:
 
 # The profile key an option's value becomes: what `vmrun import --set KEY=VALUE` fills when the script
 # computes the value in a way vmrun import does not run.
-OPTION_KEYS = {"-m": "memory", "-smp": "smp", "-cpu": "cpu", "-kernel": "kernel", "-initrd": "initrd",
-               "-append": "append", "-cdrom": "cdrom", "-vga": "vga", "-machine": "machine", "-M": "machine",
-               "-display": "display", "-name": "name"}  # fmt: skip
+OPTION_KEYS = {
+    "-m": "memory",
+    "-smp": "smp",
+    "-cpu": "cpu",
+    "-kernel": "kernel",
+    "-initrd": "initrd",
+    "-append": "append",
+    "-cdrom": "cdrom",
+    "-vga": "vga",
+    "-machine": "machine",
+    "-M": "machine",
+    "-display": "display",
+    "-name": "name",
+}
 
 
 def read_script(
@@ -100,11 +126,7 @@ def read_script(
             continue
         hit = _find_program(words, env, source)
         if hit is None:
-            soft = _soft_words(words, env)
-            if found and soft and soft[0].startswith("-"):
-                notes.append((words[0].line, f"{soft[0]} ...: this line continues no command (a comment "
-                              "or a blank line ended the QEMU command before it); not imported"))
-            host.append(HostCommand(tuple(soft), words[0].line))
+            host.append(_other_command(words, env, notes, after_qemu=found is not None))
             continue
         index, program, arch = hit
         if arch not in _X86:
@@ -136,25 +158,73 @@ def read_script(
     )
 
 
+def _other_command(words: list[Word], env: Env, notes: list[tuple[int, str]], *, after_qemu: bool) -> HostCommand:
+    """A command of the script that is not QEMU; options on a line of their own after QEMU's get a note."""
+    soft = _soft_words(words, env)
+    if after_qemu and soft and soft[0].startswith("-"):
+        notes.append(
+            (
+                words[0].line,
+                f"{soft[0]} ...: this line continues no command (a comment or a blank line "
+                "ended the QEMU command before it); not imported",
+            )
+        )
+    return HostCommand(tuple(soft), words[0].line)
+
+
 def _no_x86_qemu(foreign: tuple[int, str] | None, source: str) -> ScriptError:
     if foreign:
         line, prog = foreign
         arch = _QEMU.match(os.path.basename(prog)).group(1)  # type: ignore[union-attr]
-        return ScriptError(f"{os.path.basename(prog)} runs {arch} guests; vmrun runs x86 guests (qemu-system-x86_64)",
-                           source=source, line=line)  # fmt: skip
+        return ScriptError(
+            f"{os.path.basename(prog)} runs {arch} guests; vmrun runs x86 guests (qemu-system-x86_64)",
+            source=source,
+            line=line,
+        )
     return ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
 
 
 def _not_run(c: HostCommand) -> str:
     """The note on one of the script's other commands (ip, brctl...): vmrun runs QEMU only."""
-    why = (", and makes the host side of bridge, macvtap and ovs NICs itself; a type = \"tap\" NIC's tap must exist "
-           "before vmrun up)" if _is_network(c.words) else ")")  # fmt: skip
+    why = (
+        ', and makes the host side of bridge, macvtap and ovs NICs itself; a type = "tap" NIC\'s tap must exist '
+        "before vmrun up)"
+        if _is_network(c.words)
+        else ")"
+    )
     return f"{one_line(' '.join(c.words))}: not run by vmrun (it runs QEMU only{why}"
 
 
 # Commands that change nothing a VM needs: not worth a note.
-_QUIET = {"echo", "printf", "set", "cd", "pushd", "popd", "true", "false", ":", "exit", "wait", "trap", "sleep",
-          "shopt", "return", "read", "test", "[", "[[", "unset", "shift", "source", ".", "fi", "done", "esac", "}"}
+_QUIET = {
+    "echo",
+    "printf",
+    "set",
+    "cd",
+    "pushd",
+    "popd",
+    "true",
+    "false",
+    ":",
+    "exit",
+    "wait",
+    "trap",
+    "sleep",
+    "shopt",
+    "return",
+    "read",
+    "test",
+    "[",
+    "[[",
+    "unset",
+    "shift",
+    "source",
+    ".",
+    "fi",
+    "done",
+    "esac",
+    "}",
+}
 _NETWORK = {"ip", "brctl", "tunctl", "ovs-vsctl", "ifconfig", "nmcli", "modprobe", "sysctl", "iptables", "nft"}
 
 
@@ -185,11 +255,21 @@ def _qemu_argv(
             if option.startswith("-") and "-" + option.lstrip("-") not in FLAGS:
                 # -cdrom "$@": without its value the option would take the next one's.
                 argv.pop()
-                notes.append((word.line, f"{option} {word.raw}: not imported: its value is the script's own "
-                              "arguments; give them after --: vmrun import SCRIPT -- ARGS"))
+                notes.append(
+                    (
+                        word.line,
+                        f"{option} {word.raw}: not imported: its value is the script's own "
+                        "arguments; give them after --: vmrun import SCRIPT -- ARGS",
+                    )
+                )
                 continue
-            notes.append((word.line, f"{word.raw} hands the script's own arguments to QEMU; not imported "
-                          "(give them after --: vmrun import SCRIPT -- ARGS)"))
+            notes.append(
+                (
+                    word.line,
+                    f"{word.raw} hands the script's own arguments to QEMU; not imported "
+                    "(give them after --: vmrun import SCRIPT -- ARGS)",
+                )
+            )
         except Unresolved as e:
             option = argv[-1].text if argv else ""
             key = OPTION_KEYS.get("-" + option.lstrip("-")) if option.startswith("-") else None
@@ -212,22 +292,36 @@ def _dropped_around(cmd: _Command, commands: list[_Command]) -> list[tuple[int, 
     """What the script does with QEMU's process and output, which vmrun does its own way."""
     notes = []
     if cmd.after is not None and cmd.after.text == "|":
-        notes.append((cmd.after.line, "QEMU's output is piped to another command (| ...): not imported; vmrun "
-                      "keeps QEMU's output in the run folder: vmrun log NAME --qemu"))
+        notes.append(
+            (
+                cmd.after.line,
+                "QEMU's output is piped to another command (| ...): not imported; vmrun "
+                "keeps QEMU's output in the run folder: vmrun log NAME --qemu",
+            )
+        )
     # The & that ends a pipeline puts all of it, QEMU too, in the background.
     last = commands.index(cmd)
     while commands[last].after is not None and commands[last].after.text == "|" and last + 1 < len(commands):
         last += 1
     end = commands[last].after
     if end is not None and end.text == "&":
-        notes.append((end.line, "QEMU is started in the background (&): not imported; vmrun up starts it "
-                      "in the background itself"))
+        notes.append(
+            (
+                end.line,
+                "QEMU is started in the background (&): not imported; vmrun up starts it in the background itself",
+            )
+        )
     for r in cmd.redirects:
         if r.op in ("<>",) or (r.target is not None and "/dev/tap" in r.target.raw):
             continue  # a tap opened for fd=N: the NIC mapping reads it
         target = r.target.raw if r.target is not None else ""
-        notes.append((r.line, f"the redirection {r.fd}{r.op}{target} is not imported: vmrun keeps QEMU's output "
-                      "in the run folder (vmrun log NAME --qemu)"))
+        notes.append(
+            (
+                r.line,
+                f"the redirection {r.fd}{r.op}{target} is not imported: vmrun keeps QEMU's output "
+                "in the run folder (vmrun log NAME --qemu)",
+            )
+        )
     return notes
 
 
@@ -275,7 +369,9 @@ def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field,
         except (Unresolved, PassThrough) as e:
             names = re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", word.raw)
             if any(_mentions_qemu(t) for t in [word.raw, *(env.assigned_raw.get(n, "") for n in names)]):
-                raise ScriptError(one_line(f"cannot tell which QEMU runs: {e}"), source=source, line=word.line) from None
+                raise ScriptError(
+                    one_line(f"cannot tell which QEMU runs: {e}"), source=source, line=word.line
+                ) from None
             if not i:
                 return None
             continue
@@ -293,6 +389,7 @@ def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field,
 
 def _mentions_qemu(text: str) -> bool:
     return "qemu-system" in text or "qemu-kvm" in text
+
 
 def _soft_words(words: list[Word], env: Env) -> list[str]:
     out: list[str] = []

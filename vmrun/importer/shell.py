@@ -17,7 +17,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]|[@*#?$!-]")
 _REDIRECT = re.compile(r"(\d*)(<<-|<<|<>|>>|>&|<&|>\||&>>|&>|<|>)")
 _OPERATORS = (";;", "&&", "||", ";", "&", "|", "(", ")")
 _BLANK = " \t"
-MAX_NESTING = 32  # ${...} within ${...} (here), within $(...) (expand.py): scripts use a few; deeper would exhaust Python's stack
+MAX_NESTING = (
+    32  # ${...} within ${...} (here), within $(...) (expand.py): scripts use a few; deeper would exhaust Python's stack
+)
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,7 @@ class _Lexer:
             self.take(2)
             m = _NAME.match(self.s, self.i)
             if not m:
-                raise self.error(f"cannot read {self.s[start:self.i + 10]!r}: a ${{...}} without a name", open_line)
+                raise self.error(f"cannot read {self.s[start : self.i + 10]!r}: a ${{...}} without a name", open_line)
             self.take(m.end() - m.start())
             op_m = re.compile(r":?[-=+?]|}").match(self.s, self.i)
             if not op_m:
@@ -290,7 +292,9 @@ class _Lexer:
             default: tuple[Segment, ...] = ()
             if op != "}":
                 if self.nesting >= MAX_NESTING:
-                    raise self.error(f"more than {MAX_NESTING} nested ${{...}}; vmrun import reads no deeper", open_line)
+                    raise self.error(
+                        f"more than {MAX_NESTING} nested ${{...}}; vmrun import reads no deeper", open_line
+                    )
                 self.nesting += 1
                 default = self.word(stop="}", quoted=quoted).segments
                 self.nesting -= 1

@@ -102,8 +102,9 @@ def _cat(path: str, env: Env, raw: str) -> Fixed:
     full = os.path.normpath(os.path.join(env.folder, path))
     # Only a plain file in the script's own folder: never a symlink, never a file elsewhere.
     if os.path.dirname(full) != os.path.normpath(env.folder) or os.path.islink(full):
-        raise CannotRun(f"{raw} reads a file outside the script's folder; vmrun import reads only files beside "
-                        "the script")  # fmt: skip
+        raise CannotRun(
+            f"{raw} reads a file outside the script's folder; vmrun import reads only files beside the script"
+        )
     try:
         fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as e:

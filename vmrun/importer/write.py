@@ -38,7 +38,8 @@ def write_new(path: Path, text: str, *, force: bool) -> None:
             with path.open("x") as f:
                 f.write(text)
         except FileExistsError:
-            raise ProfileError("exists already", source=str(path),
-                               hint="add --force to overwrite it, or write elsewhere with -o PATH") from None
+            raise ProfileError(
+                "exists already", source=str(path), hint="add --force to overwrite it, or write elsewhere with -o PATH"
+            ) from None
         return
     replace_file(path, text, mode=None if path.exists() else 0o644)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 from vmrun.errors import ProfileError
-from vmrun.net.base import Backend, NetdevSpec, PreparedNic, PrepareContext
+from vmrun.net.base import Backend, NetdevSpec, PrepareContext, PreparedNic
 from vmrun.profile.model import Nic, NicType
 
 _MODULES = {

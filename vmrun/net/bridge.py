@@ -13,10 +13,14 @@ import shutil
 from vmrun import trust
 from vmrun.errors import PreflightError
 from vmrun.net import bridgeacl, tap
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.base import NetdevSpec, PrepareContext, PreparedNic, nic_field
 from vmrun.profile.model import Nic, Profile, Via
 
-HELPER_PLACES = ("/usr/lib/qemu/qemu-bridge-helper", "/usr/libexec/qemu-bridge-helper", "/usr/local/libexec/qemu-bridge-helper")
+HELPER_PLACES = (
+    "/usr/lib/qemu/qemu-bridge-helper",
+    "/usr/libexec/qemu-bridge-helper",
+    "/usr/local/libexec/qemu-bridge-helper",
+)
 
 
 def find_helper(nic: Nic | None = None) -> str:
@@ -78,8 +82,12 @@ class BridgeBackend:
         tap.check_vhost(nic, profile, field)
         if resolve_via(nic) is Via.TAP:
             if os.geteuid() != 0:
-                raise PreflightError("via = \"tap\" needs root", source=profile.source, field=f"{field}.via",
-                                     hint="run as root, or use via = \"helper\" (qemu-bridge-helper)")
+                raise PreflightError(
+                    'via = "tap" needs root',
+                    source=profile.source,
+                    field=f"{field}.via",
+                    hint='run as root, or use via = "helper" (qemu-bridge-helper)',
+                )
             return
         helper = find_helper(nic)
         if not os.access(helper, os.X_OK):
@@ -87,7 +95,7 @@ class BridgeBackend:
                 f"qemu-bridge-helper not found at {helper}",
                 source=profile.source,
                 field=f"{field}.helper",
-                hint="install qemu-system-common, or set helper = \"/path/to/qemu-bridge-helper\"",
+                hint='install qemu-system-common, or set helper = "/path/to/qemu-bridge-helper"',
             )
         if os.geteuid() != 0 and not helper_privileged(helper):
             raise PreflightError(
@@ -103,8 +111,11 @@ class BridgeBackend:
                 source=profile.source,
                 field=bridge_key,
                 hint=f"add the line \"allow {bridge}\" to {verdict.conf}: echo 'allow {bridge}' >> {verdict.conf}"
-                + (f'; or, as root, via = "tap" in {field}: vmrun makes the tap itself, no ACL needed'
-                   if os.geteuid() == 0 else ""),
+                + (
+                    f'; or, as root, via = "tap" in {field}: vmrun makes the tap itself, no ACL needed'
+                    if os.geteuid() == 0
+                    else ""
+                ),
             )
 
     def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:
@@ -113,11 +124,16 @@ class BridgeBackend:
             spec = self.describe(nic, ctx.profile)
             vhost = tap.vhost_wanted(nic)
             options = tuple((k, vhost if k == "vhost" else v) for k, v in spec.options)
-            return PreparedNic(nic, NetdevSpec("tap", options, spec.device_options),
-                               host={"bridge": bridge, "via": "helper", "vhost": vhost})
+            return PreparedNic(
+                nic,
+                NetdevSpec("tap", options, spec.device_options),
+                host={"bridge": bridge, "via": "helper", "vhost": vhost},
+            )
         t = tap.make_tap(nic, ctx, bridge=bridge)
         spec = NetdevSpec("tap", t.netdev_options(), tap.device_options(nic))
-        return PreparedNic(nic, spec, tuple(t.fds), host={"tap": t.name, "bridge": bridge, "via": "tap", "vhost": t.vhost})
+        return PreparedNic(
+            nic, spec, tuple(t.fds), host={"tap": t.name, "bridge": bridge, "via": "tap", "vhost": t.vhost}
+        )
 
 
 BACKEND = BridgeBackend()

@@ -87,8 +87,11 @@ class Process:
         if self.arg and self.path:
             return proc.ours(self.pid, self.start, (self.arg, self.path))
         # A record from before schema 2: any argument in this VM's run folder will do.
-        return (proc.alive(self.pid, self.start) and proc.owner(self.pid) == os.geteuid()
-                and any(a.startswith(f"{run_dir}/") for a in proc.cmdline(self.pid)))  # fmt: skip
+        return (
+            proc.alive(self.pid, self.start)
+            and proc.owner(self.pid) == os.geteuid()
+            and any(a.startswith(f"{run_dir}/") for a in proc.cmdline(self.pid))
+        )
 
     def release(self, run_dir: Path) -> None:
         if not self.is_ours(run_dir):
@@ -101,9 +104,20 @@ class Process:
 
 HostObject = Link | OvsPort | Process
 _KINDS: dict[str, type] = {"link": Link, "ovs-port": OvsPort, "process": Process}
-_FIELD_TYPES = {"name": str, "ifindex": int, "link_kind": (str, type(None)), "nic": (str, type(None)), "bridge": str,
-                "port": str, "vm": str, "pid": int, "start": (int, type(None)), "what": str,
-                "arg": (str, type(None)), "path": (str, type(None))}  # fmt: skip
+_FIELD_TYPES = {
+    "name": str,
+    "ifindex": int,
+    "link_kind": (str, type(None)),
+    "nic": (str, type(None)),
+    "bridge": str,
+    "port": str,
+    "vm": str,
+    "pid": int,
+    "start": (int, type(None)),
+    "what": str,
+    "arg": (str, type(None)),
+    "path": (str, type(None)),
+}
 
 
 def to_json(obj: HostObject) -> dict[str, Any]:
@@ -143,8 +157,11 @@ def parse(data: Any, path: Path) -> tuple[list[HostObject], list[str]]:
     elif isinstance(data, list):
         items = data
     else:
-        raise RunStateError(path, f"not a list of host objects (schema {SCHEMA}) but {type(data).__name__}",
-                            hint="vmrun leaves what it cannot read alone")  # fmt: skip
+        raise RunStateError(
+            path,
+            f"not a list of host objects (schema {SCHEMA}) but {type(data).__name__}",
+            hint="vmrun leaves what it cannot read alone",
+        )
     objects, skipped = [], []
     for i, item in enumerate(items):
         obj = from_json(item)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vmrun.errors import HostNetError, PreflightError
 from vmrun.net import tap
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.base import NetdevSpec, PrepareContext, PreparedNic, nic_field
 from vmrun.net.hostobj import Link
 from vmrun.profile.model import Nic, Profile
 
@@ -80,8 +80,11 @@ class MacvtapBackend:
         # and QEMU, if run as shown, stops at it ("Invalid file descriptor number") instead of guessing.
         name = tap.link_name(profile.name, nic.id, kind="m")
         multi = bool(nic.queues and nic.queues > 1)
-        return NetdevSpec("tap", (("fds" if multi else "fd", f"FD-OF-MACVTAP-{name}"), ("vhost", tap.vhost_as_said(nic))),
-                          tap.device_options(nic))  # fmt: skip
+        return NetdevSpec(
+            "tap",
+            (("fds" if multi else "fd", f"FD-OF-MACVTAP-{name}"), ("vhost", tap.vhost_as_said(nic))),
+            tap.device_options(nic),
+        )
 
     def preflight(self, nic: Nic, profile: Profile) -> None:
         field = nic_field(profile, nic)
@@ -92,11 +95,15 @@ class MacvtapBackend:
                 f"there is no network interface {nic.parent!r} for the macvtap to sit on",
                 source=profile.source,
                 field=f"{field}.parent",
-                hint="name the host's uplink (see `ip -br link`), e.g. parent = \"eth0\"",
+                hint='name the host\'s uplink (see `ip -br link`), e.g. parent = "eth0"',
             )
         if os.geteuid() != 0:
-            raise PreflightError("type = \"macvtap\" needs root (it creates a network interface)",
-                                 source=profile.source, field=f"{field}.type", hint="run vmrun as root")  # fmt: skip
+            raise PreflightError(
+                'type = "macvtap" needs root (it creates a network interface)',
+                source=profile.source,
+                field=f"{field}.type",
+                hint="run vmrun as root",
+            )
         tap.check_vhost(nic, profile, field)
 
     def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:

@@ -6,7 +6,7 @@ so `nic list`, `ps` and `nic del` see it.
 
 from __future__ import annotations
 
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext
+from vmrun.net.base import NetdevSpec, PrepareContext, PreparedNic
 from vmrun.profile.fields import netdev_pairs
 from vmrun.profile.model import Nic, Profile
 

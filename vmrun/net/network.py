@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from vmrun.errors import EngineError, PreflightError
-from vmrun.net.base import PreparedNic, PrepareContext, nic_field
+from vmrun.net.base import PrepareContext, PreparedNic, nic_field
 from vmrun.net.bridge import BridgeBackend
 from vmrun.profile.model import Nic, Profile
 
@@ -54,12 +54,18 @@ def _bridge(conn: Any, uri: str, network: str) -> str | tuple[str, str, str]:
     from vmrun.adapters import libvirt as lv
 
     virsh = lv.virsh(uri)
-    net = lv.lookup(lambda: conn.networkLookupByName(network), "VIR_ERR_NO_NETWORK",
-                    f"libvirt at {uri} cannot look up network {network!r}")  # fmt: skip
+    net = lv.lookup(
+        lambda: conn.networkLookupByName(network),
+        "VIR_ERR_NO_NETWORK",
+        f"libvirt at {uri} cannot look up network {network!r}",
+    )
     if net is None:
         define = f"{virsh} net-define FILE.xml && {virsh} net-start NAME"
-        return ("network", f"libvirt at {uri} has no network {network!r}",
-                f"{virsh} net-list --all shows the networks; to make one: {define}")  # fmt: skip
+        return (
+            "network",
+            f"libvirt at {uri} has no network {network!r}",
+            f"{virsh} net-list --all shows the networks; to make one: {define}",
+        )
     if not net.isActive():
         hint = f"{virsh} net-start {network}"
         # A transient network cannot autostart (virsh refuses), so only a persistent one gets that advice.
@@ -67,8 +73,10 @@ def _bridge(conn: Any, uri: str, network: str) -> str | tuple[str, str, str]:
             hint += f" (and {virsh} net-autostart {network} to start it at boot)"
         return ("network", f"libvirt network {network!r} is not active", hint)
     # A macvtap or hostdev network has an interface pool, not a bridge a tap could join.
-    with lv.failing(f"libvirt network {network!r} has no bridge",
-                    hint="use a NAT, routed, isolated or forward mode='bridge' network, or type = \"macvtap\""):  # fmt: skip
+    with lv.failing(
+        f"libvirt network {network!r} has no bridge",
+        hint="use a NAT, routed, isolated or forward mode='bridge' network, or type = \"macvtap\"",
+    ):
         return net.bridgeName()
 
 

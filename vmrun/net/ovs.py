@@ -6,7 +6,7 @@ from vmrun.adapters import ovs
 from vmrun.adapters.ovs import START_HINT, VSCTL, last_line, owner, vsctl
 from vmrun.errors import HostNetError, PreflightError
 from vmrun.net import tap
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.base import NetdevSpec, PrepareContext, PreparedNic, nic_field
 from vmrun.net.hostobj import OvsPort
 from vmrun.profile.model import Nic, Profile
 
@@ -20,8 +20,12 @@ class OvsBackend:
         assert nic.bridge is not None
         tap.check_ifname(nic.bridge, profile, f"{field}.bridge")
         if not ovs.installed():
-            raise PreflightError(f"{VSCTL} not found: Open vSwitch is not installed", source=profile.source,
-                                 field=f"{field}.type", hint="apt-get install openvswitch-switch")  # fmt: skip
+            raise PreflightError(
+                f"{VSCTL} not found: Open vSwitch is not installed",
+                source=profile.source,
+                field=f"{field}.type",
+                hint="apt-get install openvswitch-switch",
+            )
         r = vsctl("br-exists", nic.bridge)
         if r.returncode == 2:
             raise PreflightError(
@@ -31,11 +35,19 @@ class OvsBackend:
                 hint=f"create it (ovs-vsctl add-br {nic.bridge}) or fix the name",
             )
         if r.returncode != 0:
-            raise PreflightError(f"Open vSwitch is not running ({last_line(r)})", source=profile.source,
-                                 field=f"{field}.bridge", hint=START_HINT)  # fmt: skip
+            raise PreflightError(
+                f"Open vSwitch is not running ({last_line(r)})",
+                source=profile.source,
+                field=f"{field}.bridge",
+                hint=START_HINT,
+            )
         if not ovs.switch_running():
-            raise PreflightError("ovs-vswitchd is not running: the port would be added but pass nothing",
-                                 source=profile.source, field=f"{field}.bridge", hint=START_HINT)  # fmt: skip
+            raise PreflightError(
+                "ovs-vswitchd is not running: the port would be added but pass nothing",
+                source=profile.source,
+                field=f"{field}.bridge",
+                hint=START_HINT,
+            )
         port = tap.link_name(profile.name, nic.id)
         mine = owner(port)
         if mine is not None and mine != profile.name:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vmrun import proc, signals
 from vmrun.errors import HostNetError, PreflightError
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.base import NetdevSpec, PrepareContext, PreparedNic, nic_field
 from vmrun.net.hostobj import Process
 from vmrun.preflight import check_port_free
 from vmrun.profile.model import HostFwd, Nic, Profile
@@ -57,20 +57,28 @@ class PasstBackend:
     def preflight(self, nic: Nic, profile: Profile) -> None:
         field = nic_field(profile, nic)
         if shutil.which("passt") is None:
-            raise PreflightError("passt is not installed", source=profile.source, field=f"{field}.type",
-                                 hint="apt-get install passt (or dnf install passt)")  # fmt: skip
+            raise PreflightError(
+                "passt is not installed",
+                source=profile.source,
+                field=f"{field}.type",
+                hint="apt-get install passt (or dnf install passt)",
+            )
         sock = socket_path(RunDir.for_vm(profile.name).path, nic)
         if len(os.fsencode(sock)) > SUN_PATH_MAX:
-            raise PreflightError(f"passt's socket path would be too long for a unix socket: {sock}",
-                                 source=profile.source, field=f"{field}.id",
-                                 hint="set VMRUN_RUNTIME_DIR to a shorter folder")  # fmt: skip
+            raise PreflightError(
+                f"passt's socket path would be too long for a unix socket: {sock}",
+                source=profile.source,
+                field=f"{field}.id",
+                hint="set VMRUN_RUNTIME_DIR to a shorter folder",
+            )
         for i, fwd in enumerate(nic.hostfwd):
             if fwd.guest_addr:
                 raise PreflightError(
                     f"passt forwards to the guest's one address; {fwd.guest_addr} cannot be chosen",
-                    source=profile.source, field=f"{field}.hostfwd[{i}]",
-                    hint=f"leave it out: \"{fwd.proto}:{fwd.host_addr}:{fwd.host_port}-:{fwd.guest_port}\"",
-                )  # fmt: skip
+                    source=profile.source,
+                    field=f"{field}.hostfwd[{i}]",
+                    hint=f'leave it out: "{fwd.proto}:{fwd.host_addr}:{fwd.host_port}-:{fwd.guest_port}"',
+                )
             check_port_free(fwd, source=profile.source, field=f"{field}.hostfwd[{i}]")
 
     def prepare(self, nic: Nic, ctx: PrepareContext) -> PreparedNic:
@@ -82,8 +90,11 @@ class PasstBackend:
                 process = proc.spawn_detached(passt_argv(passt, sock, nic.hostfwd), log_path)
             except OSError as e:
                 raise HostNetError(f"cannot run {passt}: {e.strerror}") from None
-            ctx.made(Process(pid=process.pid, start=proc.start_time(process.pid), what="passt",
-                             arg="--socket", path=str(sock)))  # fmt: skip
+            ctx.made(
+                Process(
+                    pid=process.pid, start=proc.start_time(process.pid), what="passt", arg="--socket", path=str(sock)
+                )
+            )
         _wait_listening(process, sock, log_path)
         forwards = [str(f) for f in nic.hostfwd]
         host = {"passt": process.pid, "socket": str(sock), "forwards": forwards, "log": str(log_path)}

@@ -42,7 +42,7 @@ def vhost_wanted(nic: Nic) -> bool:
         return False
     available = vhost_available()
     if nic.vhost is Vhost.ON and not available:
-        raise HostNetError("vhost = \"on\" but /dev/vhost-net cannot be opened")
+        raise HostNetError('vhost = "on" but /dev/vhost-net cannot be opened')
     return available
 
 
@@ -57,10 +57,10 @@ def vhost_available() -> bool:
 def check_vhost(nic: Nic, profile: Profile, field: str) -> None:
     if nic.vhost is Vhost.ON and not vhost_available():
         raise PreflightError(
-            "vhost = \"on\" but /dev/vhost-net cannot be opened (QEMU would abort)",
+            'vhost = "on" but /dev/vhost-net cannot be opened (QEMU would abort)',
             source=profile.source,
             field=f"{field}.vhost",
-            hint="modprobe vhost_net, or write vhost = \"auto\" to use it only where it exists",
+            hint='modprobe vhost_net, or write vhost = "auto" to use it only where it exists',
         )
 
 

@@ -11,7 +11,7 @@ import os
 from vmrun import trust
 from vmrun.errors import PreflightError
 from vmrun.net import tap
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.base import NetdevSpec, PrepareContext, PreparedNic, nic_field
 from vmrun.profile.model import Nic, Profile
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vmrun.net.base import NetdevSpec, PreparedNic, PrepareContext, nic_field
+from vmrun.net.base import NetdevSpec, PrepareContext, PreparedNic, nic_field
 from vmrun.preflight import check_port_free
 from vmrun.profile.model import Nic, Profile
 

@@ -15,18 +15,24 @@ from vmrun.profile.model import CloudInit, Drive, Network, Nic, NicType, Profile
 
 def check_nic(t: Any, nic: Nic) -> Nic:
     if nic.type is NicType.TAP:
-        t.require_one("ifname", "script", what="a tap NIC names the tap (ifname) or the script QEMU gives the tap "
-                      "it makes", hint='ifname = "tap0" for a tap that exists; script = "/etc/qemu-ifup" for one '
-                      "QEMU makes")  # fmt: skip
+        t.require_one(
+            "ifname",
+            "script",
+            what="a tap NIC names the tap (ifname) or the script QEMU gives the tap it makes",
+            hint='ifname = "tap0" for a tap that exists; script = "/etc/qemu-ifup" for one QEMU makes',
+        )
     return nic
 
 
 def check_drive(t: Any, drive: Drive) -> Drive:
     if drive.backing is not None and drive.format != "qcow2":  # absent, the format is qcow2 (keys.DRIVES)
-        raise t.error("format", f"{drive.format!r} cannot have a backing file: an overlay is qcow2",
-                      hint='write format = "qcow2" or leave it out')  # fmt: skip
+        raise t.error(
+            "format",
+            f"{drive.format!r} cannot have a backing file: an overlay is qcow2",
+            hint='write format = "qcow2" or leave it out',
+        )
     if drive.addr is not None and drive.interface != "virtio":
-        raise t.error("addr", f"a PCI slot is for an interface = \"virtio\" disk, not {drive.interface!r}")
+        raise t.error("addr", f'a PCI slot is for an interface = "virtio" disk, not {drive.interface!r}')
     if drive.readonly and drive.made_by_vmrun:
         raise t.error("readonly", "a read-only drive cannot be made empty by vmrun (it has size or backing)")
     return drive
@@ -46,8 +52,11 @@ def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
     if cloud.user_data is not None:
         for key in ("user", "ssh_authorized_keys"):
             if key in t.data:
-                raise t.error(key, "user_data replaces the generated user-data, so this would be ignored",
-                              hint="write it into user_data, or drop user_data to have vmrun generate it")  # fmt: skip
+                raise t.error(
+                    key,
+                    "user_data replaces the generated user-data, so this would be ignored",
+                    hint="write it into user_data, or drop user_data to have vmrun generate it",
+                )
     if cloud.user and not cloud.ssh_authorized_keys:
         raise t.error("user", "has no ssh_authorized_keys: nobody could log in as it (its password is locked)")
     return cloud
@@ -74,7 +83,10 @@ def _unique_nics(t: Any, nics: Sequence[Nic]) -> None:
         for j, fwd in enumerate(nic.hostfwd):
             key = (fwd.proto, fwd.host_port)
             if key in seen_ports:
-                raise t.error(f"nics[{i}].hostfwd[{j}]", f"host port {fwd.proto}/{fwd.host_port} is already forwarded by {seen_ports[key]}")
+                raise t.error(
+                    f"nics[{i}].hostfwd[{j}]",
+                    f"host port {fwd.proto}/{fwd.host_port} is already forwarded by {seen_ports[key]}",
+                )
             seen_ports[key] = f"nics[{i}].hostfwd[{j}]"
 
 

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import re
 
-KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ssh-dss", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-             "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")  # fmt: skip
+KEY_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ssh-dss",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
 _USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\Z")
@@ -20,10 +28,13 @@ _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def parse_user(value: str) -> str:
     if not _USER.match(value):
-        raise ValueError(f"{value!r} is not a user name: a lower-case letter or '_' first, then a-z, 0-9, '_', '-', "
-                         "at most 32")  # fmt: skip
+        raise ValueError(
+            f"{value!r} is not a user name: a lower-case letter or '_' first, then a-z, 0-9, '_', '-', at most 32"
+        )
     if value == "root":
-        raise ValueError("'root' is not made by cloud-init; leave user out to give the keys to the image's default user")
+        raise ValueError(
+            "'root' is not made by cloud-init; leave user out to give the keys to the image's default user"
+        )
     return value
 
 
@@ -40,8 +51,10 @@ def parse_key(value: str) -> str:
     kind, _, rest = value.strip().partition(" ")
     blob, _, _comment = rest.strip().partition(" ")
     if kind not in KEY_TYPES:
-        raise ValueError(f"{value[:40]!r}... is not a public key: it must start with a key type such as ssh-ed25519 "
-                         "(options before the type are not taken)")  # fmt: skip
+        raise ValueError(
+            f"{value[:40]!r}... is not a public key: it must start with a key type such as ssh-ed25519 "
+            "(options before the type are not taken)"
+        )
     try:
         raw = base64.b64decode(blob, validate=True)
         length = int.from_bytes(raw[:4], "big")
@@ -58,8 +71,10 @@ def parse_user_data(value: str) -> str:
     if m := _CONTROL_BUT_LINES.search(value):
         raise ValueError(f"contains a control character (U+{ord(m.group()):04X})")
     if not value.lstrip().startswith(USER_DATA_HEADERS):
-        raise ValueError("cloud-init would ignore it: it must begin with #cloud-config (or #!, #include, "
-                         "#cloud-boothook, Content-Type:)")  # fmt: skip
+        raise ValueError(
+            "cloud-init would ignore it: it must begin with #cloud-config (or #!, #include, "
+            "#cloud-boothook, Content-Type:)"
+        )
     return value.lstrip() if value.endswith("\n") else value.lstrip() + "\n"
 
 

@@ -27,13 +27,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def parse_memory(value: object) -> int:
     """``"8G"`` -> 8192 MiB; a bare number is MiB, as QEMU reads ``-m``."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a size; write e.g. \"8G\" or \"512M\"")
+        raise ValueError(f'{value!r} is not a size; write e.g. "8G" or "512M"')
     if isinstance(value, int):
         mib = value
     else:
         m = _SIZE.match(str(value))
         if not m:
-            raise ValueError(f"{value!r} is not a size; write e.g. \"8G\" or \"512M\"")
+            raise ValueError(f'{value!r} is not a size; write e.g. "8G" or "512M"')
         mib = float(m.group(1)) * _FACTOR_MIB[m.group(2).upper()]  # 309 digits or more make inf: too large below
     if mib > _MAX_MEMORY_MIB:
         raise ValueError(f"{value!r} is too large: at most 4P (x86-64 addresses 52 physical bits)")
@@ -53,13 +53,13 @@ _MAX_DISK = 2**55
 def parse_disk_size(value: object) -> int:
     """``"40G"`` -> bytes (powers of 1024, as qemu-img reads them); a bare integer is bytes, as for qemu-img."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a size; write e.g. \"40G\"")
+        raise ValueError(f'{value!r} is not a size; write e.g. "40G"')
     if isinstance(value, int):
         size = value
     else:
         m = _DISK_SIZE.match(str(value))
         if not m:
-            raise ValueError(f"{value!r} is not a size; write e.g. \"40G\" or \"512M\"")
+            raise ValueError(f'{value!r} is not a size; write e.g. "40G" or "512M"')
         size = float(m.group(1)) * _DISK_FACTOR[m.group(2).upper()]
     if size > _MAX_DISK:
         raise ValueError(f"{value!r} is too large: at most 32P")
@@ -113,7 +113,9 @@ def parse_hostfwd(value: str) -> HostFwd:
     """QEMU's ``[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport``; no host address means loopback."""
     m = _HOSTFWD.match(value.strip())
     if not m:
-        raise ValueError(f"{value!r} is not a forward; write proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp::2222-:22")
+        raise ValueError(
+            f"{value!r} is not a forward; write proto:hostaddr:hostport-guestaddr:guestport, e.g. tcp::2222-:22"
+        )
     proto, host_addr, host_port, guest_addr, guest_port = m.groups()
     _check_endpoint(value, host_addr, host_port)
     _check_endpoint(value, guest_addr, guest_port)
@@ -139,7 +141,9 @@ def parse_rule_arg(text: str, *, host_side_only: bool = False) -> HostFwd:
     rule = text.strip()
     host_side = _HOST_SIDE.match(rule) if host_side_only else None
     if host_side_only and not host_side and not _HOSTFWD.match(rule):
-        raise ProfileError(f"{text!r} is not a forward; write proto:hostaddr:hostport, e.g. tcp::2222 or :2222, or the whole rule")
+        raise ProfileError(
+            f"{text!r} is not a forward; write proto:hostaddr:hostport, e.g. tcp::2222 or :2222, or the whole rule"
+        )
     try:
         if not host_side:
             return parse_hostfwd(text)

@@ -269,7 +269,14 @@ class Table:
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table", float: "a number"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+        float: "a number",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 

@@ -30,7 +30,9 @@ def check_ifname(value: str) -> str:
     """A Linux interface name: the kernel's limits, and nothing a path or a command line could misread."""
     plain = 0 < len(value.encode()) < IFNAMSIZ and value not in (".", "..") and not value.startswith("-")
     if not plain or any(c in "/:\0" or c.isspace() for c in value):
-        raise ValueError(f"{value!r} is not a network interface name (at most {IFNAMSIZ - 1} bytes, no '/', ':' or spaces)")
+        raise ValueError(
+            f"{value!r} is not a network interface name (at most {IFNAMSIZ - 1} bytes, no '/', ':' or spaces)"
+        )
     return value
 
 

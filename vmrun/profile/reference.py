@@ -82,7 +82,7 @@ def _title(section: str) -> str:
         return "`[[drives]]`"
     if not kind:
         return f"`[[{group}]]`, every {'type' if group == 'nics' else 'kind'}"
-    return f"`[[{group}]]` with {'type' if group == 'nics' else 'kind'} = \"{kind}\""
+    return f'`[[{group}]]` with {"type" if group == "nics" else "kind"} = "{kind}"'
 
 
 def render(found: list[Key] | None = None) -> str:

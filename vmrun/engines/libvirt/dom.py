@@ -19,8 +19,16 @@ if TYPE_CHECKING:
 
 
 # virDomainState -> what `ps` says, as QEMU's own run states read
-STATES = {0: "unknown", 1: "running", 2: "blocked", 3: "paused", 4: "shutting down", 5: "shut off", 6: "crashed",
-          7: "suspended"}  # fmt: skip
+STATES = {
+    0: "unknown",
+    1: "running",
+    2: "blocked",
+    3: "paused",
+    4: "shutting down",
+    5: "shut off",
+    6: "crashed",
+    7: "suspended",
+}
 
 
 def lookup(conn: Any, name: str) -> Any | None:
@@ -77,8 +85,17 @@ def state_of(dom: Any) -> RunState:
         argv=[],
         started=0.0,
         phase=RUNNING,
-        nics=[NicState(n["id"], n.get("type", ""), n.get("model", ""), n.get("mac", ""), hotplugged=n.get("hotplugged") == "yes",
-                       phase=n.get("phase", RUNNING)) for n in meta.get("nics", [])],  # fmt: skip
+        nics=[
+            NicState(
+                n["id"],
+                n.get("type", ""),
+                n.get("model", ""),
+                n.get("mac", ""),
+                hotplugged=n.get("hotplugged") == "yes",
+                phase=n.get("phase", RUNNING),
+            )
+            for n in meta.get("nics", [])
+        ],
         forwards=[Forward(f["nic"], f["rule"]) for f in meta.get("forwards", [])],
         memory_mib=max_kib // 1024,
         smp=vcpus,

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from vmrun.engines.libvirt.vm import LibvirtVm
 
 
-def migrate(vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: bool,
-            shared_storage: bool = False) -> Migrated:  # fmt: skip
+def migrate(
+    vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool = False
+) -> Migrated:
     """Move a running domain to the libvirt at ``to``; forwards added live are added again there.
 
     The client opens the target itself when it can (then libvirt reports the downtime);
@@ -56,7 +57,9 @@ def migrate(vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: 
                     dom.migrateToURI3(to, {}, flags | libvirt.VIR_MIGRATE_PEER2PEER)
                     new = None
             seconds = time.monotonic() - start
-            stats = lv.quietly(lambda: new.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)) if new is not None else None
+            stats = (
+                lv.quietly(lambda: new.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)) if new is not None else None
+            )
             downtime = (stats or {}).get("downtime")
         finally:
             if dconn is not None:

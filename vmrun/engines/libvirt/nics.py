@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from vmrun import ui
 from vmrun.adapters import libvirt as lv
+from vmrun.engines.base import Added
+from vmrun.engines.common import new_nic, no_such_forward, same_host_side, user_nic
 from vmrun.engines.libvirt.dom import metadata
 from vmrun.engines.libvirt.host import userspace_ovs
 from vmrun.errors import EngineError, QmpError, StateError
-from vmrun.engines.base import Added
-from vmrun.engines.common import new_nic, no_such_forward, same_host_side, user_nic
 from vmrun.profile.fields import parse_hostfwd, parse_rule_arg
 from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward
 
@@ -84,12 +84,20 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Added:
         meta = metadata(dom) or {"nics": [], "forwards": []}
         profile = load_profile(meta["profile"])
         nic = new_nic(raw, profile, [(n["id"], n.get("mac"), n.get("phase", RUNNING)) for n in meta["nics"]])
-        built = interface_xml(profile, nic, libvirt_version=dom.connect().getLibVersion(),
-                              userspace_ovs=userspace_ovs([nic], vm.uri))
+        built = interface_xml(
+            profile, nic, libvirt_version=dom.connect().getLibVersion(), userspace_ovs=userspace_ovs([nic], vm.uri)
+        )
         for warning in built.warnings:
             ui.notice(warning)
         # Recorded before libvirt is asked: an add killed from here on leaves a NIC `nic del` takes out.
-        entry = {"id": nic.id, "type": nic.type.value, "model": nic.model, "mac": nic.mac, "hotplugged": "yes", "phase": ADDING}
+        entry = {
+            "id": nic.id,
+            "type": nic.type.value,
+            "model": nic.model,
+            "mac": nic.mac,
+            "hotplugged": "yes",
+            "phase": ADDING,
+        }
         meta["nics"].append(entry)
         _save(dom, meta)
         try:
@@ -119,11 +127,15 @@ def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
         if nic is None:
             raise StateError(f"{vm.name}: no NIC {nic_id!r}", hint=f"vmrun nic list {vm.name} -c {vm.uri}")
         if nic.get("carried") == CARRIED:
-            raise StateError(f"{vm.name}: {nic_id} is passed to QEMU in <qemu:commandline>, which libvirt cannot unplug",
-                             hint="it goes with the domain (vmrun down)")  # fmt: skip
+            raise StateError(
+                f"{vm.name}: {nic_id} is passed to QEMU in <qemu:commandline>, which libvirt cannot unplug",
+                hint="it goes with the domain (vmrun down)",
+            )
         resumed = nic.get("phase") in (ADDING, REMOVING)  # a command cut short: libvirt may have done its part
         if not resumed:
-            nic["phase"] = REMOVING  # recorded before libvirt is asked: a del killed from here on is finished by the next
+            nic["phase"] = (
+                REMOVING  # recorded before libvirt is asked: a del killed from here on is finished by the next
+            )
             _save(dom, meta)
         if f"'ua-{nic_id}'" in dom.XMLDesc(0):
             try:
@@ -139,8 +151,10 @@ def delete(vm: LibvirtVm, nic_id: str, *, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while f"'ua-{nic_id}'" in dom.XMLDesc(0):
             if time.monotonic() >= deadline:
-                raise StateError(f"{vm.name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
-                                 hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down")  # fmt: skip
+                raise StateError(
+                    f"{vm.name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
+                    hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
+                )
             time.sleep(DETACH_POLL)
         meta["nics"] = [n for n in meta["nics"] if n["id"] != nic_id]
         meta["forwards"] = [f for f in meta["forwards"] if f["nic"] != nic_id]

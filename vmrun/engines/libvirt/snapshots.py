@@ -16,10 +16,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from vmrun.adapters import libvirt as lv
-from vmrun.errors import StateError
 from vmrun.engines.base import Snapshot, Waiting
 from vmrun.engines.common import SNAPSHOT_FORMATS
-
+from vmrun.errors import StateError
 
 
 def _check_disks(name: str, dom: Any) -> None:
@@ -29,22 +28,32 @@ def _check_disks(name: str, dom: Any) -> None:
         target = (disk.find("target") if disk.find("target") is not None else ET.Element("t")).get("dev", "?")
         # A running transient disk's <source> is libvirt's overlay; the user's image is its backing store.
         transient = disk.find("transient") is not None
-        source = disk.find("backingStore/source") if transient and disk.find("backingStore/source") is not None \
+        source = (
+            disk.find("backingStore/source")
+            if transient and disk.find("backingStore/source") is not None
             else disk.find("source")
+        )
         file = (source.get("file") or source.get("dev") or "?") if source is not None else "?"
         driver = disk.find("driver")
         fmt = (driver.get("type") if driver is not None else None) or "raw"
         if transient:
-            raise StateError(f"{name}: disk {target} ({file}) is transient (up --snapshot): libvirt cannot snapshot it",
-                             hint=f"vmrun down {name}, then vmrun up {name} without --snapshot")  # fmt: skip
+            raise StateError(
+                f"{name}: disk {target} ({file}) is transient (up --snapshot): libvirt cannot snapshot it",
+                hint=f"vmrun down {name}, then vmrun up {name} without --snapshot",
+            )
         if fmt not in SNAPSHOT_FORMATS:
-            raise StateError(f"{name}: disk {target} ({file}) is {fmt}, which cannot hold internal snapshots",
-                             hint=f"convert it (qemu-img convert -O qcow2 {file} new.qcow2)")  # fmt: skip
+            raise StateError(
+                f"{name}: disk {target} ({file}) is {fmt}, which cannot hold internal snapshots",
+                hint=f"convert it (qemu-img convert -O qcow2 {file} new.qcow2)",
+            )
 
 
 def _lookup(name: str, dom: Any, tag: str) -> Any:
-    snap = lv.lookup(lambda: dom.snapshotLookupByName(tag, 0), "VIR_ERR_NO_DOMAIN_SNAPSHOT",
-                     f"{name}: libvirt cannot look up snapshot {tag!r}")  # fmt: skip
+    snap = lv.lookup(
+        lambda: dom.snapshotLookupByName(tag, 0),
+        "VIR_ERR_NO_DOMAIN_SNAPSHOT",
+        f"{name}: libvirt cannot look up snapshot {tag!r}",
+    )
     if snap is None:
         raise StateError(f"{name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {name}")
     return snap
@@ -54,9 +63,13 @@ def _snapshot(snap: Any) -> Snapshot:
     root = ET.fromstring(snap.getXMLDesc(0))
     disks = [d.get("name", "?") for d in root.iter("disk") if d.get("snapshot") not in ("no", None)]
     return Snapshot(
-        tag=root.findtext("name", ""), id=root.findtext("name", ""), date=float(root.findtext("creationTime") or 0),
-        vm_state_size=None, vm_clock=None, disks=disks,  # libvirt does not say either
-    )  # fmt: skip
+        tag=root.findtext("name", ""),
+        id=root.findtext("name", ""),
+        date=float(root.findtext("creationTime") or 0),
+        vm_state_size=None,
+        vm_clock=None,
+        disks=disks,  # libvirt does not say either
+    )
 
 
 def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
@@ -82,8 +95,9 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
     _on_snapshot(vm, tag, lambda dom, snap: snap.delete(0), "deleting", "of", "deleted", waiting)
 
 
-def _on_snapshot(vm: Any, tag: str, act: Callable[[Any, Any], Any], doing: str, preposition: str, done: str,
-                 waiting: Waiting) -> None:  # fmt: skip
+def _on_snapshot(
+    vm: Any, tag: str, act: Callable[[Any, Any], Any], doing: str, preposition: str, done: str, waiting: Waiting
+) -> None:
     """Look the snapshot up (StateError if there is none), then act on it; libvirt's refusal on one line."""
     with vm.domain() as dom:
         snap = _lookup(vm.name, dom, tag)

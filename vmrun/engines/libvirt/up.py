@@ -51,13 +51,23 @@ class StartedDomain:
         self.vm.down(timeout=30.0)
 
 
-def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[str], None] = lambda _: None,
-       options: RunOptions = RunOptions()) -> LibvirtVm:  # fmt: skip
+def up(
+    profile: Profile,
+    uri: str,
+    *,
+    persist: bool = False,
+    notice: Callable[[str], None] = lambda _: None,
+    options: RunOptions = RunOptions(),
+) -> LibvirtVm:
     from vmrun.engines.libvirt.xml import domain_xml
 
     if profile.cloud_init is not None:
-        raise ProfileError("is not carried to libvirt: the seed ISO would have to be on its host", source=profile.source,
-                           field="cloud_init", hint="use the qemu engine for a cloud image's first boot")  # fmt: skip
+        raise ProfileError(
+            "is not carried to libvirt: the seed ISO would have to be on its host",
+            source=profile.source,
+            field="cloud_init",
+            hint="use the qemu engine for a cloud image's first boot",
+        )
     profile = run_options(profile, options, persist=persist)
     _disks_here(profile, uri)
     with lv.connect(uri) as conn:
@@ -65,13 +75,20 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
         if old is not None and old.isActive():
             raise StateError(f"{profile.name}: already running on {uri}", hint=f"vmrun down {profile.name} -c {uri}")
         made = disks.ensure(profile, notice)  # before libvirt opens them; kept if the rest fails (see vmrun.disks)
-        built = domain_xml(profile, accel=choose_accel(conn, profile.accel), emulator=emulator(conn, profile),
-                           libvirt_version=conn.getLibVersion(),
-                           userspace_ovs=userspace_ovs(profile.nics, uri))  # fmt: skip
+        built = domain_xml(
+            profile,
+            accel=choose_accel(conn, profile.accel),
+            emulator=emulator(conn, profile),
+            libvirt_version=conn.getLibVersion(),
+            userspace_ovs=userspace_ovs(profile.nics, uri),
+        )
         for warning in built.warnings:
             notice(warning)
-        with lv.failing(f"{profile.name}: libvirt at {uri} refused to start it", error=LaunchError,
-                        hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`"):  # fmt: skip
+        with lv.failing(
+            f"{profile.name}: libvirt at {uri} refused to start it",
+            error=LaunchError,
+            hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`",
+        ):
             if persist:
                 dom = conn.defineXML(built.xml)
                 try:
@@ -90,8 +107,10 @@ def up(profile: Profile, uri: str, *, persist: bool = False, notice: Callable[[s
 def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Profile:
     """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once)."""
     if options.boot_cdrom:
-        raise ProfileError("--cdrom needs the qemu engine: libvirt has no boot-once",
-                           hint="set cdrom = \"ISO\" in the profile (or --set cdrom=ISO): libvirt boots the disk, then the CD-ROM")  # fmt: skip
+        raise ProfileError(
+            "--cdrom needs the qemu engine: libvirt has no boot-once",
+            hint='set cdrom = "ISO" in the profile (or --set cdrom=ISO): libvirt boots the disk, then the CD-ROM',
+        )
     if not options.snapshot:
         return profile
     if persist:
@@ -105,6 +124,9 @@ def _disks_here(profile: Profile, uri: str) -> None:
     wanted = [i for i, d in enumerate(profile.drives) if d.made_by_vmrun]
     if wanted and host_of(uri) != "local":
         key = "backing" if profile.drives[wanted[0]].backing else "size"
-        raise ProfileError(f"vmrun makes disk images only when libvirt runs on this host, not at {uri}",
-                           source=profile.source, field=f"drives[{wanted[0]}].{key}",
-                           hint="make the image there with qemu-img create, and leave size and backing out")  # fmt: skip
+        raise ProfileError(
+            f"vmrun makes disk images only when libvirt runs on this host, not at {uri}",
+            source=profile.source,
+            field=f"drives[{wanted[0]}].{key}",
+            hint="make the image there with qemu-img create, and leave size and backing out",
+        )

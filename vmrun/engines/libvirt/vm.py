@@ -67,9 +67,13 @@ class LibvirtVm:
                 state = state_of(dom)
         except (ProfileError, StateError, EngineError) as e:
             return VmStatus(self.name, None, "unreachable", None, None, e.message, engine=self.engine, host=self.host)
-        return VmStatus(self.name, None, STATES.get(code, "unknown"), None, state, None, engine=self.engine, host=self.host)
+        return VmStatus(
+            self.name, None, STATES.get(code, "unknown"), None, state, None, engine=self.engine, host=self.host
+        )
 
-    def down(self, *, timeout: float = 60.0, force: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
+    def down(
+        self, *, timeout: float = 60.0, force: bool = False, progress: Callable[[str], None] = lambda _: None
+    ) -> str:
         """ACPI shutdown (pressed again while the guest boots), then destroy after ``timeout``."""
         with self.domain() as dom:
             if not dom.isActive():
@@ -102,8 +106,10 @@ class LibvirtVm:
     def autostart(self, on: bool) -> None:
         with self.domain() as dom:
             if not dom.isPersistent():
-                raise StateError(f"{self.name} is transient: libvirt cannot start it at boot",
-                                 hint=f"vmrun down {self.name}, then vmrun up {self.name} --persist")  # fmt: skip
+                raise StateError(
+                    f"{self.name} is transient: libvirt cannot start it at boot",
+                    hint=f"vmrun down {self.name}, then vmrun up {self.name} --persist",
+                )
             dom.setAutostart(int(on))
 
     # --- what commands ask of it (vmrun.engines.base.RunningVm) ---
@@ -159,12 +165,18 @@ class LibvirtVm:
     def console(self) -> None:
         import os
 
-        os.execvp("virsh", ["virsh", "-c", self.uri, "console", self.name])  # libvirt's client knows its stream protocol
+        os.execvp(
+            "virsh", ["virsh", "-c", self.uri, "console", self.name]
+        )  # libvirt's client knows its stream protocol
 
     def log(self, *, qemu_output: bool, follow: bool) -> None:
-        raise not_supported(self.name, "log", self.engine,
-                            hint=f"libvirt keeps it on {self.host}: /var/log/libvirt/qemu/{self.name}.log; "
-                            f"vmrun console {self.name} shows its serial console")  # fmt: skip
+        raise not_supported(
+            self.name,
+            "log",
+            self.engine,
+            hint=f"libvirt keeps it on {self.host}: /var/log/libvirt/qemu/{self.name}.log; "
+            f"vmrun console {self.name} shows its serial console",
+        )
 
     def display(self) -> Any:
         from vmrun.display import display_from_xml
@@ -176,9 +188,13 @@ class LibvirtVm:
         return None
 
     def launched_argv(self) -> list[str]:
-        raise not_supported(self.name, "show --running", self.engine,
-                            hint=f"libvirt wrote its QEMU command line on {self.host}: /var/log/libvirt/qemu/{self.name}.log; "
-                            f"vmrun show {self.name} --libvirt for the XML")  # fmt: skip
+        raise not_supported(
+            self.name,
+            "show --running",
+            self.engine,
+            hint=f"libvirt wrote its QEMU command line on {self.host}: /var/log/libvirt/qemu/{self.name}.log; "
+            f"vmrun show {self.name} --libvirt for the XML",
+        )
 
     def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated:
         from vmrun.engines.libvirt.migrate import migrate

@@ -23,9 +23,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from vmrun.argv import is_q35
-from vmrun.net.base import nic_field
-from vmrun.errors import ProfileError
-from vmrun.profile.model import Accel, Nic, NicType, Profile
 from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: also asked of this module
     CARRIED,
     CARRIED_SLOTS,
@@ -39,8 +36,21 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
 )
 from vmrun.engines.libvirt.xmldisks import DiskXml
 from vmrun.engines.libvirt.xmlnics import NicXml
+from vmrun.errors import ProfileError
+from vmrun.net.base import nic_field
+from vmrun.profile.model import Accel, Nic, NicType, Profile
 
-__all__ = ["CARRIED", "DEFAULT_LIBVIRT", "PASST_SINCE", "VMRUN_NS", "DomainXml", "domain_xml", "interface_xml", "read_metadata"]
+__all__ = [
+    "CARRIED",
+    "DEFAULT_LIBVIRT",
+    "PASST_SINCE",
+    "VMRUN_NS",
+    "DomainXml",
+    "domain_xml",
+    "interface_xml",
+    "read_metadata",
+]
+
 
 @dataclass(frozen=True)
 class DomainXml:
@@ -48,8 +58,14 @@ class DomainXml:
     warnings: tuple[str, ...]
 
 
-def domain_xml(profile: Profile, *, accel: Accel, emulator: str, libvirt_version: int = DEFAULT_LIBVIRT,
-               userspace_ovs: frozenset[str] = frozenset()) -> DomainXml:
+def domain_xml(
+    profile: Profile,
+    *,
+    accel: Accel,
+    emulator: str,
+    libvirt_version: int = DEFAULT_LIBVIRT,
+    userspace_ovs: frozenset[str] = frozenset(),
+) -> DomainXml:
     """The libvirt domain of ``profile``; ``accel`` is KVM or TCG (already chosen), ``emulator`` QEMU's path there.
 
     ``userspace_ovs``: the OVS bridges known to be on the userspace (netdev) datapath there; their
@@ -63,8 +79,9 @@ def domain_xml(profile: Profile, *, accel: Accel, emulator: str, libvirt_version
     return DomainXml(ET.tostring(root, encoding="unicode") + "\n", tuple(build.warnings))
 
 
-def interface_xml(profile: Profile, nic: Nic, *, libvirt_version: int = DEFAULT_LIBVIRT,
-                  userspace_ovs: frozenset[str] = frozenset()) -> DomainXml:
+def interface_xml(
+    profile: Profile, nic: Nic, *, libvirt_version: int = DEFAULT_LIBVIRT, userspace_ovs: frozenset[str] = frozenset()
+) -> DomainXml:
     """One NIC as a libvirt ``<interface>`` (for attachDeviceFlags); a user NIC's forwards are not in it
     below libvirt 9.2: add them live with ``hostfwd_add hostua-ID ...`` through the monitor."""
     build = _Build(profile, libvirt_version, userspace_ovs)
@@ -125,7 +142,9 @@ class _Build(DiskXml, NicXml):
         if p.process:
             self.warnings.append(f'process = "{p.process}" is not carried: libvirt names the process itself')
         if p.cloud_init:
-            self.warnings.append("cloud_init is not carried: `up` under libvirt refuses it (the seed would be on its host)")
+            self.warnings.append(
+                "cloud_init is not carried: `up` under libvirt refuses it (the seed would be on its host)"
+            )
         metadata = sub(root, "metadata")
         sub(root, "memory", str(p.memory_mib), unit="MiB", dumpCore=machine.dump_core)
         if machine.nosharepages:
@@ -182,12 +201,17 @@ class _Build(DiskXml, NicXml):
             elif key == "mem-merge" and state:
                 m.nosharepages = state == "off"
             elif key == "accel":
-                raise self.refuse("machine", f"{pair!r}: the accelerator is the profile's `accel` key on libvirt",
-                                  hint=f'write accel = "{value}" and machine = "{head}"')  # fmt: skip
+                raise self.refuse(
+                    "machine",
+                    f"{pair!r}: the accelerator is the profile's `accel` key on libvirt",
+                    hint=f'write accel = "{value}" and machine = "{head}"',
+                )
             else:
-                raise self.refuse("machine", f"{pair!r} has no libvirt equivalent (usb, vmport, smm, "
-                                  "dump-guest-core and mem-merge do)",
-                                  hint="remove it, or pass -machine in extra_args")  # fmt: skip
+                raise self.refuse(
+                    "machine",
+                    f"{pair!r} has no libvirt equivalent (usb, vmport, smm, dump-guest-core and mem-merge do)",
+                    hint="remove it, or pass -machine in extra_args",
+                )
         return m
 
     def boot(self, os_el: ET.Element, machine: _Machine) -> None:
@@ -212,8 +236,11 @@ class _Build(DiskXml, NicXml):
         model, *flags = self.p.cpu.split(",")
         for flag in flags:
             if "=" in flag:
-                raise self.refuse("cpu", f"{flag!r}: libvirt sets CPU features on or off, not to values",
-                                  hint="write +FEATURE or -FEATURE, or pass -cpu in extra_args")  # fmt: skip
+                raise self.refuse(
+                    "cpu",
+                    f"{flag!r}: libvirt sets CPU features on or off, not to values",
+                    hint="write +FEATURE or -FEATURE, or pass -cpu in extra_args",
+                )
         if model == "host":
             if accel is not Accel.KVM:
                 raise self.refuse("cpu", 'cpu = "host" needs KVM; this domain runs under TCG', hint='use cpu = "max"')
@@ -237,8 +264,9 @@ class _Build(DiskXml, NicXml):
             else:
                 passed.append(arg)
         if passed:
-            self.warnings.append("extra_args are passed in <qemu:commandline>: "
-                                 "libvirt marks the domain tainted (custom-argv)")
+            self.warnings.append(
+                "extra_args are passed in <qemu:commandline>: libvirt marks the domain tainted (custom-argv)"
+            )
             self.qemu_args += passed
         return reboot
 
@@ -292,19 +320,24 @@ class _Build(DiskXml, NicXml):
             passwd = None
             if s.ticketing and s.password is not None:
                 passwd = s.password
-                self.warnings.append("spice.password is in the domain XML: "
-                                     "libvirt clients with full access can read it")
+                self.warnings.append(
+                    "spice.password is in the domain XML: libvirt clients with full access can read it"
+                )
             elif s.ticketing:
-                self.warnings.append("spice.ticketing without spice.password: libvirt turns ticketing off "
-                                     "(unless its qemu.conf sets spice_password)")  # fmt: skip
+                self.warnings.append(
+                    "spice.ticketing without spice.password: libvirt turns ticketing off "
+                    "(unless its qemu.conf sets spice_password)"
+                )
             graphics = sub(devices, "graphics", type="spice", port=s.port, autoport="no", passwd=passwd)
             sub(graphics, "listen", type="address", address=s.addr)
         elif display == "vnc":
             graphics = sub(devices, "graphics", type="vnc", port=-1, autoport="yes")
             sub(graphics, "listen", type="address", address="127.0.0.1")
         elif display != "none":
-            self.warnings.append(f'display = "{p.display}" is not carried: a libvirt domain has no local window '
-                                 "(libvirt chooses its own display)")  # fmt: skip
+            self.warnings.append(
+                f'display = "{p.display}" is not carried: a libvirt domain has no local window '
+                "(libvirt chooses its own display)"
+            )
         vga = p.vga or "std"  # QEMU's default card, there even with -display none
         if vga not in VIDEO:
             raise self.refuse("vga", f"{vga!r} has no libvirt video model", hint=f"use one of {', '.join(VIDEO)}")
@@ -316,7 +349,14 @@ class _Build(DiskXml, NicXml):
         vm = sub(metadata, "vmrun:vm", **{"xmlns:vmrun": VMRUN_NS})
         sub(vm, "vmrun:profile", path=os.path.abspath(self.p.source))
         for nic in self.p.nics:
-            sub(vm, "vmrun:nic", id=nic.id, type=nic.type.value, model=nic.model, mac=nic.mac,
-                 carried=CARRIED if nic.id in self.carried else None)  # fmt: skip
+            sub(
+                vm,
+                "vmrun:nic",
+                id=nic.id,
+                type=nic.type.value,
+                model=nic.model,
+                mac=nic.mac,
+                carried=CARRIED if nic.id in self.carried else None,
+            )
         for nic, fwd in self.p.forwards:
             sub(vm, "vmrun:forward", nic=nic.id, rule=str(fwd))

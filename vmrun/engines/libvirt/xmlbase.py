@@ -15,8 +15,15 @@ CARRIED = "qemu-commandline"  # a NIC libvirt does not know: QEMU gets it throug
 
 VIDEO = {"std": "vga", "cirrus": "cirrus", "vmware": "vmvga", "qxl": "qxl", "virtio": "virtio", "none": "none"}
 NIC_MODEL = {"virtio-net-pci": "virtio", "virtio-net": "virtio"}
-INTERFACE_TYPE = {NicType.USER: "user", NicType.PASST: "user", NicType.BRIDGE: "bridge", NicType.OVS: "bridge",
-                   NicType.MACVTAP: "direct", NicType.NETWORK: "network", NicType.TAP: "ethernet"}  # fmt: skip
+INTERFACE_TYPE = {
+    NicType.USER: "user",
+    NicType.PASST: "user",
+    NicType.BRIDGE: "bridge",
+    NicType.OVS: "bridge",
+    NicType.MACVTAP: "direct",
+    NicType.NETWORK: "network",
+    NicType.TAP: "ethernet",
+}
 FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vpc", "bochs", "cloop", "dmg", "luks"}
 AIO = {"threads", "native", "io_uring"}
 CACHE = {"none", "writeback", "writethrough", "directsync", "unsafe"}
@@ -30,8 +37,15 @@ CARRIED_SLOTS = {False: range(0x1F, 0x0F, -1), True: range(0x1C, 0x0F, -1)}
 def pci_address(parent: ET.Element, addr: str) -> ET.Element:
     """A pinned PCI slot (``0x5``, ``05.1``) as libvirt's <address>, on the root bus."""
     slot, _, function = addr.partition(".")
-    return sub(parent, "address", type="pci", domain="0x0000", bus="0x00", slot=f"0x{int(slot, 16):02x}",
-                function=f"0x{int(function or '0', 16):x}")  # fmt: skip
+    return sub(
+        parent,
+        "address",
+        type="pci",
+        domain="0x0000",
+        bus="0x00",
+        slot=f"0x{int(slot, 16):02x}",
+        function=f"0x{int(function or '0', 16):x}",
+    )
 
 
 def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) -> ET.Element:

@@ -20,8 +20,14 @@ class DiskXml:
         for i, d in enumerate(self.p.drives):
             bus, prefix, device = self.bus(d, f"drives[{i}].interface")
             disk = sub(devices, "disk", type="block" if d.file.startswith("/dev/") else "file", device=device)
-            sub(disk, "driver", name="qemu", type=self.format(d, i), io=self.choice(d.aio, AIO, f"drives[{i}].aio"),
-                 cache=self.choice(d.cache, CACHE, f"drives[{i}].cache"))  # fmt: skip
+            sub(
+                disk,
+                "driver",
+                name="qemu",
+                type=self.format(d, i),
+                io=self.choice(d.aio, AIO, f"drives[{i}].aio"),
+                cache=self.choice(d.cache, CACHE, f"drives[{i}].cache"),
+            )
             if d.file.startswith("/dev/"):
                 sub(disk, "source", dev=d.file)
             else:
@@ -48,8 +54,12 @@ class DiskXml:
         """(bus, target prefix, device) for QEMU's ``if=``; IDE on q35 is its AHCI, as QEMU does it."""
         if d.interface == "ide":
             return ("sata", "sd", "disk") if self.q35 else ("ide", "hd", "disk")
-        buses = {"virtio": ("virtio", "vd", "disk"), "scsi": ("scsi", "sd", "disk"), "sata": ("sata", "sd", "disk"),
-                 "floppy": ("fdc", "fd", "floppy")}  # fmt: skip
+        buses = {
+            "virtio": ("virtio", "vd", "disk"),
+            "scsi": ("scsi", "sd", "disk"),
+            "sata": ("sata", "sd", "disk"),
+            "floppy": ("fdc", "fd", "floppy"),
+        }
         if d.interface not in buses:
             raise self.refuse(where, f"{d.interface!r} has no libvirt disk bus", hint="use virtio, ide, sata or scsi")
         return buses[d.interface]
@@ -64,8 +74,9 @@ class DiskXml:
 
     def choice(self, value: str | None, known: set[str], where: str) -> str | None:
         if value is not None and value not in known:
-            raise self.refuse(where, f"{value!r} has no libvirt equivalent",
-                              hint=f"use one of {', '.join(sorted(known))}")
+            raise self.refuse(
+                where, f"{value!r} has no libvirt equivalent", hint=f"use one of {', '.join(sorted(known))}"
+            )
         return value
 
     # -- controllers ------------------------------------------------------------------------------

@@ -6,7 +6,15 @@ from __future__ import annotations
 import ipaddress
 import xml.etree.ElementTree as ET
 
-from vmrun.engines.libvirt.xmlbase import INTERFACE_TYPE, NIC_MODEL, PASST_SINCE, alias_ok, pci_address, sub, version_text
+from vmrun.engines.libvirt.xmlbase import (
+    INTERFACE_TYPE,
+    NIC_MODEL,
+    PASST_SINCE,
+    alias_ok,
+    pci_address,
+    sub,
+    version_text,
+)
 from vmrun.profile.model import Nic, NicType, Vhost, Via
 from vmrun.qemuopts import opts
 
@@ -18,19 +26,30 @@ class NicXml:
         ``hotplug``: for attachDeviceFlags, where a user NIC is plain slirp (vmrun adds its forwards live).
         """
         if not alias_ok(nic.id):
-            raise self.refuse(f"{where}.id", f"{nic.id!r}: libvirt aliases take letters, digits, '_' and '-' only",
-                              hint="rename the NIC")  # fmt: skip
+            raise self.refuse(
+                f"{where}.id",
+                f"{nic.id!r}: libvirt aliases take letters, digits, '_' and '-' only",
+                hint="rename the NIC",
+            )
         t = nic.type
         if t is NicType.PASST and self.version < PASST_SINCE:
-            raise self.refuse(f"{where}.type", f"passt needs libvirt 9.2 or later (the target has "
-                              f"{version_text(self.version)})", hint='use type = "user", whose forwards vmrun carries '
-                              "for libvirt 9.0")  # fmt: skip
+            raise self.refuse(
+                f"{where}.type",
+                f"passt needs libvirt 9.2 or later (the target has {version_text(self.version)})",
+                hint='use type = "user", whose forwards vmrun carries for libvirt 9.0',
+            )
         if t is NicType.NETDEV:
-            raise self.refuse(f"{where}.type", f"a -netdev {nic.backend} has no libvirt interface vmrun writes",
-                              hint='run this profile with engine = "qemu"')  # fmt: skip
+            raise self.refuse(
+                f"{where}.type",
+                f"a -netdev {nic.backend} has no libvirt interface vmrun writes",
+                hint='run this profile with engine = "qemu"',
+            )
         if t is NicType.TAP and nic.script is not None:
-            raise self.refuse(f"{where}.script", "libvirt makes its taps itself and runs no QEMU ifup script",
-                              hint='name an existing tap with ifname = ..., or use type = "bridge"')  # fmt: skip
+            raise self.refuse(
+                f"{where}.script",
+                "libvirt makes its taps itself and runs no QEMU ifup script",
+                hint='name an existing tap with ifname = ..., or use type = "bridge"',
+            )
         if t is NicType.USER and not hotplug and self.needs_commandline(nic):
             self.carry(nic, where)
             return None
@@ -87,8 +106,10 @@ class NicXml:
         sub(iface, "backend", type="passt")
         for j, fwd in enumerate(nic.hostfwd):
             if fwd.guest_addr:
-                self.warnings.append(f"{where}.hostfwd[{j}]: the guest address {fwd.guest_addr} is not carried: "
-                                     "passt forwards to the guest's own address")  # fmt: skip
+                self.warnings.append(
+                    f"{where}.hostfwd[{j}]: the guest address {fwd.guest_addr} is not carried: "
+                    "passt forwards to the guest's own address"
+                )
             forward = sub(iface, "portForward", proto=fwd.proto, address=fwd.host_addr)
             sub(forward, "range", start=fwd.host_port, to=fwd.guest_port)
 
@@ -99,8 +120,9 @@ class NicXml:
             if nic.helper:
                 self.warnings.append(f"{where}.helper is not carried: libvirt makes the tap itself")
         if nic.type is NicType.NETWORK and nic.uri not in ("qemu:///system", self.p.connect):
-            self.warnings.append(f"{where}.uri is not carried: the domain joins network {nic.network!r} "
-                                 "of the libvirt that runs it")  # fmt: skip
+            self.warnings.append(
+                f"{where}.uri is not carried: the domain joins network {nic.network!r} of the libvirt that runs it"
+            )
 
     def needs_commandline(self, nic: Nic) -> bool:
         """A user NIC libvirt cannot describe: forwards before passt (9.2), ``restrict``, or ``net`` with forwards."""
@@ -113,14 +135,22 @@ class NicXml:
         (without ``addr=`` QEMU takes slot 2, which libvirt has already given away)."""
         slot = next(self.slots, None)
         if slot is None:
-            raise self.refuse(where, "too many user NICs with forwards for the spare PCI slots vmrun uses",
-                              hint="give at most 16 user NICs forwards")  # fmt: skip
+            raise self.refuse(
+                where,
+                "too many user NICs with forwards for the spare PCI slots vmrun uses",
+                hint="give at most 16 user NICs forwards",
+            )
         if nic.net:
             self.user_net(nic, where)
         netdev = [("id", nic.id), ("net", nic.net), ("restrict", True if nic.restrict else None)]
         netdev += [("hostfwd", str(fwd)) for fwd in nic.hostfwd]
-        device = [("netdev", nic.id), ("mac", nic.mac), ("id", nic.id), ("bus", "pcie.0" if self.q35 else "pci.0"),
-                  ("addr", f"0x{slot:x}")]  # fmt: skip
+        device = [
+            ("netdev", nic.id),
+            ("mac", nic.mac),
+            ("id", nic.id),
+            ("bus", "pcie.0" if self.q35 else "pci.0"),
+            ("addr", f"0x{slot:x}"),
+        ]
         self.qemu_args += ["-netdev", opts("user", netdev), "-device", opts(nic.model, device)]
         self.carried.add(nic.id)
 
@@ -129,7 +159,8 @@ class NicXml:
         try:
             return ipaddress.IPv4Network(text if "/" in text else f"{text}/24", strict=False)
         except ValueError:
-            raise self.refuse(f"{where}.net", f"{text!r} is not an IPv4 network",
-                              hint="write e.g. 10.0.3.0/24") from None
+            raise self.refuse(
+                f"{where}.net", f"{text!r} is not an IPv4 network", hint="write e.g. 10.0.3.0/24"
+            ) from None
 
     # -- consoles and display ---------------------------------------------------------------------

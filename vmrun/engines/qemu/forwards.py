@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from vmrun import signals, ui
+from vmrun.adapters.qmp import Qmp
 from vmrun.engines.common import no_such_forward, same_host_side, user_nic
 from vmrun.errors import QmpError
 from vmrun.preflight import check_port_free
 from vmrun.profile.fields import parse_hostfwd, parse_rule_arg
-from vmrun.adapters.qmp import Qmp
 from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward
 
 if TYPE_CHECKING:

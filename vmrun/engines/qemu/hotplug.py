@@ -20,17 +20,17 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from vmrun import signals, ui
+from vmrun.adapters.qmp import Qmp
 from vmrun.argv import HOTPLUG_PORT, is_q35
+from vmrun.engines.base import Added
+from vmrun.engines.common import new_nic as new_nic_for
 from vmrun.errors import ProfileError, QmpError, StateError
 from vmrun.net import PrepareContext, backend_for
 from vmrun.net.base import NetdevSpec
-from vmrun.engines.base import Added
-from vmrun.engines.common import new_nic as new_nic_for
 from vmrun.net.hostobj import Recorder, release_recorded
 from vmrun.profile import load_profile
 from vmrun.profile.load import option_for_nic_key
 from vmrun.profile.model import Nic, Profile
-from vmrun.adapters.qmp import Qmp
 from vmrun.runstate import ADDING, REMOVING, RUNNING, Forward, NicState, RunState
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def _preflight(backend: Any, nic: Nic, profile: Profile, raw: dict[str, Any]) ->
         prefix = f"nic {nic.id}."
         if e.source != profile.source or not (e.field or "").startswith(prefix):
             raise
-        key = e.field[len(prefix):]  # type: ignore[index]
+        key = e.field[len(prefix) :]  # type: ignore[index]
         if key == "uri":  # no option of `nic add` gives it: the libvirt network named is what needed it
             key = "network"
         option = option_for_nic_key(nic.type.value, key)

@@ -14,23 +14,23 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from typing import Any
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 from vmrun import accel as accel_mod
 from vmrun import disks, preflight, proc, signals
+from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.argv import Control, RunOptions, build_argv
+from vmrun.engines.qemu.vm import Vm
 from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
 from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Accel, Profile
-from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.rundir import RunDir
 from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState
-from vmrun.engines.qemu.vm import Vm
 
 QMP_TIMEOUT = 30.0
 # What QEMU says when it runs as asked: `prelaunch` with -S, `inmigrate` with -incoming.
@@ -93,19 +93,22 @@ def clear_stale(vm: Vm) -> None:
 def check_cpu(profile: Profile, accel: Accel) -> None:
     if accel is Accel.TCG and profile.cpu and profile.cpu.split(",")[0] == "host":
         raise PreflightError(
-            "cpu = \"host\" needs KVM, and this VM would run under TCG (QEMU refuses it)",
-            source=profile.source, field="cpu",
-            hint="write cpu = \"max\" (all that TCG emulates), or accel = \"kvm\" on a host where KVM works",
-        )  # fmt: skip
+            'cpu = "host" needs KVM, and this VM would run under TCG (QEMU refuses it)',
+            source=profile.source,
+            field="cpu",
+            hint='write cpu = "max" (all that TCG emulates), or accel = "kvm" on a host where KVM works',
+        )
 
 
-def up(profile: Profile, *, notice: Callable[[str], None] = lambda _: None, options: RunOptions = RunOptions()) -> Launched:
+def up(
+    profile: Profile, *, notice: Callable[[str], None] = lambda _: None, options: RunOptions = RunOptions()
+) -> Launched:
     choice = accel_mod.choose(profile.accel)
     check_cpu(profile, choice.accel)
     if choice.notice:
         notice(choice.notice)
     elif choice.accel is Accel.KVM and (problem := accel_mod.kvm_problem()):
-        notice(f"accel = \"kvm\" but {problem}; the guest may hang (accel = \"auto\" falls back to TCG)")
+        notice(f'accel = "kvm" but {problem}; the guest may hang (accel = "auto" falls back to TCG)')
     for warning in spice_warnings(profile):
         notice(warning)
     vm = Vm.named(profile.name)
@@ -133,11 +136,24 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOption
             prepared.append(backend_for(nic).prepare(nic, ctx))
         qmp_fd = listen(run.qmp).detach()
         ctx.own_fds([qmp_fd])
-        control = Control(str(run.qmp), str(run.serial), str(run.serial_log), _spice_password_file(profile, run),
-                          qmp_fd, str(run.pidfile))  # fmt: skip
+        control = Control(
+            str(run.qmp),
+            str(run.serial),
+            str(run.serial_log),
+            _spice_password_file(profile, run),
+            qmp_fd,
+            str(run.pidfile),
+        )
         seed = _cloud_init_seed(profile, run)
-        argv = build_argv(profile, {p.nic.id: p.netdev for p in prepared}, qemu=qemu, accel=accel, control=control,
-                          seed=seed, run=options)  # fmt: skip
+        argv = build_argv(
+            profile,
+            {p.nic.id: p.netdev for p in prepared},
+            qemu=qemu,
+            accel=accel,
+            control=control,
+            seed=seed,
+            run=options,
+        )
         state = _state(profile, argv, accel.value, prepared)
         state.snapshot = options.snapshot
         vm.save(state)  # before QEMU exists: a vmrun killed from here on leaves a run folder naming it

@@ -22,12 +22,18 @@ import shlex
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vmrun.errors import RunStateError
 from vmrun.adapters.qmp import Qmp
+from vmrun.errors import RunStateError
 
 FILE = "snapshots.json"
-NIC_OPTIONS = {"bridge": ("--bridge", "bridge"), "macvtap": ("--macvtap", "parent"), "ovs": ("--ovs", "bridge"),
-               "network": ("--network", "network"), "user": ("--user", None), "passt": ("--passt", None)}  # fmt: skip
+NIC_OPTIONS = {
+    "bridge": ("--bridge", "bridge"),
+    "macvtap": ("--macvtap", "parent"),
+    "ovs": ("--ovs", "bridge"),
+    "network": ("--network", "network"),
+    "user": ("--user", None),
+    "passt": ("--passt", None),
+}
 
 
 @dataclass(frozen=True)
@@ -101,8 +107,14 @@ def saved_with(run: Any, tag: str, snapshot: dict[str, Any]) -> tuple[dict[str, 
     return found, nics
 
 
-def differences(name: str, tag: str, saved: dict[str, Device], saved_nics: list[dict[str, Any]],
-                now: dict[str, Device], now_nics: list[str]) -> tuple[list[str], list[str]]:  # fmt: skip
+def differences(
+    name: str,
+    tag: str,
+    saved: dict[str, Device],
+    saved_nics: list[dict[str, Any]],
+    now: dict[str, Device],
+    now_nics: list[str],
+) -> tuple[list[str], list[str]]:
     """(what differs, the commands that make the VM match), NICs by id and the rest by PCI path."""
     problems: list[str] = []
     dels: list[str] = []
@@ -120,7 +132,9 @@ def differences(name: str, tag: str, saved: dict[str, Device], saved_nics: list[
         elif was is None:
             problems.append(f"NIC {nic_id} was plugged in after {tag} was saved")
         else:
-            problems.append(f"NIC {nic_id} is at {is_.path} ({is_.kind}), not at {was.path} ({was.kind}) as at the save")
+            problems.append(
+                f"NIC {nic_id} is at {is_.path} ({is_.kind}), not at {was.path} ({was.kind}) as at the save"
+            )
         if is_ is not None:
             dels.append(f"vmrun nic del {name} {nic_id}")
         if was is not None:

@@ -22,11 +22,11 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from vmrun.engines.qemu import snapdevices
+from vmrun.adapters.qmp import Qmp
 from vmrun.engines.base import Snapshot, Waiting
 from vmrun.engines.common import SNAPSHOT_FORMATS
+from vmrun.engines.qemu import snapdevices
 from vmrun.errors import QmpError, RunStateError, StateError
-from vmrun.adapters.qmp import Qmp
 
 JOB_TIMEOUT = 600.0
 POLL = 0.1
@@ -52,24 +52,32 @@ def writable_disks(q: Qmp) -> list[Disk]:
         if not inserted or inserted.get("ro"):
             continue
         image = inserted.get("image", {})
-        disks.append(Disk(
-            device=entry.get("device") or entry.get("qdev", "?"), node=inserted.get("node-name", ""),
-            format=inserted.get("drv", image.get("format", "?")), file=inserted.get("file", "?"),
-            snapshots=tuple(image.get("snapshots", [])),
-        ))  # fmt: skip
+        disks.append(
+            Disk(
+                device=entry.get("device") or entry.get("qdev", "?"),
+                node=inserted.get("node-name", ""),
+                format=inserted.get("drv", image.get("format", "?")),
+                file=inserted.get("file", "?"),
+                snapshots=tuple(image.get("snapshots", [])),
+            )
+        )
     return disks
 
 
 def _usable(name: str, disks: list[Disk], vmstate: str | None) -> tuple[Disk, list[Disk]]:
     """(the disk for the vmstate, all writable disks), refusing what cannot hold an internal snapshot."""
     if not disks:
-        raise StateError(f"{name} has no writable disk to hold a snapshot",
-                         hint="give it a qcow2 drive: [[drives]] file = \"disk.qcow2\", size = \"1G\"")  # fmt: skip
+        raise StateError(
+            f"{name} has no writable disk to hold a snapshot",
+            hint='give it a qcow2 drive: [[drives]] file = "disk.qcow2", size = "1G"',
+        )
     for d in disks:
         if d.format not in SNAPSHOT_FORMATS:
-            raise StateError(f"{name}: drive {d.device} ({d.file}) is {d.format}, which cannot hold internal snapshots",
-                             hint=f"convert it (qemu-img convert -O qcow2 {d.file} new.qcow2), "
-                                  "or mark it readonly or snapshot in the profile")  # fmt: skip
+            raise StateError(
+                f"{name}: drive {d.device} ({d.file}) is {d.format}, which cannot hold internal snapshots",
+                hint=f"convert it (qemu-img convert -O qcow2 {d.file} new.qcow2), "
+                "or mark it readonly or snapshot in the profile",
+            )
     if vmstate is None:
         return disks[0], disks
     chosen = next((d for d in disks if vmstate in (d.device, d.node)), None)
@@ -90,8 +98,9 @@ def _job(q: Qmp, command: str, arguments: dict[str, Any], what: str) -> None:
         if job.get("status") == "concluded":
             q.execute("job-dismiss", {"id": job_id}, timeout=JOB_TIMEOUT)
             if job.get("error"):
-                raise QmpError(f"{what}: {job['error']}", sent={"execute": command, "arguments": arguments},
-                               received=job)  # fmt: skip
+                raise QmpError(
+                    f"{what}: {job['error']}", sent={"execute": command, "arguments": arguments}, received=job
+                )
             return
         if time.monotonic() >= deadline:
             raise QmpError(f"{what}: not done after {JOB_TIMEOUT:.0f} s (job {job_id} still {job.get('status')})")
@@ -146,8 +155,9 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
         # The vmstate is where the save put it: the disk whose copy of the tag carries it.
         holder = next((d for d in disks if (s := d.has(tag)) and s.get("vm-state-size", 0) > 0), None)
         if holder is None:
-            raise StateError(f"{vm.name} has no snapshot {tag!r} with the guest's state in it",
-                             hint=f"vmrun snapshot list {vm.name}")  # fmt: skip
+            raise StateError(
+                f"{vm.name} has no snapshot {tag!r} with the guest's state in it", hint=f"vmrun snapshot list {vm.name}"
+            )
         _same_devices(vm, q, tag, holder.has(tag))  # type: ignore[arg-type]
         args = {"tag": tag, "vmstate": holder.node, "devices": [d.node for d in disks]}
         with waiting(f"loading snapshot {tag} into {vm.name}"):
@@ -169,9 +179,12 @@ def _same_devices(vm: Any, q: Qmp, tag: str, snapshot: dict[str, Any]) -> None:
     now_nics = [n.id for n in state.nics] if state is not None else []
     problems, fixes = snapdevices.differences(vm.name, tag, *saved, snapdevices.devices(q), now_nics)
     if problems:
-        raise StateError(f"{vm.name}: snapshot {tag} not loaded, it was saved with other devices: {'; '.join(problems)}",
-                         hint=f"first {'; '.join(fixes)}" if fixes else
-                         "a snapshot loads only into the PCI devices it was saved with")  # fmt: skip
+        raise StateError(
+            f"{vm.name}: snapshot {tag} not loaded, it was saved with other devices: {'; '.join(problems)}",
+            hint=f"first {'; '.join(fixes)}"
+            if fixes
+            else "a snapshot loads only into the PCI devices it was saved with",
+        )
 
 
 def _resumed(q: Qmp, name: str, error: QmpError, reboot: str) -> QmpError:
@@ -197,8 +210,12 @@ def _resumed(q: Qmp, name: str, error: QmpError, reboot: str) -> QmpError:
         return QmpError(f"{error.message}; and the guest could not be resumed: {e.message}", hint=f"vmrun down {name}")
     if overwritten:
         kept = "" if reboot == "reset" else " (and a reboot now resets it: -no-reboot no longer holds for this run)"
-        return QmpError(f"{error.message}; the guest's memory was partly overwritten, so vmrun reset it: "
-                        f"it boots again from the snapshot's disks{kept}", sent=error.sent, received=error.received)  # fmt: skip
+        return QmpError(
+            f"{error.message}; the guest's memory was partly overwritten, so vmrun reset it: "
+            f"it boots again from the snapshot's disks{kept}",
+            sent=error.sent,
+            received=error.received,
+        )
     return QmpError(f"{error.message}; the guest runs on as it was", sent=error.sent, received=error.received)
 
 
@@ -217,8 +234,12 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
         if not holders:
             raise StateError(f"{vm.name} has no snapshot {tag!r}", hint=f"vmrun snapshot list {vm.name}")
         with waiting(f"deleting snapshot {tag} of {vm.name}"):
-            _job(q, "snapshot-delete", {"tag": tag, "devices": [d.node for d in holders]},
-                 f"{vm.name}: snapshot {tag} not deleted")  # fmt: skip
+            _job(
+                q,
+                "snapshot-delete",
+                {"tag": tag, "devices": [d.node for d in holders]},
+                f"{vm.name}: snapshot {tag} not deleted",
+            )
         snapdevices.forget(vm.run, tag)
 
 
@@ -234,10 +255,16 @@ def _gather(disks: list[Disk]) -> list[Snapshot]:
     for d in disks:
         for s in d.snapshots:
             tag = s.get("name", "")
-            snap = by_tag.setdefault(tag, Snapshot(
-                tag, str(s.get("id", "")), s.get("date-sec", 0) + s.get("date-nsec", 0) / 1e9, 0,
-                s.get("vm-clock-sec", 0) + s.get("vm-clock-nsec", 0) / 1e9,
-            ))  # fmt: skip
+            snap = by_tag.setdefault(
+                tag,
+                Snapshot(
+                    tag,
+                    str(s.get("id", "")),
+                    s.get("date-sec", 0) + s.get("date-nsec", 0) / 1e9,
+                    0,
+                    s.get("vm-clock-sec", 0) + s.get("vm-clock-nsec", 0) / 1e9,
+                ),
+            )
             snap.vm_state_size = max(snap.vm_state_size or 0, int(s.get("vm-state-size", 0)))
             snap.disks.append(d.device)
     return sorted(by_tag.values(), key=lambda s: s.date)
@@ -247,8 +274,17 @@ def render(snaps: list[Snapshot]) -> str:
     """A table like `qemu-img snapshot -l`: tag, date, vm-state size, the guest's clock, the disks."""
     from vmrun import ui
 
-    rows = [[s.tag, s.id, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.date)), size(s.vm_state_size),
-             _clock(s.vm_clock), ", ".join(s.disks) or "-"] for s in snaps]  # fmt: skip
+    rows = [
+        [
+            s.tag,
+            s.id,
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.date)),
+            size(s.vm_state_size),
+            _clock(s.vm_clock),
+            ", ".join(s.disks) or "-",
+        ]
+        for s in snaps
+    ]
     return ui.table(["TAG", "ID", "DATE", "VM SIZE", "VM CLOCK", "DISKS"], rows)
 
 

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from vmrun import proc, runstate, ui
+from vmrun.adapters.qmp import Qmp, QmpTimeout
 from vmrun.engines.base import Added, Migrated, Snapshot, VmStatus, Waiting, not_supported
 from vmrun.errors import HostNetError, QmpError, RunStateError, StateError, VmrunError
-from vmrun.adapters.qmp import Qmp, QmpTimeout
 from vmrun.rundir import LOCK_WAIT, Lock, RunDir, all_run_dirs
 from vmrun.runstate import Forward, RunState
 
@@ -75,8 +75,10 @@ class Vm:
     def require_state(self) -> RunState:
         state = self.state()
         if state is None or state.phase != runstate.RUNNING:
-            raise StateError(f"{self.name}: its run state is lost (QEMU may still run)",
-                             hint=f"vmrun down {self.name} stops it and removes what is provably its own")  # fmt: skip
+            raise StateError(
+                f"{self.name}: its run state is lost (QEMU may still run)",
+                hint=f"vmrun down {self.name} stops it and removes what is provably its own",
+            )
         return state
 
     def save(self, state: RunState) -> None:
@@ -105,8 +107,11 @@ class Vm:
     def _is_our_qemu(self, pid: int, started: int | None) -> bool:
         # QEMU from vmrun before schema 2 had no -pidfile; its serial socket path names the run folder too.
         folder = f"{self.run.path}/"
-        return (proc.alive(pid, started) and proc.owner(pid) == os.geteuid()
-                and any(folder in arg for arg in proc.cmdline(pid)))  # fmt: skip
+        return (
+            proc.alive(pid, started)
+            and proc.owner(pid) == os.geteuid()
+            and any(folder in arg for arg in proc.cmdline(pid))
+        )
 
     def qemu_pid(self, state: RunState | None) -> int | None:
         """The pid of this VM's live QEMU, whatever became of ``state.json``; None if there is none."""
@@ -218,11 +223,15 @@ class Vm:
         for line in skipped:
             ui.notice(line)
         if problems:
-            raise HostNetError(f"{self.name}: could not remove: {'; '.join(problems)}",
-                               hint="fix what stops it, then run vmrun gc (the record is kept for it)")  # fmt: skip
+            raise HostNetError(
+                f"{self.name}: could not remove: {'; '.join(problems)}",
+                hint="fix what stops it, then run vmrun gc (the record is kept for it)",
+            )
         self.run.remove()  # and the lock file goes when the lock is let go
 
-    def down(self, *, timeout: float = 60.0, force: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
+    def down(
+        self, *, timeout: float = 60.0, force: bool = False, progress: Callable[[str], None] = lambda _: None
+    ) -> str:
         """Stop the VM (see :meth:`stop`) and remove everything its run made. Says how it ended."""
         with self.locked("down"):
             if not self.run.exists():
@@ -298,8 +307,11 @@ class Vm:
         from vmrun.engines.qemu.serial import print_log
 
         state = self.state()
-        print_log(self.run.qemu_log if qemu_output else self.run.serial_log, follow=follow,
-                  still_running=lambda: self.qemu_pid(state) is not None)  # fmt: skip
+        print_log(
+            self.run.qemu_log if qemu_output else self.run.serial_log,
+            follow=follow,
+            still_running=lambda: self.qemu_pid(state) is not None,
+        )
 
     def display(self) -> Any:
         from vmrun.display import display_of_state
@@ -313,13 +325,20 @@ class Vm:
         return self.require_state().argv
 
     def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated:
-        raise not_supported(self.name, "migrate", self.engine,
-                            hint=f"vmrun down {self.name}, then vmrun up {self.name} -c URI (libvirt can migrate)")  # fmt: skip
+        raise not_supported(
+            self.name,
+            "migrate",
+            self.engine,
+            hint=f"vmrun down {self.name}, then vmrun up {self.name} -c URI (libvirt can migrate)",
+        )
 
     def autostart(self, on: bool) -> None:
-        raise not_supported(self.name, "autostart", self.engine,
-                            hint=f"vmrun unit {self.name} --install (a systemd service), or vmrun up {self.name} -c URI --persist")  # fmt: skip
-
+        raise not_supported(
+            self.name,
+            "autostart",
+            self.engine,
+            hint=f"vmrun unit {self.name} --install (a systemd service), or vmrun up {self.name} -c URI --persist",
+        )
 
 
 def usable_vms() -> list[Vm]:
