@@ -4,7 +4,8 @@ libvirt's monitor passthrough, which answers the same questions)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from vmrun.errors import ProfileError, QmpError, StateError
@@ -91,3 +92,29 @@ def nic_listing(vm: Any) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+POWER_BUTTON_REPEAT = 3.0  # seconds between presses of the power button while the guest does not go
+
+
+def press_until_off(
+    press: Callable[[], object],
+    gone: Callable[[float], bool],
+    *,
+    timeout: float,
+    progress: Callable[[str], None],
+    pressed: bool = False,
+) -> bool:
+    """Press the guest's power button (unless the caller just ``pressed`` it) and wait, pressing again every
+    few seconds, until ``gone(wait)`` says it went or ``timeout`` is up; whether it went. A guest still
+    booting drops a press (its ACPI handler is not up yet): press again rather than wait for nothing."""
+    progress(f"waiting up to {timeout:.0f} s for the guest to power off")
+    deadline = time.monotonic() + timeout
+    while True:
+        if not pressed:
+            press()
+        pressed = False
+        if gone(min(POWER_BUTTON_REPEAT, max(0.0, deadline - time.monotonic()))):
+            return True
+        if time.monotonic() >= deadline:
+            return False

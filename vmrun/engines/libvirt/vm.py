@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -16,9 +15,8 @@ from vmrun.runstate import Forward, RunState
 if TYPE_CHECKING:
     from pathlib import Path
 
+from vmrun.engines.common import press_until_off
 from vmrun.engines.libvirt.dom import STATES, Passthrough, lookup, metadata, state_of, wait_inactive
-
-SHUTDOWN_REPEAT = 3.0
 
 
 class LibvirtVm:
@@ -80,14 +78,14 @@ class LibvirtVm:
                 return "was not running"
             persistent = dom.isPersistent()
             how = "destroyed"
-            if not force:
-                progress(f"waiting up to {timeout:.0f} s for the guest to power off")
-                deadline = time.monotonic() + timeout
-                while time.monotonic() < deadline:
-                    lv.quietly(dom.shutdown)  # a failure: it went meanwhile
-                    if wait_inactive(dom, min(SHUTDOWN_REPEAT, max(0.0, deadline - time.monotonic()))):
-                        how = "powered off"
-                        break
+            # A press that fails: it went meanwhile.
+            if not force and press_until_off(
+                lambda: lv.quietly(dom.shutdown),
+                lambda wait: wait_inactive(dom, wait),
+                timeout=timeout,
+                progress=progress,
+            ):
+                how = "powered off"
             if how != "powered off":
                 try:
                     with lv.failing(f"{self.name}: libvirt could not destroy it"):

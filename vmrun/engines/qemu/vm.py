@@ -30,11 +30,11 @@ from typing import Any
 from vmrun import proc, runstate, ui
 from vmrun.adapters.qmp import Qmp, QmpTimeout
 from vmrun.engines.base import Added, Migrated, Snapshot, VmStatus, Waiting, not_supported
+from vmrun.engines.common import press_until_off
 from vmrun.errors import HostNetError, QmpError, RunStateError, StateError, VmrunError
 from vmrun.rundir import LOCK_WAIT, Lock, RunDir, all_run_dirs
 from vmrun.runstate import Forward, RunState
 
-POWERDOWN_REPEAT = 3.0
 STATUS_TIMEOUT = 2.0  # `ps` asks every VM at once; a frozen QEMU costs `ps` this, once
 COMMAND_TIMEOUT = 10.0
 NOT_RESPONDING = "not responding"
@@ -184,15 +184,15 @@ class Vm:
 
     def stop(self, pid: int, *, timeout: float, force: bool, progress: Callable[[str], None]) -> str:
         """ACPI power-off (pressed again while the guest boots), then `quit`, then SIGKILL. Says how it ended."""
+        # The first press also says whether QEMU answers at all; if not, on to quit and kill.
         if not force and self._ask("system_powerdown"):
-            progress(f"waiting up to {timeout:.0f} s for the guest to power off")
-            deadline = time.monotonic() + timeout
-            while not proc.wait_gone(pid, None, min(POWERDOWN_REPEAT, max(0.0, deadline - time.monotonic()))):
-                if time.monotonic() >= deadline:
-                    break
-                # A guest still booting drops a power-button press (its ACPI handler is not up yet): press again.
-                self._ask("system_powerdown")
-            else:
+            if press_until_off(
+                lambda: self._ask("system_powerdown"),
+                lambda wait: proc.wait_gone(pid, None, wait),
+                timeout=timeout,
+                progress=progress,
+                pressed=True,
+            ):
                 return "powered off"
         if self._ask("quit") and proc.wait_gone(pid, None, 5.0):
             return "quit" if force else "did not power off in time; QEMU was told to quit"
