@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmrun.errors import ProfileError, StateError
+from vmrun.errors import ProfileError, StateError, UsageError
 from vmrun.profile.model import NicType, Profile
 
 STOP_MARGIN = 30  # seconds systemd waits beyond `down --timeout`: `down` still quits and kills after it
@@ -159,7 +159,7 @@ def spec_for(profile: Profile, *, timeout: int, vmrun: str | None = None, user: 
 
     engines.check_boot_unit(profile)
     if timeout < 1:
-        raise ProfileError("--timeout must be at least 1 second")
+        raise UsageError("must be at least 1 second", option="--timeout")
     user = os.geteuid() != 0 if user is None else user
     runtime = os.environ.get("VMRUN_RUNTIME_DIR")
     if runtime:

@@ -74,19 +74,19 @@ OPTIONS = {k.name: k.option for k in NETWORKS.keys if k.option}
 
 def from_options(name: str, kinds: dict[NetKind, bool], **fields: Any) -> Network:
     """`vmrun net create`'s options as a checked Network; errors name the option (exit 2)."""
-    from vmrun.errors import ProfileError
+    from vmrun.errors import UsageError
 
     chosen = [k for k, on in kinds.items() if on]
     if len(chosen) > 1:
-        raise ProfileError(f"choose one of {', '.join('--' + k.value for k in kinds)}, not {len(chosen)}")
+        raise UsageError(f"choose one of {', '.join('--' + k.value for k in kinds)}, not {len(chosen)}")
     parsers = {"subnet": parse_subnet, "dhcp_range": parse_range}
     for key, parse in parsers.items():
         if fields.get(key) is not None:
             try:
                 fields[key] = parse(fields[key])
             except ValueError as e:
-                raise ProfileError(f"{OPTIONS[key]}: {e}") from None
+                raise UsageError(str(e), option=OPTIONS[key]) from None
     try:
         return complete(Network(name=name, kind=chosen[0] if chosen else NetKind.NAT, **fields))
     except SpecError as e:
-        raise ProfileError(f"{OPTIONS.get(e.key, e.key)}: {e}") from None
+        raise UsageError(str(e), option=OPTIONS.get(e.key, e.key)) from None
