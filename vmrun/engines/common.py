@@ -62,6 +62,16 @@ def no_such_forward(vm_name: str, fwd: HostFwd, hint: str) -> StateError:
     return StateError(f"{vm_name}: no forward from {fwd.proto}:{fwd.host_addr}:{fwd.host_port}", hint=hint)
 
 
+class SharedVm:
+    """What both engines' VMs answer the same way, from their run state and their monitor."""
+
+    def nic_list(self) -> list[dict[str, Any]]:
+        return nic_listing(self)
+
+    def fwd_list(self) -> list[Any]:
+        return list(self.require_state().forwards)  # type: ignore[attr-defined]
+
+
 def nic_listing(vm: Any) -> list[dict[str, Any]]:
     """The NICs the guest really has (asked of its monitor), joined with what vmrun knows of their host side."""
     from vmrun.runstate import ADDING, REMOVING

@@ -15,11 +15,11 @@ from vmrun.runstate import Forward, RunState
 if TYPE_CHECKING:
     from pathlib import Path
 
-from vmrun.engines.common import press_until_off
+from vmrun.engines.common import SharedVm, press_until_off
 from vmrun.engines.libvirt.dom import STATES, Passthrough, lookup, metadata, state_of, wait_inactive
 
 
-class LibvirtVm:
+class LibvirtVm(SharedVm):
     engine = "libvirt"
 
     def __init__(self, uri: str, name: str) -> None:
@@ -122,11 +122,6 @@ class LibvirtVm:
 
         nics.delete(self, nic_id, timeout=timeout)
 
-    def nic_list(self) -> list[dict[str, Any]]:
-        from vmrun.engines.common import nic_listing
-
-        return nic_listing(self)
-
     def fwd_add(self, rule: str, nic_id: str | None = None) -> Forward:
         from vmrun.engines.libvirt import nics
 
@@ -136,9 +131,6 @@ class LibvirtVm:
         from vmrun.engines.libvirt import nics
 
         return nics.delete_forward(self, rule)
-
-    def fwd_list(self) -> list[Forward]:
-        return list(self.state().forwards)
 
     def snapshot_save(self, tag: str, *, vmstate: str | None, waiting: Waiting) -> Snapshot:
         from vmrun.engines.libvirt import snapshots

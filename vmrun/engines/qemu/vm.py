@@ -30,7 +30,7 @@ from typing import Any
 from vmrun import proc, runstate, ui
 from vmrun.adapters.qmp import Qmp, QmpTimeout
 from vmrun.engines.base import Added, Migrated, Snapshot, VmStatus, Waiting, not_supported
-from vmrun.engines.common import press_until_off
+from vmrun.engines.common import SharedVm, press_until_off
 from vmrun.errors import HostNetError, QmpError, RunStateError, StateError, VmrunError
 from vmrun.rundir import LOCK_WAIT, Lock, RunDir, all_run_dirs
 from vmrun.runstate import Forward, RunState
@@ -40,7 +40,7 @@ COMMAND_TIMEOUT = 10.0
 NOT_RESPONDING = "not responding"
 
 
-class Vm:
+class Vm(SharedVm):
     engine = "qemu"
     host = "local"
 
@@ -260,11 +260,6 @@ class Vm:
 
         hotplug.delete(self, nic_id, timeout=timeout)
 
-    def nic_list(self) -> list[dict[str, Any]]:
-        from vmrun.engines.common import nic_listing
-
-        return nic_listing(self)
-
     def fwd_add(self, rule: str, nic_id: str | None = None) -> Forward:
         from vmrun.engines.qemu import forwards
 
@@ -274,9 +269,6 @@ class Vm:
         from vmrun.engines.qemu import forwards
 
         return forwards.delete(self, rule)
-
-    def fwd_list(self) -> list[Forward]:
-        return list(self.require_state().forwards)
 
     def snapshot_save(self, tag: str, *, vmstate: str | None, waiting: Waiting) -> Snapshot:
         from vmrun.engines.qemu import snapshots
