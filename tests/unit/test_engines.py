@@ -37,7 +37,9 @@ def test_what_an_engine_cannot_do_is_one_error_in_one_wording(runtime_dir):
     qemu, libvirt = Vm.named("web"), LibvirtVm("qemu+tcp://lab1/system", "web")
     cases = [
         (
-            lambda: qemu.migrate("qemu:///system", live=True, persist=False, copy_storage=False, shared_storage=False),
+            lambda: qemu.migrate(
+                "qemu:///system", live=True, persist=False, copy_storage=False, shared_storage=False, waiting=None
+            ),
             "web: migrate is not supported on the qemu engine",
         ),
         (lambda: qemu.autostart(True), "web: autostart is not supported on the qemu engine"),

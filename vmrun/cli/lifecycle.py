@@ -226,11 +226,11 @@ def migrate(
     Example: vmrun migrate demo --to qemu+tcp://lab2/system --live
     """
     from vmrun.engines import find
-    from vmrun.engines.libvirt.uris import host_of
 
     vm = find(name, connect)
-    with ui.Spinner(f"migrating {name} from {vm.host} to {host_of(to)}"):
-        done = vm.migrate(to, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage)
+    done = vm.migrate(
+        to, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage, waiting=ui.Spinner
+    )
     downtime = f", downtime {done.downtime_ms} ms" if done.downtime_ms is not None else ""
     print(f"{name}: now on {done.vm.host} ({to}) after {done.seconds:.1f} s{downtime}")
 

@@ -147,7 +147,9 @@ class RunningVm(Protocol):
     def display(self) -> Display: ...  # where its SPICE display is, and its password
     def private_folder(self) -> Path | None: ...  # where a viewer's .vv file may go (None: a temporary one)
     def launched_argv(self) -> list[str]: ...  # the command line QEMU was started with
-    def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated: ...
+    def migrate(
+        self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool, waiting: Waiting
+    ) -> Migrated: ...
     def autostart(self, on: bool) -> None: ...
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from vmrun.adapters import libvirt as lv
-from vmrun.engines.base import Migrated
+from vmrun.engines.base import Migrated, Waiting
 from vmrun.engines.libvirt import uris
+from vmrun.engines.libvirt.uris import host_of
 from vmrun.errors import ProfileError, StateError
 
 if TYPE_CHECKING:
@@ -20,7 +22,14 @@ if TYPE_CHECKING:
 
 
 def migrate(
-    vm: LibvirtVm, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool = False
+    vm: LibvirtVm,
+    to: str,
+    *,
+    live: bool,
+    persist: bool,
+    copy_storage: bool,
+    shared_storage: bool = False,
+    waiting: Waiting = lambda _: nullcontext(),
 ) -> Migrated:
     """Move a running domain to the libvirt at ``to``; forwards added live are added again there.
 
@@ -29,20 +38,8 @@ def migrate(
     only the source can reach.
     """
     libvirt = lv.quiet_libvirt()
-    flags = (libvirt.VIR_MIGRATE_LIVE if live else 0) | (libvirt.VIR_MIGRATE_PERSIST_DEST if persist else 0)
     with vm.domain() as dom:
-        if not dom.isActive():
-            raise StateError(f"{vm.name} is not running on {vm.uri}: nothing to migrate")
-        disks = _disk_files(dom)
-        if disks and not (copy_storage or shared_storage):
-            raise StateError(
-                f"{vm.name} has disks ({', '.join(disks)}): the target must see them too",
-                hint="--copy-storage copies them over (non-shared-disk migration); --shared-storage if both hosts mount them",
-            )
-        if copy_storage:
-            flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
-        if dom.isPersistent():
-            flags |= libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+        flags = _flags(vm, dom, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage)
         live_forwards = [f for f in (metadata(dom) or {}).get("forwards", []) if f.get("live") == "yes"]
         start = time.monotonic()
         try:
@@ -50,7 +47,10 @@ def migrate(
         except ProfileError:
             dconn = None
         try:
-            with lv.failing(f"{vm.name}: migration to {to} failed", hint=f"it still runs on {vm.uri}"):
+            with (
+                waiting(f"migrating {vm.name} from {vm.host} to {host_of(to)}"),
+                lv.failing(f"{vm.name}: migration to {to} failed", hint=f"it still runs on {vm.uri}"),
+            ):
                 if dconn is not None:
                     new = dom.migrate3(dconn, {}, flags)
                 else:
@@ -73,6 +73,25 @@ def migrate(
             for fwd in live_forwards:
                 nics.hostfwd(dom, fwd["nic"], fwd["rule"], add=True)
     return Migrated(moved, seconds, downtime)
+
+
+def _flags(vm: LibvirtVm, dom: Any, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> int:
+    """The migration's flags; a domain that does not run, or whose disks the target would not see, is refused."""
+    libvirt = lv.quiet_libvirt()
+    if not dom.isActive():
+        raise StateError(f"{vm.name} is not running on {vm.uri}: nothing to migrate")
+    disks = _disk_files(dom)
+    if disks and not (copy_storage or shared_storage):
+        raise StateError(
+            f"{vm.name} has disks ({', '.join(disks)}): the target must see them too",
+            hint="--copy-storage copies them over (non-shared-disk migration); --shared-storage if both hosts mount them",
+        )
+    flags = (libvirt.VIR_MIGRATE_LIVE if live else 0) | (libvirt.VIR_MIGRATE_PERSIST_DEST if persist else 0)
+    if copy_storage:
+        flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
+    if dom.isPersistent():
+        flags |= libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    return flags
 
 
 def _disk_files(dom: Any) -> list[str]:

@@ -186,10 +186,20 @@ class LibvirtVm(SharedVm):
             f"vmrun show {self.name} --libvirt for the XML",
         )
 
-    def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated:
+    def migrate(
+        self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool, waiting: Waiting
+    ) -> Migrated:
         from vmrun.engines.libvirt.migrate import migrate
 
-        return migrate(self, to, live=live, persist=persist, copy_storage=copy_storage, shared_storage=shared_storage)
+        return migrate(
+            self,
+            to,
+            live=live,
+            persist=persist,
+            copy_storage=copy_storage,
+            shared_storage=shared_storage,
+            waiting=waiting,
+        )
 
 
 def list_vms(where: list[str]) -> list[LibvirtVm]:

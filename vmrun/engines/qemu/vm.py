@@ -316,7 +316,9 @@ class Vm(SharedVm):
     def launched_argv(self) -> list[str]:
         return self.require_state().argv
 
-    def migrate(self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool) -> Migrated:
+    def migrate(
+        self, to: str, *, live: bool, persist: bool, copy_storage: bool, shared_storage: bool, waiting: Waiting
+    ) -> Migrated:
         raise not_supported(
             self.name,
             "migrate",
