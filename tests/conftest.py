@@ -18,9 +18,10 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @pytest.fixture(autouse=True)
 def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads or writes the user's own profiles: $XDG_CONFIG_HOME is the test's own."""
+    """No test reads or writes the user's own profiles or VM data: $XDG_CONFIG_HOME and $VMRUN_DATA_DIR are its own."""
     path = tmp_path / "config"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(path))
+    monkeypatch.setenv("VMRUN_DATA_DIR", str(tmp_path / "data"))  # NVRAM, TPM state: never the machine's own
     monkeypatch.delenv("VMRUN_PROFILE_PATH", raising=False)
     return path
 

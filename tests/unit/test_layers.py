@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, ...]] = [
         "vmrun.summary",
         "vmrun.guestwait",
         "vmrun.display",
+        "vmrun.datadir",
     ),
     ("vmrun.engines.base", "vmrun.engines.common"),
     ("vmrun.engines.qemu", "vmrun.engines.libvirt"),
