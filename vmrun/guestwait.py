@@ -14,13 +14,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vmrun import ui
 from vmrun.errors import LaunchError, ProfileError
 from vmrun.profile.model import Profile
 
 if TYPE_CHECKING:
+    from vmrun.engines.libvirt.vm import LibvirtVm
     from vmrun.engines.qemu.launch import Launched
 
 PROBE = b"HEAD / HTTP/1.0\r\n\r\n"
@@ -97,7 +98,7 @@ def wait_for_guest(profile: Profile, launched: Launched, *, timeout: float) -> N
     )
 
 
-def wait_for_domain(profile: Profile, vm: Any, *, timeout: float) -> None:
+def wait_for_domain(profile: Profile, vm: LibvirtVm, *, timeout: float) -> None:
     """`up --wait` on the libvirt engine: the forward is on the libvirt host, so only a local one can be asked."""
     host, port, guest_port = first_tcp_forward(profile)
     try:

@@ -9,7 +9,9 @@ from vmrun.profile.fields import render_memory
 
 if TYPE_CHECKING:
     from vmrun.engines.base import VmStatus
+    from vmrun.engines.libvirt.vm import LibvirtVm
     from vmrun.engines.qemu.launch import Launched
+    from vmrun.runstate import RunState
 
 
 def up_summary(launched: Launched) -> str:
@@ -75,7 +77,7 @@ def _first_few(items: list[str], shown: int = 3) -> str:
     return ", ".join(items)
 
 
-def libvirt_summary(vm: Any, state: Any, *, persist: bool) -> str:
+def libvirt_summary(vm: LibvirtVm, state: RunState, *, persist: bool) -> str:
     """What `up` says of a VM libvirt now runs."""
     lines = [f"{vm.name} is up under libvirt at {vm.uri}" + (" (persistent)" if persist else " (transient)")]
     for nic in state.nics:

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmrun.errors import ProfileError, QmpError, StateError
 from vmrun.profile.fields import parse_hostfwd
 from vmrun.profile.model import HostFwd, Nic, Profile
+
+if TYPE_CHECKING:
+    from vmrun.engines.base import RunningVm
 
 # Block drivers that hold internal snapshots (qcow2 is the one a local image has).
 SNAPSHOT_FORMATS = {"qcow2", "rbd", "sheepdog"}
@@ -72,7 +75,7 @@ class SharedVm:
         return list(self.require_state().forwards)  # type: ignore[attr-defined]
 
 
-def nic_listing(vm: Any) -> list[dict[str, Any]]:
+def nic_listing(vm: RunningVm) -> list[dict[str, Any]]:
     """The NICs the guest really has (asked of its monitor), joined with what vmrun knows of their host side."""
     from vmrun.runstate import ADDING, REMOVING
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from vmrun.adapters import libvirt as lv
 from vmrun.engines.base import Snapshot, Waiting
 from vmrun.engines.common import SNAPSHOT_FORMATS
 from vmrun.errors import StateError
+
+if TYPE_CHECKING:
+    from vmrun.engines.libvirt.vm import LibvirtVm
 
 
 def _check_disks(name: str, dom: Any) -> None:
@@ -72,7 +75,9 @@ def _snapshot(snap: Any) -> Snapshot:
     )
 
 
-def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
+def save(
+    vm: LibvirtVm, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()
+) -> Snapshot:
     if vmstate is not None:
         raise StateError("--disk: under libvirt, libvirt chooses the disk that holds the guest's state")
     with vm.domain() as dom:
@@ -87,16 +92,16 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
         return _snapshot(snap)
 
 
-def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+def load(vm: LibvirtVm, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     _on_snapshot(vm, tag, lambda dom, snap: dom.revertToSnapshot(snap, 0), "loading", "into", "loaded", waiting)
 
 
-def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+def delete(vm: LibvirtVm, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     _on_snapshot(vm, tag, lambda dom, snap: snap.delete(0), "deleting", "of", "deleted", waiting)
 
 
 def _on_snapshot(
-    vm: Any, tag: str, act: Callable[[Any, Any], Any], doing: str, preposition: str, done: str, waiting: Waiting
+    vm: LibvirtVm, tag: str, act: Callable[[Any, Any], Any], doing: str, preposition: str, done: str, waiting: Waiting
 ) -> None:
     """Look the snapshot up (StateError if there is none), then act on it; libvirt's refusal on one line."""
     with vm.domain() as dom:
@@ -106,7 +111,7 @@ def _on_snapshot(
                 act(dom, snap)
 
 
-def listing(vm: Any) -> list[Snapshot]:
+def listing(vm: LibvirtVm) -> list[Snapshot]:
     with vm.domain() as dom:
         with lv.failing(f"{vm.name}: libvirt cannot list its snapshots"):
             snaps = [_snapshot(s) for s in dom.listAllSnapshots(0)]

@@ -20,13 +20,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmrun.adapters.qmp import Qmp
 from vmrun.engines.base import Snapshot, Waiting
 from vmrun.engines.common import SNAPSHOT_FORMATS
 from vmrun.engines.qemu import snapdevices
 from vmrun.errors import QmpError, RunStateError, StateError
+
+if TYPE_CHECKING:
+    from vmrun.engines.qemu.vm import Vm
 
 JOB_TIMEOUT = 600.0
 POLL = 0.1
@@ -107,14 +110,14 @@ def _job(q: Qmp, command: str, arguments: dict[str, Any], what: str) -> None:
         time.sleep(POLL)
 
 
-def _state(vm: Any) -> Any | None:
+def _state(vm: Vm) -> Any | None:
     try:
         return vm.state()
     except RunStateError:
         return None  # a lost state does not hide a live QEMU: qemu_pid finds it by its pid file
 
 
-def _require_qemu(vm: Any) -> None:
+def _require_qemu(vm: Vm) -> None:
     """A VM whose QEMU runs: once it is down, or its guest powered off, there is no QMP to ask."""
     if not vm.run.exists():
         raise StateError(f"{vm.name}: not running", hint="vmrun ps lists the VMs vmrun knows")
@@ -123,7 +126,7 @@ def _require_qemu(vm: Any) -> None:
 
 
 @contextmanager
-def _locked_qmp(vm: Any, purpose: str) -> Iterator[Qmp]:
+def _locked_qmp(vm: Vm, purpose: str) -> Iterator[Qmp]:
     """The VM's lock, then QMP to its QEMU (checked to run first, under the lock)."""
     with vm.locked(purpose):
         _require_qemu(vm)
@@ -131,7 +134,7 @@ def _locked_qmp(vm: Any, purpose: str) -> Iterator[Qmp]:
             yield q
 
 
-def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
+def save(vm: Vm, tag: str, *, vmstate: str | None = None, waiting: Waiting = lambda _: nullcontext()) -> Snapshot:
     with _locked_qmp(vm, "snapshot save") as q:
         target, disks = _usable(vm.name, writable_disks(q), vmstate)
         if any(d.has(tag) for d in disks):
@@ -148,7 +151,7 @@ def save(vm: Any, tag: str, *, vmstate: str | None = None, waiting: Waiting = la
     return found[tag]
 
 
-def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+def load(vm: Vm, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     with _locked_qmp(vm, "snapshot load") as q:
         disks = writable_disks(q)
         _, disks = _usable(vm.name, disks, None)
@@ -167,7 +170,7 @@ def load(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> No
                 raise _resumed(q, vm.name, e, _reboot_action(_state(vm))) from None
 
 
-def _same_devices(vm: Any, q: Qmp, tag: str, snapshot: dict[str, Any]) -> None:
+def _same_devices(vm: Vm, q: Qmp, tag: str, snapshot: dict[str, Any]) -> None:
     """Refuse, before anything changes, a load into other PCI devices than the save had (see vmrun.engines.qemu.snapdevices)."""
     from vmrun import ui
 
@@ -228,7 +231,7 @@ def _reboot_action(state: Any) -> str:
     return "reset"
 
 
-def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
+def delete(vm: Vm, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> None:
     with _locked_qmp(vm, "snapshot delete") as q:
         holders = [d for d in writable_disks(q) if d.has(tag)]
         if not holders:
@@ -243,7 +246,7 @@ def delete(vm: Any, tag: str, *, waiting: Waiting = lambda _: nullcontext()) -> 
         snapdevices.forget(vm.run, tag)
 
 
-def listing(vm: Any) -> list[Snapshot]:
+def listing(vm: Vm) -> list[Snapshot]:
     _require_qemu(vm)
     with vm.qmp() as q:
         return _gather(writable_disks(q))
