@@ -236,3 +236,78 @@ def test_reset_nvram_on_a_bios_vm_is_refused(write_profile):
     path = write_profile('name = "t"\n')
     r = CliRunner().invoke(app, ["up", str(path), "--reset-nvram"])
     assert r.exit_code == 2 and "keeps no NVRAM" in r.stderr and "--reset-nvram" in r.stderr
+
+
+# -- the libvirt engine: domain XML, validated; snapshots refused ---------------------------------
+
+
+def domain(write_profile, text: str):
+    import xml.etree.ElementTree as ET
+
+    from vmrun.engines.libvirt.xml import domain_xml
+
+    built = domain_xml(profile(write_profile, text), accel=Accel.TCG, emulator="/usr/bin/qemu-system-x86_64")
+    return built.xml, ET.fromstring(built.xml)
+
+
+def compact(el) -> str:
+    import xml.etree.ElementTree as ET
+
+    return "".join(line.strip() for line in ET.tostring(el, encoding="unicode").splitlines()).replace(" />", "/>")
+
+
+def test_secure_boot_domain_xml_asks_libvirt_for_the_same_firmware(write_profile, tmp_path):
+    from tests.unit.test_domain_xml import validate
+
+    xml, root = domain(write_profile, 'firmware = "uefi"\nsecure_boot = true\nmachine = "q35,vmport=off"\n')
+    assert compact(root.find("os")) == (
+        '<os firmware="efi"><type arch="x86_64" machine="q35">hvm</type>'
+        '<firmware><feature enabled="yes" name="enrolled-keys"/><feature enabled="yes" name="secure-boot"/>'
+        '</firmware><loader secure="yes"/></os>'
+    )
+    assert [(f.tag, f.get("state")) for f in root.find("features")] == [
+        ("acpi", None),
+        ("apic", None),
+        ("vmport", "off"),
+        ("smm", "on"),
+    ]
+    validate(xml, tmp_path)
+
+
+def test_plain_uefi_domain_xml_asks_for_neither_feature(write_profile, tmp_path):
+    from tests.unit.test_domain_xml import validate
+
+    xml, root = domain(write_profile, 'firmware = "uefi"\n')
+    assert root.find("os").get("firmware") == "efi" and root.find("os/loader") is None
+    assert [f.get("enabled") for f in root.findall("os/firmware/feature")] == ["no", "no"]
+    assert root.find("features/smm") is None
+    validate(xml, tmp_path)
+    _, bios = domain(write_profile, "")
+    assert bios.find("os").get("firmware") is None and bios.find("os/firmware") is None
+
+
+def test_secure_boot_with_smm_off_is_refused(write_profile):
+    with pytest.raises(ProfileError) as e:
+        domain(write_profile, 'firmware = "uefi"\nsecure_boot = true\nmachine = "q35,smm=off"\n')
+    assert e.value.field == "machine" and "Secure Boot needs SMM" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "os_xml",
+    [
+        "<os firmware='efi'><loader type='pflash' readonly='yes'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader></os>",
+        "<os><nvram>/var/lib/libvirt/qemu/nvram/g_VARS.fd</nvram></os>",
+    ],
+)
+def test_libvirt_snapshot_of_a_uefi_domain_is_not_supported(os_xml):
+    """libvirt 9.0 refuses internal snapshots with pflash firmware: vmrun says so first, in the engines' wording."""
+    from vmrun.engines.libvirt import snapshots
+    from vmrun.errors import NotSupported
+
+    class Dom:
+        def XMLDesc(self, _flags):  # what libvirt returns for a running UEFI domain (the parts looked at)
+            return f"<domain>{os_xml}<devices/></domain>"
+
+    with pytest.raises(NotSupported) as e:
+        snapshots._check_disks("g", Dom())
+    assert str(e.value).startswith("g: snapshot save of a UEFI VM") and "on the libvirt engine" in str(e.value)
