@@ -311,3 +311,15 @@ def test_libvirt_snapshot_of_a_uefi_domain_is_not_supported(os_xml):
     with pytest.raises(NotSupported) as e:
         snapshots._check_disks("g", Dom())
     assert str(e.value).startswith("g: snapshot save of a UEFI VM") and "on the libvirt engine" in str(e.value)
+
+
+def test_doctor_names_the_firmware_or_the_package(write_profile, system_descriptors, monkeypatch, tmp_path):
+    from vmrun.devices import descriptors as d
+    from vmrun.doctor import FAIL, PASS, firmware_check
+
+    p = profile(write_profile, 'firmware = "uefi"\nsecure_boot = true\nmachine = "q35"\n')
+    ok = firmware_check(p)
+    assert ok.status == PASS and "40-edk2-x86_64-secure-enrolled.json" in ok.detail
+    monkeypatch.setattr(d, "search_path", lambda: [tmp_path / "empty"])  # a host without ovmf
+    bad = firmware_check(p)
+    assert bad.status == FAIL and bad.fix.startswith("apt-get install ovmf")
