@@ -115,9 +115,8 @@ def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Prof
     if options.reset_nvram:  # libvirt keeps the NVRAM in its own folder, not in vmrun's data folder
         from vmrun.engines.base import not_supported
 
-        raise not_supported(
-            profile.name, "up --reset-nvram", "libvirt", hint="virsh start --reset-nvram NAME (defined)"
-        )
+        hint = f"while it is down, remove libvirt's copy (/var/lib/libvirt/qemu/nvram/{profile.name}_VARS.fd)"
+        raise not_supported(profile.name, "up --reset-nvram", "libvirt", hint=hint)
     if not options.snapshot:
         return profile
     if persist:
