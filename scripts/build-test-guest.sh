@@ -10,7 +10,9 @@
 #               serves HTTP on port 80 (/ says "vmrun test guest",
 #               /cgi-bin/ip prints `ip -4 -o addr`, /cgi-bin/note?set=W
 #               keeps W in /tmp (RAM), /cgi-bin/disk?write=W writes W to the
-#               start of /dev/vda and syncs; both print what they hold) and
+#               start of /dev/vda and syncs; both print what they hold;
+#               /cgi-bin/efi says whether it booted UEFI, the SecureBoot
+#               variable, and ?set=W writes W to a non-volatile variable) and
 #               powers off on the
 #               ACPI power button (QMP system_powerdown). A press made
 #               before acpid runs (firmware, early kernel boot) is lost:
@@ -46,7 +48,7 @@ set -euo pipefail
 # builtin or absent in the kernel version used is skipped.
 # evdev+button come first so the power button works as early as possible.
 MODULES=(evdev button virtio_ring virtio virtio_pci_legacy_dev
-         virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net e1000)
+         virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net e1000 efivarfs)
 
 OUT=${1:-${VMRUN_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/test-guest}}
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
@@ -243,6 +245,7 @@ for m in $(cat /etc/modules); do
     [ $m = button ] && start_acpid
 done
 start_acpid
+[ -d /sys/firmware/efi/efivars ] && mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 echo "vmrun-guest: kernel $(uname -r) cmdline: $(cat /proc/cmdline)"
 echo "vmrun-guest: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 echo "vmrun-guest: interfaces: $(ls /sys/class/net | tr '\n' ' ')"
@@ -340,8 +343,29 @@ dd if=/dev/vda bs=64 count=1 2>/dev/null | tr -cd 'A-Za-z0-9:-'
 echo
 EOF
 
+# UEFI: "efi yes|no", "secureboot N" (the SecureBoot variable's value byte), "var W" (VmrunTest, a
+# non-volatile variable: ?set=W writes it; efivarfs wants attributes and data in one write).
+cat >"$R/www/cgi-bin/efi" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+V=/sys/firmware/efi/efivars
+VAR=$V/VmrunTest-5d7a3c52-0f6b-4b4e-9d8a-6c2e1f0a9b3d
+[ -d /sys/firmware/efi ] && echo "efi yes" || echo "efi no"
+sb=$V/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
+[ -e $sb ] && echo "secureboot $(dd if=$sb bs=1 skip=4 count=1 2>/dev/null | od -An -tu1 | tr -d ' ')"
+word=$(echo "${QUERY_STRING#set=}" | tr -cd 'A-Za-z0-9-')
+if [ "${QUERY_STRING#set=}" != "$QUERY_STRING" ] && [ -n "$word" ]; then
+    [ -e $VAR ] && chattr -i $VAR 2>/dev/null
+    printf '\007\000\000\000%s' "$word" >/tmp/efivar
+    cat /tmp/efivar >$VAR || echo "write failed"
+fi
+[ -e $VAR ] && echo "var $(tail -c +5 $VAR)"
+EOF
+
 chmod 755 "$R"/etc/rc "$R"/etc/netwatch "$R"/etc/udhcpc.script \
-    "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk
+    "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk \
+    "$R"/www/cgi-bin/efi
 chmod 1777 "$R/tmp"
 # Debian's udhcpc default script path, in case anything runs it without -s.
 mkdir -p "$R/etc/udhcpc"

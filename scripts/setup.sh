@@ -14,6 +14,8 @@ APT_PACKAGES=(
     systemd
     # vmrun viewer's test: remote-viewer under Xvfb, screenshots with xwd (x11-apps)
     virt-viewer xvfb x11-apps
+    # firmware = "uefi": OVMF and QEMU's firmware descriptors (/usr/share/qemu/firmware/*.json) vmrun chooses from
+    ovmf
     # [cloud_init] seeds: an ISO tool (genisoimage has isoinfo); the tests read the YAML as cloud-init would (python3-yaml)
     genisoimage xorriso python3-yaml openssh-client
     nftables iptables passt iproute2 curl python3-venv python3-dev gcc

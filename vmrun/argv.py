@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import render_memory
 from vmrun.profile.model import Accel, Profile
@@ -33,7 +34,8 @@ class RunOptions:
     """How one run differs from its profile, never saved in it (`up --snapshot`, `up --cdrom ISO`)."""
 
     snapshot: bool = False  # -snapshot: every disk write goes to a temporary overlay, dropped at exit
-    boot_cdrom: bool = False  # -boot once=d: the CD-ROM first, for this boot only (a reboot boots the disk)
+    boot_cdrom: bool = False  # -boot once=d: the CD-ROM first, for this boot only (under UEFI: bootindex, this run)
+    reset_nvram: bool = False  # UEFI: start again from the firmware's NVRAM template
 
 
 def build_argv(
@@ -45,29 +47,33 @@ def build_argv(
     control: Control | None = None,
     seed: str | None = None,
     run: RunOptions = RunOptions(),
+    firmware: PreparedFirmware | None = None,
 ) -> list[str]:
-    """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only."""
+    """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only;
+    ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS)."""
     argv = [qemu]
-    argv += _machine(profile, accel)
+    argv += _machine(profile, accel, firmware)
+    argv += firmware_args(firmware)
     argv += _nics(profile, netdevs)
     argv += _hotplug_ports(profile)
     argv += _spice_agent(profile)
-    argv += _media(profile)
+    argv += _media(profile, bootindex=run.boot_cdrom and firmware is not None)
     argv += _seed(seed)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
-    argv += _run_options(run)
+    argv += _run_options(run, uefi=firmware is not None)
     if control is not None:
         argv += _control(control)
     argv += list(profile.extra_args)
     return argv
 
 
-def _machine(p: Profile, accel: Accel) -> list[str]:
+def _machine(p: Profile, accel: Accel, firmware: PreparedFirmware | None) -> list[str]:
     argv = ["-accel", accel.value]
-    if p.machine:
-        argv += ["-machine", p.machine]
+    added = [(k, v) for k, v in machine_options(firmware) if f"{k}=" not in (p.machine or "")]
+    if p.machine or added:
+        argv += ["-machine", ",".join(part for part in (p.machine, opts(None, added)) if part)]
     argv += ["-m", render_memory(p.memory_mib)]
     if p.cpu:
         argv += ["-cpu", p.cpu]
@@ -90,12 +96,13 @@ def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
 
 
 HOTPLUG_PORT = "vmrun-hp{}"
+CDROM_ID = "vmrun-cdrom"  # under UEFI with `up --cdrom`: a -device of its own, to carry a bootindex
 CDROM_INDEX = 2  # what -cdrom means: IDE index 2, the secondary master, where every installer looks
 SEED_INDEX = 3  # the cloud-init seed, after it: `-boot once=d` boots the first CD-ROM, the install ISO
 
 
 def is_q35(p: Profile) -> bool:
-    return bool(p.machine) and p.machine.split(",")[0].startswith(("q35", "pc-q35"))
+    return p.q35
 
 
 def _hotplug_ports(p: Profile) -> list[str]:
@@ -121,14 +128,20 @@ def _spice_agent(p: Profile) -> list[str]:
     ]
 
 
-def _media(p: Profile) -> list[str]:
+def _media(p: Profile, *, bootindex: bool = False) -> list[str]:
     argv: list[str] = []
     for d in p.drives:
         pairs = [("file", d.file), ("if", d.interface), ("format", d.format), ("aio", d.aio), ("cache", d.cache)]
         pairs += [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
         pairs += [("addr", d.addr)]
         argv += ["-drive", opts(None, pairs)]
-    if p.cdrom:
+    if p.cdrom and bootindex:
+        # OVMF ignores -boot: it boots in bootindex order. The CD-ROM sits where -cdrom puts it (IDE index 2).
+        drive = [("if", "none"), ("id", CDROM_ID), ("file", p.cdrom), ("media", "cdrom"), ("readonly", True)]
+        bus = "ide.2" if p.q35 else "ide.1"
+        argv += ["-drive", opts(None, drive)]
+        argv += ["-device", opts("ide-cd", [("drive", CDROM_ID), ("bus", bus), ("unit", 0), ("bootindex", 0)])]
+    elif p.cdrom:
         argv += [
             "-drive",
             opts(None, [("file", p.cdrom), ("index", CDROM_INDEX), ("media", "cdrom"), ("readonly", True)]),
@@ -185,8 +198,10 @@ def _boot(p: Profile) -> list[str]:
     return argv
 
 
-def _run_options(run: RunOptions) -> list[str]:
+def _run_options(run: RunOptions, *, uefi: bool = False) -> list[str]:
     argv = ["-snapshot"] if run.snapshot else []
+    if uefi:
+        return argv  # OVMF ignores -boot; the CD-ROM has bootindex=0 instead (_media)
     # `d` is the first CD-ROM: the profile's `cdrom` (or `up --cdrom ISO`), on IDE as QEMU's -cdrom puts it.
     return argv + (["-boot", "once=d"] if run.boot_cdrom else [])
 

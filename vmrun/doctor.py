@@ -223,12 +223,25 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
                 "fine if you meant it; else keep the base image beside the profile",
             )
     yield from disks_in_use(profile)
+    if profile.firmware == "uefi":
+        yield firmware_check(profile)
     for nic in profile.nics:
         yield _as_check(
             f"nic {nic.id} ({nic.type.value})",
             lambda nic=nic: backend_for(nic).preflight(nic, profile),
             _nic_summary(nic),
         )
+
+
+def firmware_check(profile: Profile) -> Check:
+    """The firmware QEMU's descriptors offer for it; none names the package that ships them."""
+    from vmrun.devices import descriptors
+
+    try:
+        files = descriptors.choose(profile)
+    except PreflightError as e:
+        return Check("firmware", FAIL, f"{e.field}: {e.reason}", e.hint)
+    return Check("firmware", PASS, f"{files.code} (from {files.descriptor})")
 
 
 def _nic_summary(nic: Nic) -> str:

@@ -7,15 +7,17 @@ from typing import Any
 
 from vmrun import accel
 from vmrun.argv import build_argv
+from vmrun.devices.firmware import PreparedFirmware
 from vmrun.net import backend_for
-from vmrun.profile.model import Profile
+from vmrun.profile.model import Firmware, Profile
 
 
 def describe(profile: Profile) -> dict[str, Any]:
     choice = accel.choose(profile.accel)
     netdevs = {nic.id: backend_for(nic, profile.source).describe(nic, profile) for nic in profile.nics}
     seed = _seed(profile)
-    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed)
+    firmware = _firmware(profile)
+    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed, firmware=firmware)
     return {
         "name": profile.name,
         "profile": profile.source,
@@ -24,6 +26,7 @@ def describe(profile: Profile) -> dict[str, Any]:
         "nics": [{"id": n.id, "type": n.type.value, "model": n.model, "mac": n.mac} for n in profile.nics],
         "forwards": [{"nic": nic.id, "rule": str(fwd)} for nic, fwd in profile.forwards],
         "cloud_init_seed": seed,
+        "nvram": firmware.nvram if firmware else None,
     }
 
 
@@ -35,6 +38,17 @@ def _seed(profile: Profile) -> str | None:
     from vmrun.rundir import RunDir
 
     return str(seed_path(RunDir.for_vm(profile.name).path))
+
+
+def _firmware(profile: Profile) -> PreparedFirmware | None:
+    """The UEFI firmware `up` would choose, and where the VM's NVRAM is (or will be): its data folder."""
+    if profile.firmware is not Firmware.UEFI:
+        return None
+    from vmrun import datadir
+    from vmrun.devices import descriptors
+    from vmrun.devices.firmware import NVRAM_FILE
+
+    return PreparedFirmware(descriptors.choose(profile), str(datadir.for_vm(profile.name, create=False) / NVRAM_FILE))
 
 
 def option_lines(argv: list[str]) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""qemu-img, the one tool vmrun makes and inspects disk images with: ``info``, ``backing_loop`` and ``create``.
+"""qemu-img, the one tool vmrun makes and inspects images with: ``info``, ``backing_loop``, ``create``, ``convert``.
 
 Every call is an argv (no shell); a failure becomes one :class:`DiskError` line carrying
 qemu-img's own last line. ``info`` always runs with ``-U`` (force-share): reading an
@@ -99,6 +99,32 @@ def create(
     try:
         _run(argv, "cannot create", (tmp, path))
         os.link(tmp, path)
+    except FileExistsError:
+        raise DiskError(f"cannot create {path}: it appeared meanwhile; left as it is") from None
+    except OSError as e:
+        raise DiskError(f"cannot create {path}: {e.strerror}") from None
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+
+
+def convert(source: str, source_format: str, path: str, fmt: str, *, replace: bool = False) -> None:
+    """Copy ``source`` into a new image at ``path`` in ``fmt`` (a UEFI NVRAM template into the VM's own copy).
+
+    As for :func:`create`, a half-made copy never shows under ``path``; an image already there is
+    replaced only if ``replace`` (else it is left, and refused).
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.vmrun-{os.getpid()}")
+    argv = [_binary(), "convert", "-q", "-f", source_format, "-O", fmt, source, tmp]
+    try:
+        _run(argv, f"cannot copy {source}", (tmp, path))
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
     except FileExistsError:
         raise DiskError(f"cannot create {path}: it appeared meanwhile; left as it is") from None
     except OSError as e:

@@ -72,6 +72,17 @@ def _show_running(vm, *, as_json: bool) -> None:
         print(render_script(argv, source=f"the running VM {vm.name} (pid {state.pid})"), end="")
 
 
+CdromOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--cdrom", metavar="ISO", help="Boot this ISO first (once; UEFI: this run); not saved in the profile."
+    ),
+]
+ResetNvramOpt = Annotated[
+    bool, typer.Option("--reset-nvram", help="UEFI: start again from the firmware's NVRAM template.")
+]
+
+
 @command()
 def up(
     name: Name,
@@ -96,10 +107,8 @@ def up(
             "--snapshot", help="Write nothing to the disks: writes go to a temporary overlay (QEMU's -snapshot)."
         ),
     ] = False,
-    cdrom: Annotated[
-        Optional[str],
-        typer.Option("--cdrom", metavar="ISO", help="Boot this ISO once (-boot once=d); not saved in the profile."),
-    ] = None,
+    cdrom: CdromOpt = None,
+    reset_nvram: ResetNvramOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a VM: check the host, prepare its NICs, make missing disks, start QEMU detached and wait for QMP.
@@ -114,7 +123,9 @@ def up(
     from vmrun.guestwait import UpAborted, first_tcp_forward
 
     profile = load(name, memory, smp, set_, cdrom)
-    options = RunOptions(snapshot=snapshot, boot_cdrom=cdrom is not None)
+    options = RunOptions(snapshot=snapshot, boot_cdrom=cdrom is not None, reset_nvram=reset_nvram)
+    if reset_nvram and profile.firmware != "uefi":
+        raise UsageError(f"{profile.name} boots BIOS, which keeps no NVRAM", option="--reset-nvram")
     if cdrom is not None and profile.kernel:
         ui.notice(f"the profile boots a kernel ({profile.kernel}): QEMU starts that, not the CD-ROM")
     if wait:

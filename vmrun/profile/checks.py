@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vmrun.profile.model import CloudInit, Drive, Network, Nic, NicType, Profile
+from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile
 
 
 def check_nic(t: Any, nic: Nic) -> Nic:
@@ -64,10 +64,24 @@ def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
 
 def check_profile(t: Any, profile: Profile) -> Profile:
     _unique_nics(t, profile.nics)
+    _secure_boot(t, profile)
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
             raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
     return profile
+
+
+def _secure_boot(t: Any, profile: Profile) -> None:
+    if not profile.secure_boot:
+        return
+    if profile.firmware is not Firmware.UEFI:
+        raise t.error("secure_boot", "Secure Boot is UEFI's: this profile boots BIOS", hint='add firmware = "uefi"')
+    if not profile.q35:
+        raise t.error(
+            "secure_boot",
+            f"Secure Boot needs the q35 machine (its SMM), not {profile.machine or 'pc'!r}",
+            hint='write machine = "q35"',
+        )
 
 
 def _unique_nics(t: Any, nics: Sequence[Nic]) -> None:

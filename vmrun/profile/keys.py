@@ -26,6 +26,7 @@ from vmrun.profile.model import (
     CloudInit,
     Drive,
     Engine,
+    Firmware,
     MacvtapMode,
     NetKind,
     Network,
@@ -156,6 +157,18 @@ TOP = Section(
         Key("initrd", Path(), "Its initramfs (-initrd)."),
         Key("append", Text(), 'Its command line (-append), e.g. "console=ttyS0".'),
         Key("cdrom", Path(), "An ISO attached as CD-ROM (-cdrom).", option="--cdrom"),
+        Key(
+            "firmware",
+            Choice(Firmware),
+            "bios, or uefi (OVMF from QEMU's firmware descriptors; the VM keeps its own NVRAM).",
+            default=Firmware.BIOS,
+        ),
+        Key(
+            "secure_boot",
+            Flag(),
+            "With uefi: Secure Boot on, the descriptor's keys enrolled; needs q35.",
+            default=False,
+        ),
         Key("extra_args", Strings(), "More QEMU arguments, passed as given, last.", default=()),
         Key(
             "engine",

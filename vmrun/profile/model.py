@@ -28,6 +28,11 @@ class NicType(enum.StrEnum):
     NETDEV = "netdev"  # any other QEMU backend (socket, stream, dgram, vde...), options verbatim
 
 
+class Firmware(enum.StrEnum):
+    BIOS = "bios"  # QEMU's SeaBIOS
+    UEFI = "uefi"  # OVMF, chosen from QEMU's firmware descriptors; the VM keeps its own NVRAM
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -176,6 +181,8 @@ class Profile:
     initrd: str | None = None
     append: str | None = None
     cdrom: str | None = None
+    firmware: Firmware = Firmware.BIOS
+    secure_boot: bool = False  # with uefi: Secure Boot on, the descriptor's keys enrolled (q35 + SMM)
     spice: Spice | None = None
     drives: tuple[Drive, ...] = ()
     nics: tuple[Nic, ...] = ()
@@ -184,6 +191,11 @@ class Profile:
     engine: Engine = Engine.QEMU
     connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
     cloud_init: CloudInit | None = None
+
+    @property
+    def q35(self) -> bool:
+        """Whether the machine is q35 (any version): PCIe, AHCI, SMM for Secure Boot."""
+        return bool(self.machine) and self.machine.split(",")[0].startswith(("q35", "pc-q35"))
 
     @property
     def forwards(self) -> list[tuple[Nic, HostFwd]]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from vmrun.adapters import libvirt as lv
-from vmrun.engines.base import Snapshot, Waiting
+from vmrun.engines.base import Snapshot, Waiting, not_supported
 from vmrun.engines.common import SNAPSHOT_FORMATS
 from vmrun.errors import StateError
 
@@ -24,8 +24,22 @@ if TYPE_CHECKING:
     from vmrun.engines.libvirt.vm import LibvirtVm
 
 
+def _check_firmware(name: str, root: ET.Element) -> None:
+    """libvirt (9.0) makes no internal snapshot of a domain whose firmware is on pflash: UEFI's NVRAM is."""
+    loader = root.find("os/loader")
+    if (loader is not None and loader.get("type") == "pflash") or root.find("os/nvram") is not None:
+        raise not_supported(
+            name,
+            "snapshot save of a UEFI VM (libvirt makes no internal snapshot with pflash firmware)",
+            "libvirt",
+            hint="the qemu engine snapshots it (its NVRAM is qcow2); or copy the disks while the VM is down",
+        )
+
+
 def _check_disks(name: str, dom: Any) -> None:
-    for disk in ET.fromstring(dom.XMLDesc(0)).iter("disk"):
+    root = ET.fromstring(dom.XMLDesc(0))
+    _check_firmware(name, root)
+    for disk in root.iter("disk"):
         if disk.get("device") != "disk" or disk.find("readonly") is not None:
             continue
         target = (disk.find("target") if disk.find("target") is not None else ET.Element("t")).get("dev", "?")

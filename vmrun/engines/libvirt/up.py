@@ -105,12 +105,18 @@ def up(
 
 
 def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Profile:
-    """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once)."""
+    """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once),
+    and so is `up --reset-nvram` (libvirt owns the NVRAM)."""
     if options.boot_cdrom:
         raise ProfileError(
             "--cdrom needs the qemu engine: libvirt has no boot-once",
             hint='set cdrom = "ISO" in the profile (or --set cdrom=ISO): libvirt boots the disk, then the CD-ROM',
         )
+    if options.reset_nvram:  # libvirt keeps the NVRAM in its own folder, not in vmrun's data folder
+        from vmrun.engines.base import not_supported
+
+        hint = f"while it is down, remove libvirt's copy (/var/lib/libvirt/qemu/nvram/{profile.name}_VARS.fd)"
+        raise not_supported(profile.name, "up --reset-nvram", "libvirt", hint=hint)
     if not options.snapshot:
         return profile
     if persist:

@@ -12,7 +12,7 @@ vmrun marks its domains with ``<metadata><vmrun:vm>`` (profile path, NICs,
 forwards); :func:`read_metadata` reads it back from whatever libvirt returns.
 
 One domain is built by ``_Build``; each kind of device is a part of it in a module of its own
-(``xmldisks``, ``xmlnics``; what they share is in ``xmlbase``), as a new device kind will be.
+(``xmldisks``, ``xmlnics``, ``xmlfirmware``; what they share is in ``xmlbase``), as a new device kind will be.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
     sub,
 )
 from vmrun.engines.libvirt.xmldisks import DiskXml
+from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
 from vmrun.errors import ProfileError
 from vmrun.net.base import nic_field
@@ -118,7 +119,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml):
+class _Build(DiskXml, NicXml, FirmwareXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -155,7 +156,7 @@ class _Build(DiskXml, NicXml):
         # Without ACPI a pc machine refuses PCI hot-plug: "Bus 'pci.0' does not support hotplugging".
         sub(features, "acpi")
         sub(features, "apic")
-        for name, state in machine.features:
+        for name, state in self.firmware_features(machine.features):
             sub(features, name, state=state)
         self.cpu(root, accel)
         reboot = self.extra_args()
@@ -217,6 +218,7 @@ class _Build(DiskXml, NicXml):
     def boot(self, os_el: ET.Element, machine: _Machine) -> None:
         p = self.p
         sub(os_el, "type", "hvm", arch="x86_64", machine=machine.type)
+        self.firmware(os_el)
         if p.kernel:
             sub(os_el, "kernel", p.kernel)
         if p.initrd:

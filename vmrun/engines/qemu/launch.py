@@ -23,12 +23,13 @@ from vmrun import accel as accel_mod
 from vmrun import disks, preflight, proc, signals
 from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.argv import Control, RunOptions, build_argv
+from vmrun.devices.firmware import PreparedFirmware
 from vmrun.engines.qemu.vm import Vm
 from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
 from vmrun.hostnet.ensure import ensure_networks
 from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
-from vmrun.profile.model import Accel, Profile
+from vmrun.profile.model import Accel, Firmware, Profile
 from vmrun.rundir import RunDir
 from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState
 
@@ -117,12 +118,33 @@ def up(
         ensure_networks(profile, notice)  # host set-up the profile lists; `down` leaves it
         qemu = preflight.run_all(profile)
         made = disks.ensure(profile, notice)  # kept if the rest fails: see vmrun.disks
-        launched = _start(vm, profile, qemu, choice.accel, options)
+        firmware = prepare_firmware(profile, reset=options.reset_nvram, notice=notice)
+        launched = _start(vm, profile, qemu, choice.accel, options, firmware)
         launched.made = made
         return launched
 
 
-def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOptions) -> Launched:
+def prepare_firmware(profile: Profile, *, reset: bool, notice: Callable[[str], None]) -> PreparedFirmware | None:
+    """UEFI: the firmware from QEMU's descriptors, and the VM's own NVRAM, copied from its template on first
+    `up` (or with ``reset``) into the VM's data folder, where it stays (like a disk, it is the VM's)."""
+    if profile.firmware is not Firmware.UEFI:
+        return None
+    from vmrun import datadir
+    from vmrun.adapters import qemuimg
+    from vmrun.devices import descriptors
+    from vmrun.devices.firmware import NVRAM_FILE, NVRAM_FORMAT
+
+    files = descriptors.choose(profile)
+    nvram = datadir.for_vm(profile.name) / NVRAM_FILE
+    if reset or not nvram.exists():
+        qemuimg.convert(files.template, files.template_format, str(nvram), NVRAM_FORMAT, replace=reset)
+        notice(f"{'reset' if reset else 'made'} {nvram} from {files.template}")
+    return PreparedFirmware(files, str(nvram))
+
+
+def _start(
+    vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOptions, firmware: PreparedFirmware | None = None
+) -> Launched:
     run = vm.run
     run.create()
     with ExitStack() as stack:
@@ -153,6 +175,7 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOption
             control=control,
             seed=seed,
             run=options,
+            firmware=firmware,
         )
         state = _state(profile, argv, accel.value, prepared)
         state.snapshot = options.snapshot
