@@ -13,7 +13,7 @@ imports included, and the two engines never import each other (tests/unit/test_l
     5  engines/__init__         up, find, status_all, gc, describe: the one place that picks an engine
     4  engines/qemu/  engines/libvirt/                          the two RunningVm implementations
     3  engines/base  engines/common                             the interface, its types, shared logic
-    2  net/ hostnet/ argv accel cloudinit disks preflight show rundir datadir runstate summary guestwait display
+    2  net/ devices/ hostnet/ argv accel cloudinit disks preflight show rundir datadir runstate summary guestwait display
     1  profile/                 TOML -> validated, frozen Profile
     0  adapters/ (libvirt, ovs, netlink, qmp, qemuimg, iso) errors ui proc names files signals qemuopts trust
 """

@@ -223,6 +223,10 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
                 "fine if you meant it; else keep the base image beside the profile",
             )
     yield from disks_in_use(profile)
+    if profile.tpm is not None:
+        from vmrun.devices import tpm
+
+        yield _as_check("tpm", lambda: tpm.preflight(profile), f"swtpm installed (TPM {profile.tpm.version})")
     for nic in profile.nics:
         yield _as_check(
             f"nic {nic.id} ({nic.type.value})",

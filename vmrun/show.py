@@ -7,6 +7,7 @@ from typing import Any
 
 from vmrun import accel
 from vmrun.argv import build_argv
+from vmrun.devices import tpm
 from vmrun.net import backend_for
 from vmrun.profile.model import Profile
 
@@ -15,7 +16,8 @@ def describe(profile: Profile) -> dict[str, Any]:
     choice = accel.choose(profile.accel)
     netdevs = {nic.id: backend_for(nic, profile.source).describe(nic, profile) for nic in profile.nics}
     seed = _seed(profile)
-    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed)
+    tpm_socket = tpm.socket_for_show(profile)
+    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed, tpm_socket=tpm_socket)
     return {
         "name": profile.name,
         "profile": profile.source,

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("vmrun.profile",),
     (
         "vmrun.net",
+        "vmrun.devices",
         "vmrun.hostnet",
         "vmrun.argv",
         "vmrun.accel",

@@ -28,6 +28,11 @@ class NicType(enum.StrEnum):
     NETDEV = "netdev"  # any other QEMU backend (socket, stream, dgram, vde...), options verbatim
 
 
+class TpmVersion(enum.StrEnum):
+    V2 = "2.0"
+    V1 = "1.2"
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -68,6 +73,13 @@ class Spice:
     ticketing: bool = True
     password: str | None = None
     vdagent: bool = False
+
+
+@dataclass(frozen=True)
+class Tpm:
+    """``[tpm]``: a TPM for the guest, emulated by swtpm (vmrun/devices/tpm.py; under libvirt, libvirt's own)."""
+
+    version: TpmVersion = TpmVersion.V2
 
 
 @dataclass(frozen=True)
@@ -184,6 +196,7 @@ class Profile:
     engine: Engine = Engine.QEMU
     connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
     cloud_init: CloudInit | None = None
+    tpm: Tpm | None = None
 
     @property
     def forwards(self) -> list[tuple[Nic, HostFwd]]:

@@ -23,6 +23,7 @@ from vmrun import accel as accel_mod
 from vmrun import disks, preflight, proc, signals
 from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.argv import Control, RunOptions, build_argv
+from vmrun.devices import tpm
 from vmrun.engines.qemu.vm import Vm
 from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
 from vmrun.hostnet.ensure import ensure_networks
@@ -130,6 +131,7 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOption
         # The folder goes with a failed `up`, unless it holds the record of something not undone: gc finishes it.
         stack.callback(lambda: None if recorder.objects else run.remove())
         ctx = PrepareContext(profile, run.path, stack, recorder)
+        tpm_socket = tpm.prepare(profile, ctx)  # swtpm, before QEMU: it connects at start
         prepared = []
         for nic in profile.nics:
             ctx.nic_id = nic.id
@@ -152,6 +154,7 @@ def _start(vm: Vm, profile: Profile, qemu: str, accel: Accel, options: RunOption
             accel=accel,
             control=control,
             seed=seed,
+            tpm_socket=tpm_socket,
             run=options,
         )
         state = _state(profile, argv, accel.value, prepared)
