@@ -10,7 +10,9 @@
 #               serves HTTP on port 80 (/ says "vmrun test guest",
 #               /cgi-bin/ip prints `ip -4 -o addr`, /cgi-bin/note?set=W
 #               keeps W in /tmp (RAM), /cgi-bin/disk?write=W writes W to the
-#               start of /dev/vda and syncs; both print what they hold) and
+#               start of /dev/vda and syncs; both print what they hold;
+#               /cgi-bin/tpm prints each /sys/class/tpm/tpmN and its TPM
+#               version, "tpm0 version=2") and
 #               powers off on the
 #               ACPI power button (QMP system_powerdown). A press made
 #               before acpid runs (firmware, early kernel boot) is lost:
@@ -340,8 +342,20 @@ dd if=/dev/vda bs=64 count=1 2>/dev/null | tr -cd 'A-Za-z0-9:-'
 echo
 EOF
 
+# The TPM the guest sees ([tpm]): Debian's kernel has the TPM core, CRB and TIS built in.
+cat >"$R/www/cgi-bin/tpm" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+for d in /sys/class/tpm/tpm*; do
+    [ -e "$d" ] && echo "${d##*/} version=$(cat "$d/tpm_version_major" 2>/dev/null)"
+done
+echo end
+EOF
+
 chmod 755 "$R"/etc/rc "$R"/etc/netwatch "$R"/etc/udhcpc.script \
-    "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk
+    "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk \
+    "$R"/www/cgi-bin/tpm
 chmod 1777 "$R/tmp"
 # Debian's udhcpc default script path, in case anything runs it without -s.
 mkdir -p "$R/etc/udhcpc"
