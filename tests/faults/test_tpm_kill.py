@@ -1,4 +1,4 @@
-"""`vmrun up` of a VM with [tpm] killed with SIGKILL at each moment around its swtpm (issue 21's rule
+"""`vmrun up` of a VM with [tpm] failing, or killed with SIGKILL at each moment around its swtpm (issue 21's rule
 for helper daemons): whatever is left, `gc` (or `down --force`, when QEMU lives) finishes it, and no
 swtpm is left running.
 
@@ -101,3 +101,12 @@ def test_up_killed_around_its_swtpm_leaves_nothing_gc_cannot_finish(vm, write_pr
     assert r.returncode == 0, r.stderr
     assert vm("down", NAME, "--force").returncode == 0
     assert live_swtpms(run_dir) == []
+
+
+def test_failed_up_stops_its_swtpm(vm, write_profile):
+    path = write_profile(BARE_TPM.replace('machine = "q35"', 'machine = "q35"\nextra_args = ["-bogus"]'), NAME)
+    r = vm("up", str(path))
+    assert r.returncode == 1 and "-bogus: invalid option" in r.stderr, r.stderr
+    no_traceback(r)
+    assert live_swtpms(vm.runtime_dir / NAME) == []
+    assert_nothing_left(vm)
