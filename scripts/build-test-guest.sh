@@ -12,7 +12,9 @@
 #               keeps W in /tmp (RAM), /cgi-bin/disk?write=W writes W to the
 #               start of /dev/vda and syncs; both print what they hold;
 #               /cgi-bin/efi says whether it booted UEFI, the SecureBoot
-#               variable, and ?set=W writes W to a non-volatile variable) and
+#               variable, and ?set=W writes W to a non-volatile variable),
+#               /cgi-bin/tpm prints each /sys/class/tpm/tpmN and its TPM
+#               version, "tpm0 version=2") and
 #               powers off on the
 #               ACPI power button (QMP system_powerdown). A press made
 #               before acpid runs (firmware, early kernel boot) is lost:
@@ -363,9 +365,20 @@ fi
 [ -e $VAR ] && echo "var $(tail -c +5 $VAR)"
 EOF
 
+# The TPM the guest sees ([tpm]): Debian's kernel has the TPM core, CRB and TIS built in.
+cat >"$R/www/cgi-bin/tpm" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+for d in /sys/class/tpm/tpm*; do
+    [ -e "$d" ] && echo "${d##*/} version=$(cat "$d/tpm_version_major" 2>/dev/null)"
+done
+echo end
+EOF
+
 chmod 755 "$R"/etc/rc "$R"/etc/netwatch "$R"/etc/udhcpc.script \
     "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk \
-    "$R"/www/cgi-bin/efi
+    "$R"/www/cgi-bin/efi "$R"/www/cgi-bin/tpm
 chmod 1777 "$R/tmp"
 # Debian's udhcpc default script path, in case anything runs it without -s.
 mkdir -p "$R/etc/udhcpc"

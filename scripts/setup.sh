@@ -19,6 +19,8 @@ APT_PACKAGES=(
     # [cloud_init] seeds: an ISO tool (genisoimage has isoinfo); the tests read the YAML as cloud-init would (python3-yaml)
     genisoimage xorriso python3-yaml openssh-client
     nftables iptables passt iproute2 curl python3-venv python3-dev gcc
+    # [tpm]: vmrun runs swtpm; libvirt runs swtpm_setup (swtpm-tools) before its own
+    swtpm swtpm-tools
     bridge-utils uml-utilities  # brctl, tunctl: the import corpus scripts (tests/data/import-corpus) run them
 )
 

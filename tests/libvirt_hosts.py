@@ -350,6 +350,9 @@ class LibvirtHost:
         # namespaces = [ ]: QEMU stays in this mount namespace. With its own /dev, libvirt moves the
         # mount on /dev/kvm into it and fails: "Unable to move ....kvm mount to /dev/kvm".
         qemu = ["namespaces = [ ]"]
+        # [tpm]: libvirt runs swtpm as swtpm_user, who cannot reach this host's private folders (and
+        # whose chown of them fails in this mount namespace); as root it can.
+        qemu += ['swtpm_user = "root"', 'swtpm_group = "root"']
         if self.address:
             libvirtd += ["listen_tls = 0", "listen_tcp = 1", f'listen_addr = "{self.address}"', 'auth_tcp = "none"']
             # Without migration_host the target offers its hostname, which resolves to 127.0.0.1 here.

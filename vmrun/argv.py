@@ -1,8 +1,9 @@
 """The QEMU command line: a pure function of the profile and of what was prepared.
 
 No I/O here: the accelerator is already chosen, the NIC backends have already
-said what each -netdev is (tap fds, bridge names, socket paths), and vmrun's own
-plumbing (QMP and serial sockets) comes in as :class:`Control`.
+said what each -netdev is (tap fds, bridge names, socket paths), the devices their
+host side (swtpm's socket), and vmrun's own plumbing (QMP and serial sockets) comes
+in as :class:`Control`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import render_memory
-from vmrun.profile.model import Accel, Profile
+from vmrun.profile.model import Accel, Profile, TpmVersion
 from vmrun.qemuopts import opts
 
 
@@ -46,11 +47,13 @@ def build_argv(
     accel: Accel,
     control: Control | None = None,
     seed: str | None = None,
+    tpm_socket: str | None = None,
     run: RunOptions = RunOptions(),
     firmware: PreparedFirmware | None = None,
 ) -> list[str]:
     """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only;
-    ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS)."""
+    ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS);
+    ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be)."""
     argv = [qemu]
     argv += _machine(profile, accel, firmware)
     argv += firmware_args(firmware)
@@ -59,6 +62,7 @@ def build_argv(
     argv += _spice_agent(profile)
     argv += _media(profile, bootindex=run.boot_cdrom and firmware is not None)
     argv += _seed(seed)
+    argv += _tpm(profile, tpm_socket)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
@@ -161,6 +165,27 @@ def _seed(seed: str | None) -> list[str]:
         ("readonly", True),
     ]
     return ["-drive", opts(None, pairs)]
+
+
+def tpm_model(p: Profile) -> str:
+    """The CRB interface on q35 (TPM 2.0 only); TIS elsewhere, and for TPM 1.2."""
+    assert p.tpm is not None
+    return "tpm-crb" if is_q35(p) and p.tpm.version is TpmVersion.V2 else "tpm-tis"
+
+
+def _tpm(p: Profile, socket: str | None) -> list[str]:
+    if p.tpm is None:
+        return []
+    if socket is None:
+        raise ValueError("[tpm] needs the swtpm control socket prepared (or, for show, where it will be)")
+    return [
+        "-chardev",
+        opts("socket", [("id", "vmrun-tpm"), ("path", socket)]),
+        "-tpmdev",
+        opts("emulator", [("id", "vmrun-tpm"), ("chardev", "vmrun-tpm")]),
+        "-device",
+        opts(tpm_model(p), [("tpmdev", "vmrun-tpm")]),
+    ]
 
 
 def _name(p: Profile) -> list[str]:

@@ -225,6 +225,10 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
     yield from disks_in_use(profile)
     if profile.firmware == "uefi":
         yield firmware_check(profile)
+    if profile.tpm is not None:
+        from vmrun.devices import tpm
+
+        yield _as_check("tpm", lambda: tpm.preflight(profile), f"swtpm installed (TPM {profile.tpm.version})")
     for nic in profile.nics:
         yield _as_check(
             f"nic {nic.id} ({nic.type.value})",

@@ -72,9 +72,9 @@ def wait_gone(pid: int, started: int | None, timeout: float) -> bool:
     while alive(pid, started):
         if time.monotonic() >= deadline:
             return False
-        _reap(pid)
+        reap(pid)
         time.sleep(0.05)
-    _reap(pid)
+    reap(pid)
     return True
 
 
@@ -86,8 +86,9 @@ def kill(pid: int, started: int | None, sig: int = signal.SIGKILL) -> None:
             pass
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status when QEMU is our own child (``--foreground``); else a no-op."""
+def reap(pid: int) -> None:
+    """Collect the exit status when the process is our own child (QEMU under ``--foreground``, a
+    helper this vmrun started); else a no-op. PID 1 here may never reap what it inherits."""
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
@@ -115,3 +116,18 @@ def spawn_detached(
         )
     finally:
         os.close(fd)
+
+
+def listening(sock: Path) -> bool:
+    """Is a listening unix socket bound at ``sock``? (/proc/net/unix: flag 0x10000 is __SO_ACCEPTCON)."""
+    wanted = str(sock)
+    try:
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 8 and fields[7] == wanted and int(fields[3], 16) & 0x10000:
+                    return True
+    except OSError:
+        return os.path.exists(sock)
+    return False

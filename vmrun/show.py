@@ -7,6 +7,7 @@ from typing import Any
 
 from vmrun import accel
 from vmrun.argv import build_argv
+from vmrun.devices import tpm
 from vmrun.devices.firmware import PreparedFirmware
 from vmrun.net import backend_for
 from vmrun.profile.model import Firmware, Profile
@@ -17,7 +18,10 @@ def describe(profile: Profile) -> dict[str, Any]:
     netdevs = {nic.id: backend_for(nic, profile.source).describe(nic, profile) for nic in profile.nics}
     seed = _seed(profile)
     firmware = _firmware(profile)
-    argv = build_argv(profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed, firmware=firmware)
+    tpm_socket = tpm.socket_for_show(profile)
+    argv = build_argv(
+        profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed, firmware=firmware, tpm_socket=tpm_socket
+    )
     return {
         "name": profile.name,
         "profile": profile.source,

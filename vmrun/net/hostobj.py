@@ -9,7 +9,10 @@ itself and does so only while the object is provably the one vmrun made:
   of vmrun before schema 2 names no kind: then a tap or a macvtap, never another kind);
 - :class:`OvsPort`: the port's ``external-ids:vmrun-vm`` names this VM;
 - :class:`Process` (passt): same pid, same start time, run by us, started with
-  a path in this VM's run folder.
+  a path in this VM's run folder;
+- :class:`Swtpm` (the VM's TPM): recorded before it is started, so its pid may not be
+  known; either way run by us, started with its control socket in this VM's run folder
+  (and, once known, same pid and start time).
 
 Records are written only under the VM's lock (see :mod:`vmrun.engines.qemu.vm`). A record
 vmrun cannot read (an unknown kind, a missing field) is never acted on: it is
@@ -19,7 +22,7 @@ dropped with a notice, so that it cannot block `down` or `gc` for good.
 from __future__ import annotations
 
 import os
-from dataclasses import MISSING, asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -94,16 +97,48 @@ class Process:
         )
 
     def release(self, run_dir: Path) -> None:
-        if not self.is_ours(run_dir):
-            return
-        proc.kill(self.pid, self.start, 15)
-        if not proc.wait_gone(self.pid, self.start, 5.0):
-            proc.kill(self.pid, self.start)
-            proc.wait_gone(self.pid, self.start, 5.0)
+        if self.is_ours(run_dir):
+            _stop(self.pid, self.start)
 
 
-HostObject = Link | OvsPort | Process
-_KINDS: dict[str, type] = {"link": Link, "ovs-port": OvsPort, "process": Process}
+def _stop(pid: int, start: int | None) -> None:
+    proc.kill(pid, start, 15)
+    if not proc.wait_gone(pid, start, 5.0):
+        proc.kill(pid, start)
+        proc.wait_gone(pid, start, 5.0)
+
+
+@dataclass(frozen=True)
+class Swtpm:
+    """The VM's swtpm. Its control socket says which one it is (one per run folder): records that
+    differ only in pid and start time are the same record (written before, then after, the start)."""
+
+    kind: ClassVar[str] = "swtpm"
+    ctrl: str  # its control socket, in the run folder: ``--ctrl type=unixio,path=CTRL``
+    pid: int | None = field(default=None, compare=False)  # None: a vmrun killed before it could write it
+    start: int | None = field(default=None, compare=False)
+    nic: ClassVar[None] = None
+
+    def __str__(self) -> str:
+        return f"swtpm (pid {self.pid})" if self.pid else f"swtpm ({self.ctrl})"
+
+    @property
+    def marker(self) -> tuple[str, str]:
+        return ("--ctrl", f"type=unixio,path={self.ctrl}")
+
+    def release(self, run_dir: Path) -> None:
+        if Path(self.ctrl).parent != run_dir:
+            return  # a record naming another folder: not one vmrun wrote for this VM
+        if self.pid is not None:
+            proc.reap(self.pid)  # exited when QEMU closed its socket: our child, if we started it in this process
+            if proc.ours(self.pid, self.start, self.marker):
+                _stop(self.pid, self.start)
+        elif (pid := proc.find(self.marker)) is not None:
+            _stop(pid, proc.start_time(pid))
+
+
+HostObject = Link | OvsPort | Process | Swtpm
+_KINDS: dict[str, type] = {"link": Link, "ovs-port": OvsPort, "process": Process, "swtpm": Swtpm}
 _FIELD_TYPES = {
     "name": str,
     "ifindex": int,
@@ -112,11 +147,12 @@ _FIELD_TYPES = {
     "bridge": str,
     "port": str,
     "vm": str,
-    "pid": int,
     "start": (int, type(None)),
     "what": str,
     "arg": (str, type(None)),
     "path": (str, type(None)),
+    "ctrl": str,
+    "pid": (int, type(None)),
 }
 
 
@@ -138,6 +174,8 @@ def from_json(item: Any) -> HostObject | str:
             return f"{cls.kind} record with unknown field {key!r:.40}"
         if isinstance(value, bool) or not isinstance(value, _FIELD_TYPES[key]):
             return f"{cls.kind} record: {key} is {value!r:.40}"
+    if cls is Process and fields.get("pid", 0) is None:
+        return "process record without a pid"
     if cls is Link and fields.get("link_kind") not in (None, *_SYSFS_MARK):
         return f"link record: link_kind is {fields['link_kind']!r:.40}, not a kind of link vmrun makes"
     try:
@@ -183,6 +221,11 @@ class Recorder:
         self.objects.append(obj)
         self.save()
         return obj
+
+    def replace(self, old: HostObject, new: HostObject) -> None:
+        """``new`` in ``old``'s place, in one write."""
+        self.objects[self.objects.index(old)] = new
+        self.save()
 
     def discard(self, obj: HostObject) -> None:
         if obj in self.objects:

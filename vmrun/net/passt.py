@@ -104,7 +104,7 @@ class PasstBackend:
 def _wait_listening(process: subprocess.Popen[bytes], sock: Path, log_path: Path) -> None:
     """Until passt listens on ``sock``; we must not connect to find out, as --one-off takes one client."""
     deadline = time.monotonic() + SOCKET_TIMEOUT
-    while not listening(sock):
+    while not proc.listening(sock):
         if process.poll() is not None:
             said = last_words(log_path)
             hint = None
@@ -114,21 +114,6 @@ def _wait_listening(process: subprocess.Popen[bytes], sock: Path, log_path: Path
         if time.monotonic() >= deadline:
             raise HostNetError(f"passt did not listen on {sock} within {SOCKET_TIMEOUT:.0f} s: {last_words(log_path)}")
         time.sleep(0.02)
-
-
-def listening(sock: Path) -> bool:
-    """Is a listening unix socket bound at ``sock``? (/proc/net/unix: flag 0x10000 is __SO_ACCEPTCON)."""
-    wanted = str(sock)
-    try:
-        with open("/proc/net/unix") as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                if len(fields) >= 8 and fields[7] == wanted and int(fields[3], 16) & 0x10000:
-                    return True
-    except OSError:
-        return os.path.exists(sock)
-    return False
 
 
 def last_words(log_path: Path) -> str:

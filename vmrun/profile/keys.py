@@ -34,6 +34,8 @@ from vmrun.profile.model import (
     NicType,
     Profile,
     Spice,
+    Tpm,
+    TpmVersion,
     Vhost,
     Via,
 )
@@ -192,6 +194,7 @@ TOP = Section(
             Table("cloud_init"),
             "A NoCloud seed for a cloud image ([cloud_init] table), attached as a CD-ROM.",
         ),
+        Key("tpm", Table("tpm"), "A TPM for the guest ([tpm] table; an empty one gives TPM 2.0)."),
     ),
 )
 
@@ -465,7 +468,20 @@ CLOUD_INIT = Section(
     ),
 )
 
-SECTIONS = {s.name: s for s in (TOP, NICS, SPICE, DRIVES, NETWORKS, CLOUD_INIT)}
+TPM = Section(
+    "tpm",
+    Tpm,
+    (
+        Key(
+            "version",
+            Choice(TpmVersion),
+            "2.0 or 1.2: the TPM swtpm emulates; its state is kept in the VM's data folder.",
+            default=TpmVersion.V2,
+        ),
+    ),
+)
+
+SECTIONS = {s.name: s for s in (TOP, NICS, SPICE, DRIVES, NETWORKS, CLOUD_INIT, TPM)}
 
 
 def own_keys(section: Section) -> dict[Any, set[str]]:

@@ -33,6 +33,11 @@ class Firmware(enum.StrEnum):
     UEFI = "uefi"  # OVMF, chosen from QEMU's firmware descriptors; the VM keeps its own NVRAM
 
 
+class TpmVersion(enum.StrEnum):
+    V2 = "2.0"
+    V1 = "1.2"
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -73,6 +78,13 @@ class Spice:
     ticketing: bool = True
     password: str | None = None
     vdagent: bool = False
+
+
+@dataclass(frozen=True)
+class Tpm:
+    """``[tpm]``: a TPM for the guest, emulated by swtpm (vmrun/devices/tpm.py; under libvirt, libvirt's own)."""
+
+    version: TpmVersion = TpmVersion.V2
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,7 @@ class Profile:
     engine: Engine = Engine.QEMU
     connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
     cloud_init: CloudInit | None = None
+    tpm: Tpm | None = None
 
     @property
     def q35(self) -> bool:

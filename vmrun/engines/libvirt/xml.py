@@ -12,7 +12,8 @@ vmrun marks its domains with ``<metadata><vmrun:vm>`` (profile path, NICs,
 forwards); :func:`read_metadata` reads it back from whatever libvirt returns.
 
 One domain is built by ``_Build``; each kind of device is a part of it in a module of its own
-(``xmldisks``, ``xmlnics``, ``xmlfirmware``; what they share is in ``xmlbase``), as a new device kind will be.
+(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``; what they share is in ``xmlbase``), as a new device
+kind will be.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
 from vmrun.engines.libvirt.xmldisks import DiskXml
 from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
+from vmrun.engines.libvirt.xmltpm import TpmXml
 from vmrun.errors import ProfileError
 from vmrun.net.base import nic_field
 from vmrun.profile.model import Accel, Nic, NicType, Profile
@@ -119,7 +121,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml, FirmwareXml):
+class _Build(DiskXml, NicXml, FirmwareXml, TpmXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -140,6 +142,7 @@ class _Build(DiskXml, NicXml, FirmwareXml):
         machine = self.machine()
         root = ET.Element("domain", {"type": "kvm" if accel is Accel.KVM else "qemu"})
         sub(root, "name", p.name)
+        self.uuid(root)
         if p.process:
             self.warnings.append(f'process = "{p.process}" is not carried: libvirt names the process itself')
         if p.cloud_init:
@@ -172,6 +175,7 @@ class _Build(DiskXml, NicXml, FirmwareXml):
             if iface is not None:
                 devices.append(iface)
         self.consoles(devices)
+        self.tpm(devices)
         self.graphics(devices)
         sub(devices, "memballoon", model="none")  # vmrun's QEMU has no balloon either
         self.metadata(metadata)

@@ -23,6 +23,7 @@ from vmrun import accel as accel_mod
 from vmrun import disks, preflight, proc, signals
 from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.argv import Control, RunOptions, build_argv
+from vmrun.devices import tpm
 from vmrun.devices.firmware import PreparedFirmware
 from vmrun.engines.qemu.vm import Vm
 from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
@@ -152,6 +153,7 @@ def _start(
         # The folder goes with a failed `up`, unless it holds the record of something not undone: gc finishes it.
         stack.callback(lambda: None if recorder.objects else run.remove())
         ctx = PrepareContext(profile, run.path, stack, recorder)
+        tpm_socket = tpm.prepare(profile, ctx)  # swtpm, before QEMU: it connects at start
         prepared = []
         for nic in profile.nics:
             ctx.nic_id = nic.id
@@ -174,6 +176,7 @@ def _start(
             accel=accel,
             control=control,
             seed=seed,
+            tpm_socket=tpm_socket,
             run=options,
             firmware=firmware,
         )
