@@ -72,11 +72,19 @@ def _default(k: records.Key) -> str:
     return "-" if k.default is None else k.read.show(k.default)
 
 
+def _one_table(group: str) -> bool:
+    """A ``[group]`` table (spice, cloud_init, tpm), as its top-level key reads it, not ``[[group]]`` tables."""
+    from vmrun.profile.keys import TOP
+    from vmrun.profile.read import Table
+
+    return any(k.name == group and isinstance(k.read, Table) for k in TOP.keys)
+
+
 def _title(section: str) -> str:
     group, _, kind = section.partition(".")
     if not section:
         return "Top level"
-    if group in ("spice", "cloud_init"):
+    if _one_table(group):
         return f"`[{group}]`"
     if group == "drives":
         return "`[[drives]]`"
