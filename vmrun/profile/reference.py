@@ -74,10 +74,7 @@ def _default(k: records.Key) -> str:
 
 def _one_table(group: str) -> bool:
     """A ``[group]`` table (spice, cloud_init, tpm), as its top-level key reads it, not ``[[group]]`` tables."""
-    from vmrun.profile.keys import TOP
-    from vmrun.profile.read import Table
-
-    return any(k.name == group and isinstance(k.read, Table) for k in TOP.keys)
+    return any(k.name == group and isinstance(k.read, Table) for k in records.TOP.keys)
 
 
 def _title(section: str) -> str:
