@@ -14,20 +14,13 @@ import os
 from pathlib import Path
 
 from vmrun.errors import FileError, StateError
-from vmrun.rundir import _unsafe, check_name
+from vmrun.rundir import _unsafe, check_name, from_environment
 
 
 def data_root() -> Path:
     """The data folder for this user, checked; not created here."""
-    explicit = os.environ.get("VMRUN_DATA_DIR")
-    if explicit:
-        root = Path(explicit)
-        if problem := _unsafe(root):
-            raise StateError(
-                f"VMRUN_DATA_DIR={explicit} {problem}",
-                hint="point it at a folder of your own that only you can write (mode 0700)",
-            )
-        return root
+    if explicit := from_environment("VMRUN_DATA_DIR"):
+        return explicit
     if os.geteuid() == 0:
         root = Path("/var/lib/vmrun")
     else:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from vmrun.errors import FileError, ProfileError, VmrunError
-from vmrun.profile.load import find_profile, home_folder, parse_profile, search_path
+from vmrun.profile.load import find_profile, parse_profile
 from vmrun.profile.model import Profile
+from vmrun.profile.paths import home_folder, search_path
 
 PROFILE_MODE = 0o600  # a profile may come to hold a SPICE password
 

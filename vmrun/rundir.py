@@ -71,15 +71,23 @@ def runtime_root() -> Path:
     return _found[key]
 
 
+def from_environment(variable: str) -> Path | None:
+    """The folder ``$variable`` names, if set: refused unless it is ours (see :func:`_unsafe`)."""
+    explicit = os.environ.get(variable)
+    if not explicit:
+        return None
+    if problem := _unsafe(Path(explicit)):
+        raise StateError(
+            f"{variable}={explicit} {problem}",
+            hint="point it at a folder of your own that only you can write (mode 0700)",
+        )
+    return Path(explicit)
+
+
 def _find_root() -> Path:
-    explicit = os.environ.get("VMRUN_RUNTIME_DIR")
+    explicit = from_environment("VMRUN_RUNTIME_DIR")
     if explicit:
-        root = Path(explicit)
-        if problem := _unsafe(root):
-            raise StateError(
-                f"VMRUN_RUNTIME_DIR={explicit} {problem}",
-                hint="point it at a folder of your own that only you can write (mode 0700)",
-            )
+        root = explicit
     elif os.geteuid() == 0:
         root = Path("/run/vmrun")
     else:

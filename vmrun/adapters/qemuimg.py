@@ -96,18 +96,7 @@ def create(
         # -F records the backing format in the overlay: QEMU then never probes the base image.
         argv += ["-b", backing, "-F", backing_format or info(backing).format]
     argv += [tmp] + ([str(size)] if size is not None else [])
-    try:
-        _run(argv, "cannot create", (tmp, path))
-        os.link(tmp, path)
-    except FileExistsError:
-        raise DiskError(f"cannot create {path}: it appeared meanwhile; left as it is") from None
-    except OSError as e:
-        raise DiskError(f"cannot create {path}: {e.strerror}") from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    _made_then_placed(argv, "cannot create", tmp, path, replace=False)
 
 
 def convert(source: str, source_format: str, path: str, fmt: str, *, replace: bool = False) -> None:
@@ -119,8 +108,14 @@ def convert(source: str, source_format: str, path: str, fmt: str, *, replace: bo
     folder, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f".{name}.vmrun-{os.getpid()}")
     argv = [_binary(), "convert", "-q", "-f", source_format, "-O", fmt, source, tmp]
+    _made_then_placed(argv, f"cannot copy {source}", tmp, path, replace=replace)
+
+
+def _made_then_placed(argv: list[str], doing: str, tmp: str, path: str, *, replace: bool) -> None:
+    """Run qemu-img to make ``tmp``, then put it at ``path``: linked (refused if something appeared there
+    meanwhile) or, with ``replace``, renamed over it. ``tmp`` never stays."""
     try:
-        _run(argv, f"cannot copy {source}", (tmp, path))
+        _run(argv, doing, (tmp, path))
         if replace:
             os.replace(tmp, path)
         else:

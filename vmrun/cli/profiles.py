@@ -82,7 +82,7 @@ def profiles_(*, as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps([f.as_json() for f in found], indent=2))
     elif not found:
-        from vmrun.profile.load import search_path
+        from vmrun.profile.paths import search_path
 
         print(f"no profiles in {', '.join(str(d) for d in search_path())} (vmrun new NAME writes one)")
     else:

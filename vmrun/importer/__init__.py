@@ -83,7 +83,7 @@ def import_script(
 
 
 def _home(vm: str) -> Path:
-    from vmrun.profile.load import home_folder
+    from vmrun.profile.paths import home_folder
 
     return home_folder() / f"{vm}.toml"
 

@@ -19,7 +19,7 @@ from vmrun.profile import fields, read
 from vmrun.profile.checks import BY_SECTION
 from vmrun.profile.keys import NICS, SECTIONS, TOP, Key, Section, Shown, own_keys
 from vmrun.profile.model import Nic, NicType, Profile
-from vmrun.profile.paths import home_folder, search_path  # noqa: F401  (callers find them here too)
+from vmrun.profile.paths import search_path
 
 
 def find_profile(name_or_path: str) -> Path:
