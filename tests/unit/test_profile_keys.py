@@ -8,7 +8,7 @@ import pytest
 import typer
 
 from vmrun.errors import ProfileError
-from vmrun.profile import keys
+from vmrun.profile import keyrec, keys
 from vmrun.profile.load import parse_profile
 from vmrun.profile.read import Table, Tables
 
@@ -32,7 +32,7 @@ def test_defaults_agree_with_the_dataclass(section):
         if isinstance(k.read, (Table, Tables)) or k.attr not in given or given[k.attr] is dataclasses.MISSING:
             continue
         expected = given[k.attr]
-        if isinstance(k.default, keys.Shown):
+        if isinstance(k.default, keyrec.Shown):
             assert expected is None, k.name
         else:
             assert k.default == expected, k.name
@@ -44,7 +44,7 @@ def test_meanings_are_one_line():
             assert k.meaning.strip() and "\n" not in k.meaning, (section.name, k.name)
 
 
-def _wrap(section: keys.Section, table: dict) -> dict:
+def _wrap(section: keyrec.Section, table: dict) -> dict:
     """A profile holding ``table`` where ``section``'s tables go."""
     if section is keys.TOP:
         return table

@@ -16,26 +16,22 @@ default that differs from the dataclass's, and a README that is not current.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from vmrun.profile import cloud_init, fields
+from vmrun.profile.devicekeys import DEVICE_KEYS, DEVICE_SECTIONS, DEVICE_TABLES
+from vmrun.profile.keyrec import Key, Section, Shown
 from vmrun.profile.model import (
     Accel,
     CloudInit,
     Drive,
     Engine,
-    Firmware,
     MacvtapMode,
     NetKind,
     Network,
     Nic,
     NicType,
     Profile,
-    Spice,
-    Tpm,
-    TpmVersion,
     Vhost,
     Via,
 )
@@ -46,74 +42,12 @@ from vmrun.profile.read import (
     MultiLine,
     Number,
     Path,
-    Reader,
     Size,
     Strings,
     Table,
     Tables,
     Text,
 )
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A default the reference gives in words: computed by ``compute`` from what was read, or None (filled later)."""
-
-    text: str
-    compute: Callable[[Context, dict[str, Any]], Any] | None = None
-
-
-@dataclass(frozen=True)
-class Key:
-    name: str
-    read: Reader
-    meaning: str  # one line, for `vmrun help profile`
-    default: Any = None  # a value, or Shown(...) where it is computed
-    field: str = ""  # the dataclass field it fills, if not ``name``
-    only: tuple[Any, ...] | None = None  # the NIC types or network kinds it applies to; None: all
-    required: bool = False  # wherever it applies
-    option: str | None = None  # the command-line flag that gives it (`vmrun up --memory`, `nic add --vlan`)
-
-    @property
-    def attr(self) -> str:
-        return self.field or self.name
-
-    @property
-    def value_default(self) -> Any:
-        """The default as a value: None where it is computed or left to a later step."""
-        return None if isinstance(self.default, Shown) else self.default
-
-    def applies(self, variant: Any) -> bool:
-        return self.only is None or variant in self.only
-
-
-@dataclass(frozen=True)
-class Section:
-    name: str  # "" (the top level), "spice", "drives", "nics", "networks", "cloud_init"
-    model: type  # the frozen dataclass each of its tables becomes
-    keys: tuple[Key, ...]
-    variant: str | None = None  # the key whose value says which others apply ("type", "kind")
-    noun: str = ""  # "a NIC of type": the error for a key that does not apply
-
-    def pick(self, variant: Any = None) -> Iterator[Key]:
-        """Each key once, in order: the record for ``variant`` where a key has one per type, else its first."""
-        seen: set[str] = set()
-        for key in self.keys:
-            if key.name not in seen:
-                seen.add(key.name)
-                yield next((k for k in self.keys if k.name == key.name and k.only and variant in k.only), key)
-
-    def applying(self, variant: Any = None) -> list[Key]:
-        return [k for k in self.keys if k.applies(variant)]
-
-    def record(self, name: str) -> Key:
-        return next(k for k in self.keys if k.name == name)
-
-    def variants(self) -> list[Any]:
-        """The NIC types or network kinds, in the order of their enum."""
-        choice = self.record(self.variant or "").read
-        assert isinstance(choice, Choice)
-        return list(choice.choices)
 
 
 def _same_name(ctx: Context, _: dict[str, Any]) -> str:
@@ -159,18 +93,7 @@ TOP = Section(
         Key("initrd", Path(), "Its initramfs (-initrd)."),
         Key("append", Text(), 'Its command line (-append), e.g. "console=ttyS0".'),
         Key("cdrom", Path(), "An ISO attached as CD-ROM (-cdrom).", option="--cdrom"),
-        Key(
-            "firmware",
-            Choice(Firmware),
-            "bios, or uefi (OVMF from QEMU's firmware descriptors; the VM keeps its own NVRAM).",
-            default=Firmware.BIOS,
-        ),
-        Key(
-            "secure_boot",
-            Flag(),
-            "With uefi: Secure Boot on, the descriptor's keys enrolled; needs q35.",
-            default=False,
-        ),
+        *DEVICE_KEYS,
         Key("extra_args", Strings(), "More QEMU arguments, passed as given, last.", default=()),
         Key(
             "engine",
@@ -186,7 +109,6 @@ TOP = Section(
         ),
         # The tables, last: each is a section below. nics before cloud_init and the rest: their defaults need `name`.
         Key("nics", Tables("nics"), "Network cards ([[nics]] tables); none means no network."),
-        Key("spice", Table("spice"), "A SPICE server for the screen ([spice] table)."),
         Key("drives", Tables("drives"), "Disks ([[drives]] tables)."),
         Key("networks", Tables("networks"), "Host networks `up` makes if missing ([[networks]] tables)."),
         Key(
@@ -194,7 +116,7 @@ TOP = Section(
             Table("cloud_init"),
             "A NoCloud seed for a cloud image ([cloud_init] table), attached as a CD-ROM.",
         ),
-        Key("tpm", Table("tpm"), "A TPM for the guest ([tpm] table; an empty one gives TPM 2.0)."),
+        *DEVICE_TABLES,
     ),
 )
 
@@ -326,20 +248,6 @@ NICS = Section(
     noun="a NIC of type",
 )
 
-SPICE = Section(
-    "spice",
-    Spice,
-    (
-        Key("port", Number(), "TCP port of the SPICE server.", required=True),
-        Key(
-            "addr", Text(), "Address it listens on; anything but loopback should have a password.", default="127.0.0.1"
-        ),
-        Key("ticketing", Flag(), "Require a password (false: anyone reaching the port gets the screen).", default=True),
-        Key("password", Text(), "The password (passed to QEMU in a 0600 file, never on its command line)."),
-        Key("vdagent", Flag(), "Add the SPICE agent channel (clipboard, resolution).", default=False),
-    ),
-)
-
 
 def _made_as_qcow2(_: Context, drive: dict[str, Any]) -> str | None:
     """What vmrun makes an image as, so QEMU need not probe it."""
@@ -468,20 +376,7 @@ CLOUD_INIT = Section(
     ),
 )
 
-TPM = Section(
-    "tpm",
-    Tpm,
-    (
-        Key(
-            "version",
-            Choice(TpmVersion),
-            "2.0 or 1.2: the TPM swtpm emulates; its state is kept in the VM's data folder.",
-            default=TpmVersion.V2,
-        ),
-    ),
-)
-
-SECTIONS = {s.name: s for s in (TOP, NICS, SPICE, DRIVES, NETWORKS, CLOUD_INIT, TPM)}
+SECTIONS = {s.name: s for s in (TOP, NICS, DRIVES, NETWORKS, CLOUD_INIT, *DEVICE_SECTIONS)}
 
 
 def own_keys(section: Section) -> dict[Any, set[str]]:

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 from vmrun.errors import ProfileError
 from vmrun.profile import fields, read
 from vmrun.profile.checks import BY_SECTION
-from vmrun.profile.keys import NICS, SECTIONS, TOP, Key, Section, Shown, own_keys
+from vmrun.profile.keyrec import Key, Section, Shown
+from vmrun.profile.keys import NICS, SECTIONS, TOP, own_keys
 from vmrun.profile.model import Nic, NicType, Profile
 from vmrun.profile.paths import search_path
 

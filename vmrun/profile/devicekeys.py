@@ -1,0 +1,63 @@
+"""The profile keys of the VM's devices beyond disks and NICs: firmware, SPICE, TPM, ...
+
+keys.py puts ``DEVICE_KEYS`` among its top-level keys, ``DEVICE_TABLES`` after its own
+tables, and each of ``DEVICE_SECTIONS`` in ``SECTIONS``. A new device is a field in
+model.py, its keys here, a pure argv part (vmrun/devices/), a domain-XML part
+(vmrun/engines/libvirt/xml*.py) and, for a daemon, a managed helper like devices/tpm.py.
+"""
+
+from __future__ import annotations
+
+from vmrun.profile.keyrec import Key, Section
+from vmrun.profile.model import Firmware, Spice, Tpm, TpmVersion
+from vmrun.profile.read import Choice, Flag, Number, Table, Text
+
+DEVICE_KEYS = (
+    Key(
+        "firmware",
+        Choice(Firmware),
+        "bios, or uefi (OVMF from QEMU's firmware descriptors; the VM keeps its own NVRAM).",
+        default=Firmware.BIOS,
+    ),
+    Key(
+        "secure_boot",
+        Flag(),
+        "With uefi: Secure Boot on, the descriptor's keys enrolled; needs q35.",
+        default=False,
+    ),
+)
+
+# Each a section below; they come after nics (their defaults may need the VM's name).
+DEVICE_TABLES = (
+    Key("spice", Table("spice"), "A SPICE server for the screen ([spice] table)."),
+    Key("tpm", Table("tpm"), "A TPM for the guest ([tpm] table; an empty one gives TPM 2.0)."),
+)
+
+SPICE = Section(
+    "spice",
+    Spice,
+    (
+        Key("port", Number(), "TCP port of the SPICE server.", required=True),
+        Key(
+            "addr", Text(), "Address it listens on; anything but loopback should have a password.", default="127.0.0.1"
+        ),
+        Key("ticketing", Flag(), "Require a password (false: anyone reaching the port gets the screen).", default=True),
+        Key("password", Text(), "The password (passed to QEMU in a 0600 file, never on its command line)."),
+        Key("vdagent", Flag(), "Add the SPICE agent channel (clipboard, resolution).", default=False),
+    ),
+)
+
+TPM = Section(
+    "tpm",
+    Tpm,
+    (
+        Key(
+            "version",
+            Choice(TpmVersion),
+            "2.0 or 1.2: the TPM swtpm emulates; its state is kept in the VM's data folder.",
+            default=TpmVersion.V2,
+        ),
+    ),
+)
+
+DEVICE_SECTIONS = (SPICE, TPM)
