@@ -9,7 +9,9 @@ import pytest
 from tests.conftest import guest_profile
 from tests.libvirt_hosts import LibvirtHost
 from tests.root.test_domain_xml_libvirtd import EMULATOR, shared  # noqa: F401  (kernel, initrd libvirt's QEMU reads)
+from vmrun.argv import RunOptions
 from vmrun.engines.libvirt import snapshots
+from vmrun.engines.libvirt.up import up
 from vmrun.engines.libvirt.xml import domain_xml
 from vmrun.errors import NotSupported
 from vmrun.profile import load_profile
@@ -17,6 +19,7 @@ from vmrun.profile.model import Accel
 
 pytestmark = [pytest.mark.root, pytest.mark.guest]
 PORT = 18090
+VARIABLE = "VmrunTest".encode("utf-16-le")  # the name of the guest's non-volatile variable, as OVMF stores it
 
 
 def test_secure_boot_domain_boots_and_snapshots_are_not_supported(write_profile, shared):  # noqa: F811
@@ -47,5 +50,15 @@ def test_secure_boot_domain_boots_and_snapshots_are_not_supported(write_profile,
             assert "pflash" in str(refused.value)
             with pytest.raises(NotSupported):
                 snapshots._check_disks("g", dom)
+            assert "var hello" in host.netns.http(f"http://127.0.0.1:{PORT}/cgi-bin/efi?set=hello")
         finally:
             dom.destroy()
+        # libvirt keeps the NVRAM in its own folder; `up --reset-nvram` has it copy the template afresh.
+        nvram = host.root / "lib" / "qemu" / "nvram" / "g_VARS.fd"  # /var/lib/libvirt/qemu/nvram inside
+        assert VARIABLE in nvram.read_bytes()  # written by the guest, kept after the domain's end
+        vm = up(load_profile(str(path)), host.uri, options=RunOptions(reset_nvram=True))
+        try:
+            assert vm.status().status == "running"
+            assert VARIABLE not in nvram.read_bytes()
+        finally:
+            host.conn.lookupByName("g").destroy()

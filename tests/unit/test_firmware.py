@@ -325,11 +325,10 @@ def test_doctor_names_the_firmware_or_the_package(write_profile, system_descript
     assert bad.status == FAIL and bad.fix.startswith("apt-get install ovmf")
 
 
-def test_reset_nvram_under_libvirt_is_not_supported(write_profile):
-    from vmrun.engines.libvirt.up import run_options
-    from vmrun.errors import NotSupported
+def test_reset_nvram_under_libvirt_is_libvirts_start_flag():
+    import libvirt
 
-    p = profile(write_profile, 'firmware = "uefi"\nengine = "libvirt"\n')
-    with pytest.raises(NotSupported) as e:
-        run_options(p, RunOptions(reset_nvram=True), persist=False)
-    assert str(e.value) == "t: up --reset-nvram is not supported on the libvirt engine"
+    from vmrun.engines.libvirt.up import start_flags
+
+    assert start_flags(RunOptions(reset_nvram=True)) == libvirt.VIR_DOMAIN_START_RESET_NVRAM
+    assert start_flags(RunOptions()) == 0

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vmrun import disks
 from vmrun.adapters import libvirt as lv
 from vmrun.argv import RunOptions
 from vmrun.engines.base import not_supported
 from vmrun.engines.libvirt import uris
-from vmrun.engines.libvirt.uris import host_of
-from vmrun.errors import LaunchError, ProfileError, StateError
-from vmrun.profile.model import Profile
-
-if TYPE_CHECKING:
-    pass
-
 from vmrun.engines.libvirt.dom import lookup
 from vmrun.engines.libvirt.host import choose_accel, emulator, userspace_ovs
+from vmrun.engines.libvirt.uris import host_of
 from vmrun.engines.libvirt.vm import LibvirtVm
+from vmrun.errors import LaunchError, ProfileError, StateError
+from vmrun.profile.model import Profile
 
 
 @dataclass
@@ -89,34 +85,38 @@ def up(
             error=LaunchError,
             hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`",
         ):
+            flags = start_flags(options)
             if persist:
                 dom = conn.defineXML(built.xml)
                 try:
-                    dom.create()
+                    dom.createWithFlags(flags)
                 except BaseException:
                     lv.quietly(dom.undefine)
                     raise
             else:
-                conn.createXML(built.xml, 0)
+                conn.createXML(built.xml, flags)
     uris.remember(uri)
     for m in made:
         notice(f"made disk {m}")
     return LibvirtVm(uri, profile.name)
 
 
+def start_flags(options: RunOptions) -> int:
+    """libvirt keeps a UEFI domain's NVRAM in its own folder: `up --reset-nvram` asks it to copy the template
+    afresh as it starts the domain (VIR_DOMAIN_START_RESET_NVRAM, libvirt 8.1 and later)."""
+    import libvirt
+
+    return libvirt.VIR_DOMAIN_START_RESET_NVRAM if options.reset_nvram else 0
+
+
 def run_options(profile: Profile, options: RunOptions, *, persist: bool) -> Profile:
-    """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once),
-    and so is `up --reset-nvram` (libvirt owns the NVRAM)."""
+    """`up --snapshot` as libvirt's <transient/> on every writable disk; `up --cdrom` is refused (no boot-once).
+    (`up --reset-nvram` is a flag to libvirt's start: :func:`start_flags`.)"""
     if options.boot_cdrom:
         raise ProfileError(
             "--cdrom needs the qemu engine: libvirt has no boot-once",
             hint='set cdrom = "ISO" in the profile (or --set cdrom=ISO): libvirt boots the disk, then the CD-ROM',
         )
-    if options.reset_nvram:  # libvirt keeps the NVRAM in its own folder, not in vmrun's data folder
-        from vmrun.engines.base import not_supported
-
-        hint = f"while it is down, remove libvirt's copy (/var/lib/libvirt/qemu/nvram/{profile.name}_VARS.fd)"
-        raise not_supported(profile.name, "up --reset-nvram", "libvirt", hint=hint)
     if not options.snapshot:
         return profile
     if persist:
