@@ -52,3 +52,22 @@ def test_guest_sees_libvirts_tpm_and_its_state_outlives_the_domain(lvhost, write
     assert set(swtpm_pids()) <= before
     # persistent_state='yes': a transient domain's TPM stays, under the uuid the next `up` gives again.
     assert list(state.rglob("tpm2-00.permall")), sorted(str(p) for p in state.rglob("*"))
+
+
+def test_a_domain_defined_without_a_tpm_keeps_its_uuid_when_it_gains_one(lvhost, write_profile, shared):  # noqa: F811
+    """`up --persist` of a profile given a [tpm] after its domain was defined without one: the stable uuid
+    vmrun gives a TPM domain would clash with libvirt's own for that name; the defined domain keeps its own."""
+    from vmrun.engines.libvirt.up import up
+
+    path = guest_profile(write_profile, shared, "", extra='machine = "q35"')
+    up(load_profile(str(path)), lvhost.uri, persist=True).down(force=True)
+    first = lvhost.conn.lookupByName("g").UUIDString()
+    assert first != domain_uuid("g")
+    path.write_text(path.read_text() + "\n[tpm]\n")
+    vm = up(load_profile(str(path)), lvhost.uri, persist=True)
+    try:
+        dom = lvhost.conn.lookupByName("g")
+        assert dom.UUIDString() == first and "<tpm " in dom.XMLDesc(0)
+    finally:
+        vm.down(force=True)
+        lvhost.conn.lookupByName("g").undefine()

@@ -80,6 +80,7 @@ def up(
         )
         for warning in built.warnings:
             notice(warning)
+        xml = built.xml if old is None else keep_uuid(built.xml, old.UUIDString())
         with lv.failing(
             f"{profile.name}: libvirt at {uri} refused to start it",
             error=LaunchError,
@@ -87,18 +88,32 @@ def up(
         ):
             flags = start_flags(options)
             if persist:
-                dom = conn.defineXML(built.xml)
+                dom = conn.defineXML(xml)
                 try:
                     dom.createWithFlags(flags)
                 except BaseException:
                     lv.quietly(dom.undefine)
                     raise
             else:
-                conn.createXML(built.xml, flags)
+                conn.createXML(xml, flags)
     uris.remember(uri)
     for m in made:
         notice(f"made disk {m}")
     return LibvirtVm(uri, profile.name)
+
+
+def keep_uuid(xml: str, uuid: str) -> str:
+    """A domain of this name defined before (`up --persist`, `virsh define`) keeps its uuid: libvirt refuses
+    the name with another one, and keeps that domain's TPM state under it."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    element = root.find("uuid")
+    if element is None:
+        element = ET.Element("uuid")
+        root.insert(1, element)  # after <name>
+    element.text = uuid
+    return ET.tostring(root, encoding="unicode")
 
 
 def start_flags(options: RunOptions) -> int:
