@@ -22,6 +22,8 @@ def private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "config"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(path))
     monkeypatch.setenv("VMRUN_DATA_DIR", str(tmp_path / "data"))  # NVRAM, TPM state: never the machine's own
+    monkeypatch.setenv("VMRUN_IMAGE_DIR", str(tmp_path / "images"))  # cloud images: never the user's cache
+    monkeypatch.delenv("VMRUN_IMAGE_MIRROR", raising=False)
     monkeypatch.delenv("VMRUN_PROFILE_PATH", raising=False)
     return path
 

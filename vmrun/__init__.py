@@ -9,13 +9,14 @@ Layers, lowest first; a module imports only from its own layer or lower ones, fu
 imports included, and the two engines never import each other (tests/unit/test_layers.py)::
 
     7  cli/                     thin commands, the one error boundary
-    6  importer/ profiles doctor unit ssh complete viewer     what commands do besides a VM
+    6  importer/ profiles doctor unit ssh complete viewer imageusers imagenew   what commands do besides a VM
     5  engines/__init__         up, find, status_all, gc, describe: the one place that picks an engine
     4  engines/qemu/  engines/libvirt/                          the two RunningVm implementations
     3  engines/base  engines/common                             the interface, its types, shared logic
     2  net/ devices/ hostnet/ argv accel cloudinit disks preflight show rundir datadir runstate summary guestwait display
+       images/ (cloud image cache: catalogue, checksum files, download)
     1  profile/                 TOML -> validated, frozen Profile
-    0  adapters/ (libvirt, ovs, netlink, qmp, qemuimg, iso) errors ui proc names files signals qemuopts trust
+    0  adapters/ (libvirt, ovs, netlink, qmp, qemuimg, iso, http) errors ui proc names files signals qemuopts trust
 """
 
 __version__ = "0.1.0"

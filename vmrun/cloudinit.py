@@ -32,7 +32,7 @@ def user_data(c: CloudInit) -> str:
             "  - default",
             f"  - name: {q(c.user)}",
             '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
-            "    shell: /bin/bash",
+            *([] if _image_default(c.user) else ["    shell: /bin/bash"]),
             "    lock_passwd: true",
             "    ssh_authorized_keys:",
         ]
@@ -40,6 +40,14 @@ def user_data(c: CloudInit) -> str:
     elif c.ssh_authorized_keys:
         lines += ["ssh_authorized_keys:", *(f"  - {q(k)}" for k in c.ssh_authorized_keys)]
     return "\n".join(lines) + "\n"
+
+
+def _image_default(user: str) -> bool:
+    """A cloud image's default user (debian, alpine...: the image catalogue's) keeps the shell its image gives it:
+    cloud-init merges this entry into that user, and Alpine's images have no /bin/bash to log in with."""
+    from vmrun.images.catalogue import default_users
+
+    return user in default_users()
 
 
 def meta_data(c: CloudInit, vm_name: str) -> str:

@@ -17,6 +17,7 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
      +-- QmpError              exit 1: QMP refused (what was sent, what came back)
      +-- EngineError           exit 1: libvirt refused or failed (lookup, destroy, attach, migrate)
      +-- DiskError             exit 1: qemu-img could not make or read a disk image
+     +-- ImageError            exit 1: a cloud image could not be downloaded, or it is not what its checksum says
 """
 
 from __future__ import annotations
@@ -165,3 +166,7 @@ class QmpError(VmrunError):
 
 class DiskError(VmrunError):
     """qemu-img could not make or read a disk image; the message carries qemu-img's own reason."""
+
+
+class ImageError(VmrunError):
+    """`vmrun image pull` could not download an image, or the download is not what its checksum says."""

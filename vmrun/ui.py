@@ -60,6 +60,65 @@ class Spinner:
         print(f"vmrun: {self.message}: {outcome} after {elapsed:.1f} s", file=sys.stderr)
 
 
+class Progress:
+    """``with Progress("debian-12", total, done) as p: p.update(n)``: a live bar on a terminal (stderr).
+
+    Off a terminal it prints the start and, on success, the end once each, like :class:`Spinner`.
+    ``total`` None (the server did not say) shows the bytes and the rate without a bar.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, label: str, total: int | None, done: int = 0) -> None:
+        self.label, self.total, self.done, self.first = label, total, done, done
+        self.tty = sys.stderr.isatty()
+        self.start = self._drawn = 0.0
+
+    def __enter__(self) -> Progress:
+        self.start = time.monotonic()
+        if not self.tty:
+            resumed = f", resuming at {size(self.done)}" if self.done else ""
+            print(f"vmrun: downloading {self.label} ({size(self.total)}{resumed}) ...", file=sys.stderr)
+        return self
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.tty and now - self._drawn >= 0.1:
+            self._drawn = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        rate = (self.done - self.first) / max(now - self.start, 1e-3)
+        if self.total:
+            filled = int(self.WIDTH * min(self.done / self.total, 1.0))
+            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {100 * self.done // self.total:3d}% "
+            shown = f"{size(self.done)} of {size(self.total)}"
+        else:
+            bar, shown = "", size(self.done)
+        sys.stderr.write(f"\r{self.label} {bar}{shown} {size(int(rate))}/s \033[K")
+        sys.stderr.flush()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+        if kind is None:
+            elapsed = time.monotonic() - self.start
+            print(f"vmrun: {self.label}: {size(self.done)} in {elapsed:.1f} s", file=sys.stderr)
+
+
+def size(n: int | None) -> str:
+    """Bytes for people: 512 B, 3.4 MiB, 1.2 GiB; "?" when unknown."""
+    if n is None:
+        return "? bytes"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [headers, *rows]]

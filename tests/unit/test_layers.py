@@ -42,11 +42,22 @@ LAYERS: list[tuple[str, ...]] = [
         "vmrun.guestwait",
         "vmrun.display",
         "vmrun.datadir",
+        "vmrun.images",
     ),
     ("vmrun.engines.base", "vmrun.engines.common"),
     ("vmrun.engines.qemu", "vmrun.engines.libvirt"),
     ("vmrun.engines",),
-    ("vmrun.importer", "vmrun.profiles", "vmrun.doctor", "vmrun.unit", "vmrun.ssh", "vmrun.complete", "vmrun.viewer"),
+    (
+        "vmrun.importer",
+        "vmrun.profiles",
+        "vmrun.doctor",
+        "vmrun.unit",
+        "vmrun.ssh",
+        "vmrun.complete",
+        "vmrun.viewer",
+        "vmrun.imageusers",
+        "vmrun.imagenew",
+    ),
     ("vmrun.cli", "vmrun.__main__"),
 ]
 ENGINES = ("vmrun.engines.qemu", "vmrun.engines.libvirt")

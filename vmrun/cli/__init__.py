@@ -21,6 +21,7 @@ COMMANDS = {
     "fwd": "fwd",
     "snapshot": "snapshot",
     "net": "net",
+    "image": "image",
     **dict.fromkeys(["import", "unit"], "tools"),
     **dict.fromkeys(["new", "help", "profiles", "edit", "clone"], "profiles"),
 }

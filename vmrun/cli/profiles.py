@@ -18,15 +18,27 @@ from vmrun.cli.base import (
 NewName = Annotated[str, typer.Argument(help="The new profile's name (also the VM's name).")]
 
 
+ImageOpt = Annotated[
+    Optional[str],
+    typer.Option("--image", metavar="N", help="Boot a cached cloud image (vmrun image pull N): overlay, seed, ssh."),
+]
+
+
 @command()
-def new(name: NewName, *, as_json: JsonOpt = False) -> None:
+def new(name: NewName, *, image: ImageOpt = None, as_json: JsonOpt = False) -> None:
     """Write a commented profile to start from, where `up` finds it ($XDG_CONFIG_HOME/vmrun/profiles); never overwrites.
 
     It loads as written: user networking with ssh forwarded from 127.0.0.1:2222, and a disk,
     an ISO and a kernel commented out, for you to choose from.
 
+    With --image N: its first disk is an overlay on the cached cloud image N, a cloud-init seed gives
+    your ~/.ssh public key to the image's default user, and a free loopback port forwards to 22.
+
     Example: vmrun new web   (then: vmrun edit web, vmrun doctor web, vmrun up web)
+    Example: vmrun new web --image debian-12   (then: vmrun up web, vmrun ssh web)
     """
+    if image is not None:
+        return _new_from_image(name, image, as_json)
     from vmrun import profiles
 
     path = profiles.new(name)
@@ -35,6 +47,21 @@ def new(name: NewName, *, as_json: JsonOpt = False) -> None:
         if as_json
         else f"wrote {path} (change it with: vmrun edit {name})"
     )
+
+
+def _new_from_image(name: str, image: str, as_json: bool) -> None:
+    from vmrun import imagenew
+
+    made = imagenew.new(name, image)
+    for line in made.notices:
+        ui.notice(line)
+    if as_json:
+        shown = {"name": name, "file": str(made.path), "image": image, "disk": str(made.disk), "ssh_port": made.port}
+        print(json.dumps({**shown, "user": made.user, "key": str(made.key_file) if made.key_file else None}))
+    else:
+        print(
+            f"wrote {made.path} (disk {made.disk} on {image}, ssh on 127.0.0.1:{made.port}; start it: vmrun up {name})"
+        )
 
 
 @command(name="help")
