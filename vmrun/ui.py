@@ -101,6 +101,8 @@ class Progress:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.tty:
+            if kind is None:
+                self._draw(time.monotonic())  # where it ended, however fast it went
             sys.stderr.write("\r\033[K")
         if kind is None:
             elapsed = time.monotonic() - self.start

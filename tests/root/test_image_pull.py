@@ -305,3 +305,47 @@ def test_rm_is_refused_while_a_profile_is_backed_by_the_image(server, vmrun, qco
     assert os.listdir(images()) == []
     err = one_line_error(vmrun("image", "rm", "tiny"), 2)
     assert "no image 'tiny' in" in err
+
+
+def test_a_resumed_download_that_does_not_match_is_fetched_again_whole(server, vmrun, qcow2):
+    """The file changed on the server between the cut and the resume (a "latest" link moved on)."""
+    old = qcow2.read_bytes()
+    url = server.put("tiny.qcow2", old)
+    server.faults(cut_after=CUT)
+    one_line_error(vmrun("image", "pull", url, "--sha256", sha(old)), 1)
+    new = os.urandom(CUT) + old[CUT:]
+    server.put("tiny.qcow2", new)
+    server.faults()
+    r = vmrun("image", "pull", url, "--sha256", sha(new))
+    assert r.returncode == 0, r.stderr
+    assert "the resumed download does not match its checksum; downloading it again from the start" in r.stderr
+    assert [q["range"] for q in server.requests("tiny.qcow2")] == [None, f"bytes={CUT}-", None]
+    assert (images() / "tiny").read_bytes() == new
+
+
+def test_a_progress_bar_on_a_terminal(server, netns, qcow2):
+    import pty
+
+    data = qcow2.read_bytes()
+    url = server.put("tiny.qcow2", data)
+    controller, terminal = pty.openpty()
+    try:
+        proc = netns.popen(
+            vmrun_bin(), "image", "pull", url, "--sha256", sha(data), stderr=terminal, stdout=subprocess.PIPE
+        )
+        os.close(terminal)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal's other side closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(controller)
+    shown = out.decode()
+    assert "\rtiny [" in shown and f"[{'#' * 30}] 100% 3.3 MiB of 3.3 MiB" in shown, shown
+    assert "vmrun: tiny: " in shown and "downloading tiny (" not in shown  # the bar, not the log lines
