@@ -67,12 +67,17 @@ def check(profile: Profile) -> None:
 
 
 def backing_outside(profile: Profile, i: int) -> str | None:
-    """A line if drive ``i``'s `backing` lies outside both the profile's folder and the image's folder."""
+    """A line if drive ``i``'s `backing` lies outside both the profile's folder and the image's folder
+    (and is not a cloud image in vmrun's cache, vmrun/images/)."""
     d = profile.drives[i]
     if d.backing is None:
         return None
     backing = os.path.realpath(d.backing)
     folders = sorted({os.path.dirname(os.path.realpath(p)) for p in (profile.source, d.file)})
+    from vmrun.images.store import image_dir
+
+    if os.path.dirname(backing) == os.path.realpath(image_dir()):  # a cloud image in vmrun's cache: its place
+        return None
     if any(os.path.commonpath([backing, f]) == f for f in folders):
         return None
     return (

@@ -86,6 +86,7 @@ def test_new_with_an_image_writes_a_profile_that_up_boots_on_an_overlay(vm, tmp_
     r = vm("up", "web", "--set", "accel=tcg", "--set", "memory=256M")
     assert r.returncode == 0, r.stderr
     assert f"made {disk} (qcow2, 20G, overlay of {image})" in r.stdout
+    assert "lies outside" not in r.stderr  # a backing in vmrun's image cache is where it belongs
     info = json.loads(
         subprocess.run(["qemu-img", "info", "-U", "--output=json", str(disk)], capture_output=True, text=True).stdout
     )

@@ -168,6 +168,13 @@ def test_a_sums_file_without_the_image_is_one_line(server, vmrun, qcow2):
     assert not images().exists() or os.listdir(images()) == []
 
 
+def test_a_missing_image_is_one_line_and_leaves_nothing(server, vmrun):
+    url = f"{server.base}/no/such.qcow2"
+    err = one_line_error(vmrun("image", "pull", url, "--sha256", sha(b"x")), 1)
+    assert f"{url}: the server answered HTTP 404 Not Found" in err
+    assert os.listdir(images()) == []
+
+
 def test_a_cut_download_stays_as_part_and_the_next_pull_resumes_it(server, vmrun, qcow2):
     data = qcow2.read_bytes()
     url = server.put("tiny.qcow2", data)

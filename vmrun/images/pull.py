@@ -117,11 +117,25 @@ def download(src: Source) -> tuple[Record, bool]:
             return existing, True
         return _fetch_verify_place(fd, src), False
     except KeyboardInterrupt:
-        if part.exists():
+        if _drop_if_empty(part):
             ui.notice(f"kept {part} ({ui.size(part.stat().st_size)}): pulling {src.name} again resumes it")
+        raise
+    except Exception:
+        _drop_if_empty(part)
         raise
     finally:
         os.close(fd)
+
+
+def _drop_if_empty(part: os.PathLike[str]) -> bool:
+    """Remove ``N.part`` if not one byte came (refused, not found): nothing to resume. Whether it is still there."""
+    try:
+        if os.stat(part).st_size == 0:
+            os.unlink(part)
+            return False
+        return True
+    except FileNotFoundError:
+        return False
 
 
 def _fetch_verify_place(fd: int, src: Source) -> Record:
