@@ -185,8 +185,10 @@ def _fetch(fd: int, src: Source, algo: str, *, fresh: bool) -> tuple[str, bool]:
         return hasher.hexdigest(), True
     resumed = answer.status == 206 and answer.start == have
     if have and not resumed:
-        ui.notice(f"{src.name}: the server sent the whole file instead of the rest: starting over")
-        if answer.status == 416:
+        why = "sent the whole file instead of the rest" if answer.status == 200 else f"cannot resume at byte {have}"
+        ui.notice(f"{src.name}: the server {why}: starting over")
+        if answer.status != 200:  # 416 for a file that changed size, or a range that starts elsewhere
+            answer.close()
             answer = http.get(src.url)
         have, hasher = 0, hashlib.new(algo)
     os.ftruncate(fd, have)
