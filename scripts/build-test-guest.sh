@@ -14,7 +14,11 @@
 #               /cgi-bin/efi says whether it booted UEFI, the SecureBoot
 #               variable, and ?set=W writes W to a non-volatile variable),
 #               /cgi-bin/tpm prints each /sys/class/tpm/tpmN and its TPM
-#               version, "tpm0 version=2") and
+#               version, "tpm0 version=2"; /cgi-bin/share?tag=T mounts the
+#               shared folder tagged T on /mnt/T (virtiofs, else 9p) and
+#               prints "type FS", then "file NAME TEXT" for each file in
+#               it; &write=W first writes W to its file from-guest and says
+#               "wrote W", or "write failed: WHY" on a read-only share) and
 #               powers off on the
 #               ACPI power button (QMP system_powerdown). A press made
 #               before acpid runs (firmware, early kernel boot) is lost:
@@ -40,7 +44,10 @@
 # needs only virtio and virtio_ring. evdev and button go first (they
 # need nothing): evdev gives the power button its /dev/input/event* node,
 # which busybox acpid reads, and the earlier acpid runs the fewer ACPI
-# power button presses are lost.
+# power button presses are lost. The shared-folder modules come last
+# (modinfo -F depends on the deb's .ko files): fuse -> virtiofs (which also
+# needs virtio and virtio_ring), netfs -> fscache, 9pnet -> 9pnet_virtio,
+# and 9p needs 9pnet, netfs and fscache.
 #
 # It installs nothing except, when missing, busybox-static, cpio and the
 # decompressor for compressed modules (apt-get install -y, as root).
@@ -50,7 +57,8 @@ set -euo pipefail
 # builtin or absent in the kernel version used is skipped.
 # evdev+button come first so the power button works as early as possible.
 MODULES=(evdev button virtio_ring virtio virtio_pci_legacy_dev
-         virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net e1000 efivarfs)
+         virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net e1000 efivarfs
+         fuse virtiofs netfs fscache 9pnet 9pnet_virtio 9p)
 
 OUT=${1:-${VMRUN_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/test-guest}}
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
@@ -376,9 +384,48 @@ done
 echo end
 EOF
 
+# A shared folder ([[shares]]): mounted on first ask by its tag, virtiofs first, then 9p.
+# Only letters, digits, '.', '_' and '-' are taken from the tag, letters, digits and '-' from W.
+cat >"$R/www/cgi-bin/share" <<'EOF'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+tag=; word=; write=
+IFS='&'
+for kv in $QUERY_STRING; do
+    case $kv in
+        tag=*) tag=${kv#tag=} ;;
+        write=*) write=1; word=${kv#write=} ;;
+    esac
+done
+unset IFS
+tag=$(echo "$tag" | tr -cd 'A-Za-z0-9._-')
+word=$(echo "$word" | tr -cd 'A-Za-z0-9-')
+[ -n "$tag" ] || { echo "no tag"; exit 0; }
+mnt=/mnt/$tag
+if ! grep -q " $mnt " /proc/mounts; then
+    mkdir -p "$mnt"
+    mount -t virtiofs "$tag" "$mnt" 2>/dev/null ||
+        mount -t 9p -o trans=virtio,version=9p2000.L "$tag" "$mnt" 2>/dev/null ||
+        { echo "mount failed"; exit 0; }
+fi
+echo "type $(awk -v m="$mnt" '$2 == m { print $3 }' /proc/mounts)"
+if [ -n "$write" ]; then
+    if err=$( (echo "$word" >"$mnt/from-guest") 2>&1 ) && sync; then
+        echo "wrote $word"
+    else
+        echo "write failed: ${err##*: }"
+    fi
+fi
+for f in "$mnt"/*; do
+    [ -f "$f" ] && echo "file ${f##*/} $(head -c 64 "$f" | tr -cd 'A-Za-z0-9 -')"
+done
+echo end
+EOF
+
 chmod 755 "$R"/etc/rc "$R"/etc/netwatch "$R"/etc/udhcpc.script \
     "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk \
-    "$R"/www/cgi-bin/efi "$R"/www/cgi-bin/tpm
+    "$R"/www/cgi-bin/efi "$R"/www/cgi-bin/tpm "$R"/www/cgi-bin/share
 chmod 1777 "$R/tmp"
 # Debian's udhcpc default script path, in case anything runs it without -s.
 mkdir -p "$R/etc/udhcpc"

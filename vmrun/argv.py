@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
+from vmrun.devices.shares import machine_options as share_machine_options
+from vmrun.devices.shares import share_args
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import render_memory
 from vmrun.profile.model import Accel, Profile, TpmVersion
@@ -50,10 +52,12 @@ def build_argv(
     tpm_socket: str | None = None,
     run: RunOptions = RunOptions(),
     firmware: PreparedFirmware | None = None,
+    share_sockets: Mapping[str, str] | None = None,
 ) -> list[str]:
     """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only;
     ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS);
-    ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be)."""
+    ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be);
+    ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise)."""
     argv = [qemu]
     argv += _machine(profile, accel, firmware)
     argv += firmware_args(firmware)
@@ -63,6 +67,7 @@ def build_argv(
     argv += _media(profile, bootindex=run.boot_cdrom and firmware is not None)
     argv += _seed(seed)
     argv += _tpm(profile, tpm_socket)
+    argv += share_args(profile, share_sockets or {})
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
@@ -75,7 +80,8 @@ def build_argv(
 
 def _machine(p: Profile, accel: Accel, firmware: PreparedFirmware | None) -> list[str]:
     argv = ["-accel", accel.value]
-    added = [(k, v) for k, v in machine_options(firmware) if f"{k}=" not in (p.machine or "")]
+    wanted = [*machine_options(firmware), *share_machine_options(p)]
+    added = [(k, v) for k, v in wanted if f"{k}=" not in (p.machine or "")]
     if p.machine or added:
         argv += ["-machine", ",".join(part for part in (p.machine, opts(None, added)) if part)]
     argv += ["-m", render_memory(p.memory_mib)]

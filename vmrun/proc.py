@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -44,12 +44,13 @@ def owner(pid: int) -> int | None:
         return None
 
 
-def has_args(argv: Sequence[str], pair: tuple[str, str]) -> bool:
-    """``pair`` stands in ``argv`` as two adjacent arguments (``-pidfile``, ``RUN/qemu.pid``)."""
-    return any(argv[i] == pair[0] and argv[i + 1] == pair[1] for i in range(len(argv) - 1))
+def has_args(argv: Sequence[str], pair: tuple[str, ...]) -> bool:
+    """``pair`` stands in ``argv`` as adjacent arguments (``-pidfile``, ``RUN/qemu.pid``), or as the one it holds."""
+    n = len(pair)
+    return any(tuple(argv[i : i + n]) == pair for i in range(len(argv) - n + 1))
 
 
-def ours(pid: int, started: int | None, pair: tuple[str, str]) -> bool:
+def ours(pid: int, started: int | None, pair: tuple[str, ...]) -> bool:
     """Is ``pid`` provably the process vmrun started: alive, same start time (if known),
     run by the invoking user, and started with ``pair`` (a path in the VM's own run folder)?
 
@@ -58,7 +59,7 @@ def ours(pid: int, started: int | None, pair: tuple[str, str]) -> bool:
     return alive(pid, started) and owner(pid) == os.geteuid() and has_args(cmdline(pid), pair)
 
 
-def find(pair: tuple[str, str]) -> int | None:
+def find(pair: tuple[str, ...]) -> int | None:
     """The live process of ours started with ``pair``, if any: how a QEMU whose state was lost is found again."""
     me = os.getpid()
     for entry in os.listdir("/proc"):
@@ -96,7 +97,12 @@ def reap(pid: int) -> None:
 
 
 def spawn_detached(
-    argv: Sequence[str], log: Path, *, pass_fds: Sequence[int] = (), umask: int = -1
+    argv: Sequence[str],
+    log: Path,
+    *,
+    pass_fds: Sequence[int] = (),
+    umask: int = -1,
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a process that outlives vmrun, its output appended to ``log`` (0600). Raises OSError.
 
@@ -113,6 +119,7 @@ def spawn_detached(
             start_new_session=True,
             pass_fds=tuple(pass_fds),
             umask=umask,
+            preexec_fn=preexec,  # noqa: PLW1509 (vmrun runs no threads)
         )
     finally:
         os.close(fd)

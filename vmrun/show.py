@@ -7,7 +7,7 @@ from typing import Any
 
 from vmrun import accel
 from vmrun.argv import build_argv
-from vmrun.devices import tpm
+from vmrun.devices import shares, tpm
 from vmrun.devices.firmware import PreparedFirmware
 from vmrun.net import backend_for
 from vmrun.profile.model import Firmware, Profile
@@ -20,7 +20,14 @@ def describe(profile: Profile) -> dict[str, Any]:
     firmware = _firmware(profile)
     tpm_socket = tpm.socket_for_show(profile)
     argv = build_argv(
-        profile, netdevs, qemu=profile.qemu, accel=choice.accel, seed=seed, firmware=firmware, tpm_socket=tpm_socket
+        profile,
+        netdevs,
+        qemu=profile.qemu,
+        accel=choice.accel,
+        seed=seed,
+        firmware=firmware,
+        tpm_socket=tpm_socket,
+        share_sockets=shares.sockets_for_show(profile),
     )
     return {
         "name": profile.name,

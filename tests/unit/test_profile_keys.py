@@ -62,6 +62,7 @@ def test_the_loader_reads_every_key(section):
         "networks": {"name": "n", "kind": "nat"},
         "spice": {"port": 5930},
         "drives": {"file": "a.img"},
+        "shares": {"source": "s", "tag": "t"},
     }.get(section.name, {})
     for k in section.keys:
         if k.name == section.variant:

@@ -13,6 +13,8 @@ itself and does so only while the object is provably the one vmrun made:
 - :class:`Swtpm` (the VM's TPM): recorded before it is started, so its pid may not be
   known; either way run by us, started with its control socket in this VM's run folder
   (and, once known, same pid and start time).
+- :class:`Virtiofsd` (a ``[[shares]]`` folder): as :class:`Swtpm`, keyed by its vhost-user socket
+  in this VM's run folder.
 
 Records are written only under the VM's lock (see :mod:`vmrun.engines.qemu.vm`). A record
 vmrun cannot read (an unknown kind, a missing field) is never acted on: it is
@@ -30,6 +32,7 @@ from vmrun import proc
 from vmrun.errors import RunStateError
 
 FILE = "host-objects.json"
+C_PIDFILE_DIR = "/run/virtiofsd"
 SCHEMA = 2
 
 
@@ -137,8 +140,50 @@ class Swtpm:
             _stop(pid, proc.start_time(pid))
 
 
-HostObject = Link | OvsPort | Process | Swtpm
-_KINDS: dict[str, type] = {"link": Link, "ovs-port": OvsPort, "process": Process, "swtpm": Swtpm}
+@dataclass(frozen=True)
+class Virtiofsd:
+    """One share's virtiofsd, recorded (like :class:`Swtpm`) before it starts, then with its pid."""
+
+    kind: ClassVar[str] = "virtiofsd"
+    socket: str  # its vhost-user socket, in the run folder: ``--socket-path=SOCKET``
+    pid: int | None = field(default=None, compare=False)
+    start: int | None = field(default=None, compare=False)
+    nic: ClassVar[None] = None
+
+    def __str__(self) -> str:
+        return f"virtiofsd (pid {self.pid})" if self.pid else f"virtiofsd ({self.socket})"
+
+    @property
+    def marker(self) -> tuple[str]:
+        return (f"--socket-path={self.socket}",)  # one argument: QEMU 7.2's virtiofsd takes no other form
+
+    def release(self, run_dir: Path) -> None:
+        if Path(self.socket).parent != run_dir:
+            return  # a record naming another folder: not one vmrun wrote for this VM
+        if self.pid is not None:
+            proc.reap(self.pid)
+            if proc.ours(self.pid, self.start, self.marker):
+                _stop(self.pid, self.start)
+        # Not started by us in this process, or its pid never recorded: whatever still runs with its socket.
+        # (QEMU's C virtiofsd forks once into its own pid namespace; the child dies with the parent.)
+        for _ in range(3):  # bounded: one that cannot be killed must not hang `down`
+            if (pid := proc.find(self.marker)) is None:
+                break
+            _stop(pid, proc.start_time(pid))
+        else:
+            return
+        # QEMU's C virtiofsd locks its socket with a pid file it never removes (its path, "/" made ".").
+        Path(C_PIDFILE_DIR, self.socket.replace("/", ".") + ".pid").unlink(missing_ok=True)
+
+
+HostObject = Link | OvsPort | Process | Swtpm | Virtiofsd
+_KINDS: dict[str, type] = {
+    "link": Link,
+    "ovs-port": OvsPort,
+    "process": Process,
+    "swtpm": Swtpm,
+    "virtiofsd": Virtiofsd,
+}
 _FIELD_TYPES = {
     "name": str,
     "ifindex": int,
@@ -152,6 +197,7 @@ _FIELD_TYPES = {
     "arg": (str, type(None)),
     "path": (str, type(None)),
     "ctrl": str,
+    "socket": str,
     "pid": (int, type(None)),
 }
 

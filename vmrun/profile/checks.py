@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile
+from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile, Share, ShareType
 
 
 def check_nic(t: Any, nic: Nic) -> Nic:
@@ -62,8 +62,24 @@ def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
     return cloud
 
 
+# What the guest's device can carry: virtio-fs's config tag is 36 bytes; QEMU 7.2 refuses a 9p tag over 31.
+TAG_MAX = {ShareType.VIRTIOFS: 36, ShareType.NINEP: 31}
+
+
+def check_share(t: Any, share: Share) -> Share:
+    if len(share.tag.encode()) > TAG_MAX[share.type]:
+        raise t.error(
+            "tag",
+            f"{share.tag!r} is {len(share.tag.encode())} bytes; a {share.type} tag holds at most {TAG_MAX[share.type]}",
+        )
+    return share
+
+
 def check_profile(t: Any, profile: Profile) -> Profile:
     _unique_nics(t, profile.nics)
+    for i, share in enumerate(profile.shares):
+        if share.tag in [s.tag for s in profile.shares[:i]]:
+            raise t.error(f"shares[{i}].tag", f"{share.tag!r} is already the tag of another share")
     _secure_boot(t, profile)
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
@@ -111,4 +127,5 @@ BY_SECTION: dict[str, Callable[[Any, Any], Any]] = {
     "drives": check_drive,
     "networks": check_network,
     "cloud_init": check_cloud_init,
+    "shares": check_share,
 }

@@ -9,8 +9,8 @@ model.py, its keys here, a pure argv part (vmrun/devices/), a domain-XML part
 from __future__ import annotations
 
 from vmrun.profile.keyrec import Key, Section
-from vmrun.profile.model import Firmware, Spice, Tpm, TpmVersion
-from vmrun.profile.read import Choice, Flag, Number, Table, Text
+from vmrun.profile.model import Firmware, Share, ShareType, Spice, Tpm, TpmVersion
+from vmrun.profile.read import Choice, Flag, Number, Path, Table, Tables, Text
 
 DEVICE_KEYS = (
     Key(
@@ -31,6 +31,7 @@ DEVICE_KEYS = (
 DEVICE_TABLES = (
     Key("spice", Table("spice"), "A SPICE server for the screen ([spice] table)."),
     Key("tpm", Table("tpm"), "A TPM for the guest ([tpm] table; an empty one gives TPM 2.0)."),
+    Key("shares", Tables("shares"), "Host folders the guest mounts by tag ([[shares]] tables)."),
 )
 
 SPICE = Section(
@@ -60,4 +61,27 @@ TPM = Section(
     ),
 )
 
-DEVICE_SECTIONS = (SPICE, TPM)
+
+def _tag(value: str) -> str:
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("a tag is one word: the guest mounts it by this name (mount -t virtiofs TAG DIR)")
+    return value
+
+
+SHARES = Section(
+    "shares",
+    Share,
+    (
+        Key("source", Path(), "The host folder; relative to the profile's folder.", required=True),
+        Key("tag", Text(_tag), "The name the guest mounts it by (virtiofs: 36 bytes at most, 9p: 31).", required=True),
+        Key(
+            "type",
+            Choice(ShareType),
+            "virtiofs (a virtiofsd per share, the VM's memory shared with it) or 9p (QEMU's own server).",
+            default=ShareType.VIRTIOFS,
+        ),
+        Key("readonly", Flag(), "The guest cannot write (virtiofs: through a read-only bind mount).", default=False),
+    ),
+)
+
+DEVICE_SECTIONS = (SPICE, TPM, SHARES)

@@ -38,6 +38,11 @@ class TpmVersion(enum.StrEnum):
     V1 = "1.2"
 
 
+class ShareType(enum.StrEnum):
+    VIRTIOFS = "virtiofs"  # virtiofsd, started by vmrun per share (under libvirt, by libvirt)
+    NINEP = "9p"  # QEMU's own 9p server: no daemon
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -85,6 +90,16 @@ class Tpm:
     """``[tpm]``: a TPM for the guest, emulated by swtpm (vmrun/devices/tpm.py; under libvirt, libvirt's own)."""
 
     version: TpmVersion = TpmVersion.V2
+
+
+@dataclass(frozen=True)
+class Share:
+    """``[[shares]]``: a host folder the guest mounts by ``tag`` (vmrun/devices/shares.py)."""
+
+    source: str
+    tag: str
+    type: ShareType = ShareType.VIRTIOFS
+    readonly: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,6 +219,7 @@ class Profile:
     connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
     cloud_init: CloudInit | None = None
     tpm: Tpm | None = None
+    shares: tuple[Share, ...] = ()
 
     @property
     def q35(self) -> bool:

@@ -23,7 +23,7 @@ from vmrun import accel as accel_mod
 from vmrun import disks, preflight, proc, signals
 from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.argv import Control, RunOptions, build_argv
-from vmrun.devices import tpm
+from vmrun.devices import shares, tpm
 from vmrun.devices.firmware import PreparedFirmware
 from vmrun.engines.qemu.vm import Vm
 from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
@@ -154,6 +154,7 @@ def _start(
         stack.callback(lambda: None if recorder.objects else run.remove())
         ctx = PrepareContext(profile, run.path, stack, recorder)
         tpm_socket = tpm.prepare(profile, ctx)  # swtpm, before QEMU: it connects at start
+        share_sockets = shares.prepare(profile, ctx)  # likewise each share's virtiofsd
         prepared = []
         for nic in profile.nics:
             ctx.nic_id = nic.id
@@ -179,6 +180,7 @@ def _start(
             tpm_socket=tpm_socket,
             run=options,
             firmware=firmware,
+            share_sockets=share_sockets,
         )
         state = _state(profile, argv, accel.value, prepared)
         state.snapshot = options.snapshot
