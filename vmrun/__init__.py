@@ -16,7 +16,7 @@ imports included, and the two engines never import each other (tests/unit/test_l
     2  net/ devices/ hostnet/ argv accel cloudinit disks preflight show rundir datadir runstate summary guestwait display
        images/ (cloud image cache: catalogue, checksum files, download)
     1  profile/                 TOML -> validated, frozen Profile
-    0  adapters/ (libvirt, ovs, netlink, qmp, qemuimg, iso, http) errors ui proc names files signals qemuopts trust
+    0  adapters/ (libvirt, ovs, netlink, qmp, qemuimg, iso, http, mountns) errors ui proc names files signals qemuopts trust
 """
 
 __version__ = "0.1.0"

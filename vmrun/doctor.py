@@ -52,6 +52,7 @@ def host_checks(profile: Profile | None) -> Iterator[Check]:
     yield device_check("/dev/net/tun", "taps", _uses_taps(profile), "modprobe tun")
     yield vhost_check(profile)
     yield helper_check(profile)
+    yield virtiofsd_check(profile)
     bridged = any(n.type in (NicType.BRIDGE, NicType.NETWORK) for n in (profile.nics if profile else ()))
     yield bridge_netfilter_check(read_sysctl("net/bridge/bridge-nf-call-iptables"), forward_policy(), needed=bridged)
     if profile is None or _uses(profile, NicType.NETWORK):
@@ -135,6 +136,18 @@ def helper_check(profile: Profile | None) -> Check:
     if os.geteuid() != 0 and not helper_privileged(helper):
         return Check("bridge helper", status, f"{helper} is not setuid root", f"chmod u+s {helper}")
     return Check("bridge helper", PASS, f"{helper} ({'running as root' if os.geteuid() == 0 else 'setuid'})")
+
+
+def virtiofsd_check(profile: Profile | None) -> Check:
+    """The virtiofsd a virtiofs share gets (QEMU's C one or the Rust one); missing fails only a profile that needs it."""
+    from vmrun.devices import shares
+
+    daemon = shares.find_daemon()
+    if daemon is None:
+        status = FAIL if profile is not None and shares.virtiofs(profile) else WARN
+        return Check("virtiofsd", status, "not found (virtiofs shares need it)", "apt-get install qemu-system-common")
+    kind = "QEMU's C virtiofsd" if daemon.flavour is shares.Flavour.C else "the Rust virtiofsd"
+    return Check("virtiofsd", PASS, f"{daemon.path} ({kind})")
 
 
 def read_sysctl(name: str) -> str | None:
@@ -229,6 +242,11 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
         from vmrun.devices import tpm
 
         yield _as_check("tpm", lambda: tpm.preflight(profile), f"swtpm installed (TPM {profile.tpm.version})")
+    if profile.shares:
+        from vmrun.devices import shares
+
+        tags = ", ".join(f"{s.tag} ({s.type})" for s in profile.shares)
+        yield _as_check("shares", lambda: shares.preflight(profile), f"folders ready to share: {tags}")
     for nic in profile.nics:
         yield _as_check(
             f"nic {nic.id} ({nic.type.value})",

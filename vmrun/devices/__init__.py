@@ -3,5 +3,5 @@
 Like :mod:`vmrun.net`, each module checks the host before anything starts (``preflight``), makes
 and records what the device needs on the host (``prepare``, on `up`'s ExitStack), and says what
 QEMU is given; the argv itself is built in :mod:`vmrun.argv`, purely. ``firmware`` (with
-``descriptors``): UEFI and the VM's NVRAM; ``tpm``: swtpm.
+``descriptors``): UEFI and the VM's NVRAM; ``tpm``: swtpm; ``shares``: a virtiofsd per shared folder.
 """

@@ -66,6 +66,10 @@ def up(
         )
     profile = run_options(profile, options, persist=persist)
     _disks_here(profile, uri)
+    if profile.shares and host_of(uri) == "local":  # elsewhere the folders are libvirt's host's to check
+        from vmrun.devices.shares import check_sources
+
+        check_sources(profile)
     with lv.connect(uri) as conn:
         old = lookup(conn, profile.name)
         if old is not None and old.isActive():

@@ -12,7 +12,7 @@ vmrun marks its domains with ``<metadata><vmrun:vm>`` (profile path, NICs,
 forwards); :func:`read_metadata` reads it back from whatever libvirt returns.
 
 One domain is built by ``_Build``; each kind of device is a part of it in a module of its own
-(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``; what they share is in ``xmlbase``), as a new device
+(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``; what they share is in ``xmlbase``), as a new device
 kind will be.
 """
 
@@ -38,6 +38,7 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
 from vmrun.engines.libvirt.xmldisks import DiskXml
 from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
+from vmrun.engines.libvirt.xmlshares import ShareXml
 from vmrun.engines.libvirt.xmltpm import TpmXml
 from vmrun.errors import ProfileError
 from vmrun.net.base import nic_field
@@ -121,7 +122,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml, FirmwareXml, TpmXml):
+class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -153,6 +154,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml):
         sub(root, "memory", str(p.memory_mib), unit="MiB", dumpCore=machine.dump_core)
         if machine.nosharepages:
             sub(sub(root, "memoryBacking"), "nosharepages")
+        self.share_memory(root)
         sub(root, "vcpu", str(p.smp))
         self.boot(sub(root, "os"), machine)
         features = sub(root, "features")
@@ -176,6 +178,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml):
                 devices.append(iface)
         self.consoles(devices)
         self.tpm(devices)
+        self.filesystems(devices)
         self.graphics(devices)
         sub(devices, "memballoon", model="none")  # vmrun's QEMU has no balloon either
         self.metadata(metadata)
@@ -304,6 +307,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml):
                 endpoints += 1
         if p.spice and p.spice.vdagent:
             endpoints += 1  # the virtio-serial controller
+        endpoints += len(p.shares)  # vhost-user-fs-pci, virtio-9p-pci
         return p.hotplug_slots + endpoints
 
     # -- NICs -------------------------------------------------------------------------------------
