@@ -168,3 +168,14 @@ def test_doctor_names_the_virtiofsd_and_a_missing_source(write_profile, tmp_path
     p = profile(write_profile, f'[[shares]]\nsource = "{tmp_path}/gone"\ntag = "t"\n')
     [check] = [c for c in doctor.profile_checks(p) if c.name == "shares"]
     assert (check.status, check.detail) == (doctor.FAIL, f"shares[0].source: {tmp_path}/gone does not exist")
+
+
+def test_preflight_refusals_name_the_field(write_profile, tmp_path, runtime_dir, monkeypatch):
+    (tmp_path / "d").mkdir()
+    p = profile(write_profile, f'[[shares]]\nsource = "{tmp_path}/d"\ntag = "t"\nreadonly = true\n')
+    with monkeypatch.context() as m, pytest.raises(ProfileError, match=r"shares\[0\]\.type: .*virtiofsd needs root"):
+        m.setattr(os, "geteuid", lambda: 1000)  # QEMU 7.2's virtiofsd sandboxes itself: root only
+        shares.preflight(p)
+    monkeypatch.setenv("VMRUN_RUNTIME_DIR", "/tmp/" + "r" * 90)
+    with pytest.raises(ProfileError, match=r"shares\[0\]: virtiofsd's socket .* longer than a unix socket's path"):
+        shares.preflight(p)
