@@ -48,7 +48,7 @@ def running_profile(state: RunState) -> Profile:
 
 def new_nic(raw: dict[str, Any], state: RunState, profile: Profile) -> Nic:
     """Validate a NIC given on the command line, as if it were a [[nics]] table, against the live VM."""
-    return new_nic_for(raw, profile, [(n.id, n.mac, n.phase) for n in state.nics])
+    return new_nic_for(raw, profile, [(n.id, n.mac, n.phase) for n in state.nics], [u.id for u in state.usb])
 
 
 def qmp_netdev(nic_id: str, spec: NetdevSpec, fdnames: dict[str, str]) -> dict[str, Any]:
