@@ -229,12 +229,36 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
         from vmrun.devices import tpm
 
         yield _as_check("tpm", lambda: tpm.preflight(profile), f"swtpm installed (TPM {profile.tpm.version})")
+    yield from passthrough_checks(profile)
     for nic in profile.nics:
         yield _as_check(
             f"nic {nic.id} ({nic.type.value})",
             lambda nic=nic: backend_for(nic).preflight(nic, profile),
             _nic_summary(nic),
         )
+
+
+def passthrough_checks(profile: Profile) -> Iterator[Check]:
+    """[[pci]]: what `up` checks before VFIO (the step that fixes it); [[usb]]: whether the device is here now."""
+    from vmrun.devices import pci, usbhost
+
+    for i, dev in enumerate(profile.pci):
+        problem = pci.host_problem(dev)
+        if problem is None:
+            yield Check(f"pci[{i}]", PASS, f"{dev.host}: IOMMU on, its group bound to vfio-pci")
+        else:
+            yield Check(f"pci[{i}]", FAIL, problem[0], problem[1])
+    for i, usb in enumerate(profile.usb):
+        why = usbhost.absent(usb)
+        if why is None:
+            yield Check(f"usb[{i}]", PASS, f"{usb.what} is plugged in")
+        else:
+            yield Check(
+                f"usb[{i}]",
+                WARN,
+                f"{why}: QEMU waits for it (the guest sees it once it is plugged); libvirt refuses to start",
+                f"plug in {usb.what}",
+            )
 
 
 def firmware_check(profile: Profile) -> Check:
