@@ -76,10 +76,13 @@ def new_usb(text: str, usb_id: str | None, profile: Profile, taken: Sequence[tup
         raise ProfileError(e.reason, field=fields.visible(typed), hint=e.hint) from None
     held = next((what for i, what in taken if i == dev.id), None)
     if held is not None:
+        cut_short = held.endswith(("interrupted usb add", "not finished"))
         raise ProfileError(
             f"{dev.id!r} is already the id of a device of {profile.name} ({held})",
             field="--id",
-            hint=f"choose another --id (vmrun usb list {profile.name}, vmrun nic list {profile.name})",
+            hint=f"vmrun usb del {profile.name} {dev.id}"
+            if cut_short
+            else f"choose another --id (vmrun usb list {profile.name}, vmrun nic list {profile.name})",
         )
     return dev
 
