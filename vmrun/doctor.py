@@ -247,7 +247,8 @@ def passthrough_checks(profile: Profile) -> Iterator[Check]:
         if problem is None:
             yield Check(f"pci[{i}]", PASS, f"{dev.host}: IOMMU on, its group bound to vfio-pci")
         else:
-            yield Check(f"pci[{i}]", FAIL, problem[0], problem[1])
+            managed = " (under libvirt, whose hostdev is managed, libvirt binds it at start)" if problem.binding else ""
+            yield Check(f"pci[{i}]", FAIL, problem.reason, problem.hint + managed)
     for i, usb in enumerate(profile.usb):
         why = usbhost.absent(usb)
         if why is None:

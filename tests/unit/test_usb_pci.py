@@ -152,24 +152,25 @@ def test_vfio_ready_when_the_whole_group_is_given_to_it(tmp_path):
 
 
 def test_vfio_refusals_name_what_is_missing_and_the_step(tmp_path):
-    assert problem(tmp_path / "a", {"0000:01:00.0": "vfio-pci"}, "0000:02:00.0")[0] == (
-        "no PCI device 0000:02:00.0 on this host"
-    )
-    reason, hint = problem(tmp_path / "b", {"0000:01:00.0": None}, iommu=False)
-    assert reason.startswith("the IOMMU is off") and "intel_iommu=on" in hint
-    reason, hint = problem(tmp_path / "c", {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"})
-    assert reason == (
+    missing = problem(tmp_path / "a", {"0000:01:00.0": "vfio-pci"}, "0000:02:00.0")
+    assert missing.reason == "no PCI device 0000:02:00.0 on this host" and not missing.binding
+    off = problem(tmp_path / "b", {"0000:01:00.0": None}, iommu=False)
+    assert off.reason.startswith("the IOMMU is off") and "intel_iommu=on" in off.hint and not off.binding
+    bound = problem(tmp_path / "c", {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"})
+    assert bound.reason == (
         "IOMMU group 7 of 0000:01:00.0 is not given to VFIO: 0000:01:00.0 (nvidia), 0000:01:00.1 (snd_hda_intel) "
         "must be bound to vfio-pci"
     )
-    assert "driverctl set-override 0000:01:00.0 vfio-pci" in hint
-    assert "driverctl set-override 0000:01:00.1 vfio-pci" in hint
-    assert "echo vfio-pci > /sys/bus/pci/devices/0000:01:00.1/driver_override" in hint
-    assert "echo 0000:01:00.1 > /sys/bus/pci/drivers_probe" in hint
-    reason, _ = problem(tmp_path / "d", {"0000:01:00.0": None})  # unbound: fine for a group member, not for it
-    assert "0000:01:00.0 (no driver)" in reason
-    reason, hint = problem(tmp_path / "e", {"0000:01:00.0": "vfio-pci"}, dev_vfio=False)
-    assert reason == "/dev/vfio/7 does not exist (IOMMU group 7 of 0000:01:00.0)" and hint == "modprobe vfio-pci"
+    assert bound.binding  # what a managed libvirt hostdev does itself
+    assert "driverctl set-override 0000:01:00.0 vfio-pci" in bound.hint
+    assert "driverctl set-override 0000:01:00.1 vfio-pci" in bound.hint
+    assert "echo vfio-pci > /sys/bus/pci/devices/0000:01:00.1/driver_override" in bound.hint
+    assert "echo 0000:01:00.1 > /sys/bus/pci/devices/0000:01:00.1/driver/unbind" in bound.hint
+    assert "echo 0000:01:00.1 > /sys/bus/pci/drivers_probe" in bound.hint
+    unbound = problem(tmp_path / "d", {"0000:01:00.0": None})  # unbound: fine for a group member, not for it
+    assert "0000:01:00.0 (no driver)" in unbound.reason
+    no_dev = problem(tmp_path / "e", {"0000:01:00.0": "vfio-pci"}, dev_vfio=False)
+    assert no_dev == ("/dev/vfio/7 does not exist (IOMMU group 7 of 0000:01:00.0)", "modprobe vfio-pci", True)
 
 
 def test_vfio_refused_on_this_host_before_anything_starts(write_profile):

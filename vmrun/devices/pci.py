@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 from vmrun.errors import PreflightError
 from vmrun.profile.model import PciDevice, Profile
@@ -23,6 +24,14 @@ DEV = Path("/dev")
 SHARES_GROUP = {"vfio-pci", "pci-stub", "pcieport"}
 PORT = "vmrun-pci{}"  # on q35 each function gets a PCIe root port of its own, as libvirt gives it
 CHASSIS = 200  # + index; vmrun's hot-plug ports use 100 + index
+
+
+class Problem(NamedTuple):
+    """What stands between the host and VFIO for one function, and the step that fixes it."""
+
+    reason: str
+    hint: str
+    binding: bool = False  # only the binding to vfio-pci is missing: what a managed libvirt hostdev does itself
 
 
 def pci_args(p: Profile) -> list[str]:
@@ -40,25 +49,24 @@ def preflight(profile: Profile) -> None:
     for i, dev in enumerate(profile.pci):
         problem = host_problem(dev)
         if problem is not None:
-            reason, hint = problem
-            raise PreflightError(reason, source=profile.source, field=f"pci[{i}].host", hint=hint)
+            raise PreflightError(problem.reason, source=profile.source, field=f"pci[{i}].host", hint=problem.hint)
 
 
-def host_problem(dev: PciDevice, sysfs: Path = SYSFS, dev_dir: Path = DEV) -> tuple[str, str] | None:
-    """What stands between this host and VFIO for ``dev``: (what is missing, the step that fixes it); None: ready."""
+def host_problem(dev: PciDevice, sysfs: Path = SYSFS, dev_dir: Path = DEV) -> Problem | None:
+    """What stands between this host and VFIO for ``dev``; None: ready."""
     device = sysfs / "bus/pci/devices" / dev.host
     if not device.exists():
-        return f"no PCI device {dev.host} on this host", "lspci -D lists the host's PCI functions"
+        return Problem(f"no PCI device {dev.host} on this host", "lspci -D lists the host's PCI functions")
     groups = sysfs / "kernel/iommu_groups"
     if not _entries(groups):
-        return (
+        return Problem(
             f"the IOMMU is off ({groups} is empty): {dev.host} cannot be given to VFIO",
             "enable VT-d / AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or amd_iommu=on (AMD)",
         )
     try:
         group = os.path.basename(os.readlink(device / "iommu_group"))
     except OSError:
-        return f"{dev.host} is in no IOMMU group", "the IOMMU does not cover this device; pass another"
+        return Problem(f"{dev.host} is in no IOMMU group", "the IOMMU does not cover this device; pass another")
     members = sorted(_entries(groups / group / "devices")) or [dev.host]
     bound = {m: _driver(sysfs / "bus/pci/devices" / m) for m in members}
     wrong = [m for m in members if bound[m] is not None and bound[m] not in SHARES_GROUP]
@@ -66,12 +74,15 @@ def host_problem(dev: PciDevice, sysfs: Path = SYSFS, dev_dir: Path = DEV) -> tu
         wrong.insert(0, dev.host)
     if wrong:
         said = ", ".join(f"{m} ({bound[m] or 'no driver'})" for m in wrong)
-        return (
+        return Problem(
             f"IOMMU group {group} of {dev.host} is not given to VFIO: {said} must be bound to vfio-pci",
             "; ".join(bind_steps(m) for m in wrong),
+            binding=True,
         )
     if not (dev_dir / "vfio" / group).exists():
-        return f"/dev/vfio/{group} does not exist (IOMMU group {group} of {dev.host})", "modprobe vfio-pci"
+        return Problem(
+            f"/dev/vfio/{group} does not exist (IOMMU group {group} of {dev.host})", "modprobe vfio-pci", binding=True
+        )
     return None
 
 
