@@ -67,6 +67,18 @@ def test_usb_and_pci_domains_are_valid_and_libvirts_refusal_is_one_line(
         assert error_line(r.stderr) == f"vmrun: error: g: libvirt at {lvhost.uri} refused to start it: {said}"
         assert lvhost.conn.listAllDomains(0) == []
 
+    # Defined, not started (libvirt looks the device up only at start): `usb list` reads the domain's XML.
+    path = guest_profile(write_profile, shared, "", extra=f'machine = "q35"\n{USB}')
+    dom = lvhost.conn.defineXML(domain_xml(load_profile(str(path)), accel=Accel.TCG, emulator=EMULATOR).xml)
+    try:
+        r = client("usb", "list", "g", "-c", lvhost.uri, "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == [
+            {"id": "receiver", "device": "046d:c52b", "attached": False, "origin": "profile"}
+        ]
+    finally:
+        dom.undefine()
+
     # A device by host port has no libvirt form: refused before libvirt is asked.
     path = guest_profile(write_profile, shared, "", extra='[[usb]]\nhost = "1-2"\n')
     r = client("up", str(path), "-c", lvhost.uri)

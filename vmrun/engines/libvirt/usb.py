@@ -101,10 +101,12 @@ def delete(vm: LibvirtVm, usb_id: str, *, timeout: float) -> None:
 
 
 def listing(vm: LibvirtVm) -> list[dict[str, Any]]:
-    """The USB <hostdev>s of the live domain, joined with vmrun's metadata (origin)."""
+    """The USB <hostdev>s of the domain, joined with vmrun's metadata (origin). A running domain has each one
+    attached (libvirt starts and attaches only what is there); a defined one that is not running, none."""
     with vm.domain() as dom:
         xml = dom.XMLDesc(0)
         meta = metadata(dom) or {"usb": []}
+        attached = bool(dom.isActive())
     known = {u["id"]: u for u in meta.get("usb", [])}
     out = []
     for hostdev in ET.fromstring(xml).iter("hostdev"):
@@ -118,5 +120,5 @@ def listing(vm: LibvirtVm) -> list[dict[str, Any]]:
         origin = "unknown" if entry is None else "hot-plugged" if entry.get("hotplugged") == "yes" else "profile"
         if entry is not None and entry.get("phase", RUNNING) != RUNNING:
             origin = "interrupted add" if entry["phase"] == ADDING else "being removed"
-        out.append({"id": usb_id, "device": device, "attached": True, "origin": origin})
+        out.append({"id": usb_id, "device": device, "attached": attached, "origin": origin})
     return out
