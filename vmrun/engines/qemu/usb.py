@@ -19,11 +19,11 @@ from vmrun.devices.usb import XHCI_ID, controller_device, host_device
 from vmrun.engines.common import new_usb
 from vmrun.engines.qemu.hotplug import (
     DELETE_TIMEOUT,
-    _live_state,
-    _peripherals,
-    _wait_deleted,
     free_hotplug_port,
+    live_state,
+    peripherals,
     running_profile,
+    wait_deleted,
 )
 from vmrun.errors import QmpError, StateError
 from vmrun.profile.model import UsbDevice
@@ -37,7 +37,7 @@ CONTROLLER_RELEASE = 30.0  # a hot-plugged controller taken out again: the guest
 
 def add(vm: Vm, text: str, usb_id: str | None) -> UsbDevice:
     with vm.locked("usb add"):
-        state = _live_state(vm)
+        state = live_state(vm)
         profile = running_profile(state)
         taken = [(n.id, f"NIC {n.id}") for n in state.nics] + [(u.id, held(u)) for u in state.usb]
         dev = new_usb(text, usb_id, profile, taken)
@@ -46,7 +46,7 @@ def add(vm: Vm, text: str, usb_id: str | None) -> UsbDevice:
         vm.save(state)
         with vm.qmp() as q, ExitStack() as stack:  # undo steps need QMP still open
             stack.callback(_forget, vm, state, entry)
-            if XHCI_ID not in _peripherals(q):
+            if XHCI_ID not in peripherals(q):
                 q.execute("device_add", controller_device(free_hotplug_port(q, profile)))
                 stack.callback(_unplug_controller, q, vm.name)
             with signals.deferred():  # plugged in and recorded as such, or neither
@@ -75,7 +75,7 @@ def _unplug_controller(q: Qmp, name: str) -> None:
     except QmpError as e:
         ui.notice(f"{name}: the USB controller {XHCI_ID} plugged for this add stays: {e.message}")
         return
-    if not _wait_deleted(q, XHCI_ID, CONTROLLER_RELEASE):
+    if not wait_deleted(q, XHCI_ID, CONTROLLER_RELEASE):
         ui.notice(f"{name}: the guest did not release the USB controller {XHCI_ID} within {CONTROLLER_RELEASE:.0f} s")
 
 
@@ -83,12 +83,12 @@ def delete(vm: Vm, usb_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
     """Unplug ``usb_id`` (a [[usb]] device or one `usb add` plugged); also finishes an interrupted add or del."""
     name = vm.name
     with vm.locked("usb del"):
-        state = _live_state(vm)
+        state = live_state(vm)
         entry = state.usb_device(usb_id)
         if entry is None:
             raise StateError(f"{name}: no USB device {usb_id!r}", hint=f"vmrun usb list {name}")
         with vm.qmp() as q:
-            plugged = usb_id in _peripherals(q)
+            plugged = usb_id in peripherals(q)
             resumed = entry.phase == REMOVING  # a del cut short: QEMU may have been asked already
             if entry.phase == RUNNING:
                 entry.phase = (
@@ -103,7 +103,7 @@ def delete(vm: Vm, usb_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
                         entry.phase = RUNNING
                         vm.save(state)
                         raise
-                if not _wait_deleted(q, usb_id, timeout):
+                if not wait_deleted(q, usb_id, timeout):
                     raise StateError(f"{name}: QEMU did not remove USB device {usb_id} within {timeout:.0f} s")
             state.usb.remove(entry)
             vm.save(state)
