@@ -98,7 +98,7 @@ def test_usb_add_argument_and_id():
     from vmrun.profile.model import Profile
 
     p = Profile("g", "/g.toml")
-    taken = [("net0", "NIC net0"), ("usb0", "USB 1-1")]
+    taken = [("net0", "nic", "NIC net0", "running"), ("usb0", "usb", "USB 1-1", "running")]
     assert new_usb("046D:C52B", None, p, taken) == UsbDevice("usb1", "046d", "c52b")
     assert new_usb("2-1.4", "cam", p, taken) == UsbDevice("cam", host="2-1.4")
     for text, usb_id, field, message in [
@@ -111,6 +111,9 @@ def test_usb_add_argument_and_id():
         with pytest.raises(ProfileError) as e:
             new_usb(text, usb_id, p, taken)
         assert e.value.field == field and message in e.value.reason, e.value
+    with pytest.raises(ProfileError) as e:  # an id a cut-short add still holds: its del finishes it
+        new_usb("046d:c52b", "net1", p, [("net1", "nic", "NIC net1", "adding")])
+    assert "(NIC net1, left by an interrupted nic add)" in e.value.reason and e.value.hint == "vmrun nic del g net1"
     with pytest.raises(ProfileError, match="already the id of a USB device of g"):
         new_nic({"type": "user", "id": "usb0"}, p, [("net0", None, "running")], ["usb0"])
 

@@ -53,37 +53,39 @@ def new_nic(
     return nic
 
 
-def new_usb(text: str, usb_id: str | None, profile: Profile, taken: Sequence[tuple[str, str]]) -> UsbDevice:
+def new_usb(text: str, usb_id: str | None, profile: Profile, taken: Sequence[tuple[str, str, str, str]]) -> UsbDevice:
     """A USB device given to `usb add` (``VENDOR:PRODUCT`` or ``BUS-PORT``), validated as a [[usb]] table.
 
-    ``taken`` is each NIC's and USB device's (id, what it is): ids are QEMU device ids, one space for
-    both. Without an id the device is the next free ``usbN``. Errors name what was typed.
+    ``taken`` is each NIC's and USB device's (id, "nic" or "usb", what it is, phase): ids are QEMU
+    device ids, one space for both. Without an id the device is the next free ``usbN``. Errors name
+    what was typed; an id held by an add or del cut short names the del that finishes it.
     """
     from vmrun.profile import fields, load, read
     from vmrun.profile.devicekeys import USB
     from vmrun.profile.passthrough import parse_usb_device
+    from vmrun.runstate import ADDING, REMOVING
 
     try:
         raw: dict[str, Any] = parse_usb_device(text)
     except ValueError as e:
         raise ProfileError(str(e), field=fields.visible(text)) from None
-    ids = [i for i, _ in taken]
+    ids = [i for i, _, _, _ in taken]
     raw["id"] = usb_id if usb_id is not None else next(f"usb{n}" for n in range(len(ids) + 1) if f"usb{n}" not in ids)
     try:
         dev = load.parse_table(USB, load.Table(raw, None, ""), read.Context(None, "", outer={"name": profile.name}))
     except ProfileError as e:
         typed = f"--id {raw['id']}" if e.field == "id" else text
         raise ProfileError(e.reason, field=fields.visible(typed), hint=e.hint) from None
-    held = next((what for i, what in taken if i == dev.id), None)
-    if held is not None:
-        cut_short = held.endswith(("interrupted usb add", "not finished"))
-        raise ProfileError(
-            f"{dev.id!r} is already the id of a device of {profile.name} ({held})",
-            field="--id",
-            hint=f"vmrun usb del {profile.name} {dev.id}"
-            if cut_short
-            else f"choose another --id (vmrun usb list {profile.name}, vmrun nic list {profile.name})",
-        )
+    for held_id, kind, what, phase in taken:
+        if held_id == dev.id:
+            left = {ADDING: f", left by an interrupted {kind} add", REMOVING: f", its {kind} del has not finished"}
+            raise ProfileError(
+                f"{dev.id!r} is already the id of a device of {profile.name} ({what}{left.get(phase, '')})",
+                field="--id",
+                hint=f"vmrun {kind} del {profile.name} {dev.id}"
+                if phase in left
+                else f"choose another --id (vmrun usb list {profile.name}, vmrun nic list {profile.name})",
+            )
     return dev
 
 

@@ -37,8 +37,10 @@ def add(vm: LibvirtVm, text: str, usb_id: str | None) -> UsbDevice:
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": [], "usb": []}
         profile = load_profile(meta["profile"])
-        taken = [(n["id"], f"NIC {n['id']}") for n in meta["nics"]]
-        taken += [(u["id"], f"USB {u.get('vendor')}:{u.get('product')}") for u in meta["usb"]]
+        taken = [(n["id"], "nic", f"NIC {n['id']}", n.get("phase", RUNNING)) for n in meta["nics"]]
+        taken += [
+            (u["id"], "usb", f"USB {u.get('vendor')}:{u.get('product')}", u.get("phase", RUNNING)) for u in meta["usb"]
+        ]
         dev = new_usb(text, usb_id, profile, taken)
         if dev.host is not None:
             raise host_port_refused(vm.name, text)

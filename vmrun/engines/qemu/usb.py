@@ -39,7 +39,8 @@ def add(vm: Vm, text: str, usb_id: str | None) -> UsbDevice:
     with vm.locked("usb add"):
         state = live_state(vm)
         profile = running_profile(state)
-        taken = [(n.id, f"NIC {n.id}") for n in state.nics] + [(u.id, held(u)) for u in state.usb]
+        taken = [(n.id, "nic", f"NIC {n.id}", n.phase) for n in state.nics]
+        taken += [(u.id, "usb", f"USB {u.what}", u.phase) for u in state.usb]
         dev = new_usb(text, usb_id, profile, taken)
         entry = UsbState(dev.id, dev.what, hotplugged=True, phase=ADDING)
         state.usb.append(entry)
@@ -55,12 +56,6 @@ def add(vm: Vm, text: str, usb_id: str | None) -> UsbDevice:
                 vm.save(state)
                 stack.pop_all()
     return dev
-
-
-def held(entry: UsbState) -> str:
-    """What holds an id, as `usb add` names it: ``USB 046d:c52b``, and why it is still there if cut short."""
-    left = {ADDING: ", left by an interrupted usb add", REMOVING: ", its usb del has not finished"}
-    return f"USB {entry.what}{left.get(entry.phase, '')}"
 
 
 def _forget(vm: Vm, state: RunState, entry: UsbState) -> None:
