@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
+from vmrun.devices.pci import pci_args
 from vmrun.devices.shares import machine_options as share_machine_options
 from vmrun.devices.shares import share_args
+from vmrun.devices.usb import usb_args
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import render_memory
 from vmrun.profile.model import Accel, Profile, TpmVersion
@@ -68,6 +70,8 @@ def build_argv(
     argv += _seed(seed)
     argv += _tpm(profile, tpm_socket)
     argv += share_args(profile, share_sockets or {})
+    argv += usb_args(profile)
+    argv += pci_args(profile)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)

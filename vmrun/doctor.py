@@ -247,12 +247,37 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
 
         tags = ", ".join(f"{s.tag} ({s.type})" for s in profile.shares)
         yield _as_check("shares", lambda: shares.preflight(profile), f"folders ready to share: {tags}")
+    yield from passthrough_checks(profile)
     for nic in profile.nics:
         yield _as_check(
             f"nic {nic.id} ({nic.type.value})",
             lambda nic=nic: backend_for(nic).preflight(nic, profile),
             _nic_summary(nic),
         )
+
+
+def passthrough_checks(profile: Profile) -> Iterator[Check]:
+    """[[pci]]: what `up` checks before VFIO (the step that fixes it); [[usb]]: whether the device is here now."""
+    from vmrun.devices import pci, usbhost
+
+    for i, dev in enumerate(profile.pci):
+        problem = pci.host_problem(dev)
+        if problem is None:
+            yield Check(f"pci[{i}]", PASS, f"{dev.host}: IOMMU on, its group bound to vfio-pci")
+        else:
+            managed = " (under libvirt, whose hostdev is managed, libvirt binds it at start)" if problem.binding else ""
+            yield Check(f"pci[{i}]", FAIL, problem.reason, problem.hint + managed)
+    for i, usb in enumerate(profile.usb):
+        why = usbhost.absent(usb)
+        if why is None:
+            yield Check(f"usb[{i}]", PASS, f"{usb.what} is plugged in")
+        else:
+            yield Check(
+                f"usb[{i}]",
+                WARN,
+                f"{why}: QEMU waits for it (the guest sees it once it is plugged); libvirt refuses to start",
+                f"plug in {usb.what}",
+            )
 
 
 def firmware_check(profile: Profile) -> Check:

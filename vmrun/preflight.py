@@ -120,7 +120,7 @@ def check_files(profile: Profile) -> None:
 def run_all(profile: Profile) -> str:
     """Everything `vmrun up` checks before it changes anything; returns the QEMU binary's path."""
     from vmrun import disks
-    from vmrun.devices import shares, tpm
+    from vmrun.devices import pci, shares, tpm
     from vmrun.net import backend_for
 
     check_socket_paths(profile)
@@ -129,6 +129,7 @@ def run_all(profile: Profile) -> str:
     disks.check(profile)
     tpm.preflight(profile)
     shares.preflight(profile)
+    pci.preflight(profile)
     for nic in profile.nics:
         backend_for(nic, profile.source).preflight(nic, profile)
     return qemu

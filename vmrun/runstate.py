@@ -35,6 +35,16 @@ class NicState:
 
 
 @dataclass
+class UsbState:
+    """A host USB device the guest has (``[[usb]]`` or `usb add`): ``what`` is VENDOR:PRODUCT or BUS-PORT."""
+
+    id: str
+    what: str
+    hotplugged: bool = False
+    phase: str = RUNNING  # ADDING or REMOVING: a `usb add` or `usb del` under way (or killed half way)
+
+
+@dataclass
 class Forward:
     nic: str
     rule: str
@@ -67,6 +77,7 @@ class RunState:
     memory_mib: int | None = None  # what the guest got (after --memory/--smp); None: unknown
     smp: int | None = None
     snapshot: bool = False  # `up --snapshot`: QEMU writes nothing to the disks
+    usb: list[UsbState] = field(default_factory=list)
     schema: int = SCHEMA
 
     def to_json(self) -> dict[str, Any]:
@@ -74,6 +85,14 @@ class RunState:
 
     def nic(self, nic_id: str) -> NicState | None:
         return next((n for n in self.nics if n.id == nic_id), None)
+
+    def usb_device(self, usb_id: str) -> UsbState | None:
+        return next((u for u in self.usb if u.id == usb_id), None)
+
+    @property
+    def device_ids(self) -> list[str]:
+        """The QEMU device ids vmrun gave: NICs' and USB devices' (one id space)."""
+        return [n.id for n in self.nics] + [u.id for u in self.usb]
 
 
 class _Reader:
@@ -173,8 +192,21 @@ def parse(data: Any, path: Path) -> RunState:
         memory_mib=r.take(data, "memory_mib", (int, type(None)), "", sizes[0]),
         smp=r.take(data, "smp", (int, type(None)), "", sizes[1]),
         snapshot=r.take(data, "snapshot", bool, "", False),
+        usb=_usb(r, data),
         schema=schema,
     )
+
+
+def _usb(r: _Reader, data: dict[str, Any]) -> list[UsbState]:
+    return [
+        UsbState(
+            r.take(u, "id", str, f"usb[{i}]."),
+            r.take(u, "what", str, f"usb[{i}]."),
+            r.take(u, "hotplugged", bool, f"usb[{i}].", False),
+            r.take(u, "phase", str, f"usb[{i}].", RUNNING),
+        )
+        for i, u in enumerate(r.take(data, "usb", list, "", []))
+    ]
 
 
 def _sizes_in(argv: list[str]) -> tuple[int | None, int | None]:

@@ -21,6 +21,8 @@ def up_summary(launched: Launched) -> str:
         lines.append(f"  {nic.id:<8} {nic.type:<8} {nic.model} {nic.mac}{host_side(nic.host)}")
     for fwd in s.forwards:
         lines.append(f"  forward  {fwd.rule}  ({fwd.nic})")
+    for usb in s.usb:
+        lines.append(f"  usb      {usb.id} {usb.what}")
     if s.spice:
         lines.append(f"  spice    spice://{s.spice.addr}:{s.spice.port}")
     for made in launched.made:
@@ -44,6 +46,7 @@ def ps_table(vms: list[VmStatus]) -> str:
     for vm in vms:
         s = vm.state
         nics = _first_few([f"{n.id}:{n.type}" for n in s.nics] if s else [])
+        usb = _first_few([f"{u.id}:{u.what}" for u in s.usb] if s else [])
         fwds = _first_few([f.rule for f in s.forwards] if s else [])
         spice = f"{s.spice.addr}:{s.spice.port}" if s and s.spice else "-"
         status = f"{vm.status} ({vm.note})" if vm.note else vm.status
@@ -61,11 +64,12 @@ def ps_table(vms: list[VmStatus]) -> str:
                 mem,
                 cpus,
                 nics or "-",
+                usb or "-",
                 fwds or "-",
                 spice,
             ]
         )
-    headers = ["NAME", "ENGINE", "HOST", "PID", "STATUS", "UPTIME", "MEM", "CPUS", "NICS", "FORWARDS", "SPICE"]
+    headers = ["NAME", "ENGINE", "HOST", "PID", "STATUS", "UPTIME", "MEM", "CPUS", "NICS", "USB", "FORWARDS", "SPICE"]
     return ui.table(headers, rows)
 
 
@@ -84,6 +88,8 @@ def libvirt_summary(vm: LibvirtVm, state: RunState, *, persist: bool) -> str:
         lines.append(f"  {nic.id:<8} {nic.type:<8} {nic.model} {nic.mac}")
     for fwd in state.forwards:
         lines.append(f"  forward  {fwd.rule}  ({fwd.nic})")
+    for usb in state.usb:
+        lines.append(f"  usb      {usb.id} {usb.what}")
     lines.append(f"  console  vmrun console {vm.name} -c {vm.uri}")
     lines.append(f"  stop     vmrun down {vm.name} -c {vm.uri}")
     return "\n".join(lines)

@@ -618,6 +618,7 @@ def test_metadata_round_trip(monkeypatch):
             {"id": "nic0", "type": "bridge", "model": "e1000", "mac": "00:16:3e:0c:12:27"},
         ],
         "forwards": [{"nic": "net0", "rule": "tcp:127.0.0.1:19888-:22"}],
+        "usb": [],
     }
 
 

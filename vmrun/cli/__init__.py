@@ -18,6 +18,7 @@ COMMANDS = {
     **dict.fromkeys(["show", "up", "down", "ps", "doctor", "gc", "migrate", "autostart"], "lifecycle"),
     **dict.fromkeys(["console", "ssh", "qmp", "log", "viewer"], "guest"),
     "nic": "nic",
+    "usb": "usb",
     "fwd": "fwd",
     "snapshot": "snapshot",
     "net": "net",

@@ -66,10 +66,14 @@ def _show_running(vm, *, as_json: bool) -> None:
 
     argv = vm.launched_argv()
     state = vm.require_state()
+    plugged = [u for u in state.usb if u.hotplugged]  # not in the argv: QEMU got them over QMP
     if as_json:
-        print(json.dumps({"name": state.name, "pid": state.pid, "argv": argv}, indent=2))
+        usb = [vars(u) for u in plugged]
+        print(json.dumps({"name": state.name, "pid": state.pid, "argv": argv, "hotplugged_usb": usb}, indent=2))
     else:
         print(render_script(argv, source=f"the running VM {vm.name} (pid {state.pid})"), end="")
+        for u in plugged:
+            ui.notice(f"hot-plugged since: USB {u.what} as {u.id} (vmrun usb list {vm.name})")
 
 
 CdromOpt = Annotated[

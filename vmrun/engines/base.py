@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from vmrun.display import Display
-    from vmrun.profile.model import Nic
+    from vmrun.profile.model import Nic, UsbDevice
     from vmrun.runstate import Forward, RunState
 
 Progress = Callable[[str], None]
@@ -55,6 +55,7 @@ class VmStatus:
             "smp": s.smp if s else None,
             "argv": s.argv if s else [],  # as QEMU was started (libvirt's domains: empty, libvirt built it)
             "snapshot": s.snapshot if s else False,
+            "usb": [vars(u) for u in s.usb] if s else [],
             "note": self.note,
             "engine": self.engine,
             "host": self.host,
@@ -132,6 +133,10 @@ class RunningVm(Protocol):
     def nic_add(self, raw: dict[str, Any]) -> Added: ...
     def nic_del(self, nic_id: str, *, timeout: float) -> None: ...
     def nic_list(self) -> list[dict[str, Any]]: ...
+
+    def usb_add(self, device: str, usb_id: str | None) -> UsbDevice: ...  # VENDOR:PRODUCT or BUS-PORT
+    def usb_del(self, usb_id: str, *, timeout: float) -> None: ...
+    def usb_list(self) -> list[dict[str, Any]]: ...
 
     def fwd_add(self, rule: str, nic_id: str | None = None) -> Forward: ...
     def fwd_del(self, rule: str) -> Forward: ...

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from vmrun.errors import ProfileError, QmpError, StateError
 from vmrun.profile.fields import parse_hostfwd
-from vmrun.profile.model import HostFwd, Nic, Profile
+from vmrun.profile.model import HostFwd, Nic, Profile, UsbDevice
 
 if TYPE_CHECKING:
     from vmrun.engines.base import RunningVm
@@ -19,18 +19,27 @@ if TYPE_CHECKING:
 SNAPSHOT_FORMATS = {"qcow2", "rbd", "sheepdog"}
 
 
-def new_nic(raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, str | None, str]]) -> Nic:
+def new_nic(
+    raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, str | None, str]], usb_ids: Sequence[str] = ()
+) -> Nic:
     """A NIC given on the command line, validated as a [[nics]] table against the VM's NICs.
 
-    ``taken`` is each NIC's (id, MAC, phase). Without an id the NIC is the next free ``netN``.
+    ``taken`` is each NIC's (id, MAC, phase); ``usb_ids`` the USB devices' ids (the same id space).
+    Without an id the NIC is the next free ``netN``.
     """
     from vmrun.profile.load import parse_cli_nic
     from vmrun.runstate import ADDING, REMOVING
 
-    ids = [nic_id for nic_id, _, _ in taken]
+    ids = [nic_id for nic_id, _, _ in taken] + list(usb_ids)
     if "id" not in raw:
         raw = {**raw, "id": next(f"net{i}" for i in range(len(ids) + 1) if f"net{i}" not in ids)}
     nic = parse_cli_nic(raw, profile.name, len(ids))
+    if nic.id in usb_ids:
+        raise ProfileError(
+            f"{nic.id!r} is already the id of a USB device of {profile.name}",
+            field="--id",
+            hint=f"choose another --id (vmrun usb list {profile.name})",
+        )
     phase = next((phase for nic_id, _, phase in taken if nic_id == nic.id), None)
     if phase is not None:
         left = {ADDING: " (left by an interrupted nic add)", REMOVING: " (its nic del has not finished)"}.get(phase, "")
@@ -42,6 +51,42 @@ def new_nic(raw: dict[str, Any], profile: Profile, taken: Sequence[tuple[str, st
     if nic.mac in {mac for _, mac, _ in taken}:
         raise ProfileError(f"{nic.mac} is already the MAC of a NIC of {profile.name}", field="--mac")
     return nic
+
+
+def new_usb(text: str, usb_id: str | None, profile: Profile, taken: Sequence[tuple[str, str, str, str]]) -> UsbDevice:
+    """A USB device given to `usb add` (``VENDOR:PRODUCT`` or ``BUS-PORT``), validated as a [[usb]] table.
+
+    ``taken`` is each NIC's and USB device's (id, "nic" or "usb", what it is, phase): ids are QEMU
+    device ids, one space for both. Without an id the device is the next free ``usbN``. Errors name
+    what was typed; an id held by an add or del cut short names the del that finishes it.
+    """
+    from vmrun.profile import fields, load, read
+    from vmrun.profile.devicekeys import USB
+    from vmrun.profile.passthrough import parse_usb_device
+    from vmrun.runstate import ADDING, REMOVING
+
+    try:
+        raw: dict[str, Any] = parse_usb_device(text)
+    except ValueError as e:
+        raise ProfileError(str(e), field=fields.visible(text)) from None
+    ids = [i for i, _, _, _ in taken]
+    raw["id"] = usb_id if usb_id is not None else next(f"usb{n}" for n in range(len(ids) + 1) if f"usb{n}" not in ids)
+    try:
+        dev = load.parse_table(USB, load.Table(raw, None, ""), read.Context(None, "", outer={"name": profile.name}))
+    except ProfileError as e:
+        typed = f"--id {raw['id']}" if e.field == "id" else text
+        raise ProfileError(e.reason, field=fields.visible(typed), hint=e.hint) from None
+    for held_id, kind, what, phase in taken:
+        if held_id == dev.id:
+            left = {ADDING: f", left by an interrupted {kind} add", REMOVING: f", its {kind} del has not finished"}
+            raise ProfileError(
+                f"{dev.id!r} is already the id of a device of {profile.name} ({what}{left.get(phase, '')})",
+                field="--id",
+                hint=f"vmrun {kind} del {profile.name} {dev.id}"
+                if phase in left
+                else f"choose another --id (vmrun usb list {profile.name}, vmrun nic list {profile.name})",
+            )
+    return dev
 
 
 def user_nic(vm_name: str, users: Sequence[str], nic_id: str | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile, Share, ShareType
+from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile, Share, ShareType, UsbDevice
 
 
 def check_nic(t: Any, nic: Nic) -> Nic:
@@ -75,11 +75,31 @@ def check_share(t: Any, share: Share) -> Share:
     return share
 
 
+def check_usb(t: Any, usb: UsbDevice) -> UsbDevice:
+    """By vendor and product, or by where it is plugged (host): one of the two, whole."""
+    if usb.host is not None:
+        for key in ("vendor", "product"):
+            if key in t.data:
+                raise t.error(key, "a USB device is named by host (BUS-PORT) or by vendor and product, not both")
+        return usb
+    t.require_one(
+        "vendor",
+        "product",
+        "host",
+        what="names no device",
+        hint='vendor = "046d" and product = "c52b" (lsusb), or host = "1-2"',
+    )
+    t.require_one("product", what="a vendor needs its product", hint='product = "c52b" (lsusb shows VENDOR:PRODUCT)')
+    t.require_one("vendor", what="a product needs its vendor", hint='vendor = "046d" (lsusb shows VENDOR:PRODUCT)')
+    return usb
+
+
 def check_profile(t: Any, profile: Profile) -> Profile:
     _unique_nics(t, profile.nics)
     for i, share in enumerate(profile.shares):
         if share.tag in [s.tag for s in profile.shares[:i]]:
             raise t.error(f"shares[{i}].tag", f"{share.tag!r} is already the tag of another share")
+    _unique_devices(t, profile)
     _secure_boot(t, profile)
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
@@ -120,6 +140,20 @@ def _unique_nics(t: Any, nics: Sequence[Nic]) -> None:
             seen_ports[key] = f"nics[{i}].hostfwd[{j}]"
 
 
+def _unique_devices(t: Any, profile: Profile) -> None:
+    """USB ids are QEMU device ids like the NICs': unique among both. A PCI function is passed once."""
+    ids = {nic.id: f"nics[{i}]" for i, nic in enumerate(profile.nics)}
+    for i, usb in enumerate(profile.usb):
+        if usb.id in ids:
+            raise t.error(f"usb[{i}].id", f"{usb.id!r} is already the id of {ids[usb.id]}")
+        ids[usb.id] = f"usb[{i}]"
+    hosts: dict[str, int] = {}
+    for i, pci in enumerate(profile.pci):
+        if pci.host in hosts:
+            raise t.error(f"pci[{i}].host", f"{pci.host} is already passed by pci[{hosts[pci.host]}]")
+        hosts[pci.host] = i
+
+
 # Which check each section (keys.SECTIONS) gets after its keys are read; "" is the top level.
 BY_SECTION: dict[str, Callable[[Any, Any], Any]] = {
     "": check_profile,
@@ -128,4 +162,5 @@ BY_SECTION: dict[str, Callable[[Any, Any], Any]] = {
     "networks": check_network,
     "cloud_init": check_cloud_init,
     "shares": check_share,
+    "usb": check_usb,
 }

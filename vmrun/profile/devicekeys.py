@@ -8,9 +8,12 @@ model.py, its keys here, a pure argv part (vmrun/devices/), a domain-XML part
 
 from __future__ import annotations
 
-from vmrun.profile.keyrec import Key, Section
-from vmrun.profile.model import Firmware, Share, ShareType, Spice, Tpm, TpmVersion
-from vmrun.profile.read import Choice, Flag, Number, Path, Table, Tables, Text
+from typing import Any
+
+from vmrun.profile import fields, passthrough
+from vmrun.profile.keyrec import Key, Section, Shown
+from vmrun.profile.model import Firmware, PciDevice, Share, ShareType, Spice, Tpm, TpmVersion, UsbDevice
+from vmrun.profile.read import Choice, Context, Flag, Number, Path, Table, Tables, Text
 
 DEVICE_KEYS = (
     Key(
@@ -32,6 +35,8 @@ DEVICE_TABLES = (
     Key("spice", Table("spice"), "A SPICE server for the screen ([spice] table)."),
     Key("tpm", Table("tpm"), "A TPM for the guest ([tpm] table; an empty one gives TPM 2.0)."),
     Key("shares", Tables("shares"), "Host folders the guest mounts by tag ([[shares]] tables)."),
+    Key("usb", Tables("usb"), "Host USB devices passed to the guest ([[usb]] tables), on an xhci controller."),
+    Key("pci", Tables("pci"), "Host PCI functions passed to the guest through VFIO ([[pci]] tables)."),
 )
 
 SPICE = Section(
@@ -84,4 +89,48 @@ SHARES = Section(
     ),
 )
 
-DEVICE_SECTIONS = (SPICE, TPM, SHARES)
+
+def _usb_n(ctx: Context, _: dict[str, Any]) -> str:
+    return f"usb{ctx.index}"
+
+
+USB = Section(
+    "usb",
+    UsbDevice,
+    (
+        Key(
+            "vendor",
+            Text(passthrough.parse_usb_id),
+            'Vendor id, 4 hex digits as lsusb shows them, e.g. "046d" (with product).',
+        ),
+        Key("product", Text(passthrough.parse_usb_id), 'Product id, e.g. "c52b" (with vendor).'),
+        Key(
+            "host",
+            Text(passthrough.parse_bus_port),
+            'Instead of vendor and product: whatever is plugged at "BUS-PORT", e.g. "1-2.3" (qemu engine only).',
+        ),
+        Key(
+            "id",
+            Text(fields.parse_id),
+            "The device's id (QEMU's; unique among NICs and USB devices).",
+            default=Shown("usb0, usb1, ... by position", _usb_n),
+            option="--id",
+        ),
+    ),
+)
+
+PCI = Section(
+    "pci",
+    PciDevice,
+    (
+        Key(
+            "host",
+            Text(passthrough.parse_pci_host),
+            'The host PCI function, "0000:01:00.0" (lspci -D). qemu engine: its IOMMU group must be bound to '
+            "vfio-pci first (doctor says how); libvirt rebinds it itself (managed).",
+            required=True,
+        ),
+    ),
+)
+
+DEVICE_SECTIONS = (SPICE, TPM, SHARES, USB, PCI)

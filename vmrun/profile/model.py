@@ -103,6 +103,28 @@ class Share:
 
 
 @dataclass(frozen=True)
+class UsbDevice:
+    """``[[usb]]``: a host USB device passed to the guest, by vendor and product or by where it is plugged."""
+
+    id: str
+    vendor: str | None = None  # 4 hex digits, lower case ("046d")
+    product: str | None = None
+    host: str | None = None  # "BUS-PORT" as sysfs names it ("1-2.3"): whatever is plugged there
+
+    @property
+    def what(self) -> str:
+        """``046d:c52b`` or ``1-2.3``: how `usb add` and `usb list` write it."""
+        return self.host if self.host is not None else f"{self.vendor}:{self.product}"
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    """``[[pci]]``: a host PCI function passed to the guest through VFIO."""
+
+    host: str  # "0000:01:00.0", the domain always written
+
+
+@dataclass(frozen=True)
 class Drive:
     file: str
     interface: str = "virtio"
@@ -220,6 +242,8 @@ class Profile:
     cloud_init: CloudInit | None = None
     tpm: Tpm | None = None
     shares: tuple[Share, ...] = ()
+    usb: tuple[UsbDevice, ...] = ()
+    pci: tuple[PciDevice, ...] = ()
 
     @property
     def q35(self) -> bool:

@@ -83,8 +83,8 @@ def _title(section: str) -> str:
         return "Top level"
     if _one_table(group):
         return f"`[{group}]`"
-    if group == "drives":
-        return "`[[drives]]`"
+    if group == "drives" or not records.SECTIONS[group].variant:
+        return f"`[[{group}]]`"
     if not kind:
         return f"`[[{group}]]`, every {'type' if group == 'nics' else 'kind'}"
     return f'`[[{group}]]` with {"type" if group == "nics" else "kind"} = "{kind}"'

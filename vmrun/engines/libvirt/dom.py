@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from vmrun.adapters import libvirt as lv
 from vmrun.errors import QmpError
-from vmrun.runstate import RUNNING, Forward, NicState, RunState
+from vmrun.runstate import RUNNING, Forward, NicState, RunState, UsbState
 
 if TYPE_CHECKING:
     pass
@@ -97,6 +97,12 @@ def state_of(dom: Any) -> RunState:
             for n in meta.get("nics", [])
         ],
         forwards=[Forward(f["nic"], f["rule"]) for f in meta.get("forwards", [])],
+        usb=[
+            UsbState(
+                u["id"], f"{u.get('vendor')}:{u.get('product')}", u.get("hotplugged") == "yes", u.get("phase", RUNNING)
+            )
+            for u in meta.get("usb", [])
+        ],
         memory_mib=max_kib // 1024,
         smp=vcpus,
         # `up --snapshot` made every writable disk transient: nothing is written to the images.

@@ -47,6 +47,8 @@ def metadata_xml(meta: dict[str, Any]) -> str:
         ET.SubElement(root, "nic", {k: str(v) for k, v in nic.items()})
     for fwd in meta.get("forwards", []):
         ET.SubElement(root, "forward", {k: str(v) for k, v in fwd.items()})
+    for usb in meta.get("usb", []):
+        ET.SubElement(root, "usb", {k: str(v) for k, v in usb.items()})
     return ET.tostring(root, encoding="unicode")
 
 
@@ -83,7 +85,8 @@ def add(vm: LibvirtVm, raw: dict[str, Any]) -> Added:
     with vm.domain() as dom:
         meta = metadata(dom) or {"nics": [], "forwards": []}
         profile = load_profile(meta["profile"])
-        nic = new_nic(raw, profile, [(n["id"], n.get("mac"), n.get("phase", RUNNING)) for n in meta["nics"]])
+        taken = [(n["id"], n.get("mac"), n.get("phase", RUNNING)) for n in meta["nics"]]
+        nic = new_nic(raw, profile, taken, [u["id"] for u in meta.get("usb", [])])
         built = interface_xml(
             profile, nic, libvirt_version=dom.connect().getLibVersion(), userspace_ovs=userspace_ovs([nic], vm.uri)
         )

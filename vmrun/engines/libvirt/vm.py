@@ -122,6 +122,21 @@ class LibvirtVm(SharedVm):
 
         nics.delete(self, nic_id, timeout=timeout)
 
+    def usb_add(self, device: str, usb_id: str | None) -> Any:
+        from vmrun.engines.libvirt import usb
+
+        return usb.add(self, device, usb_id)
+
+    def usb_del(self, usb_id: str, *, timeout: float) -> None:
+        from vmrun.engines.libvirt import usb
+
+        usb.delete(self, usb_id, timeout=timeout)
+
+    def usb_list(self) -> list[dict[str, Any]]:
+        from vmrun.engines.libvirt import usb
+
+        return usb.listing(self)
+
     def fwd_add(self, rule: str, nic_id: str | None = None) -> Forward:
         from vmrun.engines.libvirt import nics
 

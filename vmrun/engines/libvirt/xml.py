@@ -40,6 +40,7 @@ from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
 from vmrun.engines.libvirt.xmlshares import ShareXml
 from vmrun.engines.libvirt.xmltpm import TpmXml
+from vmrun.engines.libvirt.xmlusb import UsbXml
 from vmrun.errors import ProfileError
 from vmrun.net.base import nic_field
 from vmrun.profile.model import Accel, Nic, NicType, Profile
@@ -95,7 +96,8 @@ def interface_xml(
 
 
 def read_metadata(xml: str) -> dict | None:
-    """``{"profile": PATH, "nics": [{id, type, model, mac, ...}], "forwards": [{nic, rule}]}``; None if not vmrun's."""
+    """``{"profile": PATH, "nics": [{id, type, model, mac, ...}], "forwards": [{nic, rule}], "usb": [{id, vendor,
+    product, ...}]}``; None if not vmrun's."""
     try:
         root = ET.fromstring(xml)
     except ET.ParseError:
@@ -108,6 +110,7 @@ def read_metadata(xml: str) -> dict | None:
         "profile": profile.get("path", "") if profile is not None else "",
         "nics": [dict(e.attrib) for e in vm.findall(f"{{{VMRUN_NS}}}nic")],
         "forwards": [dict(e.attrib) for e in vm.findall(f"{{{VMRUN_NS}}}forward")],
+        "usb": [dict(e.attrib) for e in vm.findall(f"{{{VMRUN_NS}}}usb")],
     }
 
 
@@ -122,7 +125,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml):
+class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -179,6 +182,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml):
         self.consoles(devices)
         self.tpm(devices)
         self.filesystems(devices)
+        self.hostdevs(devices, machine.usb)
         self.graphics(devices)
         sub(devices, "memballoon", model="none")  # vmrun's QEMU has no balloon either
         self.metadata(metadata)
@@ -284,8 +288,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml):
     def controllers(self, devices: ET.Element, machine: _Machine) -> None:
         if any(d.interface == "scsi" for d in self.p.drives):
             sub(devices, "controller", type="scsi", index=0, model="lsilogic")  # what QEMU's if=scsi gives
-        if not machine.usb:
-            sub(devices, "controller", type="usb", model="none")  # vmrun's QEMU has no USB either
+        self.usb_controllers(devices, machine.usb)
         if self.q35:
             # q35's root bus takes no hot-plug: spare root ports for `vmrun nic add`, as the QEMU engine gives.
             # Index 0 is pcie-root; libvirt numbers the ports it adds itself after these.
@@ -308,6 +311,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml):
         if p.spice and p.spice.vdagent:
             endpoints += 1  # the virtio-serial controller
         endpoints += len(p.shares)  # vhost-user-fs-pci, virtio-9p-pci
+        endpoints += (1 if p.usb else 0) + len(p.pci)  # vmrun's qemu-xhci, each passed-through function
         return p.hotplug_slots + endpoints
 
     # -- NICs -------------------------------------------------------------------------------------
@@ -370,3 +374,4 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml):
             )
         for nic, fwd in self.p.forwards:
             sub(vm, "vmrun:forward", nic=nic.id, rule=str(fwd))
+        self.usb_metadata(vm)

@@ -48,7 +48,7 @@ def running_profile(state: RunState) -> Profile:
 
 def new_nic(raw: dict[str, Any], state: RunState, profile: Profile) -> Nic:
     """Validate a NIC given on the command line, as if it were a [[nics]] table, against the live VM."""
-    return new_nic_for(raw, profile, [(n.id, n.mac, n.phase) for n in state.nics])
+    return new_nic_for(raw, profile, [(n.id, n.mac, n.phase) for n in state.nics], [u.id for u in state.usb])
 
 
 def qmp_netdev(nic_id: str, spec: NetdevSpec, fdnames: dict[str, str]) -> dict[str, Any]:
@@ -89,7 +89,7 @@ def free_hotplug_port(q: Qmp, profile: Profile) -> str | None:
 
 def add(vm: Vm, raw: dict[str, Any]) -> Added:
     with vm.locked("nic add"):
-        state = _live_state(vm)
+        state = live_state(vm)
         profile = running_profile(state)
         nic = new_nic(raw, state, profile)
         backend = backend_for(nic)
@@ -136,7 +136,7 @@ def _preflight(backend: Any, nic: Nic, profile: Profile, raw: dict[str, Any]) ->
         raise type(e)(e.reason, field=typed, hint=e.hint) from None
 
 
-def _live_state(vm: Vm) -> RunState:
+def live_state(vm: Vm) -> RunState:
     """Under the lock: the state of a VM whose QEMU runs."""
     if not vm.run.exists():
         raise StateError(f"{vm.name}: not running")
@@ -188,10 +188,10 @@ def delete(vm: Vm, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
     """Unplug ``nic_id`` and release its host side; also finishes off a NIC an interrupted `nic add` left."""
     name = vm.name
     with vm.locked("nic del"):
-        state = _live_state(vm)
+        state = live_state(vm)
         entry = state.nic(nic_id)
         with vm.qmp() as q:
-            plugged = nic_id in _peripherals(q)
+            plugged = nic_id in peripherals(q)
             if entry is None and not plugged:
                 raise StateError(f"{name}: no NIC {nic_id!r}", hint=f"vmrun nic list {name}")
             resumed = entry is not None and entry.phase == REMOVING  # a del cut short: some steps are done
@@ -209,7 +209,7 @@ def delete(vm: Vm, nic_id: str, *, timeout: float = DELETE_TIMEOUT) -> None:
                             entry.phase = RUNNING  # type: ignore[union-attr]
                             vm.save(state)
                         raise
-                if not _wait_deleted(q, nic_id, timeout):
+                if not wait_deleted(q, nic_id, timeout):
                     raise StateError(
                         f"{name}: the guest did not release NIC {nic_id} within {timeout:.0f} s",
                         hint="the guest OS must accept the unplug (ACPI hot-plug); try again, or vmrun down",
@@ -241,16 +241,16 @@ def _not_found(e: QmpError) -> bool:
     return isinstance(e.received, dict) and e.received.get("error", {}).get("class") == "DeviceNotFound"
 
 
-def _wait_deleted(q: Qmp, nic_id: str, timeout: float) -> bool:
+def wait_deleted(q: Qmp, nic_id: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for event in q.events(wait=min(1.0, max(0.01, deadline - time.monotonic()))):
             if event.get("event") == "DEVICE_DELETED" and event.get("data", {}).get("device") == nic_id:
                 return True
-        if nic_id not in _peripherals(q):
+        if nic_id not in peripherals(q):
             return True  # the event may have come before we listened
     return False
 
 
-def _peripherals(q: Qmp) -> set[str]:
+def peripherals(q: Qmp) -> set[str]:
     return {child["name"] for child in q.execute("qom-list", {"path": "/machine/peripheral"})}

@@ -32,7 +32,7 @@ from vmrun.net import PrepareContext, PreparedNic, backend_for
 from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Accel, Firmware, Profile
 from vmrun.rundir import RunDir
-from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState
+from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState, UsbState
 
 QMP_TIMEOUT = 30.0
 # What QEMU says when it runs as asked: `prelaunch` with -S, `inmigrate` with -incoming.
@@ -281,4 +281,5 @@ def _state(profile: Profile, argv: list[str], accel: str, prepared: list[Prepare
         spice=SpiceState(profile.spice.addr, profile.spice.port) if profile.spice else None,
         memory_mib=profile.memory_mib,
         smp=profile.smp,
+        usb=[UsbState(u.id, u.what) for u in profile.usb],
     )
