@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from vmrun.errors import ProfileError, ScriptError
+from vmrun.importer import vmstate
 from vmrun.importer.convert import convert, parameter_notes
 from vmrun.importer.script import one_line, read_script
 from vmrun.importer.write import render, write_new
 from vmrun.profile import fields
+from vmrun.profile.model import Profile
 
 
 @dataclass
@@ -76,9 +78,14 @@ def import_script(
     lines = [one_line(f"{at}: {message}") for _, at, message in sorted(where, key=lambda n: n[0])]
     toml = render(profile, source=one_line(read.source), notes=lines)
     path = None if output == "-" else Path(output) if output else _home(vm)
-    _check(toml, path, vm, read.source)
+    loaded = _check(toml, path, vm, read.source)
+    planned = vmstate.plan(converted.copies, loaded, written=path is not None, force=force)
+    if planned:
+        lines += [one_line(f"{read.where(p.copy.line)}: {p.note}") for p in planned]
+        toml = render(profile, source=one_line(read.source), notes=lines)
     if path is not None:
         write_new(path, toml, force=force)
+        vmstate.carry_out(planned, vm)
     return Imported(vm, profile, toml, lines, path)
 
 
@@ -120,11 +127,11 @@ def _name(given: str | None, from_script: tuple[str, int] | None, output: str | 
         ) from None
 
 
-def _check(toml: str, path: Path | None, vm: str, source: str) -> None:
+def _check(toml: str, path: Path | None, vm: str, source: str) -> Profile:
     """Load what would be written exactly as `vmrun up` will, so a bad profile is never written."""
     from vmrun.profile.load import parse_profile
 
     try:
-        parse_profile(tomllib.loads(toml), str(path or f"{vm}.toml"), default_name=vm)
+        return parse_profile(tomllib.loads(toml), str(path or f"{vm}.toml"), default_name=vm)
     except ProfileError as e:
         raise ScriptError(f"the profile it gives would not load: {e.field}: {e.reason}", source=source) from None

@@ -13,6 +13,7 @@ from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
 from vmrun.importer.script import Script
+from vmrun.importer.wholevm import StateCopy, map_whole_vm
 
 _KEY_ORDER = (
     "name",
@@ -31,10 +32,16 @@ _KEY_ORDER = (
     "initrd",
     "append",
     "cdrom",
+    "firmware",
+    "secure_boot",
     "extra_args",
     "spice",
+    "tpm",
     "drives",
     "nics",
+    "shares",
+    "usb",
+    "pci",
 )
 # What `vmrun up` can change without editing the profile.
 _UP_OPTIONS = {"memory": "--memory", "smp": "--smp"}
@@ -46,6 +53,7 @@ class Converted:
     script_name: tuple[str, int] | None  # the script's -name and its line
     notes: list[tuple[int | None, str]]
     origins: list[tuple[str, Any]]
+    copies: list[StateCopy]  # the script's UEFI variables and swtpm state, for the VM's data folder
 
 
 def convert(script: Script) -> Converted:
@@ -60,6 +68,7 @@ def convert(script: Script) -> Converted:
     map_machine(m)  # first: a -nic's default model depends on the machine type
     map_hotplug_ports(m)
     map_spice(m)
+    copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware
     map_drives(m)
     map_nics(m)
     extra = m.extra_args()
@@ -68,7 +77,7 @@ def convert(script: Script) -> Converted:
     _pin_slots(m)
     ordered = {k: m.profile[k] for k in _KEY_ORDER if k in m.profile}
     notes = sorted(script.notes + m.notes, key=lambda n: n[0] or 0)
-    return Converted(ordered, m.script_name, notes, m.origins)
+    return Converted(ordered, m.script_name, notes, m.origins, copies)
 
 
 def _pin_slots(m: Mapper) -> None:

@@ -184,8 +184,15 @@ def _no_x86_qemu(foreign: tuple[int, str] | None, source: str) -> ScriptError:
     return ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
 
 
+# Helper daemons a script starts for QEMU: what has vmrun start its own (vmrun/importer/wholevm.py).
+_DAEMONS = {"swtpm": "the [tpm] key has vmrun start its own", "virtiofsd": "a [[shares]] entry has vmrun start its own"}
+
+
 def _not_run(c: HostCommand) -> str:
     """The note on one of the script's other commands (ip, brctl...): vmrun runs QEMU only."""
+    daemon = next((_DAEMONS[os.path.basename(w)] for w in c.words[:3] if os.path.basename(w) in _DAEMONS), None)
+    if daemon:
+        return f"{one_line(' '.join(c.words))}: not run by vmrun ({daemon})"
     why = (
         ', and makes the host side of bridge, macvtap and ovs NICs itself; a type = "tap" NIC\'s tap must exist '
         "before vmrun up)"
