@@ -60,7 +60,8 @@ def test_read_only_substitutions_are_fixed_at_import_with_a_note(script, tmp_pat
     assert profile["memory"] == "3G"
     assert profile["kernel"] == str(tmp_path / "vmlinuz") and profile["initrd"] == str(tmp_path / "initrd")
     assert profile["drives"][0]["file"] == str(tmp_path / "disk.qcow2")
-    assert profile["extra_args"] == ["-bios", str(tmp_path.parent / "ovmf.fd")]
+    assert profile["firmware"] == "uefi" and "extra_args" not in profile  # an OVMF -bios is UEFI firmware
+    assert notes_about(notes, f"{tmp_path.parent / 'ovmf.fd'}: firmware")
     assert notes_about(notes, "$(nproc) is")
     assert notes_about(notes, f"$(cat vm.mem) is '3G', read from {tmp_path / 'vm.mem'} at import; fixed at import")
 
