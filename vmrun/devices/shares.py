@@ -31,12 +31,12 @@ import enum
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmrun import proc, signals, trust
+from vmrun import trust
+from vmrun.devices.daemon import start
 from vmrun.errors import LaunchError, PreflightError
 from vmrun.net.base import PrepareContext
 from vmrun.net.hostobj import Virtiofsd
@@ -47,7 +47,6 @@ from vmrun.rundir import RunDir
 # Where virtiofsd is: on PATH (the Rust one elsewhere), Fedora's and Debian 13's Rust one, Debian 12's C one.
 CANDIDATES = ("/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd")
 MEMORY_ID = "vmrun-mem"
-START_TIMEOUT = 5.0
 SUN_PATH_MAX = 107
 
 
@@ -211,42 +210,10 @@ def prepare(profile: Profile, ctx: PrepareContext) -> dict[str, str]:
 
 def _start(daemon: Daemon, share: Share, sock: Path, log: Path, ctx: PrepareContext) -> str:
     argv = virtiofsd_argv(daemon, share, sock)
-    record = ctx.made(Virtiofsd(str(sock)))  # before it exists: a vmrun killed from here on leaves it on record
     preexec = None
     if share.readonly and not daemon.readonly:
         from vmrun.adapters import mountns
 
         preexec = mountns.readonly_view(share.source)
-    with signals.deferred():  # its pid on record as soon as it runs
-        try:
-            process = proc.spawn_detached(argv, log, umask=0o177, preexec=preexec)  # its socket 0600
-        except (OSError, subprocess.SubprocessError) as e:
-            why = getattr(e, "strerror", None) or "cannot make the read-only view of its folder"
-            raise LaunchError(f"cannot run {daemon.path}: {why}", argv=argv) from None
-        ctx.recorder.replace(record, Virtiofsd(str(sock), process.pid, proc.start_time(process.pid)))
-    _wait_listening(process, argv, sock, log)
+    start(ctx, argv, log, sock, record=lambda pid, began: Virtiofsd(str(sock), pid, began), preexec=preexec)
     return str(sock)
-
-
-def _wait_listening(process: subprocess.Popen[bytes], argv: list[str], sock: Path, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not proc.listening(sock):
-        if process.poll() is not None:
-            raise LaunchError(
-                f"virtiofsd exited at start (status {process.returncode})",
-                argv=argv,
-                exit_code=process.returncode,
-                output_tail=_tail(log),
-            )
-        if time.monotonic() >= deadline:
-            raise LaunchError(
-                f"virtiofsd did not listen on {sock} within {START_TIMEOUT:.0f} s", output_tail=_tail(log)
-            )
-        time.sleep(0.01)
-
-
-def _tail(log: Path) -> str:
-    try:
-        return log.read_text(errors="replace").strip()[-2000:]
-    except OSError:
-        return ""

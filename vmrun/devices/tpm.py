@@ -13,12 +13,11 @@ Under libvirt none of this runs: libvirt starts its own swtpm (engines/libvirt/x
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
-from vmrun import datadir, proc, signals
-from vmrun.errors import FileError, LaunchError, PreflightError
+from vmrun import datadir
+from vmrun.devices import daemon
+from vmrun.errors import FileError, PreflightError
 from vmrun.net.base import PrepareContext
 from vmrun.net.hostobj import Swtpm
 from vmrun.profile.model import Profile, Tpm, TpmVersion
@@ -27,7 +26,6 @@ from vmrun.rundir import RunDir
 CTRL = "swtpm.sock"
 LOG = "swtpm.log"
 STATE = "tpm"  # in the VM's data folder; swtpm names its files by version, so 1.2 and 2.0 can share it
-START_TIMEOUT = 5.0
 
 
 def ctrl_path(run_dir: Path) -> Path:
@@ -83,37 +81,8 @@ def prepare(profile: Profile, ctx: PrepareContext) -> str | None:
         raise FileError.from_os(e, state, doing="cannot create") from None
     ctrl, log = ctrl_path(ctx.run_dir), ctx.run_dir / LOG
     argv = swtpm_argv(swtpm, profile.tpm, state, ctrl, log)
-    record = ctx.made(Swtpm(str(ctrl)))  # before it exists: a vmrun killed from here on leaves it on record
-    with signals.deferred():  # its pid on record as soon as it runs
-        try:
-            process = proc.spawn_detached(argv, log, umask=0o177)  # socket and state files 0600
-        except OSError as e:
-            raise LaunchError(f"cannot run {swtpm}: {e.strerror}", argv=argv) from None
-        ctx.recorder.replace(record, Swtpm(str(ctrl), process.pid, proc.start_time(process.pid)))
-    _wait_listening(process, argv, ctrl, log)
+    daemon.start(ctx, argv, log, ctrl, record=lambda pid, start: Swtpm(str(ctrl), pid, start))
     return str(ctrl)
-
-
-def _wait_listening(process: subprocess.Popen[bytes], argv: list[str], ctrl: Path, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not proc.listening(ctrl):
-        if process.poll() is not None:
-            raise LaunchError(
-                f"swtpm exited at start (status {process.returncode})",
-                argv=argv,
-                exit_code=process.returncode,
-                output_tail=_tail(log),
-            )
-        if time.monotonic() >= deadline:
-            raise LaunchError(f"swtpm did not listen on {ctrl} within {START_TIMEOUT:.0f} s", output_tail=_tail(log))
-        time.sleep(0.01)
-
-
-def _tail(log: Path) -> str:
-    try:
-        return log.read_text(errors="replace").strip()[-2000:]
-    except OSError:
-        return ""
 
 
 def socket_for_show(profile: Profile) -> str | None:

@@ -30,7 +30,7 @@ def plan(copies: list[StateCopy], profile: Profile, *, written: bool, force: boo
     from vmrun.devices.tpm import STATE
 
     out = []
-    folder = datadir.data_root() / profile.name
+    folder = datadir.for_vm(profile.name, create=False)
     for c in copies:
         what = "UEFI variables" if c.kind == "nvram" else "swtpm state"
         target = folder / (NVRAM_FILE if c.kind == "nvram" else STATE)

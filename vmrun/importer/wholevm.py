@@ -16,12 +16,11 @@ from typing import Any
 
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
 from vmrun.importer.script import HostCommand
+from vmrun.profile import passthrough
 
 # Firmware file names that are UEFI builds (OVMF, edk2); those with Secure Boot compiled in.
 _UEFI = re.compile(r"ovmf|edk2|uefi", re.IGNORECASE)
 _SECURE = re.compile(r"secboot|\.ms\.|secure|\.snakeoil\.", re.IGNORECASE)
-_USB_ID = re.compile(r"^(?:0x)?([0-9a-fA-F]{1,4})$")
-_PCI_ADDR = re.compile(r"^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 
 
 @dataclass(frozen=True)
@@ -302,7 +301,7 @@ def _usb_host(opt: Opt) -> dict[str, str] | None:
     if "vendorid" in keys and "productid" in keys:
         device = {"vendor": _usb_id(keys["vendorid"]), "product": _usb_id(keys["productid"])}
     elif "hostbus" in keys and "hostport" in keys:
-        device = {"host": f"{keys['hostbus']}-{keys['hostport']}"}
+        device = {"host": _checked(passthrough.parse_bus_port, f"{keys['hostbus']}-{keys['hostport']}")}
     else:
         raise Unfit("a usb-host without vendorid+productid or hostbus+hostport")
     if "id" in keys:
@@ -311,10 +310,19 @@ def _usb_host(opt: Opt) -> dict[str, str] | None:
 
 
 def _usb_id(text: str) -> str:
-    found = _USB_ID.match(text)
-    if not found:
-        raise Unfit(f"{text} is not a USB vendor or product id")
-    return found.group(1).lower().rjust(4, "0")
+    """QEMU reads the id as a number (``0x46d`` is ``046d``); the profile's key wants its 4 hex digits."""
+    try:
+        number = int(text, 16)
+    except ValueError:
+        raise Unfit(f"{text} is not a USB vendor or product id") from None
+    return _checked(passthrough.parse_usb_id, f"{number:04x}")
+
+
+def _checked(parse, text: str) -> str:
+    try:
+        return parse(text)
+    except ValueError as e:
+        raise Unfit(str(e)) from None
 
 
 def _pci(m: Mapper) -> None:
@@ -324,14 +332,15 @@ def _pci(m: Mapper) -> None:
         if driver != "vfio-pci":
             continue
         keys = dict(pairs)
-        found = _PCI_ADDR.match(keys.get("host", ""))
         unknown = sorted(set(keys) - {"host", "id"})
-        if not found or unknown:
-            why = f"vmrun has no key for vfio-pci's {', '.join(unknown)}" if unknown else "no host=DDDD:BB:SS.F"
-            m.keep(opt, why)
+        try:
+            if unknown:
+                raise Unfit(f"vmrun has no key for vfio-pci's {', '.join(unknown)}")
+            host = _checked(passthrough.parse_pci_host, keys.get("host", ""))
+        except Unfit as e:
+            m.keep(opt, str(e))
             continue
         m.take(opt, "pci")
-        domain, bus, slot, function = found.groups()
-        devices.append({"host": f"{(domain or '0000').lower()}:{bus.lower()}:{slot.lower()}.{function}"})
+        devices.append({"host": host})
     if devices:
         m.profile.setdefault("pci", []).extend(devices)
