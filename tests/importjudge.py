@@ -322,8 +322,8 @@ def _pci(buses: list[dict]) -> list[tuple]:
 
     def walk(bus: int, devices: list[dict]) -> None:
         for d in devices:
-            if (d.get("qdev_id") or "").startswith("vmrun-hp"):
-                continue  # vmrun's own spare hot-plug ports on q35
+            if (d.get("qdev_id") or "").startswith("vmrun-hp") or d.get("qdev_id") == "vmrun-agent":
+                continue  # vmrun's own spare hot-plug ports on q35, and its guest agent's port (agent = true)
             ids = f"{d['id']['vendor']:04x}:{d['id']['device']:04x}"
             out.append((bus, d["slot"], d["function"], ids, d["class_info"].get("desc") or d["class_info"]["class"]))
             bridge = d.get("pci_bridge")

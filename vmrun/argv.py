@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vmrun.devices.agent import agent_args
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
 from vmrun.devices.shares import machine_options as share_machine_options
@@ -55,11 +56,13 @@ def build_argv(
     run: RunOptions = RunOptions(),
     firmware: PreparedFirmware | None = None,
     share_sockets: Mapping[str, str] | None = None,
+    agent_socket: str | None = None,
 ) -> list[str]:
     """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only;
     ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS);
     ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be);
-    ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise)."""
+    ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise);
+    ``agent_socket``: where QEMU listens for vmrun's guest agent client (likewise)."""
     argv = [qemu]
     argv += _machine(profile, accel, firmware)
     argv += firmware_args(firmware)
@@ -79,6 +82,8 @@ def build_argv(
     if control is not None:
         argv += _control(control)
     argv += list(profile.extra_args)
+    # Last, on a slot of its own: no device of the profile or of extra_args moves for it.
+    argv += agent_args(profile, agent_socket)
     return argv
 
 

@@ -179,6 +179,8 @@ class RunDir:
     qmp = property(lambda self: self.path / "qmp.sock")
     serial = property(lambda self: self.path / "serial.sock")
     serial_log = property(lambda self: self.path / "serial.log")
+    agent = property(lambda self: self.path / "qga.sock")  # the guest agent's port (agent = true)
+    agent_lock = property(lambda self: self.path / "qga.lock")  # the port takes one client at a time
     qemu_log = property(lambda self: self.path / "qemu.log")
     pidfile = property(lambda self: self.path / "qemu.pid")
     lock_path = property(lambda self: self.root / f".{self.name}.lock")

@@ -7,7 +7,7 @@ from typing import Any
 
 from vmrun import accel
 from vmrun.argv import build_argv
-from vmrun.devices import shares, tpm
+from vmrun.devices import agent, shares, tpm
 from vmrun.devices.firmware import PreparedFirmware
 from vmrun.net import backend_for
 from vmrun.profile.model import Firmware, Profile
@@ -28,6 +28,7 @@ def describe(profile: Profile) -> dict[str, Any]:
         firmware=firmware,
         tpm_socket=tpm_socket,
         share_sockets=shares.sockets_for_show(profile),
+        agent_socket=agent.socket_for_show(profile),
     )
     return {
         "name": profile.name,

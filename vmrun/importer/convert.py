@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmrun.importer import pci
-from vmrun.importer.devices import map_drives, map_hotplug_ports, map_spice
+from vmrun.importer.devices import map_drives, map_guest_agent, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
@@ -34,6 +34,7 @@ _KEY_ORDER = (
     "cdrom",
     "firmware",
     "secure_boot",
+    "agent",
     "extra_args",
     "spice",
     "tpm",
@@ -68,6 +69,7 @@ def convert(script: Script) -> Converted:
     map_machine(m)  # first: a -nic's default model depends on the machine type
     map_hotplug_ports(m)
     map_spice(m)
+    map_guest_agent(m)
     copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware
     map_drives(m)
     map_nics(m)
@@ -166,7 +168,7 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     order = [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
     order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", [])]
     devices = [o for o in m.opts if o.name == "-device" and o.value is not None]
-    for what in ("hotplug", "vdagent"):
+    for what in ("hotplug", "vdagent", "agent"):  # agent: the script's, where vmrun pins its own
         order += [
             pci.Dev(f"opt:{o.index}", _root_device(o)[1])
             for o in devices

@@ -77,6 +77,9 @@ def _secret(m: Mapper, secret_id: str) -> tuple[Opt, str]:
     raise Unfit(f"there is no -object secret,id={secret_id}")
 
 
+_AGENT_PORT = "org.qemu.guest_agent.0"
+
+
 def _vdagent(m: Mapper) -> None:
     """virtio-serial + a spicevmc chardev + its virtserialport: `[spice] vdagent = true`."""
     serial = chardev = port = None
@@ -98,6 +101,44 @@ def _vdagent(m: Mapper) -> None:
         for opt in (serial, chardev, port):
             m.take(opt, "vdagent")
         m.set("spice.vdagent", True)
+
+
+def map_guest_agent(m: Mapper) -> None:
+    """A script's own guest agent port (a virtserialport named org.qemu.guest_agent.0 on a socket chardev)
+    becomes vmrun's (``agent`` at its default, true); a script without one gets ``agent = false``, so
+    that the import adds no device the script did not have."""
+    sockets = {}
+    for opt in m.named("-chardev"):
+        head, pairs = parse_opts(opt.text, "backend")
+        keys = dict(pairs)
+        if head == "socket" and keys.get("id"):
+            sockets[keys["id"]] = opt
+    for opt in m.named("-device"):
+        head, pairs = parse_opts(opt.text, "driver")
+        keys = dict(pairs)
+        if head == "virtserialport" and keys.get("name") == _AGENT_PORT and keys.get("chardev") in sockets:
+            m.take(opt, "agent")
+            m.take(sockets[keys["chardev"]], "agent")
+            _take_agent_controller(m, keys.get("bus", "").removesuffix(".0"))
+            m.note(
+                opt.line, "the script's guest agent port is vmrun's own (agent = true): its socket is in the run folder"
+            )
+            return
+    m.set("agent", False)
+
+
+def _take_agent_controller(m: Mapper, controller: str) -> None:
+    """The virtio-serial controller of the agent's port, if nothing else sits on it: vmrun adds its own."""
+    found = None
+    for opt in m.named("-device"):
+        head, pairs = parse_opts(opt.text, "driver")
+        keys = dict(pairs)
+        if head in ("virtio-serial", "virtio-serial-pci") and controller and keys.get("id") == controller:
+            found = opt
+        elif (keys.get("bus") or "").startswith(f"{controller}."):
+            return  # another port shares it
+    if found is not None:
+        m.take(found, "agent")
 
 
 def map_hotplug_ports(m: Mapper) -> None:

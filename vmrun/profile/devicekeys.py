@@ -28,6 +28,12 @@ DEVICE_KEYS = (
         "With uefi: Secure Boot on, the descriptor's keys enrolled; needs q35.",
         default=False,
     ),
+    Key(
+        "agent",
+        Flag(),
+        "A port for the QEMU guest agent (vmrun exec, cp, ip, ssh), placed after every pinned device.",
+        default=True,
+    ),
 )
 
 # Each a section below; they come after nics (their defaults may need the VM's name).

@@ -244,6 +244,7 @@ class Profile:
     shares: tuple[Share, ...] = ()
     usb: tuple[UsbDevice, ...] = ()
     pci: tuple[PciDevice, ...] = ()
+    agent: bool = True  # a virtio-serial port for the QEMU guest agent (vmrun exec, cp, ip, ssh)
 
     @property
     def q35(self) -> bool:

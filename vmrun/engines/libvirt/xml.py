@@ -12,7 +12,7 @@ vmrun marks its domains with ``<metadata><vmrun:vm>`` (profile path, NICs,
 forwards); :func:`read_metadata` reads it back from whatever libvirt returns.
 
 One domain is built by ``_Build``; each kind of device is a part of it in a module of its own
-(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``; what they share is in ``xmlbase``), as a new device
+(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``, ``xmlagent``; what they share is in ``xmlbase``), as a new device
 kind will be.
 """
 
@@ -35,6 +35,7 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
     VMRUN_NS,
     sub,
 )
+from vmrun.engines.libvirt.xmlagent import AgentXml
 from vmrun.engines.libvirt.xmldisks import DiskXml
 from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
@@ -125,7 +126,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
+class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, AgentXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -180,6 +181,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
             if iface is not None:
                 devices.append(iface)
         self.consoles(devices)
+        self.agent(devices)  # after the NICs: its slot is the next one a carried NIC did not take
         self.tpm(devices)
         self.filesystems(devices)
         self.hostdevs(devices, machine.usb)

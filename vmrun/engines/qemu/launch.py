@@ -161,14 +161,7 @@ def _start(
             prepared.append(backend_for(nic).prepare(nic, ctx))
         qmp_fd = listen(run.qmp).detach()
         ctx.own_fds([qmp_fd])
-        control = Control(
-            str(run.qmp),
-            str(run.serial),
-            str(run.serial_log),
-            _spice_password_file(profile, run),
-            qmp_fd,
-            str(run.pidfile),
-        )
+        control = _control(profile, run, qmp_fd)
         seed = _cloud_init_seed(profile, run)
         argv = build_argv(
             profile,
@@ -181,6 +174,7 @@ def _start(
             run=options,
             firmware=firmware,
             share_sockets=share_sockets,
+            agent_socket=str(run.agent) if profile.agent else None,
         )
         state = _state(profile, argv, accel.value, prepared)
         state.snapshot = options.snapshot
@@ -203,6 +197,11 @@ def _start(
         vm.save(state)
         stack.pop_all()
     return Launched(vm, state, process, profile)
+
+
+def _control(profile: Profile, run: RunDir, qmp_fd: int) -> Control:
+    password = _spice_password_file(profile, run)
+    return Control(str(run.qmp), str(run.serial), str(run.serial_log), password, qmp_fd, str(run.pidfile))
 
 
 def _failed(profile: Profile, run: RunDir, argv: list[str], process: subprocess.Popen[bytes], why: str) -> LaunchError:
