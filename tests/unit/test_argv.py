@@ -111,3 +111,22 @@ def test_spice_without_password_off_loopback_is_warned_about(write_profile):
     )
     assert "without a password" in spice_warnings(exposed)[0]
     assert spice_warnings(local) == [] and spice_warnings(locked) == []
+
+
+def test_agent_port_is_last_on_a_slot_no_pinned_device_holds(write_profile):
+    path = write_profile('name = "x"\nmachine = "q35"\n[[nics]]\ntype = "user"\naddr = "0x1e"\n')
+    argv = build_argv(
+        load_profile(str(path)), {"net0": NetdevSpec("user")}, qemu="q", accel=Accel.TCG, agent_socket="/r/qga.sock"
+    )
+    assert argv[-6:] == [
+        "-device",
+        "virtio-serial-pci,id=vmrun-agent,addr=0x1d",
+        "-chardev",
+        "socket,id=vmrun-qga,path=/r/qga.sock,server=on,wait=off",
+        "-device",
+        "virtserialport,bus=vmrun-agent.0,chardev=vmrun-qga,name=org.qemu.guest_agent.0",
+    ]
+    off = write_profile('name = "x"\nagent = false\n')
+    assert "vmrun-qga" not in " ".join(
+        build_argv(load_profile(str(off)), {}, qemu="q", accel=Accel.TCG, agent_socket="/s")
+    )

@@ -253,7 +253,7 @@ def test_q35_gets_spare_root_ports_beyond_what_libvirt_fills(write_profile):
 
 
 def test_pc_gets_no_root_ports(write_profile):
-    root = tree(build(write_profile, 'machine = "pc"\nhotplug_slots = 3\n'))
+    root = tree(build(write_profile, 'machine = "pc"\nhotplug_slots = 3\nagent = false\n'))
     assert [c.get("model") for c in root.findall("devices/controller")] == ["none"]  # only "no USB", as QEMU's pc
 
 
@@ -554,7 +554,7 @@ def test_spice_with_password_and_agent(write_profile):
 def test_spice_without_ticketing_has_no_password(write_profile):
     built = build(write_profile, '[spice]\nport = 5900\nticketing = false\npassword = "unused"\n')
     assert "passwd" not in built.xml and built.warnings == ()
-    assert tree(built).find("devices/channel") is None
+    assert tree(built).find("devices/channel[@type='spicevmc']") is None
     built = build(write_profile, "[spice]\nport = 5900\n")
     assert built.warnings == (
         "spice.ticketing without spice.password: libvirt turns ticketing off "
@@ -723,3 +723,12 @@ def test_an_existing_tap_is_an_unmanaged_ethernet_interface_at_its_pinned_slot(w
 def test_what_libvirt_cannot_carry_of_an_import_is_refused_in_one_line(write_profile, nic, field, words):
     e = refusal(write_profile, "[[nics]]\n" + nic)
     assert e.field == field and words in str(e)
+
+
+def test_guest_agent_channel_on_a_pinned_controller_and_none_with_agent_false(write_profile):
+    root = tree(build(write_profile, 'machine = "pc"\n[[nics]]\ntype = "user"\naddr = "0x1f"\n'))
+    channel = root.find("devices/channel[@type='unix']")
+    assert channel.find("target").get("name") == "org.qemu.guest_agent.0"
+    controller = root.find("devices/controller[@type='virtio-serial']")
+    assert controller.find("address").get("slot") != "0x1f"  # the pinned NIC keeps its slot
+    assert tree(build(write_profile, "agent = false\n")).find("devices/channel") is None

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from vmrun.argv import is_q35
+from vmrun.engines.libvirt.xmlagent import AgentXml
 from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: also asked of this module
     CARRIED,
     CARRIED_SLOTS,
@@ -35,7 +36,6 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
     VMRUN_NS,
     sub,
 )
-from vmrun.engines.libvirt.xmlagent import AgentXml
 from vmrun.engines.libvirt.xmldisks import DiskXml
 from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
