@@ -23,6 +23,14 @@
 #               ACPI power button (QMP system_powerdown). A press made
 #               before acpid runs (firmware, early kernel boot) is lost:
 #               send it after "ready", resend or fall back to QMP quit.
+#               The QEMU guest agent (Debian's qemu-ga, with the shared
+#               libraries ldd names) serves the virtio-serial port
+#               org.qemu.guest_agent.0 (/dev/virtio-ports/ is linked by hand
+#               from /sys/class/virtio-ports, there is no udev); its power-off
+#               runs /sbin/shutdown, a shim that powers off as the ACPI
+#               button does. dropbear serves ssh on port 22 for root, whose
+#               keys the agent writes (guest-ssh-add-authorized-keys) into
+#               /root/.ssh/authorized_keys.
 #   stamp       Hash of this script + the kernel package built from; when it
 #               matches, a re-run does nothing and exits at once.
 # Why: tests need a real guest that boots in seconds under TCG and answers
@@ -59,6 +67,10 @@ set -euo pipefail
 MODULES=(evdev button virtio_ring virtio virtio_pci_legacy_dev
          virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net e1000 efivarfs
          fuse virtiofs netfs fscache 9pnet 9pnet_virtio 9p)
+# --- guest agent (begin) ---
+# virtio_console: the guest agent's virtio-serial port (/dev/vportNpM); it needs virtio and virtio_ring.
+MODULES+=(virtio_console)
+# --- guest agent (end) ---
 
 OUT=${1:-${VMRUN_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/test-guest}}
 SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
@@ -260,6 +272,17 @@ echo "vmrun-guest: kernel $(uname -r) cmdline: $(cat /proc/cmdline)"
 echo "vmrun-guest: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 echo "vmrun-guest: interfaces: $(ls /sys/class/net | tr '\n' ' ')"
 /etc/netwatch </dev/null >/dev/null 2>&1 &
+# --- guest agent (begin) ---
+mkdir -p /dev/pts /dev/virtio-ports && mount -t devpts devpts /dev/pts
+for d in /sys/class/virtio-ports/*; do
+    [ -e "$d/name" ] && ln -sf "../${d##*/}" "/dev/virtio-ports/$(cat "$d/name")"
+done
+if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ]; then
+    qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -f /run/qemu-ga.pid -t /run \
+        -l /run/qemu-ga.log && echo "vmrun-guest: guest agent"
+fi
+dropbear -R -p 22 -P /run/dropbear.pid && echo "vmrun-guest: ssh"
+# --- guest agent (end) ---
 httpd -p 80 -h /www
 echo "vmrun-guest: ready"
 EOF
@@ -423,6 +446,34 @@ done
 echo end
 EOF
 
+# --- guest agent (begin) ---
+# qemu-ga and dropbear with every shared library ldd names (and the loader), at the same paths.
+pkg_installed qemu-guest-agent && pkg_installed dropbear-bin || apt_install qemu-guest-agent dropbear-bin
+copy_with_libs() {
+    local bin=$1 lib
+    cp -L "$bin" "$R$bin"
+    for lib in $(ldd "$bin" | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) .*/\1/p'); do
+        [[ -e $R$lib ]] && continue
+        mkdir -p "$R$(dirname "$lib")"
+        cp -L "$lib" "$R$lib"
+    done
+}
+rm -f "$R/usr/sbin/qemu-ga" "$R/usr/sbin/dropbear" "$R/sbin/shutdown"    # not busybox applets here
+copy_with_libs /usr/sbin/qemu-ga
+copy_with_libs /usr/sbin/dropbear
+mkdir -p "$R/etc/dropbear" "$R/root/.ssh"
+chmod 700 "$R/root" "$R/root/.ssh"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$R/etc/passwd"
+echo 'root:x:0:' >"$R/etc/group"
+echo '/bin/sh' >"$R/etc/shells"
+# The agent's guest-shutdown runs `/sbin/shutdown -P +0 MESSAGE` (-r reboots): busybox init does it.
+cat >"$R/sbin/shutdown" <<'EOF'
+#!/bin/sh
+echo "vmrun-guest: shutdown $*" >/dev/console
+case " $* " in *" -r "*) kill -TERM 1 ;; *) kill -USR2 1 ;; esac
+EOF
+chmod 755 "$R/sbin/shutdown"
+# --- guest agent (end) ---
 chmod 755 "$R"/etc/rc "$R"/etc/netwatch "$R"/etc/udhcpc.script \
     "$R"/etc/acpi/PWRF/00000080 "$R"/www/cgi-bin/ip "$R"/www/cgi-bin/note "$R"/www/cgi-bin/disk \
     "$R"/www/cgi-bin/efi "$R"/www/cgi-bin/tpm "$R"/www/cgi-bin/share

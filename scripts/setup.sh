@@ -21,6 +21,8 @@ APT_PACKAGES=(
     nftables iptables passt iproute2 curl python3-venv python3-dev gcc
     # [tpm]: vmrun runs swtpm; libvirt runs swtpm_setup (swtpm-tools) before its own
     swtpm swtpm-tools
+    # the test guest's agent and ssh server (scripts/build-test-guest.sh copies them in with their libraries)
+    qemu-guest-agent dropbear-bin
     bridge-utils uml-utilities  # brctl, tunctl: the import corpus scripts (tests/data/import-corpus) run them
 )
 

@@ -18,6 +18,7 @@ Raised deep, turned into one line plus a hint at the CLI boundary only::
      +-- EngineError           exit 1: libvirt refused or failed (lookup, destroy, attach, migrate)
      +-- DiskError             exit 1: qemu-img could not make or read a disk image
      +-- ImageError            exit 1: a cloud image could not be downloaded, or it is not what its checksum says
+     +-- AgentError            exit 1: the guest agent does not answer, or refused (names the command)
 """
 
 from __future__ import annotations
@@ -170,3 +171,7 @@ class DiskError(VmrunError):
 
 class ImageError(VmrunError):
     """`vmrun image pull` could not download an image, or the download is not what its checksum says."""
+
+
+class AgentError(VmrunError):
+    """The QEMU guest agent did not answer in time, or refused a command; `vmrun exec` exits 125 on it."""
