@@ -1,13 +1,21 @@
-"""`vmrun ssh` builds its ssh command from the running VM's recorded forwards."""
+"""`vmrun ssh` and `vmrun ssh-config`: the ssh command and Host blocks built from the running VM's state."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
 from vmrun.errors import StateError
-from vmrun.ssh import ssh_argv
+from vmrun.ssh import Target, config_block, identity, ssh_argv
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A HOME without keys: vmrun makes its own pair in its data folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
 
 
 def fake_run(runtime_dir, forwards):
@@ -18,25 +26,44 @@ def fake_run(runtime_dir, forwards):
     )
 
 
-def test_ssh_uses_the_forward_to_port_22(runtime_dir):
+def test_ssh_uses_the_forward_to_port_22_with_vmruns_key_and_known_hosts(runtime_dir, home, tmp_path):
     fake_run(
         runtime_dir, [{"nic": "n", "rule": "tcp:127.0.0.1:8080-:80"}, {"nic": "n", "rule": "tcp:0.0.0.0:2222-:22"}]
     )
-    assert ssh_argv("s", "root", ["uname", "-a"]) == [
+    ssh = tmp_path / "data" / "ssh"
+    assert ssh_argv("s", "alice", ["uname", "-a"]) == [
         "ssh",
-        "-p",
-        "2222",
-        "-o",
-        "NoHostAuthenticationForLocalhost=yes",
-        "-l",
-        "root",
+        *("-o", "Port=2222", "-o", "User=alice"),
+        *("-o", f"IdentityFile={ssh / 'id_ed25519'}", "-o", "IdentitiesOnly=yes"),
+        *("-o", f"UserKnownHostsFile={ssh / 'known_hosts'}", "-o", "StrictHostKeyChecking=accept-new"),
+        *("-o", "HostKeyAlias=vmrun-s"),
         "127.0.0.1",
         "uname",
         "-a",
     ]
+    assert (ssh / "id_ed25519.pub").read_text().startswith("ssh-ed25519 ")
 
 
-def test_ssh_without_a_forward_says_how_to_add_one(runtime_dir):
+def test_the_users_own_key_comes_first(home):
+    (home / ".ssh").mkdir(parents=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / ".ssh" / "id_ed25519")], check=True)
+    assert identity().private == home / ".ssh" / "id_ed25519"
+
+
+def test_ssh_without_a_forward_or_an_agent_says_so_in_one_line(runtime_dir, home):
     fake_run(runtime_dir, [{"nic": "n", "rule": "tcp:127.0.0.1:8080-:80"}])
-    with pytest.raises(StateError, match="no forward to guest port 22"):
+    with pytest.raises(StateError, match="no forward to guest port 22, and it has no guest agent port"):
         ssh_argv("s", None, [])
+
+
+def test_ssh_config_block_is_what_ssh_reads(tmp_path):
+    t = Target("demo", "192.0.2.7", 22, "root", tmp_path / "my key", tmp_path / "kh")
+    text = config_block(t)
+    assert text.splitlines()[0] == "Host demo"
+    assert f'    IdentityFile "{tmp_path}/my key"' in text
+    assert "    StrictHostKeyChecking accept-new" in text and "    HostKeyAlias vmrun-demo" in text
+    (tmp_path / "cfg").write_text(text)
+    shown = subprocess.run(["ssh", "-G", "-F", str(tmp_path / "cfg"), "demo"], capture_output=True, text=True)
+    options = dict(line.split(" ", 1) for line in shown.stdout.splitlines())
+    assert (options["hostname"], options["port"], options["user"]) == ("192.0.2.7", "22", "root")
+    assert options["hostkeyalias"] == "vmrun-demo" and options["stricthostkeychecking"] == "accept-new"

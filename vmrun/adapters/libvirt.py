@@ -101,3 +101,26 @@ def monitor(dom: Any, command: str, *, hmp: bool = False) -> str:
 
     flags = libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP if hmp else 0
     return libvirt_qemu.qemuMonitorCommand(dom, command, flags)
+
+
+@contextmanager
+def agent_failing(vm: str, command: str) -> Iterator[None]:
+    """libvirt's "agent is not connected" and "not responding" as the one line a guest without an agent
+    gives (vmrun.adapters.qga.no_agent); its other refusals as an AgentError naming the command."""
+    from vmrun.adapters.qga import ANSWER_TIMEOUT, no_agent
+    from vmrun.errors import AgentError
+
+    libvirt = quiet_libvirt()
+    try:
+        yield
+    except libvirt.libvirtError as e:
+        if e.get_error_code() in (libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_AGENT_UNSYNCED):
+            raise no_agent(vm, ANSWER_TIMEOUT) from None
+        raise AgentError(f"{vm}: the guest agent refused {command}: {reason(e)}") from None
+
+
+def agent_command(dom: Any, command: str, timeout: int) -> str:
+    """A QGA command through libvirt's agent passthrough (``virDomainQemuAgentCommand``); the raw answer."""
+    import libvirt_qemu
+
+    return libvirt_qemu.qemuAgentCommand(dom, command, timeout, 0)

@@ -364,3 +364,20 @@ def set_master(name: str, master: str | None) -> None:
         except NetlinkError as e:
             what = f"attach {name} to {master}" if master else f"detach {name} from its bridge"
             raise HostNetError(f"cannot {what}: {e.args[-1]}") from None
+
+
+def neighbours(name: str) -> list[tuple[str, str]]:
+    """The host's neighbour table on link ``name`` (a bridge): (MAC, address) of each reachable or stale entry.
+
+    An unknown link has no neighbours: a guest's bridge that is gone is not an error here.
+    """
+    index = ifindex(name)
+    if index is None:
+        return []
+    out = []
+    with _ipr_ack() as ipr:
+        for msg in ipr.get_neighbours(ifindex=index):
+            mac, dst = msg.get_attr("NDA_LLADDR"), msg.get_attr("NDA_DST")
+            if mac and dst and not msg["state"] & 0x20:  # NUD_FAILED
+                out.append((mac.lower(), dst))
+    return out

@@ -29,7 +29,7 @@ DELIMITER = b"\xff"
 def no_agent(vm: str, timeout: float) -> AgentError:
     """The one wording for a guest whose agent does not answer."""
     return AgentError(
-        f"{vm}: no guest agent answers in {timeout:.0f} s",
+        f"{vm}: no guest agent answers in {timeout:g} s",
         hint="is qemu-ga running in the guest? (Debian: apt install qemu-guest-agent; profile: agent = true)",
     )
 

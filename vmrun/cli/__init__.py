@@ -16,7 +16,8 @@ from typing import Any
 # Command or group name -> the module that defines it, in the order `vmrun --help` lists them.
 COMMANDS = {
     **dict.fromkeys(["show", "up", "down", "ps", "doctor", "gc", "migrate", "autostart"], "lifecycle"),
-    **dict.fromkeys(["console", "ssh", "qmp", "log", "viewer"], "guest"),
+    **dict.fromkeys(["console", "qmp", "log", "viewer"], "guest"),
+    **dict.fromkeys(["exec", "cp", "ip", "ssh", "ssh-config"], "inside"),
     "nic": "nic",
     "usb": "usb",
     "fwd": "fwd",

@@ -1,9 +1,8 @@
-"""Commands that reach into a running VM: console, ssh, qmp, log, viewer."""
+"""Commands that reach into a running VM: console, qmp, log, viewer."""
 
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Optional
 
 import typer
@@ -24,23 +23,6 @@ def console(name: VmName, *, connect: ConnectOpt = None) -> None:
     from vmrun.engines import find
 
     find(name, connect).console()
-
-
-@command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def ssh(
-    ctx: typer.Context,
-    name: VmName,
-    *,
-    user: Annotated[Optional[str], typer.Option("--user", "-l", help="Login name.")] = None,
-) -> None:
-    """ssh into a VM through its forward to guest port 22.
-
-    Example: vmrun ssh jrgtest -- uname -a
-    """
-    from vmrun.ssh import ssh_argv
-
-    argv = ssh_argv(name, user, list(ctx.args))
-    os.execvp(argv[0], argv)
 
 
 @command()

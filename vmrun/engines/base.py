@@ -157,6 +157,20 @@ class RunningVm(Protocol):
     ) -> Migrated: ...
     def autostart(self, on: bool) -> None: ...
 
+    # The guest agent (agent = true): every call has a deadline; AgentError when it does not answer.
+    def agent(self, timeout: float = ...) -> AbstractContextManager[Agent]: ...
+    def agent_interfaces(self) -> list[dict[str, Any]]: ...  # guest-network-get-interfaces' shape
+    def agent_add_ssh_keys(self, user: str, keys: list[str]) -> None: ...
+    def host_addresses(self) -> list[tuple[str, str, int | None, str]]: ...  # (MAC, address, prefix, source)
+
+
+class Agent(Protocol):
+    """One conversation with a guest agent (vmrun's own QGA client, or libvirt's agent passthrough)."""
+
+    def execute(
+        self, command: str, arguments: dict[str, Any] | None = None, *, timeout: float | None = None, reply: bool = True
+    ) -> Any: ...
+
 
 class Started(Protocol):
     """What `up` started, for the rest of `up`: its summary, waiting for the guest, staying attached."""

@@ -16,10 +16,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 from vmrun.engines.common import SharedVm, press_until_off
+from vmrun.engines.libvirt.agent import POWER_OFF_WAIT, LibvirtAgentVm
 from vmrun.engines.libvirt.dom import STATES, Passthrough, lookup, metadata, state_of, wait_inactive
 
 
-class LibvirtVm(SharedVm):
+class LibvirtVm(LibvirtAgentVm, SharedVm):
     engine = "libvirt"
 
     def __init__(self, uri: str, name: str) -> None:
@@ -72,7 +73,7 @@ class LibvirtVm(SharedVm):
     def down(
         self, *, timeout: float = 60.0, force: bool = False, progress: Callable[[str], None] = lambda _: None
     ) -> str:
-        """ACPI shutdown (pressed again while the guest boots), then destroy after ``timeout``."""
+        """ACPI shutdown (pressed again while the guest boots), then the guest agent's power-off, then destroy."""
         with self.domain() as dom:
             if not dom.isActive():
                 return "was not running"
@@ -86,7 +87,9 @@ class LibvirtVm(SharedVm):
                 progress=progress,
             ):
                 how = "powered off"
-            if how != "powered off":
+            elif not force and self._agent_power_off(dom):
+                how = "ignored ACPI; powered off by its guest agent"
+            if how == "destroyed":
                 try:
                     with lv.failing(f"{self.name}: libvirt could not destroy it"):
                         dom.destroy()
@@ -95,6 +98,13 @@ class LibvirtVm(SharedVm):
                         raise
                 how = "did not power off in time; destroyed" if not force else "destroyed"
         return how + (" (still defined: vmrun autostart, or virsh undefine)" if persistent else "")
+
+    def _agent_power_off(self, dom: Any) -> bool:
+        """ACPI ignored: the guest agent powers off from inside, if there is one that answers."""
+        libvirt = lv.quiet_libvirt()
+        if lv.quietly(lambda: dom.shutdownFlags(libvirt.VIR_DOMAIN_SHUTDOWN_GUEST_AGENT)) is None:
+            return False
+        return wait_inactive(dom, POWER_OFF_WAIT)
 
     @contextmanager
     def qmp(self, timeout: float = 10.0) -> Iterator[Passthrough]:

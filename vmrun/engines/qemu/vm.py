@@ -31,6 +31,7 @@ from vmrun import proc, runstate, ui
 from vmrun.adapters.qmp import Qmp, QmpTimeout
 from vmrun.engines.base import Added, Migrated, Snapshot, VmStatus, Waiting, not_supported
 from vmrun.engines.common import SharedVm, press_until_off
+from vmrun.engines.qemu.agent import POWER_OFF_WAIT, AgentVm
 from vmrun.errors import HostNetError, QmpError, RunStateError, StateError, VmrunError
 from vmrun.rundir import LOCK_WAIT, Lock, RunDir, all_run_dirs
 from vmrun.runstate import Forward, RunState
@@ -40,7 +41,7 @@ COMMAND_TIMEOUT = 10.0
 NOT_RESPONDING = "not responding"
 
 
-class Vm(SharedVm):
+class Vm(AgentVm, SharedVm):
     engine = "qemu"
     host = "local"
 
@@ -183,7 +184,8 @@ class Vm(SharedVm):
         return Qmp(self.run.qmp, timeout=timeout)
 
     def stop(self, pid: int, *, timeout: float, force: bool, progress: Callable[[str], None]) -> str:
-        """ACPI power-off (pressed again while the guest boots), then `quit`, then SIGKILL. Says how it ended."""
+        """ACPI power-off (pressed again while the guest boots), then the guest agent's power-off, then `quit`,
+        then SIGKILL. Says how it ended."""
         # The first press also says whether QEMU answers at all; if not, on to quit and kill.
         if not force and self._ask("system_powerdown"):
             if press_until_off(
@@ -194,6 +196,9 @@ class Vm(SharedVm):
                 pressed=True,
             ):
                 return "powered off"
+            # ACPI ignored (no acpid, a guest that only halts): the agent powers off from inside.
+            if self.agent_power_off() and proc.wait_gone(pid, None, POWER_OFF_WAIT):
+                return "ignored ACPI; powered off by its guest agent"
         if self._ask("quit") and proc.wait_gone(pid, None, 5.0):
             return "quit" if force else "did not power off in time; QEMU was told to quit"
         proc.kill(pid, None)
