@@ -173,8 +173,11 @@ def _reachable(vm, name: str, notice) -> tuple[str, int]:
 def ssh_argv(
     name: str, user: str | None, extra: list[str], connect: str | None = None, *, notice=lambda _: None
 ) -> list[str]:
+    import sys
+
     t = target(name, user, connect, notice=notice)
-    argv = ["ssh"]
+    # No terminal to type a password or a passphrase at: fail rather than wait for one.
+    argv = ["ssh"] if sys.stdin.isatty() else ["ssh", "-o", "BatchMode=yes"]
     for key, value in t.options():
         if key != "HostName":
             argv += ["-o", f"{key}={value}"]
