@@ -52,7 +52,9 @@ def check_inside(vmrun: Vmrun, netns, name: str, mac: str, address: str, tmp: Pa
     assert r.returncode == 0, r.stderr
     assert back.read_bytes() == big.read_bytes()
     r = vmrun("cp", f"{name}:/no/such/file", str(tmp / "x"))
-    assert r.returncode == 1 and r.stderr.startswith(f"vmrun: error: {name}:/no/such/file: No such file or directory"), r
+    assert r.returncode == 1 and r.stderr.startswith(
+        f"vmrun: error: {name}:/no/such/file: No such file or directory"
+    ), r
     assert not (tmp / "x").exists()
 
     # ssh by name, with only the key vmrun made and put in through the agent (no forward to 22 here)

@@ -31,8 +31,9 @@ def test_ssh_uses_the_forward_to_port_22_with_vmruns_key_and_known_hosts(runtime
         runtime_dir, [{"nic": "n", "rule": "tcp:127.0.0.1:8080-:80"}, {"nic": "n", "rule": "tcp:0.0.0.0:2222-:22"}]
     )
     ssh = tmp_path / "data" / "ssh"
-    assert ssh_argv("s", "alice", ["uname", "-a"]) == [
-        "ssh",
+    argv = ssh_argv("s", "alice", ["uname", "-a"])
+    assert argv[:3] == ["ssh", "-o", "BatchMode=yes"]  # pytest's stdin is no terminal: no prompt to wait at
+    assert argv[3:] == [
         *("-o", "Port=2222", "-o", "User=alice"),
         *("-o", f"IdentityFile={ssh / 'id_ed25519'}", "-o", "IdentitiesOnly=yes"),
         *("-o", f"UserKnownHostsFile={ssh / 'known_hosts'}", "-o", "StrictHostKeyChecking=accept-new"),
