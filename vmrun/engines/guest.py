@@ -19,7 +19,8 @@ from vmrun.errors import AgentError, FileError
 if TYPE_CHECKING:
     from vmrun.engines.base import RunningVm
 
-CHUNK = 256 * 1024  # per guest-file-read/-write: big files in pieces the agent answers quickly
+CHUNK = 256 * 1024  # per guest-file-read: big files in pieces the agent answers quickly
+WRITE_CHUNK = 48 * 1024  # per guest-file-write: through libvirt, a 256 KiB write never came back here
 CALL_TIMEOUT = 30.0  # one chunk, one status poll: TCG guests are slow, but never this slow
 NOT_FOUND, CANNOT_RUN = 127, 126  # as a shell says it
 
@@ -80,9 +81,11 @@ def read_file(vm: RunningVm, path: str) -> Iterator[bytes]:
                 if data:
                     yield data
                 if got.get("eof") or not data:
-                    return
-        finally:
-            agent.execute("guest-file-close", {"handle": handle})
+                    break
+        except BaseException:
+            _close(agent, handle, failing=True)
+            raise
+        _close(agent, handle)
 
 
 def write_file(
@@ -94,14 +97,25 @@ def write_file(
         handle = _open(vm, agent, path, "w")
         try:
             for chunk in chunks:
-                for i in range(0, len(chunk), CHUNK):
-                    part = chunk[i : i + CHUNK]
+                for i in range(0, len(chunk), WRITE_CHUNK):
+                    part = chunk[i : i + WRITE_CHUNK]
                     args = {"handle": handle, "buf-b64": b64(part)}
                     total += agent.execute("guest-file-write", args, timeout=CALL_TIMEOUT)["count"]
                     progress(total)
-        finally:
-            agent.execute("guest-file-close", {"handle": handle})
+        except BaseException:
+            _close(agent, handle, failing=True)
+            raise
+        _close(agent, handle)
     return total
+
+
+def _close(agent: Any, handle: int, *, failing: bool = False) -> None:
+    """Close the guest's file; when the copy already failed, a failure here must not hide why."""
+    try:
+        agent.execute("guest-file-close", {"handle": handle})
+    except AgentError:
+        if not failing:
+            raise
 
 
 def _open(vm: RunningVm, agent: Any, path: str, mode: str) -> int:

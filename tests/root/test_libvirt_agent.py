@@ -1,0 +1,71 @@
+"""The guest agent on the libvirt engine (libvirt's agent calls, its <channel>): exec, cp, ip, ssh and
+ssh-config on one booted guest with a user NIC and a NIC on a bridge to a LAN (tests/agentchecks.py),
+run by a test libvirtd (tests/libvirt_hosts.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.agentchecks import check_inside
+from tests.conftest import vmrun_bin
+from tests.lan import SUBNET
+from tests.libvirt_hosts import LibvirtHost, SharedLan, owned_folder, sweep_stale
+
+pytestmark = [pytest.mark.root, pytest.mark.guest]
+
+MAC = "52:54:00:98:00:31"
+
+
+@pytest.fixture
+def host(tmp_path, test_guest):
+    """One libvirt host whose ``br0`` (192.168.77.2 on this side) leads to a LAN with DHCP; the guest's
+    kernel and initrd in a folder libvirt's QEMU can read."""
+    with contextlib.ExitStack() as stack:
+        lan = SharedLan(tmp_path)
+        sweep_stale()
+        shared = owned_folder("vmrun-lvh-shared-", [lan.ns.name])
+        stack.callback(shutil.rmtree, shared, True)
+        os.chmod(shared, 0o755)
+        stack.callback(lan.destroy)
+        lan.create()
+        h = LibvirtHost("G", log_dir=tmp_path)
+        leftovers: list[int] = []
+        stack.callback(lambda: leftovers.extend(h.stop()))
+        h.create()
+        lan.attach(h.netns, "lan-g")
+        h.netns.ip("addr", "add", f"{SUBNET}.2/24", "dev", "br0")  # the client reaches the LAN's guests
+        h.start()
+        for name in ("vmlinuz", "initrd.img"):
+            shutil.copyfile(test_guest / name, shared / name)
+            os.chmod(shared / name, 0o644)
+        h.shared, h.lan = shared, lan
+        yield h
+        assert h.conn.listAllDomains(0) == []
+    assert leftovers == []
+
+
+def test_exec_cp_ip_ssh_under_libvirt(host, tmp_path):
+    env = {**os.environ, "VMRUN_RUNTIME_DIR": str(tmp_path / "run"), "HOME": str(tmp_path / "home")}
+    env["VMRUN_CONNECT"] = host.uri
+
+    def vmrun(*args: str, timeout: float = 300):
+        return host.netns.run(vmrun_bin(), *args, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    path = tmp_path / "g.toml"
+    path.write_text(
+        f'name = "g"\naccel = "tcg"\nmemory = "256M"\nengine = "libvirt"\nkernel = "{host.shared}/vmlinuz"\n'
+        f'initrd = "{host.shared}/initrd.img"\nappend = "console=ttyS0 quiet panic=-1"\n'
+        f'[[nics]]\nid = "u0"\n\n[[nics]]\nid = "b0"\ntype = "bridge"\nbridge = "br0"\nmac = "{MAC}"\n'
+    )
+    r = vmrun("up", str(path))
+    assert r.returncode == 0, r.stderr
+    try:
+        assert "org.qemu.guest_agent.0" in host.conn.lookupByName("g").XMLDesc(0)
+        check_inside(vmrun, host.netns, "g", MAC, host.lan.lease_of(MAC), tmp_path)
+    finally:
+        assert vmrun("down", "g", "--force").returncode == 0
