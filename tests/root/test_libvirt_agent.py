@@ -66,6 +66,7 @@ def test_exec_cp_ip_ssh_under_libvirt(host, tmp_path):
     assert r.returncode == 0, r.stderr
     try:
         assert "org.qemu.guest_agent.0" in host.conn.lookupByName("g").XMLDesc(0)
-        check_inside(vmrun, host.netns, "g", MAC, host.lan.lease_of(MAC), tmp_path)
+        check_inside(vmrun, host.netns, "g", MAC, host.lan.lease_of(MAC), tmp_path)  # ends with `down`
     finally:
-        assert vmrun("down", "g", "--force").returncode == 0
+        if host.conn.listAllDomains(0):
+            vmrun("down", "g", "--force")

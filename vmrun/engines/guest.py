@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 CHUNK = 256 * 1024  # per guest-file-read: big files in pieces the agent answers quickly
 WRITE_CHUNK = 48 * 1024  # per guest-file-write: through libvirt, a 256 KiB write never came back here
 CALL_TIMEOUT = 30.0  # one chunk, one status poll: TCG guests are slow, but never this slow
+POLL_TIMEOUT = 5.0  # one guest-exec-status: an agent that died meanwhile is said soon
 NOT_FOUND, CANNOT_RUN = 127, 126  # as a shell says it
 
 
@@ -50,7 +51,7 @@ def run(vm: RunningVm, argv: list[str], *, stdin: bytes | None = None, timeout: 
         deadline = None if timeout is None else time.monotonic() + timeout
         wait = 0.02
         while True:
-            status = agent.execute("guest-exec-status", {"pid": pid}, timeout=CALL_TIMEOUT)
+            status = agent.execute("guest-exec-status", {"pid": pid}, timeout=POLL_TIMEOUT)
             if status.get("exited"):
                 break
             if deadline is not None and time.monotonic() > deadline:

@@ -81,7 +81,8 @@ class LibvirtVm(LibvirtAgentVm, SharedVm):
             how = "destroyed"
             # A press that fails: it went meanwhile.
             if not force and press_until_off(
-                lambda: lv.quietly(dom.shutdown),
+                # The power button only: libvirt's default would pick the agent first, which comes next here.
+                lambda: lv.quietly(lambda: dom.shutdownFlags(lv.quiet_libvirt().VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN)),
                 lambda wait: wait_inactive(dom, wait),
                 timeout=timeout,
                 progress=progress,
