@@ -210,3 +210,19 @@ def ssh_config(names: list[str], connect: str | None = None, *, notice=lambda _:
                 raise
             notice(e.message)
     return "\n".join(blocks)
+
+
+def with_ssh_key(profile):
+    """The profile with the key `vmrun ssh` uses among its ``[cloud_init] ssh_authorized_keys`` (unless a whole
+    ``user_data`` replaces what vmrun writes): every seed lets `vmrun ssh` in."""
+    import dataclasses
+
+    c = profile.cloud_init
+    if c is None or c.user_data is not None:
+        return profile
+    key = identity().public
+    if any(k.split()[:2] == key.split()[:2] for k in c.ssh_authorized_keys):
+        return profile
+    return dataclasses.replace(
+        profile, cloud_init=dataclasses.replace(c, ssh_authorized_keys=(*c.ssh_authorized_keys, key))
+    )

@@ -68,3 +68,14 @@ def test_ssh_config_block_is_what_ssh_reads(tmp_path):
     options = dict(line.split(" ", 1) for line in shown.stdout.splitlines())
     assert (options["hostname"], options["port"], options["user"]) == ("192.0.2.7", "22", "root")
     assert options["hostkeyalias"] == "vmrun-demo" and options["stricthostkeychecking"] == "accept-new"
+
+
+def test_a_seed_gets_the_key_vmrun_ssh_uses_once(home, write_profile):
+    from vmrun.profile import load_profile
+    from vmrun.ssh import with_ssh_key
+
+    profile = load_profile(str(write_profile('name = "c"\n[cloud_init]\n')))
+    seeded = with_ssh_key(profile)
+    key = identity().public
+    assert seeded.cloud_init.ssh_authorized_keys == (key,)
+    assert with_ssh_key(seeded) == seeded
