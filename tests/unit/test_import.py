@@ -707,3 +707,16 @@ def test_an_empty_file_name_is_not_the_scripts_folder(script, tmp_path, option):
     assert profile["extra_args"] == [name, value.strip("'")]
     assert notes_about(notes, "an empty file name") and notes_about(notes, "kept in extra_args")
     assert not notes_about(notes, "the relative path")
+
+
+def test_a_script_without_an_agent_port_gets_agent_false_one_with_it_gets_vmruns(script):
+    profile, _ = imported(script(f"{QEMU} -m 512 -nographic\n"))
+    assert profile["agent"] is False  # the import adds no device the script did not have
+    text = (
+        f"{QEMU} -m 512 -device virtio-serial-pci,id=vs0 "
+        "-chardev socket,id=qga0,path=/tmp/qga.sock,server=on,wait=off "
+        "-device virtserialport,bus=vs0.0,chardev=qga0,name=org.qemu.guest_agent.0\n"
+    )
+    profile, notes = imported(script(text, "agent.sh"))
+    assert "agent" not in profile and "extra_args" not in profile  # agent = true: vmrun's own port, socket and all
+    assert notes_about(notes, "guest agent port is vmrun's own")
