@@ -14,9 +14,9 @@ imports included, and the two engines never import each other (tests/unit/test_l
     4  engines/qemu/  engines/libvirt/                          the two RunningVm implementations
     3  engines/base  engines/common                             the interface, its types, shared logic
     2  net/ devices/ hostnet/ argv accel cloudinit disks preflight show rundir datadir runstate summary guestwait display
-       images/ (cloud image cache: catalogue, checksum files, download)
+       images/ (cloud image cache: catalogue, checksum files, download) sshkeys
     1  profile/                 TOML -> validated, frozen Profile
-    0  adapters/ (libvirt, ovs, netlink, qmp, qemuimg, iso, http, mountns) errors ui proc names files signals qemuopts trust
+    0  adapters/ (libvirt, ovs, netlink, qmp, qga, qemuimg, iso, http, mountns) errors ui proc names files signals qemuopts trust
 """
 
 __version__ = "0.1.0"

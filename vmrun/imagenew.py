@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vmrun.errors import ProfileError, UsageError
 from vmrun.images import store
+from vmrun.sshkeys import public_key
 
 DEFAULT_SIZE = 20 * 1024**3
 PORTS = range(2222, 2400)
@@ -27,23 +28,6 @@ class Made:
     key_file: Path | None
     user: str | None
     notices: list[str] = field(default_factory=list)
-
-
-def public_key(ssh_dir: Path | None = None) -> tuple[Path, str] | None:
-    """The user's public key: id_ed25519.pub first, then the other *.pub files in name order."""
-    from vmrun.profile.cloud_init import parse_key
-
-    folder = ssh_dir or Path.home() / ".ssh"
-    try:
-        others = sorted(p for p in folder.glob("*.pub") if p.name != "id_ed25519.pub")
-    except OSError:
-        return None
-    for path in [folder / "id_ed25519.pub", *others]:
-        try:
-            return path, parse_key(path.read_text().strip().splitlines()[0])
-        except (OSError, ValueError, IndexError, UnicodeDecodeError):
-            continue
-    return None
 
 
 def free_port() -> int:

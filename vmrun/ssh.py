@@ -3,10 +3,9 @@
 - Where: a forward from the host to guest port 22 if the VM has one, else the first address of the
   guest (`vmrun ip`: its agent, else what the host knows) whose port 22 answers.
 - As whom: ``-l USER``, else the profile's ``[cloud_init] user``, else root.
-- Which key: ``~/.ssh/id_ed25519.pub``, then the other ``~/.ssh/*.pub`` that have their private key
-  beside them; with none, a key pair of vmrun's own in its data folder (made once). vmrun puts the
-  public key in the guest itself: into the cloud-init seed (cloudinit.py) and, on a running guest,
-  through its agent (``guest-ssh-add-authorized-keys``).
+- Which key: :func:`vmrun.sshkeys.identity` (the user's, else vmrun's own); vmrun puts it in the
+  guest itself: into the cloud-init seed and, on a running guest, through its agent
+  (``guest-ssh-add-authorized-keys``).
 - Host keys: a known_hosts file of vmrun's (never the user's), ``StrictHostKeyChecking=accept-new``,
   ``HostKeyAlias=vmrun-NAME``, so that an address or port another VM used before does not clash.
 """
@@ -14,19 +13,13 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmrun.errors import AgentError, FileError, StateError, VmrunError
+from vmrun.errors import AgentError, StateError, VmrunError
+from vmrun.sshkeys import identity, ssh_folder
 
 PROBE_TIMEOUT = 1.0  # per address: is port 22 answering there?
-
-
-@dataclass(frozen=True)
-class Identity:
-    private: Path
-    public: str  # the public key line
 
 
 @dataclass(frozen=True)
@@ -54,39 +47,6 @@ class Target:
             ("StrictHostKeyChecking", "accept-new"),
             ("HostKeyAlias", self.alias),
         ]
-
-
-def ssh_folder() -> Path:
-    from vmrun import datadir
-
-    return datadir.data_root() / "ssh"
-
-
-def identity(ssh_dir: Path | None = None) -> Identity:
-    """The user's key (one whose private half is beside its .pub), else vmrun's own, made on first use."""
-    from vmrun.imagenew import public_key
-
-    found = public_key(ssh_dir)
-    if found is not None and found[0].with_suffix("").is_file():
-        return Identity(found[0].with_suffix(""), found[1])
-    own = ssh_folder() / "id_ed25519"
-    if not own.is_file():
-        _make_key(own)
-    return Identity(own, own.with_suffix(".pub").read_text().strip())
-
-
-def _make_key(path: Path) -> None:
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as e:
-        raise FileError.from_os(e, path.parent, doing="cannot create") from None
-    argv = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vmrun", "-f", str(path)]
-    try:
-        subprocess.run(argv, check=True, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise StateError("ssh-keygen is not installed", hint="apt install openssh-client") from None
-    except subprocess.CalledProcessError as e:
-        raise StateError(f"ssh-keygen could not make {path}: {e.stderr.strip()}") from None
 
 
 def login_user(vm, user: str | None) -> str:
@@ -210,19 +170,3 @@ def ssh_config(names: list[str], connect: str | None = None, *, notice=lambda _:
                 raise
             notice(e.message)
     return "\n".join(blocks)
-
-
-def with_ssh_key(profile):
-    """The profile with the key `vmrun ssh` uses among its ``[cloud_init] ssh_authorized_keys`` (unless a whole
-    ``user_data`` replaces what vmrun writes): every seed lets `vmrun ssh` in."""
-    import dataclasses
-
-    c = profile.cloud_init
-    if c is None or c.user_data is not None:
-        return profile
-    key = identity().public
-    if any(k.split()[:2] == key.split()[:2] for k in c.ssh_authorized_keys):
-        return profile
-    return dataclasses.replace(
-        profile, cloud_init=dataclasses.replace(c, ssh_authorized_keys=(*c.ssh_authorized_keys, key))
-    )

@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
         "vmrun.display",
         "vmrun.datadir",
         "vmrun.images",
+        "vmrun.sshkeys",
     ),
     ("vmrun.engines.base", "vmrun.engines.common"),
     ("vmrun.engines.qemu", "vmrun.engines.libvirt"),

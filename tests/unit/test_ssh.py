@@ -8,7 +8,8 @@ import subprocess
 import pytest
 
 from vmrun.errors import StateError
-from vmrun.ssh import Target, config_block, identity, ssh_argv
+from vmrun.ssh import Target, config_block, ssh_argv
+from vmrun.sshkeys import identity
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_ssh_config_block_is_what_ssh_reads(tmp_path):
 
 def test_a_seed_gets_the_key_vmrun_ssh_uses_once(home, write_profile):
     from vmrun.profile import load_profile
-    from vmrun.ssh import with_ssh_key
+    from vmrun.sshkeys import with_ssh_key
 
     profile = load_profile(str(write_profile('name = "c"\n[cloud_init]\n')))
     seeded = with_ssh_key(profile)

@@ -245,7 +245,7 @@ def _cloud_init_seed(profile: Profile, run: RunDir) -> str | None:
     if profile.cloud_init is None:
         return None
     from vmrun.cloudinit import make_seed  # hashlib and the ISO adapter: only for profiles that have one
-    from vmrun.ssh import with_ssh_key
+    from vmrun.sshkeys import with_ssh_key
 
     return str(make_seed(with_ssh_key(profile), run.path))
 
