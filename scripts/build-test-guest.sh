@@ -30,7 +30,8 @@
 #               runs /sbin/shutdown, a shim that powers off as the ACPI
 #               button does. dropbear serves ssh on port 22 for root, whose
 #               keys the agent writes (guest-ssh-add-authorized-keys) into
-#               /root/.ssh/authorized_keys.
+#               /root/.ssh/authorized_keys, as do a cloud-init seed's (a
+#               CD-ROM labelled cidata: its user-data's "ssh-..." lines).
 #   stamp       Hash of this script + the kernel package built from; when it
 #               matches, a re-run does nothing and exits at once.
 # Why: tests need a real guest that boots in seconds under TCG and answers
@@ -69,7 +70,8 @@ MODULES=(evdev button virtio_ring virtio virtio_pci_legacy_dev
          fuse virtiofs netfs fscache 9pnet 9pnet_virtio 9p)
 # --- guest agent (begin) ---
 # virtio_console: the guest agent's virtio-serial port (/dev/vportNpM); it needs virtio and virtio_ring.
-MODULES+=(virtio_console)
+# The rest read a cloud-init seed's keys from its CD-ROM (IDE on pc): SCSI core, CD-ROM, ata_piix, ISO 9660.
+MODULES+=(virtio_console scsi_common scsi_mod cdrom sr_mod libata ata_piix isofs)
 # --- guest agent (end) ---
 
 OUT=${1:-${VMRUN_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmrun/test-guest}}
@@ -281,6 +283,16 @@ if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ]; then
     qemu-ga -d -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -f /run/qemu-ga.pid -t /run \
         -l /run/qemu-ga.log && echo "vmrun-guest: guest agent"
 fi
+# The keys of a cloud-init seed (a CD-ROM labelled cidata) for root: what a cloud image would do.
+mkdir -p /mnt/seed /root/.ssh
+for cd in /dev/sr*; do
+    [ -e "$cd" ] && mount -t iso9660 -o ro "$cd" /mnt/seed 2>/dev/null || continue
+    if [ -f /mnt/seed/user-data ]; then
+        grep -o '"ssh-[^"]*"' /mnt/seed/user-data | tr -d '"' >>/root/.ssh/authorized_keys
+        echo "vmrun-guest: seed keys $(grep -c . /root/.ssh/authorized_keys)"
+    fi
+    umount /mnt/seed
+done
 dropbear -R -p 22 -P /run/dropbear.pid && echo "vmrun-guest: ssh"
 # --- guest agent (end) ---
 httpd -p 80 -h /www

@@ -56,3 +56,21 @@ def test_a_guest_without_an_agent_port_says_so_at_once(vm, inside, write_profile
         assert time.monotonic() - started < 5
     finally:
         assert vm("down", "g", "--force").returncode == 0
+
+
+def test_ssh_with_the_key_vmrun_put_in_the_seed(vm, inside, write_profile, test_guest):
+    """No agent here: the key reaches the guest in its cloud-init seed (the test guest reads its user-data)."""
+    nics = '[[nics]]\nid = "u0"\nhostfwd = ["tcp::18122-:22"]\n'
+    path = guest_profile(write_profile, test_guest, nics, extra="agent = false\n[cloud_init]\n")
+    assert vm("up", str(path)).returncode == 0
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            r = inside("ssh", "g", "--", "echo", "seed")
+            if r.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)  # sshd not up yet
+        assert (r.returncode, r.stdout) == (0, "seed\n"), r.stderr
+        assert "no guest agent took the key" in r.stderr
+    finally:
+        assert vm("down", "g", "--force").returncode == 0
