@@ -58,7 +58,9 @@ class LibvirtAgentVm:
             dom.authorizedSSHKeysSet(user, keys, libvirt.VIR_DOMAIN_AUTHORIZED_SSH_KEYS_SET_APPEND)
 
     def host_addresses(self) -> list[tuple[str, str, int | None, str]]:
-        """What libvirt knows without the agent: its networks' DHCP leases, then its host's ARP table."""
+        """What libvirt knows without the agent: its networks' DHCP leases, then its host's ARP table; on this
+        host also the neighbour table of each interface's bridge, read here (libvirt 9.0's own ARP source
+        fails with "wrong nlmsg len" on this kernel)."""
         libvirt = lv.quiet_libvirt()
         out: list[tuple[str, str, int | None, str]] = []
         with self.domain() as dom:
@@ -69,6 +71,9 @@ class LibvirtAgentVm:
                 for name, iface in (lv.quietly(lambda s=source: dom.interfaceAddresses(s)) or {}).items():
                     for a in _as_qga(name, iface)["ip-addresses"]:
                         out.append((iface.get("hwaddr") or "", a["ip-address"], a["prefix"], label))
+            xml = dom.XMLDesc(0) if self.host == "local" else None  # type: ignore[attr-defined]
+        if xml is not None:
+            out += _bridge_neighbours(xml)
         return out
 
 
@@ -83,3 +88,24 @@ def _as_qga(name: str, iface: dict[str, Any]) -> dict[str, Any]:
         for a in iface.get("addrs") or []
     ]
     return {"name": name, "hardware-address": iface.get("hwaddr"), "ip-addresses": addrs}
+
+
+def _bridge_neighbours(xml: str) -> list[tuple[str, str, int | None, str]]:
+    """This host's neighbour table on the bridge of each of the domain's interfaces, by the interface's MAC."""
+    import xml.etree.ElementTree as ET
+
+    from vmrun.adapters import netlink
+
+    out: list[tuple[str, str, int | None, str]] = []
+    for iface in ET.fromstring(xml).iter("interface"):
+        mac, source = iface.find("mac"), iface.find("source")
+        bridge = source.get("bridge") if source is not None else None
+        if mac is None or not bridge:
+            continue
+        try:
+            found = netlink.neighbours(bridge)
+        except (OSError, netlink.NetlinkError):
+            continue
+        wanted = (mac.get("address") or "").lower()
+        out += [(m, a, None, f"neighbour table ({bridge})") for m, a in found if m == wanted]
+    return out
