@@ -23,6 +23,7 @@
 #               ACPI power button (QMP system_powerdown). A press made
 #               before acpid runs (firmware, early kernel boot) is lost:
 #               send it after "ready", resend or fall back to QMP quit.
+# --- guest agent (begin) ---
 #               The QEMU guest agent (Debian's qemu-ga, with the shared
 #               libraries ldd names) serves the virtio-serial port
 #               org.qemu.guest_agent.0 (/dev/virtio-ports/ is linked by hand
@@ -32,6 +33,7 @@
 #               keys the agent writes (guest-ssh-add-authorized-keys) into
 #               /root/.ssh/authorized_keys, as do a cloud-init seed's (a
 #               CD-ROM labelled cidata: its user-data's "ssh-..." lines).
+# --- guest agent (end) ---
 #   stamp       Hash of this script + the kernel package built from; when it
 #               matches, a re-run does nothing and exits at once.
 # Why: tests need a real guest that boots in seconds under TCG and answers
