@@ -17,7 +17,7 @@ from vmrun.devices.shares import machine_options as share_machine_options
 from vmrun.devices.shares import share_args
 from vmrun.devices.usb import usb_args
 from vmrun.net.base import NetdevSpec
-from vmrun.profile.fields import render_memory
+from vmrun.profile.fields import option_pairs, render_memory
 from vmrun.profile.model import Accel, Profile, TpmVersion
 from vmrun.qemuopts import opts
 
@@ -63,6 +63,7 @@ def build_argv(
     argv = [qemu]
     argv += _machine(profile, accel, firmware)
     argv += firmware_args(firmware)
+    argv += _bus_devices(profile)
     argv += _nics(profile, netdevs)
     argv += _hotplug_ports(profile)
     argv += _spice_agent(profile)
@@ -104,8 +105,19 @@ def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
         spec = netdevs[nic.id]
         # The device gets the NIC's id too, so that QMP (`nic list`, `nic del`) can address it.
         device = [("netdev", nic.id), ("mac", nic.mac), ("id", nic.id), ("addr", nic.addr), *spec.device_options]
+        device += option_pairs(nic.device_options or "")
         argv += ["-device", opts(nic.model, device)]
-        argv += ["-netdev", opts(spec.backend, [("id", nic.id), *spec.options])]
+        netdev = [("id", nic.id), *spec.options, *option_pairs(nic.netdev_options or "")]
+        argv += ["-netdev", opts(spec.backend, netdev)]
+    return argv
+
+
+def _bus_devices(p: Profile) -> list[str]:
+    """Ports and bridges (``bus_devices``), ahead of every device that may name one as its bus=."""
+    argv: list[str] = []
+    for value in p.bus_devices:
+        driver, _, rest = value.partition(",")
+        argv += ["-device", opts(driver, option_pairs(rest))]
     return argv
 
 

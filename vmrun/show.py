@@ -10,7 +10,7 @@ from vmrun.argv import build_argv
 from vmrun.devices import shares, tpm
 from vmrun.devices.firmware import PreparedFirmware
 from vmrun.net import backend_for
-from vmrun.profile.model import Firmware, Profile
+from vmrun.profile.model import Firmware, Nic, Profile
 
 
 def describe(profile: Profile) -> dict[str, Any]:
@@ -34,11 +34,19 @@ def describe(profile: Profile) -> dict[str, Any]:
         "profile": profile.source,
         "accel": choice.accel.value,
         "argv": argv,
-        "nics": [{"id": n.id, "type": n.type.value, "model": n.model, "mac": n.mac} for n in profile.nics],
+        "nics": [_nic(n) for n in profile.nics],
         "forwards": [{"nic": nic.id, "rule": str(fwd)} for nic, fwd in profile.forwards],
         "cloud_init_seed": seed,
         "nvram": firmware.nvram if firmware else None,
     }
+
+
+def _nic(n: Nic) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": n.id, "type": n.type.value, "model": n.model, "mac": n.mac}
+    for key in ("netdev_options", "device_options"):  # what vmrun has no key for, shown so nobody misses it
+        if getattr(n, key):
+            out[key] = getattr(n, key)
+    return out
 
 
 def _seed(profile: Profile) -> str | None:

@@ -486,7 +486,6 @@ def test_macvtap_behind_an_fd(script):
     [
         ("tap,id=n0,fd=3", "fd=3 is a tap the script's caller opened"),
         ("tap,id=n0,script=no", "a tap QEMU makes with script=no joins nothing"),
-        ("user,id=n0,smb=/srv", "vmrun has no key for the netdev's smb"),
         ("user,id=n0,hostfwd=tcp:[::1]:22-:22", "not a forward vmrun reads"),
     ],
 )

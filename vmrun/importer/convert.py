@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmrun.importer import pci
+from vmrun.importer.buses import map_buses
 from vmrun.importer.devices import map_drives, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
@@ -34,6 +35,7 @@ _KEY_ORDER = (
     "cdrom",
     "firmware",
     "secure_boot",
+    "bus_devices",
     "extra_args",
     "spice",
     "tpm",
@@ -71,6 +73,7 @@ def convert(script: Script) -> Converted:
     copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware
     map_drives(m)
     map_nics(m)
+    map_buses(m)  # after the NICs: the ports they name
     extra = m.extra_args()
     if extra:
         m.set("extra_args", extra)
@@ -162,10 +165,12 @@ def _script_order(m: Mapper) -> list[pci.Dev]:
 
 
 def _vmrun_order(m: Mapper) -> list[pci.Dev]:
-    """The order of vmrun's argv (vmrun/argv.py): NICs, hot-plug ports, SPICE agent, ..., extra_args; disks last."""
-    order = [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
-    order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", [])]
+    """The order of vmrun's argv (vmrun/argv.py): bus_devices, NICs, hot-plug ports, SPICE agent, ..., extra_args; disks last."""
     devices = [o for o in m.opts if o.name == "-device" and o.value is not None]
+    ports = [o for o in devices if m.taken.get(o.index) == "bus" and _root_device(o)[0]]
+    order = [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in ports]  # bus_devices: first
+    order += [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
+    order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", []) if not _on_a_bus(n)]
     for what in ("hotplug", "vdagent"):
         order += [
             pci.Dev(f"opt:{o.index}", _root_device(o)[1])
@@ -179,6 +184,13 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     order += [pci.Dev(f"drive:{i}", d.get("addr")) for i, d in enumerate(drives) if d.get("interface") == "virtio"]
     order += [pci.Dev(_key(m, opt), addr) for opt, addr in _virtio_drives(m, taken=False)]
     return order
+
+
+def _on_a_bus(nic: dict[str, Any]) -> bool:
+    """A NIC on a port the script makes (bus=): not on the root bus, so it takes no root slot."""
+    from vmrun.profile.fields import option_pairs
+
+    return "bus" in dict(option_pairs(nic.get("device_options") or ""))
 
 
 def parameter_notes(origins: list[tuple[str, Any]], profile: dict[str, Any]) -> list[tuple[int, str]]:

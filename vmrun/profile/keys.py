@@ -96,6 +96,12 @@ TOP = Section(
         *DEVICE_KEYS,
         Key("extra_args", Strings(), "More QEMU arguments, passed as given, last.", default=()),
         Key(
+            "bus_devices",
+            Strings(fields.parse_bus_device),
+            'Ports and bridges NICs plug into with bus=, given first: "pcie-root-port,id=rp1,chassis=1".',
+            default=(),
+        ),
+        Key(
             "engine",
             Choice(Engine),
             "qemu (vmrun starts QEMU itself) or libvirt (a libvirt domain at `connect`).",
@@ -158,6 +164,17 @@ NICS = Section(
             Text(fields.parse_pci_addr),
             "The NIC's PCI slot, e.g. \"0x5\" (`vmrun import` pins a script's slots).",
             default=Shown("the next free one"),
+        ),
+        Key(
+            "netdev_options",
+            Text(fields.parse_netdev_options),
+            'More -netdev options, verbatim, e.g. "hostname=vm" (`vmrun import` keeps a script\'s here).',
+            only=tuple(t for t in NicType if t is not N.NETDEV),
+        ),
+        Key(
+            "device_options",
+            Text(fields.parse_device_options),
+            'More -device options, verbatim, e.g. "bus=rp1,ioeventfd=on".',
         ),
         Key(
             "hostfwd",

@@ -160,6 +160,9 @@ class Nic:
     mac: str
     model: str = "virtio-net-pci"
     addr: str | None = None  # the device's PCI slot, pinned (an import keeps the script's)
+    # What vmrun has no key for, verbatim (an import keeps a script's bus=, ioeventfd=, hostname=...)
+    netdev_options: str | None = None
+    device_options: str | None = None
     # user
     hostfwd: tuple[HostFwd, ...] = ()
     net: str | None = None
@@ -237,6 +240,7 @@ class Profile:
     nics: tuple[Nic, ...] = ()
     networks: tuple[Network, ...] = ()
     extra_args: tuple[str, ...] = field(default=())
+    bus_devices: tuple[str, ...] = ()  # -device values of ports and bridges, given before any device plugs in
     engine: Engine = Engine.QEMU
     connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
     cloud_init: CloudInit | None = None

@@ -269,6 +269,12 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
 
     def extra_args(self) -> str:
         """``-no-reboot`` is <on_reboot>destroy</on_reboot>; the rest goes to <qemu:commandline> as is."""
+        if self.p.bus_devices:
+            raise self.refuse(
+                "bus_devices",
+                "libvirt places its own ports and bridges; a device of <qemu:commandline> would come after the NICs",
+                hint='drop bus_devices and bus= from the NICs\' device_options, or run with engine = "qemu"',
+            )
         reboot = "restart"
         passed = []
         for arg in self.p.extra_args:

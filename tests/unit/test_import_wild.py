@@ -1,0 +1,101 @@
+"""`vmrun import` on start.sh files as people have them (issue 20): each failure class, one test or a few."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.test_import import QEMU, imported, notes_about, run, script  # noqa: F401 (the fixture)
+
+# --- one unknown sub-option no longer sinks a NIC --------------------------------------------------
+
+
+def test_an_unknown_netdev_or_device_option_is_carried_on_the_nic(script):
+    path = script(
+        f"{QEMU} -m 1G -netdev user,id=n0,hostname=vm,hostfwd=tcp::2222-:22 "
+        "-device virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:01,ioeventfd=on,tx=bh\n"
+    )
+    profile, notes = imported(path)
+    nic = profile["nics"][0]
+    assert (nic["mac"], nic["hostfwd"]) == ("52:54:00:aa:bb:01", ["tcp:0.0.0.0:2222-:22"])
+    assert (nic["netdev_options"], nic["device_options"]) == ("hostname=vm", "ioeventfd=on,tx=bh")
+    assert "extra_args" not in profile
+    assert notes_about(notes, "carried on NIC n0 as device_options = 'ioeventfd=on,tx=bh'")
+    assert notes_about(notes, "netdev_options = 'hostname=vm'")
+
+
+def test_nic_and_legacy_net_options_are_carried_too(script):
+    profile, _ = imported(script(f"{QEMU} -nic user,model=e1000,mac=52:54:00:aa:bb:02,dns=10.0.2.4,tftp=/srv\n"))
+    assert profile["nics"][0]["netdev_options"] == "dns=10.0.2.4,tftp=/srv"
+    path = script(f"{QEMU} -net nic,model=e1000,macaddr=52:54:00:aa:bb:03,vectors=4 -net user,domainname=lan\n", "l.sh")
+    nic = imported(path)[0]["nics"][0]
+    assert (nic["device_options"], nic["netdev_options"]) == ("vectors=4", "domainname=lan")
+
+
+def test_trailing_commas_are_passed_over_as_qemu_does(script):
+    path = script(f"{QEMU} -netdev user,id=n0,hostfwd=tcp::2223-:22, -device e1000,netdev=n0,mac=52:54:00:aa:bb:04,\n")
+    profile, _ = imported(path)
+    nic = profile["nics"][0]
+    assert nic["hostfwd"] == ["tcp:0.0.0.0:2223-:22"] and "device_options" not in nic and "extra_args" not in profile
+
+
+def test_old_net_socket_backends_stay_nics(script):
+    path = script(f"{QEMU} -net nic,model=e1000,macaddr=52:54:00:aa:bb:05 -net socket,listen=127.0.0.1:1234\n")
+    nic = imported(path)[0]["nics"][0]
+    assert (nic["type"], nic["backend"], nic["options"]) == ("netdev", "socket", "listen=127.0.0.1:1234")
+
+
+def test_a_root_port_the_nic_plugs_into_comes_ahead_of_it(script, tmp_path):
+    path = script(
+        f"{QEMU} -machine q35 -m 1G -device pcie-root-port,id=rp1,chassis=1,slot=1 "
+        "-netdev user,id=n0 -device virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:06,bus=rp1 "
+        "-device virtio-rng-pci,bus=rp1\n"
+    )
+    profile, notes = imported(path)
+    assert profile["bus_devices"] == ["pcie-root-port,id=rp1,chassis=1,slot=1"]
+    assert profile["nics"][0]["device_options"] == "bus=rp1"
+    assert profile["extra_args"] == ["-device", "virtio-rng-pci,bus=rp1"]
+    assert notes_about(notes, "the NICs plug into rp1, which the script makes: kept in bus_devices")
+    out = tmp_path / "vm.toml"
+    assert run("import", str(path), "-o", str(out))[0] == 0
+    code, err, shown = run("show", str(out), "--json")
+    assert code == 0, err
+    argv = json.loads(shown)["argv"]
+    port = argv.index("pcie-root-port,id=rp1,chassis=1,slot=1")
+    nic = next(i for i, a in enumerate(argv) if a.startswith("virtio-net-pci,"))
+    assert port < nic and argv[nic].endswith(",bus=rp1")
+    assert json.loads(shown)["nics"][0]["device_options"] == "bus=rp1"
+
+
+def test_options_with_commas_stay_escaped_in_the_argv(script, tmp_path):
+    path = script(f"{QEMU} -netdev user,id=n0,dnssearch=a,,b -device e1000,netdev=n0,mac=52:54:00:aa:bb:07\n")
+    profile, _ = imported(path)
+    assert profile["nics"][0]["netdev_options"] == "dnssearch=a,,b"
+    out = tmp_path / "vm.toml"
+    assert run("import", str(path), "-o", str(out))[0] == 0
+    argv = json.loads(run("show", str(out), "--json")[2])["argv"]
+    assert "user,id=n0,dnssearch=a,,b" in argv
+
+
+@pytest.mark.parametrize(
+    ("nic", "field"),
+    [
+        ('device_options = "bus=rp1"', "nics[0].device_options"),
+        ('netdev_options = "hostname=vm"', "nics[0].netdev_options"),
+    ],
+)
+def test_under_libvirt_a_nic_with_qemu_options_is_refused_in_one_line(tmp_path, nic, field):
+    path = tmp_path / "vm.toml"
+    path.write_text(f'name = "vm"\n[[nics]]\ntype = "user"\n{nic}\n')
+    code, err, _ = run("show", str(path), "--libvirt")
+    assert code == 2
+    assert err.splitlines()[0].startswith(f"vmrun: error: {path}: {field}: ")
+    assert "libvirt's <interface> has no place for QEMU's own options" in err
+
+
+def test_a_nic_cannot_override_what_vmrun_gives_its_device(tmp_path):
+    path = tmp_path / "vm.toml"
+    path.write_text('name = "vm"\n[[nics]]\ntype = "user"\ndevice_options = "mac=52:54:00:00:00:01"\n')
+    code, err, _ = run("show", str(path))
+    assert code == 2 and "mac= is given by vmrun (mac)" in err.splitlines()[0]
