@@ -99,3 +99,36 @@ def test_a_nic_cannot_override_what_vmrun_gives_its_device(tmp_path):
     path.write_text('name = "vm"\n[[nics]]\ntype = "user"\ndevice_options = "mac=52:54:00:00:00:01"\n')
     code, err, _ = run("show", str(path))
     assert code == 2 and "mac= is given by vmrun (mac)" in err.splitlines()[0]
+
+
+# --- ways of calling QEMU --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'QEMU=$(which qemu-system-x86_64)\n"$QEMU"',
+        "QEMU=$(command -v qemu-system-x86_64 2>/dev/null)\n$QEMU",
+        '"$(command -v qemu-system-x86_64)"',
+        "`which qemu-system-x86_64`",
+    ],
+)
+def test_qemu_found_with_which_or_command_v_is_qemu_on_path(script, call):
+    profile, notes = imported(script(f"#!/bin/bash\n{call} -m 1G -nic user,mac=52:54:00:aa:bb:10\n"))
+    assert "qemu" not in profile and profile["nics"][0]["mac"] == "52:54:00:aa:bb:10"
+    assert notes_about(notes, "is taken as qemu-system-x86_64, looked up on PATH when vmrun starts it")
+
+
+@pytest.mark.parametrize(
+    ("call", "qemu", "wrapper"),
+    [
+        ("sudo -E qemu-system-x86_64", None, "sudo -E"),
+        ("exec qemu-system-x86_64", None, None),
+        ("kvm", "kvm", None),
+        ("QEMU=/opt/qemu/bin/qemu-system-x86_64\nexec sudo -E $QEMU", "/opt/qemu/bin/qemu-system-x86_64", "sudo -E"),
+    ],
+)
+def test_other_ways_of_calling_qemu_still_work(script, call, qemu, wrapper):
+    profile, notes = imported(script(f"#!/bin/bash\n{call} -m 1G -nic user,mac=52:54:00:aa:bb:11\n"))
+    assert profile.get("qemu") == qemu and profile["nics"][0]["mac"] == "52:54:00:aa:bb:11"
+    assert bool(notes_about(notes, f"the script runs QEMU under {wrapper!r}")) == (wrapper is not None)
