@@ -132,3 +132,23 @@ def test_other_ways_of_calling_qemu_still_work(script, call, qemu, wrapper):
     profile, notes = imported(script(f"#!/bin/bash\n{call} -m 1G -nic user,mac=52:54:00:aa:bb:11\n"))
     assert profile.get("qemu") == qemu and profile["nics"][0]["mac"] == "52:54:00:aa:bb:11"
     assert bool(notes_about(notes, f"the script runs QEMU under {wrapper!r}")) == (wrapper is not None)
+
+
+# --- a backslash followed by blanks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tail", ["\\  ", "\\ \t", "\\ # the memory"])
+def test_a_backslash_followed_by_blanks_ends_the_command_and_is_refused_naming_its_line(script, tail):
+    path = script(f"#!/bin/bash\n{QEMU} -m 1G \\\n    -smp 2 {tail}\n    -drive file=disk.qcow2,if=virtio\n")
+    code, err, out = run("import", str(path), "-o", "-")
+    assert code == 2 and out == ""
+    first, hint = err.splitlines()
+    assert first.startswith(
+        f"vmrun: error: {path}:3: the backslash on this line is followed by a blank, not by the line end"
+    )
+    assert hint == "  hint: delete the blanks after the backslash on line 3, then import again"
+
+
+def test_an_escaped_blank_inside_a_word_is_still_a_blank(script):
+    profile, _ = imported(script(f"{QEMU} -m 1G -drive file=My\\ Disk.qcow2,if=virtio \\\n  -smp 2\n"))
+    assert profile["drives"][0]["file"].endswith("/My Disk.qcow2") and profile["smp"] == 2

@@ -135,6 +135,7 @@ def read_script(
         if found:
             notes.append((program.line, "a second QEMU command: only the first one is imported"))
             continue
+        _no_dangling_backslash(cmd, lexed.dangling, source)
         # Expanded here, with the variables as they are at this point of the script.
         wrapper = _soft_words(cmd.words[:index], env)
         found = (cmd, program, _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
@@ -170,6 +171,20 @@ def _other_command(words: list[Word], env: Env, notes: list[tuple[int, str]], *,
             )
         )
     return HostCommand(tuple(soft), words[0].line)
+
+
+def _no_dangling_backslash(cmd: _Command, dangling: set[int], source: str) -> None:
+    """``-m 2G \\ `` + blanks: bash ends the command on that line; what follows is not QEMU's."""
+    for word in cmd.words:
+        if word.line in dangling and re.search(r"\\[ \t]", word.raw):
+            raise ScriptError(
+                "the backslash on this line is followed by a blank, not by the line end: it escapes the blank, "
+                "so bash ends the QEMU command on this line (handing QEMU a stray argument) and runs the lines "
+                "after it as commands of their own",
+                source=source,
+                line=word.line,
+                hint=f"delete the blanks after the backslash on line {word.line}, then import again",
+            )
 
 
 def _no_x86_qemu(foreign: tuple[int, str] | None, source: str) -> ScriptError:
