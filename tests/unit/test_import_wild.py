@@ -152,3 +152,26 @@ def test_a_backslash_followed_by_blanks_ends_the_command_and_is_refused_naming_i
 def test_an_escaped_blank_inside_a_word_is_still_a_blank(script):
     profile, _ = imported(script(f"{QEMU} -m 1G -drive file=My\\ Disk.qcow2,if=virtio \\\n  -smp 2\n"))
     assert profile["drives"][0]["file"].endswith("/My Disk.qcow2") and profile["smp"] == 2
+
+
+# --- a tap fd read from a file ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("netdev", "path"),
+    [
+        ("tap,id=n0,fd=$(cat /run/vm/tapfd)", "/run/vm/tapfd"),
+        ("tap,id=n0,fd=$(cat /sys/class/net/macvtap0/ifindex)", "/sys/class/net/macvtap0/ifindex"),
+    ],
+)
+def test_a_tap_fd_read_from_a_file_is_refused_naming_what_cannot_be_known(script, netdev, path):
+    script_path = script(f"#!/bin/bash\n{QEMU} -m 1G \\\n  -netdev {netdev} -device virtio-net-pci,netdev=n0\n")
+    code, err, out = run("import", str(script_path), "-o", "-")
+    assert code == 2 and out == ""
+    first, hint = err.splitlines()
+    assert first == (
+        f"vmrun: error: {script_path}:3: fd=$(cat {path}): the tap's file descriptor is a number read from {path} "
+        "when the script runs, and which tap is open on it is known only to whoever runs the script; vmrun "
+        "cannot know that tap"
+    )
+    assert hint.startswith("  hint: write the NIC by hand (type = ")

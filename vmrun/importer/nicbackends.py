@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from vmrun.errors import ScriptError
 from vmrun.importer import hostside
 from vmrun.importer.expand import Field
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, parse_opts
+from vmrun.importer.substitute import MARKER
+from vmrun.importer.unknowns import FD_HINT, fd_from_a_file
 from vmrun.profile import fields
 
 _HOSTFWD = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$")
@@ -94,6 +97,7 @@ def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
             nic["helper"] = nd.pop("helper")
     elif "fd" in nd:
         fd = nd.pop("fd")
+        _no_fd_from_a_file(m, opt, fd)
         found = hostside.macvtap_behind_fd(m.script, fd)
         if found is None:
             raise Unfit(
@@ -135,6 +139,20 @@ def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
             raise Unfit(f"queues={queues} is not 1-64")
         nic["queues"] = int(queues)
     return _carried(m, opt, nic, nd)
+
+
+def _no_fd_from_a_file(m: Mapper, opt: Opt, fd: str) -> None:
+    """``fd=$(cat /sys/class/net/IF/ifindex)``: a number only the running script has, for a tap nobody names."""
+    marker = MARKER.fullmatch(fd)
+    if marker is None:
+        return
+    path = f"/sys/class/net/{marker.group(1)}/{marker.group(2)}"
+    raise ScriptError(
+        fd_from_a_file(f"fd=$(cat {path})", path),
+        source=m.script.source,
+        line=opt.line,
+        hint=FD_HINT.format('type = "macvtap", parent = "eth0"; or type = "tap", ifname = "tap0"'),
+    )
 
 
 def _tap_as_is(m: Mapper, opt: Opt, nd: dict[str, str], ifname: str | None) -> dict[str, Any]:

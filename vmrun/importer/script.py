@@ -10,6 +10,7 @@ from vmrun.errors import ScriptError
 from vmrun.importer.expand import Env, Field, NeedsArgument, PassThrough, Unresolved
 from vmrun.importer.qemuoptions import FLAGS
 from vmrun.importer.shell import Comment, Op, Redirect, Word, lex
+from vmrun.importer.unknowns import FD_HINT, fd_from_a_file
 
 _QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
 _X86 = {"x86_64", "i386"}
@@ -35,6 +36,7 @@ _WRAPPERS = {
 }
 _DECLARE = {"export", "readonly", "local", "declare", "typeset"}
 _OPTION_LINE = re.compile(r"^(?:-{1,2}[A-Za-z]|\S*qemu-system-)")
+_FD_FROM_FILE = re.compile(r"\bfds?=\$\(cat\s+([^)\s]+)\s*\)")
 _TRAILING_NOTE = re.compile(r"\s*\\?\s+#+\s*(.*)$")
 
 
@@ -299,6 +301,14 @@ def _qemu_argv(
                 argv.pop()
                 notes.append((word.line, f"{option} {word.raw}: not imported; {key} is given with --set"))
                 continue
+            fd = _FD_FROM_FILE.search(word.raw)
+            if fd:
+                raise ScriptError(
+                    one_line(fd_from_a_file(fd.group(0), fd.group(1))),
+                    source=source,
+                    line=word.line,
+                    hint=FD_HINT.format('type = "tap", ifname = "tap0"; or type = "bridge", bridge = "br0"'),
+                ) from None
             if isinstance(e, NeedsArgument):
                 how = f" (or give {key} itself: --set {key}=VALUE)" if key else ""
             elif key:
