@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from vmrun.importer.shell import MAX_NESTING, Lit, Run, Segment, Var, Word
+from vmrun.importer.sourced import ENVIRONMENT, Unread
 from vmrun.importer.unknowns import NeedsArgument, PassThrough, Unresolved
 
 _SPLIT = "\x00"  # between the words of a quoted "$@": each becomes its own argv string
@@ -53,6 +54,17 @@ class Env:
     assigned_raw: dict[str, str] = field(default_factory=dict)
     kept: list[tuple[int, str]] = field(default_factory=list)  # $HOME-like names left as written
     depth: int = 0  # ${...} and $(...) being worked out, each within the one before
+    given: dict[str, str] = field(default_factory=dict)  # `vmrun import --var NAME=VALUE`
+    unread: list[Unread] = field(default_factory=list)  # `source FILE`s not read (outside the folder...)
+    missing: dict[str, int] = field(default_factory=dict)  # variables such a FILE may have set: name -> line
+
+    def __post_init__(self) -> None:
+        self.give()
+
+    def give(self) -> None:
+        """The --var values, as if the environment (or a file the script sources) had set them."""
+        for name, value in self.given.items():
+            self.variables[name] = Value(value)
 
     def assign(self, word: Word) -> bool:
         """Record ``NAME=value``; False when the word is not an assignment."""
@@ -196,6 +208,9 @@ class Env:
             )
         if op in (":?", "?") or not (name[0].isalpha() or name[0] == "_"):
             raise Unresolved(f"{var.raw} comes from the caller; write its value into the command instead")
+        if self.unread and name not in ENVIRONMENT:
+            self.missing.setdefault(name, line)  # a file the script sources, not read, may set it
+            return var.raw, ()
         # $HOME and the like: kept as written; vmrun expands them in paths.
         self.kept.append((line, var.raw))
         return var.raw, ()

@@ -7,51 +7,19 @@ import re
 from dataclasses import dataclass, field
 
 from vmrun.errors import ScriptError
+from vmrun.importer.alternatives import Alternative, alternatives
 from vmrun.importer.expand import Env, Field, NeedsArgument, PassThrough, Unresolved
+from vmrun.importer.othercmds import WRAPPERS, is_action, not_run, one_line
 from vmrun.importer.qemuoptions import FLAGS
-from vmrun.importer.shell import Comment, Op, Redirect, Word, lex
+from vmrun.importer.shell import Op, Redirect, Word, lex
 from vmrun.importer.unknowns import FD_HINT, fd_from_a_file
 
 _QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
 _X86 = {"x86_64", "i386"}
 # Words a command can start with that are not the program it runs.
 _KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"}
-# Programs that run another program: QEMU may come after them and their options.
-_WRAPPERS = {
-    "exec",
-    "sudo",
-    "doas",
-    "env",
-    "nohup",
-    "nice",
-    "ionice",
-    "taskset",
-    "numactl",
-    "chrt",
-    "setsid",
-    "stdbuf",
-    "command",
-    "systemd-run",
-    "unbuffer",
-}
 _DECLARE = {"export", "readonly", "local", "declare", "typeset"}
-_OPTION_LINE = re.compile(r"^(?:-{1,2}[A-Za-z]|\S*qemu-system-)")
 _FD_FROM_FILE = re.compile(r"\bfds?=\$\(cat\s+([^)\s]+)\s*\)")
-_TRAILING_NOTE = re.compile(r"\s*\\?\s+#+\s*(.*)$")
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """Commented-out option lines next to each other, as the user may want them back."""
-
-    first: int
-    last: int
-    text: str
-    note: str | None
-
-    @property
-    def lines(self) -> str:
-        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
 
 
 @dataclass(frozen=True)
@@ -146,7 +114,7 @@ def read_script(
         raise _no_x86_qemu(foreign, source)
     cmd, program, argv, before = found
     notes += env.fixed
-    notes += [(c.line, _not_run(c)) for c in host if _is_action(c.words)]
+    notes += [(c.line, not_run(c.words)) for c in host if is_action(c.words)]
     return Script(
         source=source,
         folder=folder,
@@ -199,71 +167,6 @@ def _no_x86_qemu(foreign: tuple[int, str] | None, source: str) -> ScriptError:
             line=line,
         )
     return ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
-
-
-# Helper daemons a script starts for QEMU: what has vmrun start its own (vmrun/importer/wholevm.py).
-_DAEMONS = {"swtpm": "the [tpm] key has vmrun start its own", "virtiofsd": "a [[shares]] entry has vmrun start its own"}
-
-
-def _not_run(c: HostCommand) -> str:
-    """The note on one of the script's other commands (ip, brctl...): vmrun runs QEMU only."""
-    daemon = next((_DAEMONS[os.path.basename(w)] for w in c.words[:3] if os.path.basename(w) in _DAEMONS), None)
-    if daemon:
-        return f"{one_line(' '.join(c.words))}: not run by vmrun ({daemon})"
-    why = (
-        ', and makes the host side of bridge, macvtap and ovs NICs itself; a type = "tap" NIC\'s tap must exist '
-        "before vmrun up)"
-        if _is_network(c.words)
-        else ")"
-    )
-    return f"{one_line(' '.join(c.words))}: not run by vmrun (it runs QEMU only{why}"
-
-
-# Commands that change nothing a VM needs: not worth a note.
-_QUIET = {
-    "echo",
-    "printf",
-    "set",
-    "cd",
-    "pushd",
-    "popd",
-    "true",
-    "false",
-    ":",
-    "exit",
-    "wait",
-    "trap",
-    "sleep",
-    "shopt",
-    "return",
-    "read",
-    "test",
-    "[",
-    "[[",
-    "unset",
-    "shift",
-    "source",
-    ".",
-    "fi",
-    "done",
-    "esac",
-    "}",
-}
-_NETWORK = {"ip", "brctl", "tunctl", "ovs-vsctl", "ifconfig", "nmcli", "modprobe", "sysctl", "iptables", "nft"}
-
-
-def _is_action(words: tuple[str, ...]) -> bool:
-    rest = [w for w in words if w not in _WRAPPERS]
-    return bool(rest) and os.path.basename(rest[0]) not in _QUIET
-
-
-def _is_network(words: tuple[str, ...]) -> bool:
-    return any(os.path.basename(w) in _NETWORK for w in words[:3])
-
-
-def one_line(text: str) -> str:
-    """Control characters spelled out: a message is one line on stderr and a valid TOML comment."""
-    return "".join(c if " " <= c != "\x7f" else repr(c)[1:-1] for c in text)
 
 
 def _qemu_argv(
@@ -414,7 +317,7 @@ def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field,
         m = _QEMU.match(os.path.basename(fields[0].text))
         if m:
             return i, fields[0], m.group(1) or "x86_64"
-        if os.path.basename(fields[0].text) not in _WRAPPERS and not i:
+        if os.path.basename(fields[0].text) not in WRAPPERS and not i:
             return None
     return None
 
@@ -430,40 +333,4 @@ def _soft_words(words: list[Word], env: Env) -> list[str]:
             out += [f.text for f in env.fields(word)]
         except (Unresolved, PassThrough):
             out.append(word.raw)
-    return out
-
-
-def alternatives(comments: list[Comment]) -> list[Alternative]:
-    """Option lines someone commented out, grouped when they sit on adjacent lines."""
-    out: list[Alternative] = []
-    prose: Comment | None = None
-    group: list[tuple[int, str, str | None]] = []
-
-    def close() -> None:
-        if group:
-            notes = [n for _, _, n in group if n]
-            if prose and prose.line == group[0][0] - 1:
-                notes.insert(0, " ".join(prose.text.split()))
-            text = " ".join(t for _, t, _ in group)
-            out.append(Alternative(group[0][0], group[-1][0], text, "; ".join(notes) or None))
-            group.clear()
-
-    for c in comments:
-        if not c.alone or c.text.startswith("!"):
-            continue
-        body = c.text.strip()
-        if not _OPTION_LINE.match(body):
-            close()
-            prose = c
-            continue
-        note = None
-        m = _TRAILING_NOTE.search(body)
-        if m and "#" in body:
-            note = m.group(1).strip() or None
-            body = body[: m.start()]
-        body = body.rstrip().removesuffix("\\").rstrip()
-        if group and group[-1][0] != c.line - 1:
-            close()
-        group.append((c.line, body, note))
-    close()
     return out
