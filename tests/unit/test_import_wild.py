@@ -175,3 +175,41 @@ def test_a_tap_fd_read_from_a_file_is_refused_naming_what_cannot_be_known(script
         "cannot know that tap"
     )
     assert hint.startswith("  hint: write the NIC by hand (type = ")
+
+
+# --- source FILE / . FILE --------------------------------------------------------------------------
+
+
+def test_a_sourced_file_beside_the_script_is_read_not_run(script, tmp_path):
+    (tmp_path / "vm.conf").write_text(
+        'MEM=4G\nexport DISK=disk.qcow2\n[ -n "$X" ] && rm -rf /\nMAC=52:54:00:aa:bb:20\n'
+    )
+    path = script(f'#!/bin/bash\n. "$(dirname "$0")/vm.conf"\n{QEMU} -m $MEM -hda $DISK -nic user,mac=$MAC\n')
+    profile, notes = imported(path)
+    assert (profile["memory"], profile["nics"][0]["mac"]) == ("4G", "52:54:00:aa:bb:20")
+    assert profile["drives"][0]["file"] == str(tmp_path / "disk.qcow2")
+    assert notes_about(notes, f"read at import from {tmp_path / 'vm.conf'}: its assignments (MEM, DISK, MAC)")
+
+
+@pytest.mark.parametrize("where", ["/etc/vmrun-not-there/vm.conf", "../vm.conf", "link.conf"])
+def test_a_sourced_file_elsewhere_is_refused_naming_it_and_the_variables_left_unset(script, tmp_path, where):
+    (tmp_path / "real.conf").write_text("MEM=4G\n")
+    (tmp_path / "link.conf").symlink_to(tmp_path / "real.conf")
+    path = script(
+        f"#!/bin/bash\nsource {where}\n{QEMU} -m $MEM -hda $DISK -nic user,mac=52:54:00:aa:bb:21 -cpu $HOME\n"
+    )
+    code, err, out = run("import", str(path), "-o", "-")
+    assert code == 2 and out == ""
+    first, hint = err.splitlines()
+    assert first.startswith(f"vmrun: error: {path}:2: source {where} is not read: ")
+    assert first.endswith("; the QEMU command then uses $MEM, $DISK, which nothing else in the script sets")
+    assert hint == f"  hint: give them: vmrun import {path} --set memory=VALUE --var DISK=VALUE"
+
+
+def test_set_and_var_give_what_the_unread_file_would_have(script, tmp_path):
+    path = script(f"#!/bin/bash\nsource /etc/vmrun-not-there/vm.conf\n{QEMU} -m $MEM -hda $DISK -nic user\n")
+    profile, notes = imported(path, sets=["memory=3G"], variables=["DISK=/srv/vm.qcow2"])
+    assert profile["memory"] == "3G" and profile["drives"][0]["file"] == "/srv/vm.qcow2"
+    assert notes_about(notes, "source /etc/vmrun-not-there/vm.conf: not read: it lies outside the script's folder")
+    code, err, _ = run("import", str(path), "-o", "-", "--var", "2DISK=x")
+    assert code == 2 and err.startswith("vmrun: error: --var 2DISK=x: not NAME=VALUE")

@@ -12,6 +12,7 @@ from vmrun.importer.expand import Env, Field, NeedsArgument, PassThrough, Unreso
 from vmrun.importer.othercmds import WRAPPERS, is_action, not_run, one_line
 from vmrun.importer.qemuoptions import FLAGS
 from vmrun.importer.shell import Op, Redirect, Word, lex
+from vmrun.importer.sourced import NotRead, Unread, read_beside, unset_message
 from vmrun.importer.unknowns import FD_HINT, fd_from_a_file
 
 _QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
@@ -73,17 +74,20 @@ OPTION_KEYS = {
 
 
 def read_script(
-    text: str, *, source: str, folder: str, args: list[str] | None = None, filled: frozenset[str] = frozenset()
+    text: str,
+    *,
+    source: str,
+    folder: str,
+    args: list[str] | None = None,
+    filled: frozenset[str] = frozenset(),
+    given: dict[str, str] | None = None,
 ) -> Script:
-    """``filled``: profile keys given with --set; an option the script computes for them is left out."""
+    """``filled``: profile keys given with --set; an option the script computes for them is left out.
+    ``given``: shell variables given with --var (what a file the script sources would set)."""
     notes: list[tuple[int, str]] = []
-    if "\n" in text and text.count("\r\n") == text.count("\n"):
-        # Edited on Windows: sh itself would choke on the \r before each continuation's newline.
-        text = text.replace("\r\n", "\n")
-        notes.append((1, "the script has Windows line ends (CRLF); read as if they were plain newlines"))
-    lexed = lex(text, source)
+    lexed = lex(_plain_newlines(text, notes), source)
     script_path = source if source == "<stdin>" else os.path.join(folder, os.path.basename(source))
-    env = Env(script_path=script_path, folder=folder, args=args)
+    env = Env(script_path=script_path, folder=folder, args=args, given=dict(given or {}))
     found: tuple[_Command, Field, list[Field], list[str]] | None = None
     foreign: tuple[int, str] | None = None
     host: list[HostCommand] = []
@@ -92,7 +96,7 @@ def read_script(
         words = _strip_keywords(cmd.words)
         if not words:
             continue
-        if _is_assignments(words, env):
+        if _sets_variables(words, env, notes):
             continue
         hit = _find_program(words, env, source)
         if hit is None:
@@ -127,6 +131,22 @@ def read_script(
         alternatives=alternatives(lexed.comments),
         notes=notes,
     )
+
+
+def _sets_variables(words: list[Word], env: Env, notes: list[tuple[int, str]]) -> bool:
+    """Assignments, or ``source FILE``: taken into ``env``."""
+    if words[0].raw in ("source", ".") and len(words) > 1:
+        _source(words, env, notes)
+        return True
+    return _is_assignments(words, env)
+
+
+def _plain_newlines(text: str, notes: list[tuple[int, str]]) -> str:
+    if "\n" in text and text.count("\r\n") == text.count("\n"):
+        # Edited on Windows: sh itself would choke on the \r before each continuation's newline.
+        notes.append((1, "the script has Windows line ends (CRLF); read as if they were plain newlines"))
+        return text.replace("\r\n", "\n")
+    return text
 
 
 def _other_command(words: list[Word], env: Env, notes: list[tuple[int, str]], *, after_qemu: bool) -> HostCommand:
@@ -174,53 +194,113 @@ def _qemu_argv(
 ) -> list[Field]:
     argv: list[Field] = []
     env.kept.clear()
+    missing: dict[str, str | None] = {}  # variables a file the script sources (not read) may set -> profile key
     for word in words:
+        env.missing.clear()
         try:
-            argv += env.fields(word)
+            fields = env.fields(word)
         except PassThrough:
-            option = argv[-1].text if argv else ""
-            if option.startswith("-") and "-" + option.lstrip("-") not in FLAGS:
-                # -cdrom "$@": without its value the option would take the next one's.
-                argv.pop()
-                notes.append(
-                    (
-                        word.line,
-                        f"{option} {word.raw}: not imported: its value is the script's own "
-                        "arguments; give them after --: vmrun import SCRIPT -- ARGS",
-                    )
-                )
-                continue
-            notes.append(
-                (
-                    word.line,
-                    f"{word.raw} hands the script's own arguments to QEMU; not imported "
-                    "(give them after --: vmrun import SCRIPT -- ARGS)",
-                )
-            )
+            _passed_through(word, argv, notes)
+            continue
         except Unresolved as e:
-            option = argv[-1].text if argv else ""
-            key = OPTION_KEYS.get("-" + option.lstrip("-")) if option.startswith("-") else None
+            _unresolved(e, word, argv, source, notes, filled)
+            continue
+        if env.missing:
+            key = _option_key(argv)
             if key in filled:
-                argv.pop()
-                notes.append((word.line, f"{option} {word.raw}: not imported; {key} is given with --set"))
+                notes.append((word.line, f"{argv.pop().text} {word.raw}: not imported; {key} is given with --set"))
                 continue
-            fd = _FD_FROM_FILE.search(word.raw)
-            if fd:
-                raise ScriptError(
-                    one_line(fd_from_a_file(fd.group(0), fd.group(1))),
-                    source=source,
-                    line=word.line,
-                    hint=FD_HINT.format('type = "tap", ifname = "tap0"; or type = "bridge", bridge = "br0"'),
-                ) from None
-            if isinstance(e, NeedsArgument):
-                how = f" (or give {key} itself: --set {key}=VALUE)" if key else ""
-            elif key:
-                how = f": write its value into the script, or give it: vmrun import {source} --set {key}=VALUE"
-            else:
-                how = ": write its value into the script instead"
-            raise ScriptError(one_line(str(e) + how), source=source, line=word.line) from None
+            missing.update((name, key) for name in env.missing if name not in missing)
+        argv += fields
+    if missing:
+        what, hint = unset_message(env.unread, list(missing.items()), source)
+        raise ScriptError(one_line(what), source=source, line=env.unread[0].line, hint=hint)
     notes += [(line, f"{raw} is kept as written (vmrun expands variables in paths only)") for line, raw in env.kept]
     return argv
+
+
+def _option_key(argv: list[Field]) -> str | None:
+    """The profile key the option before a value fills (-m: memory), if any."""
+    option = argv[-1].text if argv else ""
+    return OPTION_KEYS.get("-" + option.lstrip("-")) if option.startswith("-") else None
+
+
+def _passed_through(word: Word, argv: list[Field], notes: list[tuple[int, str]]) -> None:
+    option = argv[-1].text if argv else ""
+    if option.startswith("-") and "-" + option.lstrip("-") not in FLAGS:
+        # -cdrom "$@": without its value the option would take the next one's.
+        argv.pop()
+        notes.append(
+            (
+                word.line,
+                f"{option} {word.raw}: not imported: its value is the script's own "
+                "arguments; give them after --: vmrun import SCRIPT -- ARGS",
+            )
+        )
+        return
+    notes.append(
+        (
+            word.line,
+            f"{word.raw} hands the script's own arguments to QEMU; not imported "
+            "(give them after --: vmrun import SCRIPT -- ARGS)",
+        )
+    )
+
+
+def _unresolved(
+    e: Unresolved, word: Word, argv: list[Field], source: str, notes: list[tuple[int, str]], filled: frozenset[str]
+) -> None:
+    """A value only a running shell knows: left out when --set gives its key, else one line saying how to give it."""
+    key = _option_key(argv)
+    if key in filled:
+        notes.append((word.line, f"{argv.pop().text} {word.raw}: not imported; {key} is given with --set"))
+        return
+    fd = _FD_FROM_FILE.search(word.raw)
+    if fd:
+        raise ScriptError(
+            one_line(fd_from_a_file(fd.group(0), fd.group(1))),
+            source=source,
+            line=word.line,
+            hint=FD_HINT.format('type = "tap", ifname = "tap0"; or type = "bridge", bridge = "br0"'),
+        ) from None
+    if isinstance(e, NeedsArgument):
+        how = f" (or give {key} itself: --set {key}=VALUE)" if key else ""
+    elif key:
+        how = f": write its value into the script, or give it: vmrun import {source} --set {key}=VALUE"
+    else:
+        how = ": write its value into the script instead"
+    raise ScriptError(one_line(str(e) + how), source=source, line=word.line) from None
+
+
+_SOURCE_DEPTH = 4  # files sourcing files: scripts use one or two
+
+
+def _source(words: list[Word], env: Env, notes: list[tuple[int, str]], depth: int = 0) -> None:
+    """``source FILE``: its assignments, read when FILE lies beside the script; else remembered as not read."""
+    written = (_soft_words(words[1:2], env) or [words[1].raw])[0]
+    line = words[0].line
+    try:
+        if depth >= _SOURCE_DEPTH:
+            raise NotRead(f"files source files more than {_SOURCE_DEPTH} deep")
+        full, text = read_beside(written, env.folder)
+        try:
+            commands = _commands(lex(text, full).tokens)
+        except ScriptError as e:
+            raise NotRead(f"vmrun import cannot read it: {e.message}") from None
+    except NotRead as e:
+        env.unread.append(Unread(line, written, str(e)))
+        env.give()  # --var: what the file would have set
+        notes.append((line, f"source {written}: not read: {e}"))
+        return
+    names: list[str] = []
+    for cmd in commands:
+        inner = _strip_keywords(cmd.words)
+        if inner and inner[0].raw in ("source", ".") and len(inner) > 1:
+            _source(inner, env, notes, depth + 1)
+        elif inner and _is_assignments(inner, env):
+            names += [re.match(r"[A-Za-z_][A-Za-z0-9_]*", w.raw).group() for w in inner if _looks_assigned(w)]  # type: ignore[union-attr]
+    what = f"its assignments ({', '.join(dict.fromkeys(names))})" if names else "it assigns nothing"
+    notes.append((line, f"source {written}: read at import from {full}: {what}; nothing in it is run"))
 
 
 def _dropped_around(cmd: _Command, commands: list[_Command]) -> list[tuple[int, str]]:

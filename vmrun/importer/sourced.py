@@ -71,11 +71,11 @@ def read_beside(path: str, folder: str) -> tuple[str, str]:
         raise NotRead(f"{full} is not text") from None
 
 
-def unset_message(unread: list[Unread], missing: list[tuple[str, str | None]]) -> tuple[str, str]:
+def unset_message(unread: list[Unread], missing: list[tuple[str, str | None]], source: str) -> tuple[str, str]:
     """The one line and its hint: which source was not read, which variables the QEMU command then lacks."""
     first = unread[0]
     names = ", ".join(f"${name}" for name, _ in missing)
     what = f"source {first.written} is not read: {first.reason}; the QEMU command then uses {names}, "
     what += "which nothing else in the script sets"
     gives = [f"--set {key}=VALUE" if key else f"--var {name}=VALUE" for name, key in missing]
-    return what, f"give {'them' if len(missing) > 1 else 'it'}: vmrun import SCRIPT {' '.join(gives)}"
+    return what, f"give {'them' if len(missing) > 1 else 'it'}: vmrun import {source} {' '.join(gives)}"
