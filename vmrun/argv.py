@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vmrun.devices.everyday import everyday_args
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
 from vmrun.devices.shares import machine_options as share_machine_options
@@ -72,6 +73,7 @@ def build_argv(
     argv += share_args(profile, share_sockets or {})
     argv += usb_args(profile)
     argv += pci_args(profile)
+    argv += everyday_args(profile)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)

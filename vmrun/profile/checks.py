@@ -10,7 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile, Share, ShareType, UsbDevice
+from vmrun.profile.model import (
+    Audio,
+    AudioBackend,
+    CloudInit,
+    Drive,
+    Firmware,
+    Network,
+    Nic,
+    NicType,
+    Profile,
+    Share,
+    ShareType,
+    UsbDevice,
+)
 
 
 def check_nic(t: Any, nic: Nic) -> Nic:
@@ -101,6 +114,7 @@ def check_profile(t: Any, profile: Profile) -> Profile:
             raise t.error(f"shares[{i}].tag", f"{share.tag!r} is already the tag of another share")
     _unique_devices(t, profile)
     _secure_boot(t, profile)
+    _everyday(t, profile)
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
             raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
@@ -117,6 +131,19 @@ def _secure_boot(t: Any, profile: Profile) -> None:
             "secure_boot",
             f"Secure Boot needs the q35 machine (its SMM), not {profile.machine or 'pc'!r}",
             hint='write machine = "q35"',
+        )
+
+
+def _everyday(t: Any, profile: Profile) -> None:
+    if profile.audio_backend is not AudioBackend.NONE and profile.audio is Audio.NONE:
+        raise t.error("audio_backend", "there is no sound card to play through it", hint='add audio = "hda"')
+    if profile.audio_backend is AudioBackend.SPICE and profile.spice is None:
+        raise t.error("audio_backend", "spice sends the sound to a SPICE client: this profile has no [spice]")
+    if profile.tablet and "usb=off" in (profile.machine or "").split(","):
+        raise t.error(
+            "tablet",
+            f"the tablet sits on the machine's own USB, which machine = {profile.machine!r} turns off",
+            hint="drop usb=off from machine",
         )
 
 

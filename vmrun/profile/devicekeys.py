@@ -12,7 +12,19 @@ from typing import Any
 
 from vmrun.profile import fields, passthrough
 from vmrun.profile.keyrec import Key, Section, Shown
-from vmrun.profile.model import Firmware, PciDevice, Share, ShareType, Spice, Tpm, TpmVersion, UsbDevice
+from vmrun.profile.model import (
+    Audio,
+    AudioBackend,
+    Firmware,
+    PciDevice,
+    Rtc,
+    Share,
+    ShareType,
+    Spice,
+    Tpm,
+    TpmVersion,
+    UsbDevice,
+)
 from vmrun.profile.read import Choice, Context, Flag, Number, Path, Table, Tables, Text
 
 DEVICE_KEYS = (
@@ -27,6 +39,31 @@ DEVICE_KEYS = (
         Flag(),
         "With uefi: Secure Boot on, the descriptor's keys enrolled; needs q35.",
         default=False,
+    ),
+    Key(
+        "audio",
+        Choice(Audio),
+        "A sound card: hda (Intel HD Audio, duplex codec), ac97, or none.",
+        default=Audio.NONE,
+    ),
+    Key(
+        "audio_backend",
+        Choice(AudioBackend),
+        "Where its sound goes on the host (-audiodev): none (nowhere), pa, alsa, oss, jack, sdl, spice "
+        "(the SPICE client), wav (a file).",
+        default=AudioBackend.NONE,
+    ),
+    Key(
+        "tablet",
+        Flag(),
+        "A USB tablet on the machine's own USB: the pointer follows the host's without grabbing it.",
+        default=False,
+    ),
+    Key(
+        "rtc",
+        Choice(Rtc),
+        "The guest's clock: utc (Linux) or localtime (Windows).",
+        default=Rtc.UTC,
     ),
 )
 

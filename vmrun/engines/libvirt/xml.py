@@ -12,7 +12,7 @@ vmrun marks its domains with ``<metadata><vmrun:vm>`` (profile path, NICs,
 forwards); :func:`read_metadata` reads it back from whatever libvirt returns.
 
 One domain is built by ``_Build``; each kind of device is a part of it in a module of its own
-(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``; what they share is in ``xmlbase``), as a new device
+(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``, ``xmlusb``, ``xmleveryday``; what they share is in ``xmlbase``), as a new device
 kind will be.
 """
 
@@ -36,6 +36,7 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
     sub,
 )
 from vmrun.engines.libvirt.xmldisks import DiskXml
+from vmrun.engines.libvirt.xmleveryday import EverydayXml
 from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
 from vmrun.engines.libvirt.xmlshares import ShareXml
@@ -125,7 +126,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
+class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -167,6 +168,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
         for name, state in self.firmware_features(machine.features):
             sub(features, name, state=state)
         self.cpu(root, accel)
+        self.clock(root)
         reboot = self.extra_args()
         sub(root, "on_poweroff", "destroy")
         sub(root, "on_reboot", reboot)
@@ -180,10 +182,12 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
             if iface is not None:
                 devices.append(iface)
         self.consoles(devices)
+        self.tablet(devices)
         self.tpm(devices)
         self.filesystems(devices)
         self.hostdevs(devices, machine.usb)
         self.graphics(devices)
+        self.sound(devices)
         sub(devices, "memballoon", model="none")  # vmrun's QEMU has no balloon either
         self.metadata(metadata)
         if self.qemu_args:
