@@ -13,6 +13,7 @@ from typing import Any
 from vmrun.profile.model import (
     Audio,
     AudioBackend,
+    BootDevice,
     CloudInit,
     Drive,
     Firmware,
@@ -75,6 +76,9 @@ def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
     return cloud
 
 
+# The disk interfaces vmrun gives a -device of their own (which a bootindex needs); see devices/boot.py.
+BOOTINDEX_DISKS = ("virtio",)
+
 # What the guest's device can carry: virtio-fs's config tag is 36 bytes; QEMU 7.2 refuses a 9p tag over 31.
 TAG_MAX = {ShareType.VIRTIOFS: 36, ShareType.NINEP: 31}
 
@@ -115,6 +119,7 @@ def check_profile(t: Any, profile: Profile) -> Profile:
     _unique_devices(t, profile)
     _secure_boot(t, profile)
     _everyday(t, profile)
+    _boot(t, profile)
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
             raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
@@ -144,6 +149,26 @@ def _everyday(t: Any, profile: Profile) -> None:
             "tablet",
             f"the tablet sits on the machine's own USB, which machine = {profile.machine!r} turns off",
             hint="drop usb=off from machine",
+        )
+
+
+def _boot(t: Any, profile: Profile) -> None:
+    """What a boot order can say: each kind once, not with a kernel booted directly, and under UEFI only
+    where the device can carry a bootindex (OVMF ignores -boot order=)."""
+    for i, what in enumerate(profile.boot):
+        if what in profile.boot[:i]:
+            raise t.error(f"boot[{i}]", f"{what} is already in the boot order")
+    if profile.boot and profile.kernel:
+        raise t.error("boot", "a kernel booted directly (kernel = ...) boots before any boot order", hint="drop boot")
+    if profile.firmware is not Firmware.UEFI or BootDevice.DISK not in profile.boot:
+        return
+    disks = profile.drives
+    if disks and disks[0].interface not in BOOTINDEX_DISKS:
+        raise t.error(
+            "boot",
+            f"under uefi the disk is ordered by a bootindex, which an interface = {disks[0].interface!r} disk "
+            "(-drive if=) cannot carry",
+            hint=f"give the first disk interface = {' or '.join(f'{i!r}' for i in BOOTINDEX_DISKS)}",
         )
 
 

@@ -15,6 +15,7 @@ from vmrun.profile.keyrec import Key, Section, Shown
 from vmrun.profile.model import (
     Audio,
     AudioBackend,
+    BootDevice,
     Firmware,
     PciDevice,
     Rtc,
@@ -25,7 +26,15 @@ from vmrun.profile.model import (
     TpmVersion,
     UsbDevice,
 )
-from vmrun.profile.read import Choice, Context, Flag, Number, Path, Table, Tables, Text
+from vmrun.profile.read import Choice, Context, Flag, Number, Path, Strings, Table, Tables, Text
+
+
+def _boot_device(value: str) -> BootDevice:
+    try:
+        return BootDevice(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not cdrom, disk or network") from None
+
 
 DEVICE_KEYS = (
     Key(
@@ -65,6 +74,14 @@ DEVICE_KEYS = (
         "The guest's clock: utc (Linux) or localtime (Windows).",
         default=Rtc.UTC,
     ),
+    Key(
+        "boot",
+        Strings(_boot_device),
+        'Boot order, e.g. ["cdrom", "disk", "network"]: the first CD-ROM, the first disk, the first NIC '
+        "(under uefi as bootindex, which OVMF follows).",
+        default=(),
+    ),
+    Key("boot_menu", Flag(), "Show the firmware's boot menu (-boot menu=on).", default=False),
 )
 
 # Each a section below; they come after nics (their defaults may need the VM's name).

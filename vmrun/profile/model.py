@@ -67,6 +67,14 @@ class Rtc(enum.StrEnum):
     LOCALTIME = "localtime"  # what Windows expects
 
 
+class BootDevice(enum.StrEnum):
+    """What `boot` orders: the first of each kind (SeaBIOS: -boot order=; OVMF: bootindex)."""
+
+    CDROM = "cdrom"
+    DISK = "disk"
+    NETWORK = "network"  # PXE from the first NIC
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -273,6 +281,8 @@ class Profile:
     audio_backend: AudioBackend = AudioBackend.NONE
     tablet: bool = False  # a usb-tablet on the machine's own USB
     rtc: Rtc = Rtc.UTC
+    boot: tuple[BootDevice, ...] = ()  # the boot order (vmrun/devices/boot.py); () is the firmware's own
+    boot_menu: bool = False
 
     @property
     def q35(self) -> bool:

@@ -44,7 +44,7 @@ from vmrun.engines.libvirt.xmltpm import TpmXml
 from vmrun.engines.libvirt.xmlusb import UsbXml
 from vmrun.errors import ProfileError
 from vmrun.net.base import nic_field
-from vmrun.profile.model import Accel, Nic, NicType, Profile
+from vmrun.profile.model import Accel, BootDevice, Nic, NicType, Profile
 
 __all__ = [
     "CARRIED",
@@ -56,6 +56,9 @@ __all__ = [
     "interface_xml",
     "read_metadata",
 ]
+
+
+BOOT_DEV = {BootDevice.CDROM: "cdrom", BootDevice.DISK: "hd", BootDevice.NETWORK: "network"}
 
 
 @dataclass(frozen=True)
@@ -240,12 +243,18 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml
             sub(os_el, "initrd", p.initrd)
         if p.append:
             sub(os_el, "cmdline", p.append)
-        if not p.kernel:
+        if p.boot:
+            # libvirt gives the first device of each kind its bootindex itself, so this holds under UEFI too.
+            for what in p.boot:
+                sub(os_el, "boot", dev=BOOT_DEV[what])
+        elif not p.kernel:
             # QEMU's own order is disk, then CD-ROM; libvirt boots only what <boot> lists.
             if p.drives:
                 sub(os_el, "boot", dev="hd")
             if p.cdrom:
                 sub(os_el, "boot", dev="cdrom")
+        if p.boot_menu:
+            sub(os_el, "bootmenu", enable="yes")
 
     def cpu(self, root: ET.Element, accel: Accel) -> None:
         if not self.p.cpu:
