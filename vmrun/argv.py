@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vmrun.devices.boot import boot_args, bootindex
+from vmrun.devices.everyday import everyday_args
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
 from vmrun.devices.shares import machine_options as share_machine_options
@@ -18,7 +20,7 @@ from vmrun.devices.shares import share_args
 from vmrun.devices.usb import usb_args
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import option_pairs, render_memory
-from vmrun.profile.model import Accel, Profile, TpmVersion
+from vmrun.profile.model import Accel, BootDevice, Drive, Profile, TpmVersion
 from vmrun.qemuopts import opts
 
 
@@ -60,23 +62,27 @@ def build_argv(
     ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS);
     ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be);
     ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise)."""
+    uefi = firmware is not None
+    cdrom_index = 0 if run.boot_cdrom and uefi else bootindex(profile, BootDevice.CDROM, uefi=uefi)
     argv = [qemu]
     argv += _machine(profile, accel, firmware)
     argv += firmware_args(firmware)
     argv += _bus_devices(profile)
-    argv += _nics(profile, netdevs)
+    argv += _nics(profile, netdevs, bootindex(profile, BootDevice.NETWORK, uefi=uefi))
     argv += _hotplug_ports(profile)
     argv += _spice_agent(profile)
-    argv += _media(profile, bootindex=run.boot_cdrom and firmware is not None)
+    argv += _media(profile, cdrom_index, bootindex(profile, BootDevice.DISK, uefi=uefi))
     argv += _seed(seed)
     argv += _tpm(profile, tpm_socket)
     argv += share_args(profile, share_sockets or {})
     argv += usb_args(profile)
     argv += pci_args(profile)
+    argv += everyday_args(profile)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
-    argv += _run_options(run, uefi=firmware is not None)
+    argv += ["-snapshot"] if run.snapshot else []
+    argv += boot_args(profile, once_cdrom=run.boot_cdrom, uefi=uefi)
     if control is not None:
         argv += _control(control)
     argv += list(profile.extra_args)
@@ -99,12 +105,15 @@ def _machine(p: Profile, accel: Accel, firmware: PreparedFirmware | None) -> lis
     return argv
 
 
-def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
+def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec], boot_index: int | None = None) -> list[str]:
+    """``boot_index``: the first NIC's bootindex (under UEFI, network in `boot`)."""
     argv: list[str] = []
-    for nic in p.nics:
+    for i, nic in enumerate(p.nics):
         spec = netdevs[nic.id]
         # The device gets the NIC's id too, so that QMP (`nic list`, `nic del`) can address it.
         device = [("netdev", nic.id), ("mac", nic.mac), ("id", nic.id), ("addr", nic.addr), *spec.device_options]
+        if i == 0 and boot_index is not None:
+            device.append(("bootindex", boot_index))
         device += option_pairs(nic.device_options or "")
         argv += ["-device", opts(nic.model, device)]
         netdev = [("id", nic.id), *spec.options, *option_pairs(nic.netdev_options or "")]
@@ -122,6 +131,7 @@ def _bus_devices(p: Profile) -> list[str]:
 
 
 HOTPLUG_PORT = "vmrun-hp{}"
+BOOT_DISK_ID = "vmrun-disk0"  # under UEFI with a boot order: the first disk, on a -device carrying its bootindex
 CDROM_ID = "vmrun-cdrom"  # under UEFI with `up --cdrom`: a -device of its own, to carry a bootindex
 CDROM_INDEX = 2  # what -cdrom means: IDE index 2, the secondary master, where every installer looks
 SEED_INDEX = 3  # the cloud-init seed, after it: `-boot once=d` boots the first CD-ROM, the install ISO
@@ -154,25 +164,40 @@ def _spice_agent(p: Profile) -> list[str]:
     ]
 
 
-def _media(p: Profile, *, bootindex: bool = False) -> list[str]:
+def _media(p: Profile, cdrom_index: int | None = None, disk_index: int | None = None) -> list[str]:
+    """The drives, then the CD-ROM; ``cdrom_index``, ``disk_index``: the bootindex of the CD-ROM and of the first
+    disk (under UEFI), which puts each on a -device of its own."""
     argv: list[str] = []
-    for d in p.drives:
-        pairs = [("file", d.file), ("if", d.interface), ("format", d.format), ("aio", d.aio), ("cache", d.cache)]
-        pairs += [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
-        pairs += [("addr", d.addr)]
-        argv += ["-drive", opts(None, pairs)]
-    if p.cdrom and bootindex:
+    for i, d in enumerate(p.drives):
+        if i == 0 and disk_index is not None:
+            argv += _boot_disk(d, disk_index)
+            continue
+        argv += ["-drive", opts(None, [("file", d.file), ("if", d.interface), *_drive_options(d), ("addr", d.addr)])]
+    if p.cdrom and cdrom_index is not None:
         # OVMF ignores -boot: it boots in bootindex order. The CD-ROM sits where -cdrom puts it (IDE index 2).
         drive = [("if", "none"), ("id", CDROM_ID), ("file", p.cdrom), ("media", "cdrom"), ("readonly", True)]
         bus = "ide.2" if p.q35 else "ide.1"
         argv += ["-drive", opts(None, drive)]
-        argv += ["-device", opts("ide-cd", [("drive", CDROM_ID), ("bus", bus), ("unit", 0), ("bootindex", 0)])]
+        device = [("drive", CDROM_ID), ("bus", bus), ("unit", 0), ("bootindex", cdrom_index)]
+        argv += ["-device", opts("ide-cd", device)]
     elif p.cdrom:
         argv += [
             "-drive",
             opts(None, [("file", p.cdrom), ("index", CDROM_INDEX), ("media", "cdrom"), ("readonly", True)]),
         ]
     return argv
+
+
+def _drive_options(d: Drive) -> list[tuple[str, object]]:
+    pairs: list[tuple[str, object]] = [("format", d.format), ("aio", d.aio), ("cache", d.cache)]
+    return pairs + [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
+
+
+def _boot_disk(d: Drive, index: int) -> list[str]:
+    """The first disk with a bootindex: ``-drive if=none`` and a virtio-blk-pci of its own (checks.py)."""
+    drive = opts(None, [("file", d.file), ("if", "none"), ("id", BOOT_DISK_ID), *_drive_options(d)])
+    device = opts("virtio-blk-pci", [("drive", BOOT_DISK_ID), ("addr", d.addr), ("bootindex", index)])
+    return ["-drive", drive, "-device", device]
 
 
 def _seed(seed: str | None) -> list[str]:
@@ -243,14 +268,6 @@ def _boot(p: Profile) -> list[str]:
     if p.append:
         argv += ["-append", p.append]
     return argv
-
-
-def _run_options(run: RunOptions, *, uefi: bool = False) -> list[str]:
-    argv = ["-snapshot"] if run.snapshot else []
-    if uefi:
-        return argv  # OVMF ignores -boot; the CD-ROM has bootindex=0 instead (_media)
-    # `d` is the first CD-ROM: the profile's `cdrom` (or `up --cdrom ISO`), on IDE as QEMU's -cdrom puts it.
-    return argv + (["-boot", "once=d"] if run.boot_cdrom else [])
 
 
 def _control(c: Control) -> list[str]:

@@ -10,7 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile, Share, ShareType, UsbDevice
+from vmrun.profile.model import (
+    Audio,
+    AudioBackend,
+    BootDevice,
+    CloudInit,
+    Drive,
+    Firmware,
+    Network,
+    Nic,
+    NicType,
+    Profile,
+    Share,
+    ShareType,
+    UsbDevice,
+)
 
 
 def check_nic(t: Any, nic: Nic) -> Nic:
@@ -62,6 +76,9 @@ def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
     return cloud
 
 
+# The disk interfaces vmrun gives a -device of their own (which a bootindex needs); see devices/boot.py.
+BOOTINDEX_DISKS = ("virtio",)
+
 # What the guest's device can carry: virtio-fs's config tag is 36 bytes; QEMU 7.2 refuses a 9p tag over 31.
 TAG_MAX = {ShareType.VIRTIOFS: 36, ShareType.NINEP: 31}
 
@@ -101,6 +118,8 @@ def check_profile(t: Any, profile: Profile) -> Profile:
             raise t.error(f"shares[{i}].tag", f"{share.tag!r} is already the tag of another share")
     _unique_devices(t, profile)
     _secure_boot(t, profile)
+    _everyday(t, profile)
+    _boot(t, profile)
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
             raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
@@ -117,6 +136,39 @@ def _secure_boot(t: Any, profile: Profile) -> None:
             "secure_boot",
             f"Secure Boot needs the q35 machine (its SMM), not {profile.machine or 'pc'!r}",
             hint='write machine = "q35"',
+        )
+
+
+def _everyday(t: Any, profile: Profile) -> None:
+    if profile.audio_backend is not AudioBackend.NONE and profile.audio is Audio.NONE:
+        raise t.error("audio_backend", "there is no sound card to play through it", hint='add audio = "hda"')
+    if profile.audio_backend is AudioBackend.SPICE and profile.spice is None:
+        raise t.error("audio_backend", "spice sends the sound to a SPICE client: this profile has no [spice]")
+    if profile.tablet and "usb=off" in (profile.machine or "").split(","):
+        raise t.error(
+            "tablet",
+            f"the tablet sits on the machine's own USB, which machine = {profile.machine!r} turns off",
+            hint="drop usb=off from machine",
+        )
+
+
+def _boot(t: Any, profile: Profile) -> None:
+    """What a boot order can say: each kind once, not with a kernel booted directly, and under UEFI only
+    where the device can carry a bootindex (OVMF ignores -boot order=)."""
+    for i, what in enumerate(profile.boot):
+        if what in profile.boot[:i]:
+            raise t.error(f"boot[{i}]", f"{what} is already in the boot order")
+    if profile.boot and profile.kernel:
+        raise t.error("boot", "a kernel booted directly (kernel = ...) boots before any boot order", hint="drop boot")
+    if profile.firmware is not Firmware.UEFI or BootDevice.DISK not in profile.boot:
+        return
+    disks = profile.drives
+    if disks and disks[0].interface not in BOOTINDEX_DISKS:
+        raise t.error(
+            "boot",
+            f"under uefi the disk is ordered by a bootindex, which an interface = {disks[0].interface!r} disk "
+            "(-drive if=) cannot carry",
+            hint=f"give the first disk interface = {' or '.join(f'{i!r}' for i in BOOTINDEX_DISKS)}",
         )
 
 

@@ -12,8 +12,29 @@ from typing import Any
 
 from vmrun.profile import fields, passthrough
 from vmrun.profile.keyrec import Key, Section, Shown
-from vmrun.profile.model import Firmware, PciDevice, Share, ShareType, Spice, Tpm, TpmVersion, UsbDevice
-from vmrun.profile.read import Choice, Context, Flag, Number, Path, Table, Tables, Text
+from vmrun.profile.model import (
+    Audio,
+    AudioBackend,
+    BootDevice,
+    Firmware,
+    PciDevice,
+    Rtc,
+    Share,
+    ShareType,
+    Spice,
+    Tpm,
+    TpmVersion,
+    UsbDevice,
+)
+from vmrun.profile.read import Choice, Context, Flag, Number, Path, Strings, Table, Tables, Text
+
+
+def _boot_device(value: str) -> BootDevice:
+    try:
+        return BootDevice(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not cdrom, disk or network") from None
+
 
 DEVICE_KEYS = (
     Key(
@@ -28,6 +49,39 @@ DEVICE_KEYS = (
         "With uefi: Secure Boot on, the descriptor's keys enrolled; needs q35.",
         default=False,
     ),
+    Key(
+        "audio",
+        Choice(Audio),
+        "A sound card: hda (Intel HD Audio, duplex codec), ac97, or none.",
+        default=Audio.NONE,
+    ),
+    Key(
+        "audio_backend",
+        Choice(AudioBackend),
+        "Where its sound goes on the host (-audiodev): none (nowhere), pa, alsa, oss, jack, sdl, spice "
+        "(the SPICE client), wav (a file).",
+        default=AudioBackend.NONE,
+    ),
+    Key(
+        "tablet",
+        Flag(),
+        "A USB tablet on the machine's own USB: the pointer follows the host's without grabbing it.",
+        default=False,
+    ),
+    Key(
+        "rtc",
+        Choice(Rtc),
+        "The guest's clock: utc (Linux) or localtime (Windows).",
+        default=Rtc.UTC,
+    ),
+    Key(
+        "boot",
+        Strings(_boot_device),
+        'Boot order, e.g. ["cdrom", "disk", "network"]: the first CD-ROM, the first disk, the first NIC '
+        "(under uefi as bootindex, which OVMF follows).",
+        default=(),
+    ),
+    Key("boot_menu", Flag(), "Show the firmware's boot menu (-boot menu=on).", default=False),
 )
 
 # Each a section below; they come after nics (their defaults may need the VM's name).

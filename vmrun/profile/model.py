@@ -43,6 +43,38 @@ class ShareType(enum.StrEnum):
     NINEP = "9p"  # QEMU's own 9p server: no daemon
 
 
+class Audio(enum.StrEnum):
+    NONE = "none"
+    HDA = "hda"  # Intel HD Audio (intel-hda) with a duplex codec
+    AC97 = "ac97"  # older guests (Windows XP, DOS-era drivers)
+
+
+class AudioBackend(enum.StrEnum):
+    """Where the guest's sound goes on the host: QEMU's -audiodev drivers (libvirt's <audio type=...>)."""
+
+    NONE = "none"  # nowhere: the card works, nothing is heard (headless hosts, tests)
+    PA = "pa"  # PulseAudio (and PipeWire's pulse server)
+    ALSA = "alsa"
+    OSS = "oss"
+    JACK = "jack"
+    SDL = "sdl"
+    SPICE = "spice"  # to the SPICE client: needs [spice]
+    WAV = "wav"  # into a .wav file (QEMU's qemu.wav in its working folder)
+
+
+class Rtc(enum.StrEnum):
+    UTC = "utc"  # what Linux guests expect
+    LOCALTIME = "localtime"  # what Windows expects
+
+
+class BootDevice(enum.StrEnum):
+    """What `boot` orders: the first of each kind (SeaBIOS: -boot order=; OVMF: bootindex)."""
+
+    CDROM = "cdrom"
+    DISK = "disk"
+    NETWORK = "network"  # PXE from the first NIC
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -248,6 +280,13 @@ class Profile:
     shares: tuple[Share, ...] = ()
     usb: tuple[UsbDevice, ...] = ()
     pci: tuple[PciDevice, ...] = ()
+    # everyday devices (vmrun/devices/everyday.py)
+    audio: Audio = Audio.NONE
+    audio_backend: AudioBackend = AudioBackend.NONE
+    tablet: bool = False  # a usb-tablet on the machine's own USB
+    rtc: Rtc = Rtc.UTC
+    boot: tuple[BootDevice, ...] = ()  # the boot order (vmrun/devices/boot.py); () is the firmware's own
+    boot_menu: bool = False
 
     @property
     def q35(self) -> bool:

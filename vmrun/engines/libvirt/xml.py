@@ -12,7 +12,7 @@ vmrun marks its domains with ``<metadata><vmrun:vm>`` (profile path, NICs,
 forwards); :func:`read_metadata` reads it back from whatever libvirt returns.
 
 One domain is built by ``_Build``; each kind of device is a part of it in a module of its own
-(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``; what they share is in ``xmlbase``), as a new device
+(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``, ``xmlusb``, ``xmleveryday``; what they share is in ``xmlbase``), as a new device
 kind will be.
 """
 
@@ -36,6 +36,7 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
     sub,
 )
 from vmrun.engines.libvirt.xmldisks import DiskXml
+from vmrun.engines.libvirt.xmleveryday import EverydayXml
 from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
 from vmrun.engines.libvirt.xmlshares import ShareXml
@@ -43,7 +44,7 @@ from vmrun.engines.libvirt.xmltpm import TpmXml
 from vmrun.engines.libvirt.xmlusb import UsbXml
 from vmrun.errors import ProfileError
 from vmrun.net.base import nic_field
-from vmrun.profile.model import Accel, Nic, NicType, Profile
+from vmrun.profile.model import Accel, BootDevice, Nic, NicType, Profile
 
 __all__ = [
     "CARRIED",
@@ -55,6 +56,9 @@ __all__ = [
     "interface_xml",
     "read_metadata",
 ]
+
+
+BOOT_DEV = {BootDevice.CDROM: "cdrom", BootDevice.DISK: "hd", BootDevice.NETWORK: "network"}
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
+class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -167,6 +171,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
         for name, state in self.firmware_features(machine.features):
             sub(features, name, state=state)
         self.cpu(root, accel)
+        self.clock(root)
         reboot = self.extra_args()
         sub(root, "on_poweroff", "destroy")
         sub(root, "on_reboot", reboot)
@@ -180,10 +185,12 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
             if iface is not None:
                 devices.append(iface)
         self.consoles(devices)
+        self.tablet(devices)
         self.tpm(devices)
         self.filesystems(devices)
         self.hostdevs(devices, machine.usb)
         self.graphics(devices)
+        self.sound(devices)
         sub(devices, "memballoon", model="none")  # vmrun's QEMU has no balloon either
         self.metadata(metadata)
         if self.qemu_args:
@@ -236,12 +243,18 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml):
             sub(os_el, "initrd", p.initrd)
         if p.append:
             sub(os_el, "cmdline", p.append)
-        if not p.kernel:
+        if p.boot:
+            # libvirt gives the first device of each kind its bootindex itself, so this holds under UEFI too.
+            for what in p.boot:
+                sub(os_el, "boot", dev=BOOT_DEV[what])
+        elif not p.kernel:
             # QEMU's own order is disk, then CD-ROM; libvirt boots only what <boot> lists.
             if p.drives:
                 sub(os_el, "boot", dev="hd")
             if p.cdrom:
                 sub(os_el, "boot", dev="cdrom")
+        if p.boot_menu:
+            sub(os_el, "bootmenu", enable="yes")
 
     def cpu(self, root: ET.Element, accel: Accel) -> None:
         if not self.p.cpu:
