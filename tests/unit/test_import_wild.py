@@ -213,3 +213,59 @@ def test_set_and_var_give_what_the_unread_file_would_have(script, tmp_path):
     assert notes_about(notes, "source /etc/vmrun-not-there/vm.conf: not read: it lies outside the script's folder")
     code, err, _ = run("import", str(path), "-o", "-", "--var", "2DISK=x")
     assert code == 2 and err.startswith("vmrun: error: --var 2DISK=x: not NAME=VALUE")
+
+
+# --- options QEMU has removed ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "keys"),
+    [
+        ("-soundhw hda", {"audio": "hda"}),
+        ("-soundhw ac97,sb16", {"audio": "ac97"}),
+        ("-soundhw all", {"audio": "hda"}),
+        ("-localtime", {"rtc": "localtime"}),
+        ("-rtc base=localtime", {"rtc": "localtime"}),
+        ("-usbdevice tablet", {"tablet": True}),
+        ("-usb -device usb-tablet", {"tablet": True}),
+        ("-no-kvm", {"accel": "tcg"}),
+        ("-enable-kvm -no-kvm", {"accel": "auto"}),
+    ],
+)
+def test_removed_and_legacy_options_become_keys(script, options, keys):
+    profile, _ = imported(script(f"{QEMU} -m 1G {options} -nic user,mac=52:54:00:aa:bb:30\n"))
+    assert {k: profile.get(k) for k in keys} == keys
+    assert "extra_args" not in profile
+
+
+@pytest.mark.parametrize("flag", ["-no-kvm-irqchip", "-no-kvm-pit-reinjection", "-enable-nesting", "-tdf"])
+def test_removed_tuning_flags_are_dropped_saying_why(script, flag):
+    profile, notes = imported(script(f"{QEMU} -enable-kvm {flag} -m 1G -nic user,mac=52:54:00:aa:bb:31\n"))
+    assert "extra_args" not in profile and profile["memory"] == "1G"
+    assert notes_about(notes, f"{flag}: dropped: ")
+
+
+def test_a_soundhw_card_without_a_key_is_dropped_not_handed_on(script):
+    profile, notes = imported(script(f"{QEMU} -m 1G -soundhw sb16 -nic user\n"))
+    assert "audio" not in profile and "extra_args" not in profile
+    assert notes_about(notes, "vmrun's audio key has hda and ac97, not sb16")
+
+
+def test_a_vlan_hub_of_one_nic_and_one_backend_is_an_ordinary_nic(script):
+    path = script(
+        f"{QEMU} -m 1G -net nic,vlan=3,model=e1000,macaddr=52:54:00:aa:bb:32 -net user,vlan=3,hostfwd=tcp::2232-:22\n"
+    )
+    profile, notes = imported(path)
+    nic = profile["nics"][0]
+    assert (nic["mac"], nic["hostfwd"]) == ("52:54:00:aa:bb:32", ["tcp:0.0.0.0:2232-:22"])
+    assert notes_about(notes, "through hub 3 (vlan=, which QEMU 7.2 no longer takes); vmrun joins them directly")
+
+
+def test_a_vlan_hub_without_its_backend_is_refused_in_one_line(script):
+    path = script(f"{QEMU} -m 1G -net nic,vlan=1,model=e1000 -net user,vlan=2\n")
+    code, err, _ = run("import", str(path), "-o", "-")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        f"vmrun: error: {path}:1: hub 1 (-net ...,vlan=1, line 1) has no backend; QEMU 7.2 no longer takes vlan=, "
+        "and vmrun joins each NIC to a backend of its own"
+    )

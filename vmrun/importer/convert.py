@@ -13,6 +13,7 @@ from vmrun.importer.devices import map_drives, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
+from vmrun.importer.removed import map_removed
 from vmrun.importer.script import Script
 from vmrun.importer.wholevm import StateCopy, map_whole_vm
 
@@ -35,6 +36,9 @@ _KEY_ORDER = (
     "cdrom",
     "firmware",
     "secure_boot",
+    "audio",
+    "tablet",
+    "rtc",
     "bus_devices",
     "extra_args",
     "spice",
@@ -68,6 +72,7 @@ def convert(script: Script) -> Converted:
     if script.wrapper:
         m.note(script.program.line, f"the script runs QEMU under {' '.join(script.wrapper)!r}; vmrun does not")
     map_machine(m)  # first: a -nic's default model depends on the machine type
+    map_removed(m)  # before the devices: -usb -device usb-tablet is a key
     map_hotplug_ports(m)
     map_spice(m)
     copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware

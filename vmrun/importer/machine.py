@@ -103,6 +103,10 @@ def _accel(m: Mapper) -> None:
         if opt.name == "-enable-kvm":
             wanted.append("kvm")
             m.take(opt)
+        elif opt.name == "-no-kvm":
+            wanted.append("tcg")
+            m.take(opt)
+            m.note(opt.line, '-no-kvm: QEMU 7.2 no longer takes it; it meant TCG: imported as accel = "tcg"')
         elif opt.name == "-accel" and opt.value:
             head, pairs = parse_opts(opt.text, "accel")
             if head in _FOREIGN_ACCEL:

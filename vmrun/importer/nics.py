@@ -182,6 +182,7 @@ def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
                 hint="give each -net nic its own vlan= and -net backend, then import again",
             )
         if not nic_opts or not backends:
+            _lone_on_a_vlan(m, hub, nic_opts + backends, "no NIC" if not nic_opts else "no backend")
             for opt in nic_opts + backends:
                 m.keep(opt, f"NIC not imported: hub {hub} has " + ("no NIC" if not nic_opts else "no backend"))
             continue
@@ -196,6 +197,18 @@ def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
             m.keep(back, None)
             continue
         yield nic, dict(nic_pairs).get("macaddr"), [nic_opt, back]
+
+
+def _lone_on_a_vlan(m: Mapper, hub: str, opts: list[Opt], lacks: str) -> None:
+    """A vlan= hub with a NIC and no backend (or the reverse): QEMU 7.2 refuses vlan=, so extra_args cannot keep it."""
+    if any("vlan" in dict(parse_opts(o.text, "type")[1]) for o in opts):
+        raise ScriptError(
+            f"hub {hub} (-net ...,vlan={hub}, line {', '.join(str(o.line) for o in opts)}) has {lacks}; QEMU 7.2 "
+            "no longer takes vlan=, and vmrun joins each NIC to a backend of its own",
+            source=m.script.source,
+            line=opts[0].line,
+            hint=f"give hub {hub} one -net nic and one -net backend, or drop its -net lines, then import again",
+        )
 
 
 def _legacy_nic(
