@@ -1,7 +1,8 @@
 """Options QEMU has removed (7.2 refuses them) or kept only for old scripts: into today's keys, or dropped saying why.
 
-``-soundhw`` becomes ``audio``, ``-localtime`` (and ``-rtc base=localtime``)
-``rtc``, ``-usbdevice tablet`` (and ``-usb -device usb-tablet``) ``tablet``;
+``-soundhw`` becomes ``audio``, ``-localtime`` ``rtc``, ``-usbdevice tablet``
+``tablet`` (today's forms, ``-rtc`` and ``-device usb-tablet``, stay as written:
+where they stand in the argv is the script's);
 qemu-kvm's tuning flags, which QEMU no longer takes and which change nothing
 the guest sees under TCG, are dropped with a note. ``-no-kvm`` is the
 accelerator's business (machine.py).
@@ -9,7 +10,7 @@ accelerator's business (machine.py).
 
 from __future__ import annotations
 
-from vmrun.importer.options import Mapper, Opt, parse_opts
+from vmrun.importer.options import Mapper
 
 # Removed flags with no key, and why dropping them is right.
 DROPPED = {
@@ -59,24 +60,18 @@ def _soundhw(m: Mapper) -> None:
 
 
 def _clock(m: Mapper) -> None:
-    for opt in m.named("-localtime", "-rtc"):
-        if opt.name == "-rtc" and parse_opts(opt.text)[1] != [("base", "localtime")]:
-            continue  # other clock settings: extra_args, as written
+    for opt in m.named("-localtime"):
         m.take(opt, "rtc")
-        m.set("rtc", "localtime", opt.value)
-        why = "QEMU 7.2 no longer takes -localtime; " if opt.name == "-localtime" else ""
-        m.note(opt.line, f'{opt}: {why}imported as rtc = "localtime"')
+        m.set("rtc", "localtime")
+        m.note(opt.line, '-localtime: QEMU 7.2 no longer takes it: imported as rtc = "localtime"')
 
 
 def _tablet(m: Mapper) -> None:
-    tablets: list[Opt] = [o for o in m.named("-usbdevice") if o.text == "tablet"]
-    usb = m.named("-usb")
-    if usb:
-        tablets += [o for o in m.named("-device") if parse_opts(o.text, "driver") == ("usb-tablet", [])]
+    tablets = [o for o in m.named("-usbdevice") if o.text == "tablet"]
     if len(tablets) != 1:
         return
     m.take(tablets[0], "tablet")
-    if usb and (tablets[0].name == "-device" or len(usb) == 1):
-        m.take(usb[0], "tablet")  # vmrun gives -usb with the tablet
+    for usb in m.named("-usb"):
+        m.take(usb, "tablet")  # vmrun gives -usb with the tablet
     m.set("tablet", True, tablets[0].value)
     m.note(tablets[0].line, f"{tablets[0]}: imported as tablet = true (a USB tablet on the machine's own USB)")
