@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from tests.conftest import DATA
 from tests.unit.test_import import QEMU, imported, notes_about, run, script  # noqa: F401 (the fixture)
 
 # --- one unknown sub-option no longer sinks a NIC --------------------------------------------------
@@ -268,3 +270,50 @@ def test_a_vlan_hub_without_its_backend_is_refused_in_one_line(script):
         f"vmrun: error: {path}:1: hub 1 (-net ...,vlan=1, line 1) has no backend; QEMU 7.2 no longer takes vlan=, "
         "and vmrun joins each NIC to a backend of its own"
     )
+
+
+# --- the refused scripts of the corpus -------------------------------------------------------------
+
+REFUSED = sorted(p for p in (DATA / "import-refused").glob("*.sh") if "# refusal:" in p.read_text())
+
+
+@pytest.mark.parametrize("path", REFUSED, ids=[p.stem for p in REFUSED])
+def test_each_refused_script_is_refused_in_one_line_as_its_header_says(path):
+    line, _, words = re.search(r"^# refusal: (.*)$", path.read_text(), re.M).group(1).partition(": ")
+    code, err, out = run("import", str(path), "-o", "-")
+    assert code == 2 and out == ""
+    assert err.splitlines()[0].startswith(f"vmrun: error: {path}:{line}: {words}"), err
+    assert all(x.startswith("  hint: ") for x in err.splitlines()[1:]), err
+
+
+# --- passthrough as scripts write it ---------------------------------------------------------------
+
+
+def test_a_gpu_behind_a_root_port_becomes_pci_entries_with_its_options(script, tmp_path):
+    path = script(
+        f"{QEMU} -machine q35 -m 4G -device pcie-root-port,id=root0,bus=pcie.0,chassis=1 \\\n"
+        "  -device vfio-pci,host=01:00.0,bus=root0,addr=0.0,multifunction=on,x-vga=on \\\n"
+        "  -device vfio-pci,host=01:00.1,bus=root0,addr=0.1 -nic user,mac=52:54:00:aa:bb:40\n"
+    )
+    profile, notes = imported(path)
+    assert profile["pci"] == [{"host": "0000:01:00.0", "options": "x-vga=on"}, {"host": "0000:01:00.1"}]
+    assert "extra_args" not in profile
+    assert notes_about(notes, "dropped: vmrun gives each passed function a root port of its own (q35)")
+    assert notes_about(notes, "bus=root0, addr=0.0, multifunction=on: not imported: vmrun places each passed")
+    out = tmp_path / "vm.toml"
+    assert run("import", str(path), "-o", str(out))[0] == 0
+    argv = json.loads(run("show", str(out), "--json")[2])["argv"]
+    assert "vfio-pci,host=0000:01:00.0,id=vmrun-vfio0,bus=vmrun-pci0,x-vga=on" in argv
+    code, err, _ = run("show", str(out), "--libvirt")
+    assert code == 2 and f"{out}: pci[0].options: 'x-vga=on': libvirt's <hostdev> has no place" in err.splitlines()[0]
+
+
+def test_a_root_port_other_devices_use_too_stays(script):
+    profile, _ = imported(
+        script(
+            f"{QEMU} -machine q35 -m 1G -device pcie-root-port,id=rp,chassis=1 -device vfio-pci,host=01:00.0,bus=rp "
+            "-device virtio-rng-pci,bus=rp -nic user\n"
+        )
+    )
+    assert profile["pci"] == [{"host": "0000:01:00.0"}]
+    assert profile["extra_args"] == ["-device", "pcie-root-port,id=rp,chassis=1", "-device", "virtio-rng-pci,bus=rp"]

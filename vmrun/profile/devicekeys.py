@@ -184,6 +184,7 @@ PCI = Section(
             "vfio-pci first (doctor says how); libvirt rebinds it itself (managed).",
             required=True,
         ),
+        Key("options", Text(fields.parse_vfio_options), 'More -device vfio-pci options, verbatim, e.g. "x-vga=on".'),
     ),
 )
 

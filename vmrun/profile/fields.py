@@ -262,6 +262,19 @@ def parse_device_options(value: str) -> str:
     return value
 
 
+# What vmrun gives a passed PCI function's -device itself.
+_VFIO_OWN = {"driver": "vfio-pci", "host": "host", "id": "pci[N]", "bus": "its own root port", "addr": "its slot"}
+
+
+def parse_vfio_options(value: str) -> str:
+    """More -device vfio-pci options (``x-vga=on,romfile=gpu.rom``); kept verbatim, checked pair by pair."""
+    check_printable(value)
+    for key, _ in option_pairs(value):
+        if key in _VFIO_OWN:
+            raise ValueError(f"{key}= is given by vmrun ({_VFIO_OWN[key]})")
+    return value
+
+
 def parse_bus_device(value: str) -> str:
     """A -device value for a port or bridge other devices plug into, e.g. ``pcie-root-port,id=rp1,chassis=1``."""
     check_printable(value)

@@ -154,6 +154,7 @@ class PciDevice:
     """``[[pci]]``: a host PCI function passed to the guest through VFIO."""
 
     host: str  # "0000:01:00.0", the domain always written
+    options: str | None = None  # more -device vfio-pci options, verbatim (an import keeps a script's x-vga=on)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,14 @@ class UsbXml:
             if problem := alias_problem(dev):
                 raise ProfileError(problem, source=self.p.source, field=f"usb[{i}].id")
             usb_hostdev(devices, dev, bus=self.usb_index(machine_usb))
-        for dev in self.p.pci:
+        for i, dev in enumerate(self.p.pci):
+            if dev.options:
+                raise ProfileError(
+                    f"{dev.options!r}: libvirt's <hostdev> has no place for QEMU's own vfio-pci options",
+                    source=self.p.source,
+                    field=f"pci[{i}].options",
+                    hint='drop options, or run with engine = "qemu"',
+                )
             pci_hostdev(devices, dev)
 
     def usb_metadata(self, vm: ET.Element) -> None:
