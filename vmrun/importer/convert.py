@@ -105,8 +105,10 @@ def _pin_slots(m: Mapper) -> None:
         if f"nic:{nic['id']}" in script:
             nic["addr"] = pci.addr_text(script[f"nic:{nic['id']}"])
             pinned.append(f"NIC {nic['id']} at {nic['addr']}")
+    ours = pci.assign(q35, builtin_vga, usb, _vmrun_order(m))
     for i, drive in enumerate(m.profile.get("drives", [])):
-        if f"drive:{i}" in script:
+        # Only a disk the pinned NICs still leave elsewhere: QEMU 7.2's -drive takes no addr= (argv.py).
+        if f"drive:{i}" in script and ours.get(f"drive:{i}") != script[f"drive:{i}"]:
             drive["addr"] = pci.addr_text(script[f"drive:{i}"])
             pinned.append(f"disk {i} at {drive['addr']}")
     ours = pci.assign(q35, builtin_vga, usb, _vmrun_order(m))
@@ -176,7 +178,7 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     order = [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in ports]  # bus_devices: first
     order += [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
     order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", []) if not _on_a_bus(n)]
-    for what in ("hotplug", "vdagent"):
+    for what in ("hotplug", "vdagent", "share", "usb", "pci"):  # as argv.py gives them (disks: QEMU makes them last)
         order += [
             pci.Dev(f"opt:{o.index}", _root_device(o)[1])
             for o in devices
