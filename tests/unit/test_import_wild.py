@@ -317,3 +317,37 @@ def test_a_root_port_other_devices_use_too_stays(script):
     )
     assert profile["pci"] == [{"host": "0000:01:00.0"}]
     assert profile["extra_args"] == ["-device", "pcie-root-port,id=rp,chassis=1", "-device", "virtio-rng-pci,bus=rp"]
+
+
+# --- more of what unseen scripts do ----------------------------------------------------------------
+
+
+def test_qemu_in_a_variable_with_its_first_options(script):
+    path = script('#!/bin/bash\nKVM="/usr/bin/qemu-kvm -enable-kvm"\n$KVM -m 1G -nic user,mac=52:54:00:aa:bb:50\n')
+    profile, _ = imported(path)
+    assert (profile["qemu"], profile["accel"], profile["memory"]) == ("/usr/bin/qemu-kvm", "kvm", "1G")
+
+
+def test_variables_set_nowhere_are_left_out_as_the_shell_leaves_them(script):
+    path = script(
+        f'#!/bin/sh\nusb="-usb -usbdevice tablet ${{usb1}}"\n{QEMU} -m 1G $usb ${{VNC}} -hda /d.img -nic user\n'
+    )
+    profile, notes = imported(path)
+    assert profile["tablet"] is True and [d["file"] for d in profile["drives"]] == ["/d.img"]
+    assert notes_about(notes, ":2: ${usb1} is set nowhere in the script: taken as empty")
+    assert notes_about(notes, ":3: ${VNC} is set nowhere in the script: left out, as the shell leaves out an unset")
+
+
+def test_redir_becomes_a_forward_of_the_user_nic(script):
+    profile, notes = imported(
+        script(f"{QEMU} -m 1G -net nic,macaddr=52:54:00:aa:bb:51 -net user -redir tcp:3389::3389\n")
+    )
+    assert profile["nics"][0]["hostfwd"] == ["tcp:0.0.0.0:3389-:3389"] and "extra_args" not in profile
+    code, err, _ = run("import", str(script(f"{QEMU} -m 1G -redir tcp:3389::3389 -nic none\n", "n.sh")), "-o", "-")
+    assert code == 2 and "-redir tcp:3389::3389: QEMU 7.2 no longer takes -redir" in err.splitlines()[0]
+
+
+def test_qemu_kvm_boot_on_is_dropped_from_the_drive(script):
+    profile, notes = imported(script(f"{QEMU} -m 1G -drive file=/d.img,if=virtio,boot=on -nic user\n"))
+    assert profile["drives"] == [{"file": "/d.img", "interface": "virtio"}] and "extra_args" not in profile
+    assert notes_about(notes, "boot= on the drive: dropped")

@@ -13,7 +13,7 @@ from vmrun.importer.devices import map_drives, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
-from vmrun.importer.removed import map_removed
+from vmrun.importer.removed import map_redirects, map_removed
 from vmrun.importer.script import Script
 from vmrun.importer.wholevm import StateCopy, map_whole_vm
 
@@ -79,6 +79,7 @@ def convert(script: Script) -> Converted:
     map_drives(m)
     map_nics(m)
     map_buses(m)  # after the NICs: the ports they name
+    map_redirects(m)  # -redir: a forward of the user NIC
     extra = m.extra_args()
     if extra:
         m.set("extra_args", extra)

@@ -90,6 +90,8 @@ class Env:
 
     def fields(self, word: Word) -> list[Field]:
         """The argv strings a word becomes (none, one, or several when an unquoted $VAR splits)."""
+        if self._unset_word(word):
+            return []
         out: list[Field] = []
         buf: list[str] = []
         params: list[Param] = []
@@ -128,6 +130,24 @@ class Env:
                     started = True
         end_field()
         return out
+
+    def _unset_word(self, word: Word) -> bool:
+        """``$OPTS`` alone, unquoted, never set by the script: the shell drops the word (when it is unset)."""
+        if len(word.segments) != 1 or not isinstance(var := word.segments[0], Var) or var.quoted or var.op:
+            return False
+        name = var.name
+        if not (name[0].isalpha() or name[0] == "_") or name in self.variables or name in ENVIRONMENT:
+            return False
+        if self.unread:
+            return False  # a file the script sources and vmrun did not read may set it: said as such
+        note = (
+            word.line,
+            f"{var.raw} is set nowhere in the script: left out, as the shell leaves out an unset variable "
+            f"(if your environment sets it, give it: vmrun import SCRIPT --var {name}=VALUE)",
+        )
+        if note not in self.fixed:
+            self.fixed.append(note)
+        return True
 
     def _join(self, segments: tuple[Segment, ...], line: int) -> tuple[str, tuple[Param, ...]]:
         texts: list[str] = []
@@ -211,6 +231,12 @@ class Env:
         if self.unread and name not in ENVIRONMENT:
             self.missing.setdefault(name, line)  # a file the script sources, not read, may set it
             return var.raw, ()
+        if name.islower():
+            # $usb1: a shell variable by its case, not the environment's; unset, the shell gives "".
+            note = (line, f"{var.raw} is set nowhere in the script: taken as empty, as the shell takes it")
+            if note not in self.fixed:
+                self.fixed.append(note)
+            return "", ()
         # $HOME and the like: kept as written; vmrun expands them in paths.
         self.kept.append((line, var.raw))
         return var.raw, ()

@@ -10,6 +10,9 @@ accelerator's business (machine.py).
 
 from __future__ import annotations
 
+import re
+
+from vmrun.errors import ScriptError
 from vmrun.importer.options import Mapper
 
 # Removed flags with no key, and why dropping them is right.
@@ -33,6 +36,39 @@ def map_removed(m: Mapper) -> None:
     _soundhw(m)
     _clock(m)
     _tablet(m)
+
+
+_REDIR = re.compile(r"^(?:(tcp|udp):)?(\d+):([^:]*):(\d+)$")
+
+
+def map_redirects(m: Mapper) -> None:
+    """``-redir tcp:2222::22`` (removed in QEMU 3.1): a forward of the one user NIC, as hostfwd."""
+    redirs = m.named("-redir")
+    if not redirs:
+        return
+    users = [n for n in m.profile.get("nics", []) if n.get("type") == "user"]
+    for opt in redirs:
+        match = _REDIR.match(opt.text)
+        if len(users) != 1 or match is None:
+            why = (
+                "it is not proto:hostport:guestaddr:guestport"
+                if match is None
+                else f"the script has {len(users)} user NICs"
+            )
+            raise ScriptError(
+                f"{opt}: QEMU 7.2 no longer takes -redir, and vmrun cannot turn it into a forward: {why}",
+                source=m.script.source,
+                line=opt.line,
+                hint="write it as hostfwd= on the script's -net user (or -netdev user), then import again",
+            )
+        proto, host_port, guest, guest_port = match.groups()
+        forward = f"{proto or 'tcp'}:0.0.0.0:{host_port}-{guest}:{guest_port}"
+        users[0].setdefault("hostfwd", []).append(forward)
+        m.take(opt, "dropped")
+        m.note(
+            opt.line,
+            f"{opt}: QEMU 7.2 no longer takes -redir: imported as NIC {users[0]['id']}'s hostfwd {forward} (on all addresses, as -redir listened)",
+        )
 
 
 def _soundhw(m: Mapper) -> None:

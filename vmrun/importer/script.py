@@ -102,7 +102,7 @@ def read_script(
         if hit is None:
             host.append(_other_command(words, env, notes, after_qemu=found is not None))
             continue
-        index, program, arch = hit
+        index, program, arch, first = hit
         if arch not in _X86:
             foreign = foreign or (program.line, program.text)
             continue
@@ -112,7 +112,7 @@ def read_script(
         _no_dangling_backslash(cmd, lexed.dangling, source)
         # Expanded here, with the variables as they are at this point of the script.
         wrapper = _soft_words(cmd.words[:index], env)
-        found = (cmd, program, _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
+        found = (cmd, program, first + _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
         notes += _dropped_around(cmd, commands)
     if found is None:
         raise _no_x86_qemu(foreign, source)
@@ -374,7 +374,7 @@ def _looks_assigned(word: Word) -> bool:
     return re.match(r"^[A-Za-z_][A-Za-z0-9_]*\+?=", word.raw) is not None
 
 
-def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field, str] | None:
+def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field, str, list[Field]] | None:
     """Where QEMU is in a command (first, or after exec, sudo, taskset...), and for which architecture."""
     for i, word in enumerate(words):
         if _looks_assigned(word):
@@ -390,13 +390,14 @@ def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field,
             if not i:
                 return None
             continue
+        m = _QEMU.match(os.path.basename(fields[0].text)) if fields else None
+        if m:
+            # KVM="qemu-kvm -enable-kvm"; $KVM ...: the variable's other words are QEMU's first options.
+            return i, fields[0], m.group(1) or "x86_64", fields[1:]
         if len(fields) != 1:
             if not i:
                 return None
             continue
-        m = _QEMU.match(os.path.basename(fields[0].text))
-        if m:
-            return i, fields[0], m.group(1) or "x86_64"
         if os.path.basename(fields[0].text) not in WRAPPERS and not i:
             return None
     return None
