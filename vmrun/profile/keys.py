@@ -169,7 +169,6 @@ NICS = Section(
             "netdev_options",
             Text(fields.parse_netdev_options),
             'More -netdev options, verbatim, e.g. "hostname=vm" (`vmrun import` keeps a script\'s here).',
-            only=tuple(t for t in NicType if t is not N.NETDEV),
         ),
         Key(
             "device_options",
