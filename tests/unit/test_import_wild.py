@@ -351,3 +351,20 @@ def test_qemu_kvm_boot_on_is_dropped_from_the_drive(script):
     profile, notes = imported(script(f"{QEMU} -m 1G -drive file=/d.img,if=virtio,boot=on -nic user\n"))
     assert profile["drives"] == [{"file": "/d.img", "interface": "virtio"}] and "extra_args" not in profile
     assert notes_about(notes, "boot= on the drive: dropped")
+
+
+def test_mq_and_vectors_on_a_single_queue_nic_are_carried_not_sunk(script):
+    path = script(
+        f"{QEMU} -m 1G -netdev user,id=n0 -device virtio-net-pci,mq=on,vectors=10,netdev=n0,mac=52:54:00:aa:bb:52\n"
+    )
+    profile, _ = imported(path)
+    assert profile["nics"][0]["device_options"] == "mq=on,vectors=10" and "extra_args" not in profile
+
+
+def test_a_qemu_command_run_through_eval_is_refused_in_one_line(script):
+    path = script(f'#!/bin/bash\n\neval {QEMU} -m 1G -append \\"console=ttyS0 quiet\\"\n')
+    code, err, _ = run("import", str(path), "-o", "-")
+    assert code == 2
+    assert err.splitlines()[0].startswith(
+        f"vmrun: error: {path}:3: eval runs a QEMU command that the shell reads twice"
+    )

@@ -321,8 +321,12 @@ def _common(m: Mapper, opt: Opt, model: str | None, mac: str | None, nid: str) -
 
 
 def _multiqueue(m: Mapper, opt: Opt, nic: dict[str, Any], device: dict[str, str]) -> None:
-    """vmrun tells a multi-queue device mq=on and 2N+2 vectors itself; the script's must agree."""
+    """vmrun tells a multi-queue device mq=on and 2N+2 vectors itself; the script's must agree.
+
+    On a single-queue NIC vmrun says neither: the script's stay in ``device``, for device_options."""
     queues = nic.get("queues") or 1
+    if queues == 1:
+        return
     mq = boolean("mq", device.pop("mq")) if "mq" in device else None
     vectors = device.pop("vectors", None)
     if queues > 1:
@@ -330,5 +334,3 @@ def _multiqueue(m: Mapper, opt: Opt, nic: dict[str, Any], device: dict[str, str]
             raise Unfit(f"queues={queues} but the device has other mq/vectors than vmrun gives")
         if mq is None:
             m.note(opt.line, f"queues={queues}: vmrun also tells the device mq=on,vectors={2 * queues + 2}")
-    elif mq or vectors is not None:
-        raise Unfit("mq/vectors on a single-queue NIC")

@@ -376,6 +376,14 @@ def _looks_assigned(word: Word) -> bool:
 
 def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field, str, list[Field]] | None:
     """Where QEMU is in a command (first, or after exec, sudo, taskset...), and for which architecture."""
+    if words[0].raw == "eval" and any(_mentions_qemu(w.raw) or w.raw == "kvm" for w in words[1:3]):
+        raise ScriptError(
+            "eval runs a QEMU command that the shell reads twice (its quotes and $ a second time); "
+            "vmrun import reads each command once, as written",
+            source=source,
+            line=words[0].line,
+            hint="write the command out without eval (as eval would see it), then import again",
+        )
     for i, word in enumerate(words):
         if _looks_assigned(word):
             continue
