@@ -368,3 +368,9 @@ def test_a_qemu_command_run_through_eval_is_refused_in_one_line(script):
     assert err.splitlines()[0].startswith(
         f"vmrun: error: {path}:3: eval runs a QEMU command that the shell reads twice"
     )
+
+
+def test_memory_given_with_set_is_not_said_to_be_qemus_default(script):
+    path = script(f"#!/bin/bash\nsource /etc/vmrun-not-there/vm.conf\n{QEMU} -m $MEM -nic user\n")
+    profile, notes = imported(path, sets=["memory=3G"])
+    assert profile["memory"] == "3G" and not notes_about(notes, "no -m")

@@ -173,7 +173,7 @@ def _machine(m: Mapper, opt: Opt, wanted: list[str]) -> None:
 
 
 def _memory(m: Mapper) -> None:
-    if not any(o.name == "-m" for o in m.opts):
+    if not any(o.name == "-m" for o in m.opts) and "memory" not in m.script.filled:
         m.set("memory", QEMU_DEFAULT_MEMORY)
         m.note(
             m.script.program.line,

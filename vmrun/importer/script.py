@@ -43,6 +43,7 @@ class Script:
     assigned_raw: dict[str, str]
     alternatives: list[Alternative]
     notes: list[tuple[int, str]] = field(default_factory=list)
+    filled: frozenset[str] = frozenset()  # profile keys given with --set (their options left out)
 
     def where(self, line: int | str | None) -> str:
         return f"{self.source}:{line}" if line else self.source
@@ -130,6 +131,7 @@ def read_script(
         assigned_raw=env.assigned_raw,
         alternatives=alternatives(lexed.comments),
         notes=notes,
+        filled=filled,
     )
 
 
