@@ -8,6 +8,7 @@ in as :class:`Control`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,13 +16,14 @@ from vmrun.devices.boot import boot_args, bootindex
 from vmrun.devices.everyday import everyday_args
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
+from vmrun.devices.serials import gdb_args, serial_args
 from vmrun.devices.shares import machine_options as share_machine_options
 from vmrun.devices.shares import share_args
 from vmrun.devices.usb import usb_args
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import render_memory
 from vmrun.profile.model import Accel, BootDevice, Drive, Profile, TpmVersion
-from vmrun.qemuopts import opts
+from vmrun.qemuopts import OptValue, opts
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,16 @@ def build_argv(
     run: RunOptions = RunOptions(),
     firmware: PreparedFirmware | None = None,
     share_sockets: Mapping[str, str] | None = None,
+    run_dir: str | None = None,
 ) -> list[str]:
     """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only;
     ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS);
     ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be);
-    ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise)."""
+    ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise);
+    ``run_dir``: the VM's run folder, for a [[serials]] unix socket without a path (likewise; by default the
+    folder of ``control``'s serial socket: the console's socket and the other serial ports' sit side by side)."""
+    if run_dir is None and control is not None:
+        run_dir = os.path.dirname(control.serial_socket)
     uefi = firmware is not None
     cdrom_index = 0 if run.boot_cdrom and uefi else bootindex(profile, BootDevice.CDROM, uefi=uefi)
     argv = [qemu]
@@ -77,6 +84,8 @@ def build_argv(
     argv += usb_args(profile)
     argv += pci_args(profile)
     argv += everyday_args(profile)
+    argv += serial_args(profile, run_dir)
+    argv += gdb_args(profile)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
@@ -176,8 +185,8 @@ def _media(p: Profile, cdrom_index: int | None = None, disk_index: int | None = 
     return argv
 
 
-def _drive_options(d: Drive) -> list[tuple[str, object]]:
-    pairs: list[tuple[str, object]] = [("format", d.format), ("aio", d.aio), ("cache", d.cache)]
+def _drive_options(d: Drive) -> list[tuple[str, OptValue]]:
+    pairs: list[tuple[str, OptValue]] = [("format", d.format), ("aio", d.aio), ("cache", d.cache)]
     return pairs + [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
 
 

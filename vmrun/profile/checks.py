@@ -76,6 +76,8 @@ def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
     return cloud
 
 
+MAX_SERIALS = 3  # a PC has four ISA serial ports; ttyS0 is vmrun's console
+
 # The disk interfaces vmrun gives a -device of their own (which a bootindex needs); see devices/boot.py.
 BOOTINDEX_DISKS = ("virtio",)
 
@@ -120,6 +122,7 @@ def check_profile(t: Any, profile: Profile) -> Profile:
     _secure_boot(t, profile)
     _everyday(t, profile)
     _boot(t, profile)
+    _serials(t, profile)
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
             raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
@@ -170,6 +173,19 @@ def _boot(t: Any, profile: Profile) -> None:
             "(-drive if=) cannot carry",
             hint=f"give the first disk interface = {' or '.join(f'{i!r}' for i in BOOTINDEX_DISKS)}",
         )
+
+
+def _serials(t: Any, profile: Profile) -> None:
+    if len(profile.serials) > MAX_SERIALS:
+        raise t.error(
+            f"serials[{MAX_SERIALS}]", f"a PC has {MAX_SERIALS + 1} serial ports and ttyS0 is vmrun's console"
+        )
+    ports = {int(profile.gdb.rpartition(":")[2]): "gdb"} if profile.gdb else {}
+    for i, s in enumerate(profile.serials):
+        if s.port is not None and s.port in ports:
+            raise t.error(f"serials[{i}].port", f"{s.port} is already the port of {ports[s.port]}")
+        if s.port is not None:
+            ports[s.port] = f"serials[{i}]"
 
 
 def _unique_nics(t: Any, nics: Sequence[Nic]) -> None:

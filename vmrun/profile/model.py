@@ -75,6 +75,14 @@ class BootDevice(enum.StrEnum):
     NETWORK = "network"  # PXE from the first NIC
 
 
+class SerialType(enum.StrEnum):
+    TCP = "tcp"  # a TCP server (raw)
+    TELNET = "telnet"  # a TCP server speaking telnet
+    UNIX = "unix"  # a Unix socket server
+    FILE = "file"  # the guest's output, written to a file
+    PTY = "pty"  # a pseudo-terminal QEMU makes (query-chardev names it)
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -154,6 +162,16 @@ class PciDevice:
     """``[[pci]]``: a host PCI function passed to the guest through VFIO."""
 
     host: str  # "0000:01:00.0", the domain always written
+
+
+@dataclass(frozen=True)
+class Serial:
+    """``[[serials]]``: one more serial port (ttyS1, ttyS2, ...; ttyS0 is vmrun's console)."""
+
+    type: SerialType
+    port: int | None = None  # tcp, telnet
+    addr: str = "127.0.0.1"  # tcp, telnet
+    path: str | None = None  # unix (None: in the run folder), file
 
 
 @dataclass(frozen=True)
@@ -283,6 +301,8 @@ class Profile:
     rtc: Rtc = Rtc.UTC
     boot: tuple[BootDevice, ...] = ()  # the boot order (vmrun/devices/boot.py); () is the firmware's own
     boot_menu: bool = False
+    serials: tuple[Serial, ...] = ()  # vmrun/devices/serials.py
+    gdb: str | None = None  # "ADDR:PORT" of QEMU's gdb stub
 
     @property
     def q35(self) -> bool:
