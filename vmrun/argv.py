@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vmrun.devices.boot import boot_args, bootindex
+from vmrun.devices.drives import drive_args
 from vmrun.devices.everyday import everyday_args
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
@@ -22,8 +23,8 @@ from vmrun.devices.shares import share_args
 from vmrun.devices.usb import usb_args
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import render_memory
-from vmrun.profile.model import Accel, BootDevice, Drive, Profile, TpmVersion
-from vmrun.qemuopts import OptValue, opts
+from vmrun.profile.model import Accel, BootDevice, Profile, TpmVersion
+from vmrun.qemuopts import opts
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,6 @@ def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec], boot_index: int | None 
 
 
 HOTPLUG_PORT = "vmrun-hp{}"
-BOOT_DISK_ID = "vmrun-disk0"  # under UEFI with a boot order: the first disk, on a -device carrying its bootindex
 CDROM_ID = "vmrun-cdrom"  # under UEFI with `up --cdrom`: a -device of its own, to carry a bootindex
 CDROM_INDEX = 2  # what -cdrom means: IDE index 2, the secondary master, where every installer looks
 SEED_INDEX = 3  # the cloud-init seed, after it: `-boot once=d` boots the first CD-ROM, the install ISO
@@ -162,14 +162,9 @@ def _spice_agent(p: Profile) -> list[str]:
 
 
 def _media(p: Profile, cdrom_index: int | None = None, disk_index: int | None = None) -> list[str]:
-    """The drives, then the CD-ROM; ``cdrom_index``, ``disk_index``: the bootindex of the CD-ROM and of the first
-    disk (under UEFI), which puts each on a -device of its own."""
-    argv: list[str] = []
-    for i, d in enumerate(p.drives):
-        if i == 0 and disk_index is not None:
-            argv += _boot_disk(d, disk_index)
-            continue
-        argv += ["-drive", opts(None, [("file", d.file), ("if", d.interface), *_drive_options(d), ("addr", d.addr)])]
+    """The drives, then the CD-ROM; ``cdrom_index``, ``disk_index``: the bootindex of the first CD-ROM and of
+    the first disk (under UEFI), which puts each on a -device of its own."""
+    argv = drive_args(p, disk_index, None if p.cdrom else cdrom_index)
     if p.cdrom and cdrom_index is not None:
         # OVMF ignores -boot: it boots in bootindex order. The CD-ROM sits where -cdrom puts it (IDE index 2).
         drive = [("if", "none"), ("id", CDROM_ID), ("file", p.cdrom), ("media", "cdrom"), ("readonly", True)]
@@ -183,18 +178,6 @@ def _media(p: Profile, cdrom_index: int | None = None, disk_index: int | None = 
             opts(None, [("file", p.cdrom), ("index", CDROM_INDEX), ("media", "cdrom"), ("readonly", True)]),
         ]
     return argv
-
-
-def _drive_options(d: Drive) -> list[tuple[str, OptValue]]:
-    pairs: list[tuple[str, OptValue]] = [("format", d.format), ("aio", d.aio), ("cache", d.cache)]
-    return pairs + [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
-
-
-def _boot_disk(d: Drive, index: int) -> list[str]:
-    """The first disk with a bootindex: ``-drive if=none`` and a virtio-blk-pci of its own (checks.py)."""
-    drive = opts(None, [("file", d.file), ("if", "none"), ("id", BOOT_DISK_ID), *_drive_options(d)])
-    device = opts("virtio-blk-pci", [("drive", BOOT_DISK_ID), ("addr", d.addr), ("bootindex", index)])
-    return ["-drive", drive, "-device", device]
 
 
 def _seed(seed: str | None) -> list[str]:

@@ -75,6 +75,11 @@ class BootDevice(enum.StrEnum):
     NETWORK = "network"  # PXE from the first NIC
 
 
+class Media(enum.StrEnum):
+    DISK = "disk"
+    CDROM = "cdrom"  # a read-only CD-ROM (a second ISO: drivers, the virtio-win disc)
+
+
 class SerialType(enum.StrEnum):
     TCP = "tcp"  # a TCP server (raw)
     TELNET = "telnet"  # a TCP server speaking telnet
@@ -186,11 +191,16 @@ class Drive:
     addr: str | None = None  # PCI slot of an if=virtio disk, pinned
     size: int | None = None  # bytes: `up` makes the image with qemu-img if it is missing
     backing: str | None = None  # `up` makes the image as a qcow2 overlay of this one if it is missing
+    media: Media = Media.DISK
 
     @property
     def made_by_vmrun(self) -> bool:
         """Whether `up` makes this image when it is missing."""
         return self.size is not None or self.backing is not None
+
+    @property
+    def cdrom(self) -> bool:
+        return self.media is Media.CDROM
 
 
 @dataclass(frozen=True)
