@@ -78,13 +78,14 @@ def validate(text: str, path: Path, *, shown_as: Path | None = None) -> Profile:
 # -- new -----------------------------------------------------------------------------------------
 
 
-def new(name: str, folder: Path | None = None) -> Path:
-    """Write the commented template for ``name`` where `up` finds it; the path written."""
-    from vmrun.profile import template
+def new(name: str, folder: Path | None = None, *, preset: str | None = None) -> Path:
+    """Write the commented template for ``name`` (or a preset's profile: profile/presets.py) where `up` finds it;
+    the path written."""
+    from vmrun.profile import presets, template
 
     _check_new_name(name)
     path = (folder or home_folder()) / f"{name}.toml"
-    text = template.render(name)
+    text = template.render(name) if preset is None else presets.render(preset, name)
     validate(text, path)
     _write_new(path, text)
     return path
