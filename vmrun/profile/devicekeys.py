@@ -87,7 +87,7 @@ DEVICE_KEYS = (
         "audio_backend",
         Choice(AudioBackend),
         "Where its sound goes on the host (-audiodev): none (nowhere), pa, alsa, oss, jack, sdl, spice "
-        "(the SPICE client), wav (a file).",
+        "(the SPICE client), wav (NAME.wav in the profile's folder).",
         default=AudioBackend.NONE,
     ),
     Key(

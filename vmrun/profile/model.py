@@ -59,7 +59,7 @@ class AudioBackend(enum.StrEnum):
     JACK = "jack"
     SDL = "sdl"
     SPICE = "spice"  # to the SPICE client: needs [spice]
-    WAV = "wav"  # into a .wav file (QEMU's qemu.wav in its working folder)
+    WAV = "wav"  # into NAME.wav in the profile's folder
 
 
 class Rtc(enum.StrEnum):

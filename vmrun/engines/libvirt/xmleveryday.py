@@ -14,6 +14,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from vmrun.devices.everyday import wav_path
 from vmrun.engines.libvirt.xmlbase import sub
 from vmrun.errors import ProfileError
 from vmrun.profile.model import Audio, AudioBackend, Rtc, SerialType
@@ -44,7 +45,8 @@ class EverydayXml:
         if p.audio is Audio.HDA:
             sub(sound, "codec", type="duplex")
         sub(sound, "audio", id=AUDIO_ID)
-        sub(devices, "audio", id=AUDIO_ID, type=AUDIO_TYPE.get(p.audio_backend, p.audio_backend.value))
+        kind = AUDIO_TYPE.get(p.audio_backend, p.audio_backend.value)
+        sub(devices, "audio", id=AUDIO_ID, type=kind, path=wav_path(p))
 
     def serials(self, devices: ET.Element) -> None:
         """Each [[serials]] table, ports 1 to 3 after the console's 0: a server that does not wait, as on argv."""
