@@ -38,7 +38,10 @@ def extra(iso_sata: str, iso_ide: str) -> str:
 def qmp(vm, command: str, args: dict | None = None):
     r = vm("qmp", "g", command, *([json.dumps(args)] if args else []))
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout) if r.stdout.strip().startswith(("{", "[", '"')) else r.stdout
+    try:
+        return json.loads(r.stdout)
+    except json.JSONDecodeError:
+        return r.stdout  # what a human monitor command printed
 
 
 # Connects in the VM's namespace (where QEMU listens), sends, and prints what came back.
@@ -109,6 +112,36 @@ def test_everyday_devices_in_a_booted_guest(vm, write_profile, test_guest, tmp_p
         # The gdb stub answers a halt-reason query (it stops the guest: let it go on).
         assert re.search(r"\$[ST][0-9a-f]{2}", talk(vm, GDB_PORT, "$?#3f")), "no gdb stop reply"
         talk(vm, GDB_PORT, "$c#63")
+    finally:
+        r = vm("down", "g", "--force")
+    assert r.returncode == 0, r.stderr
+
+
+def test_uefi_boot_order_is_bootindexes_qemu_takes(vm, write_profile, tmp_path):
+    """OVMF ignores -boot order=: the first CD-ROM, NIC and disk carry the order as bootindex, which QEMU takes
+    (and turns into the firmware's bootorder file); -boot keeps the menu only."""
+    disk, iso = tmp_path / "disk.raw", tmp_path / "inst.iso"
+    disk.write_bytes(b"\0" * (1 << 20))
+    iso.write_bytes(b"\0" * 2048 * 16)
+    path = write_profile(
+        'name = "g"\naccel = "tcg"\nmemory = "256M"\nmachine = "q35"\nfirmware = "uefi"\n'
+        'boot = ["cdrom", "network", "disk"]\nboot_menu = true\n'
+        f'[[drives]]\nfile = "{disk}"\nformat = "raw"\ninterface = "sata"\n'
+        f'[[drives]]\nfile = "{iso}"\nmedia = "cdrom"\ninterface = "sata"\n[[nics]]\nmodel = "e1000e"\n',
+        "g",
+    )
+    r = vm("up", str(path))
+    assert r.returncode == 0, r.stderr
+    try:
+        found = {}
+        for child in qmp(vm, "qom-list", {"path": "/machine/peripheral-anon"}):
+            kind = child["type"].removeprefix("child<").removesuffix(">")
+            if kind in ("ide-cd", "ide-hd"):
+                found[kind] = qmp(
+                    vm, "qom-get", {"path": f"/machine/peripheral-anon/{child['name']}", "property": "bootindex"}
+                )
+        found["e1000e"] = qmp(vm, "qom-get", {"path": "/machine/peripheral/net0", "property": "bootindex"})
+        assert found == {"ide-cd": 1, "e1000e": 2, "ide-hd": 3}
     finally:
         r = vm("down", "g", "--force")
     assert r.returncode == 0, r.stderr

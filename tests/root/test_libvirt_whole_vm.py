@@ -5,6 +5,7 @@ clock on QEMU's command line, serial ports on tcp and unix that answer, the gdb 
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from pathlib import Path
@@ -23,9 +24,7 @@ pytestmark = [pytest.mark.root, pytest.mark.guest]
 PORT, SERIAL_PORT, GDB_PORT = 18095, 14556, 11235
 
 
-def monitor(dom, command: str, hmp: bool = False):
-    import json
-
+def monitor(dom, command: str | dict, hmp: bool = False):
     import libvirt_qemu
 
     if hmp:
@@ -74,5 +73,38 @@ def test_everyday_devices_in_a_libvirt_guest(lvhost, write_profile, shared):  # 
             s.connect(str(Path(sockets) / "s2.sock"))
         assert re.search(r"\$[ST][0-9a-f]{2}", talk(lvhost, GDB_PORT, "$?#3f")), "no gdb stop reply"
         talk(lvhost, GDB_PORT, "$c#63")
+    finally:
+        dom.destroy()
+
+
+def qemu_argv(netns) -> list[str]:
+    for pid in netns.pids():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith("qemu-system-x86_64"):
+            return argv
+    raise AssertionError("no QEMU in the namespace")
+
+
+def test_uefi_boot_order_becomes_bootindexes(lvhost, write_profile, shared):  # noqa: F811
+    """libvirt turns <os><boot dev> into each first device's bootindex itself, which OVMF follows."""
+    iso = shared / "inst.iso"
+    iso.write_bytes(b"\0" * 2048 * 16)
+    text = (
+        'name = "uefiboot"\naccel = "tcg"\nmemory = "256M"\nmachine = "q35"\nfirmware = "uefi"\n'
+        'boot = ["cdrom", "network", "disk"]\nboot_menu = true\n'
+        f'[[drives]]\nfile = "{shared / "scratch.raw"}"\nformat = "raw"\ninterface = "sata"\n'
+        f'[[drives]]\nfile = "{iso}"\nmedia = "cdrom"\ninterface = "sata"\n[[nics]]\nmodel = "e1000e"\n'
+    )
+    built = domain_xml(load_profile(str(write_profile(text, "uefiboot"))), accel=Accel.TCG, emulator=EMULATOR)
+    dom = lvhost.conn.createXML(built.xml, 0)
+    try:
+        argv = qemu_argv(lvhost.netns)
+        devices = [json.loads(argv[i + 1]) for i, a in enumerate(argv) if a == "-device" and argv[i + 1][0] == "{"]
+        indexes = {d["driver"]: d["bootindex"] for d in devices if "bootindex" in d}
+        assert indexes == {"ide-cd": 1, "e1000e": 2, "ide-hd": 3}
+        assert "-boot" in argv and "menu=on" in argv[argv.index("-boot") + 1]
     finally:
         dom.destroy()
