@@ -108,3 +108,20 @@ def test_uefi_boot_order_becomes_bootindexes(lvhost, write_profile, shared):  # 
         assert "-boot" in argv and "menu=on" in argv[argv.index("-boot") + 1]
     finally:
         dom.destroy()
+
+
+def test_pc_domain_with_sata_cdroms_tablet_and_sound_defines(lvhost, write_profile, shared):  # noqa: F811
+    """On pc libvirt adds the AHCI controller a sata disk needs; the tablet sits on the piix3-uhci vmrun names."""
+    text = (
+        'name = "pcwhole"\naccel = "tcg"\nmachine = "pc"\naudio = "ac97"\ntablet = true\nrtc = "localtime"\n'
+        f'[[drives]]\nfile = "{shared / "scratch.raw"}"\nformat = "raw"\ninterface = "sata"\n'
+        f'[[drives]]\nfile = "{shared / "scratch.raw"}"\nmedia = "cdrom"\n'
+    )
+    built = domain_xml(load_profile(str(write_profile(text, "pcwhole"))), accel=Accel.TCG, emulator=EMULATOR)
+    dom = lvhost.conn.defineXML(built.xml)
+    try:
+        live = dom.XMLDesc(0)
+        assert "<controller type='sata' index='0'>" in live and "model='piix3-uhci'" in live
+        assert "<sound model='ac97'>" in live and "<input type='tablet' bus='usb'>" in live
+    finally:
+        dom.undefine()
