@@ -82,6 +82,9 @@ def test_everyday_devices_in_a_booted_guest(vm, write_profile, test_guest, tmp_p
     vm.env["TZ"] = "UTC-3"  # POSIX: three hours east of UTC; QEMU's local time
     r = vm("up", str(path), "--wait", "--wait-timeout", "120")
     assert r.returncode == 0, r.stderr
+    unix = vm.runtime_dir / "g" / "serial2.sock"
+    assert f"  ttyS1    tcp 127.0.0.1:{SERIAL_PORT}\n  ttyS2    unix {unix}\n" in r.stdout
+    assert f"  gdb      target remote 127.0.0.1:{GDB_PORT}\n" in r.stdout
     try:
         # The guest's clock: its RTC held local time, three hours ahead of UTC.
         # (busybox httpd dates its own answers, such as this 404; a CGI's answer has no Date header)
@@ -104,7 +107,6 @@ def test_everyday_devices_in_a_booted_guest(vm, write_profile, test_guest, tmp_p
 
         chardevs = {c["label"]: c["filename"] for c in qmp(vm, "query-chardev")}
         assert chardevs["vmrun-serial1"].endswith(f"tcp:127.0.0.1:{SERIAL_PORT},server=on")
-        unix = vm.runtime_dir / "g" / "serial2.sock"
         assert chardevs["vmrun-serial2"].endswith(f"unix:{unix},server=on")
         assert talk(vm, SERIAL_PORT).strip() == "connected"
         with socket.socket(socket.AF_UNIX) as s:

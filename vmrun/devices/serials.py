@@ -54,3 +54,12 @@ def serial_args(p: Profile, run_dir: str | None) -> list[str]:
 
 def gdb_args(p: Profile) -> list[str]:
     return ["-gdb", f"tcp:{p.gdb}"] if p.gdb else []
+
+
+def describe(s: Serial, i: int, run_dir: str) -> str:
+    """One serial port as `up` names it: ``tcp 127.0.0.1:4555``, ``unix PATH``, ``file PATH``, ``pty``."""
+    if s.type in (SerialType.TCP, SerialType.TELNET):
+        return f"{s.type} {s.addr}:{s.port}"
+    if s.type is SerialType.UNIX:
+        return f"unix {s.path or socket_path(run_dir, i)}"
+    return f"file {s.path}" if s.type is SerialType.FILE else "pty (QMP query-chardev names it)"
