@@ -4,18 +4,13 @@ traceback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from tests.faults.test_bad_input import run
-
-
-def one_line(err: str) -> str:
-    """The error's line; what follows it is at most its hint."""
-    assert "Traceback" not in err
-    first, *rest = err.splitlines()
-    assert len(rest) <= 1 and all(line.startswith("  hint: ") for line in rest), err
-    return first
-
+from tests.faults.util import assert_nothing_left, one_error
 
 CDROM = '[[drives]]\nfile = "/a.iso"\nmedia = "cdrom"\n'
 
@@ -47,7 +42,7 @@ def test_refused_in_one_line_naming_file_and_field(write_profile, text, field, r
     path = write_profile(f'name = "x"\n{text}\n')
     code, err = run("show", str(path))
     assert code == 2, err
-    line = one_line(err)
+    line = one_error(err)
     assert line.startswith(f"vmrun: error: {path}: {field}: ") and reason in line, line
 
 
@@ -55,4 +50,28 @@ def test_libvirt_refuses_a_unix_serial_without_a_path(write_profile):
     path = write_profile('name = "x"\n[[serials]]\ntype = "unix"\n')
     code, err = run("show", str(path), "--libvirt")
     assert code == 2
-    assert one_line(err).startswith(f"vmrun: error: {path}: serials[0].path: under libvirt a unix serial socket")
+    assert one_error(err).startswith(f"vmrun: error: {path}: serials[0].path: under libvirt a unix serial socket")
+
+
+@pytest.mark.root
+def test_a_taken_serial_or_gdb_port_is_refused_before_starting(vm, write_profile):
+    """The port is held in the VM's namespace; `up` names the field instead of QEMU failing to bind."""
+    holder = "import socket, sys, time\ns = socket.socket()\ns.bind(('127.0.0.1', 14557))\ns.listen()\n"
+    holder += "print('ready', flush=True)\ntime.sleep(60)\n"
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", vm.netns.name, sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        for text, field in (
+            ('[[serials]]\ntype = "telnet"\nport = 14557\n', "serials[0].port"),
+            ("gdb = 14557\n", "gdb"),
+        ):
+            path = write_profile(f'name = "busy"\naccel = "tcg"\nmemory = "64M"\n{text}')
+            r = vm("up", str(path))
+            assert r.returncode == 2, r.stderr
+            assert one_error(r.stderr).startswith(f"vmrun: error: {path}: {field}: host port 127.0.0.1:14557/tcp")
+        assert_nothing_left(vm)
+    finally:
+        proc.kill()
+        proc.wait()
