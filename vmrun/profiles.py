@@ -276,7 +276,7 @@ def clone(name: str, new_name: str) -> Cloned:
     ports = [f"{f.proto}/{f.host_port}" for _, f in profile.forwards]
     if profile.spice:
         ports.append(f"spice/{profile.spice.port}")
-    return Cloned(target, macs, [d.file for d in profile.drives], ports)
+    return Cloned(target, macs, [d.file for d in profile.drives if not d.cdrom], ports)  # an ISO is only read
 
 
 def _rewrite(text: str, new_name: str | None, macs: list[str]) -> str:

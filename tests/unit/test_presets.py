@@ -48,3 +48,10 @@ def test_new_help_shows_a_preset_example(user):  # noqa: F811
 
 def test_presets_name_the_vm():
     assert 'name = "w"' in render("windows", "w") and 'name = "l"' in render("linux", "l")
+
+
+def test_a_clone_shares_the_disk_not_the_cdroms(user):  # noqa: F811
+    assert user("new", "win", "--preset", "windows").returncode == 0
+    r = user("clone", "win", "win2", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["shared_disks"] == [str(user.profiles / "win.qcow2")]
