@@ -50,6 +50,7 @@ def new(name: NewName, *, image: ImageOpt = None, preset: PresetOpt = None, as_j
     Boot, a TPM 2.0, a SATA disk, an e1000e NIC and a second CD-ROM for virtio-win; linux a virtiofs
     share), with the installer ISO to fill in.
 
+    \b
     Example: vmrun new web   (then: vmrun edit web, vmrun doctor web, vmrun up web)
     Example: vmrun new web --image debian-12   (then: vmrun up web, vmrun ssh web)
     Example: vmrun new win11 --preset windows   (then: vmrun edit win11 for the ISOs, vmrun up win11)
