@@ -8,19 +8,22 @@ in as :class:`Control`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vmrun.devices.boot import boot_args, bootindex
+from vmrun.devices.drives import drive_args
 from vmrun.devices.everyday import everyday_args
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
+from vmrun.devices.serials import gdb_args, serial_args
 from vmrun.devices.shares import machine_options as share_machine_options
 from vmrun.devices.shares import share_args
 from vmrun.devices.usb import usb_args
 from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import option_pairs, render_memory
-from vmrun.profile.model import Accel, BootDevice, Drive, Profile, TpmVersion
+from vmrun.profile.model import Accel, BootDevice, Profile, TpmVersion
 from vmrun.qemuopts import opts
 
 
@@ -57,11 +60,16 @@ def build_argv(
     run: RunOptions = RunOptions(),
     firmware: PreparedFirmware | None = None,
     share_sockets: Mapping[str, str] | None = None,
+    run_dir: str | None = None,
 ) -> list[str]:
     """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only;
     ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS);
     ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be);
-    ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise)."""
+    ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise);
+    ``run_dir``: the VM's run folder, for a [[serials]] unix socket without a path (likewise; by default the
+    folder of ``control``'s serial socket: the console's socket and the other serial ports' sit side by side)."""
+    if run_dir is None and control is not None:
+        run_dir = os.path.dirname(control.serial_socket)
     uefi = firmware is not None
     cdrom_index = 0 if run.boot_cdrom and uefi else bootindex(profile, BootDevice.CDROM, uefi=uefi)
     argv = [qemu]
@@ -78,6 +86,8 @@ def build_argv(
     argv += usb_args(profile)
     argv += pci_args(profile)
     argv += everyday_args(profile)
+    argv += serial_args(profile, run_dir)
+    argv += gdb_args(profile)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
@@ -131,7 +141,6 @@ def _bus_devices(p: Profile) -> list[str]:
 
 
 HOTPLUG_PORT = "vmrun-hp{}"
-BOOT_DISK_ID = "vmrun-disk0"  # under UEFI with a boot order: the first disk, on a -device carrying its bootindex
 CDROM_ID = "vmrun-cdrom"  # under UEFI with `up --cdrom`: a -device of its own, to carry a bootindex
 CDROM_INDEX = 2  # what -cdrom means: IDE index 2, the secondary master, where every installer looks
 SEED_INDEX = 3  # the cloud-init seed, after it: `-boot once=d` boots the first CD-ROM, the install ISO
@@ -165,14 +174,9 @@ def _spice_agent(p: Profile) -> list[str]:
 
 
 def _media(p: Profile, cdrom_index: int | None = None, disk_index: int | None = None) -> list[str]:
-    """The drives, then the CD-ROM; ``cdrom_index``, ``disk_index``: the bootindex of the CD-ROM and of the first
-    disk (under UEFI), which puts each on a -device of its own."""
-    argv: list[str] = []
-    for i, d in enumerate(p.drives):
-        if i == 0 and disk_index is not None:
-            argv += _boot_disk(d, disk_index)
-            continue
-        argv += ["-drive", opts(None, [("file", d.file), ("if", d.interface), *_drive_options(d), ("addr", d.addr)])]
+    """The drives, then the CD-ROM; ``cdrom_index``, ``disk_index``: the bootindex of the first CD-ROM and of
+    the first disk (under UEFI), which puts each on a -device of its own."""
+    argv = drive_args(p, disk_index, None if p.cdrom else cdrom_index)
     if p.cdrom and cdrom_index is not None:
         # OVMF ignores -boot: it boots in bootindex order. The CD-ROM sits where -cdrom puts it (IDE index 2).
         drive = [("if", "none"), ("id", CDROM_ID), ("file", p.cdrom), ("media", "cdrom"), ("readonly", True)]
@@ -186,18 +190,6 @@ def _media(p: Profile, cdrom_index: int | None = None, disk_index: int | None = 
             opts(None, [("file", p.cdrom), ("index", CDROM_INDEX), ("media", "cdrom"), ("readonly", True)]),
         ]
     return argv
-
-
-def _drive_options(d: Drive) -> list[tuple[str, object]]:
-    pairs: list[tuple[str, object]] = [("format", d.format), ("aio", d.aio), ("cache", d.cache)]
-    return pairs + [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
-
-
-def _boot_disk(d: Drive, index: int) -> list[str]:
-    """The first disk with a bootindex: ``-drive if=none`` and a virtio-blk-pci of its own (checks.py)."""
-    drive = opts(None, [("file", d.file), ("if", "none"), ("id", BOOT_DISK_ID), *_drive_options(d)])
-    device = opts("virtio-blk-pci", [("drive", BOOT_DISK_ID), ("addr", d.addr), ("bootindex", index)])
-    return ["-drive", drive, "-device", device]
 
 
 def _seed(seed: str | None) -> list[str]:

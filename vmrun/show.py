@@ -28,6 +28,7 @@ def describe(profile: Profile) -> dict[str, Any]:
         firmware=firmware,
         tpm_socket=tpm_socket,
         share_sockets=shares.sockets_for_show(profile),
+        run_dir=_run_dir(profile),
     )
     return {
         "name": profile.name,
@@ -47,6 +48,13 @@ def _nic(n: Nic) -> dict[str, Any]:
         if getattr(n, key):
             out[key] = getattr(n, key)
     return out
+
+
+def _run_dir(profile: Profile) -> str | None:
+    """Where `up` will make the run folder: for a [[serials]] unix socket without a path."""
+    from vmrun.rundir import RunDir
+
+    return str(RunDir.for_vm(profile.name).path) if profile.serials else None
 
 
 def _seed(profile: Profile) -> str | None:

@@ -42,10 +42,12 @@ def test_argv_sound_tablet_clock(write_profile):
     ]
 
 
-def test_argv_ac97_and_the_tablet_beside_vmruns_xhci(write_profile):
+def test_argv_ac97_and_the_tablet_beside_vmruns_xhci(write_profile, tmp_path):
     usb = '[[usb]]\nvendor = "046d"\nproduct = "c52b"\n'
     got = lines(profile(write_profile, f'audio = "ac97"\ntablet = true\n{usb}', "q35"))
     assert ["-audiodev", "none,id=snd0"] in got and ["-device", "AC97,audiodev=snd0"] in got
+    wav = lines(profile(write_profile, 'audio = "ac97"\naudio_backend = "wav"\n'))
+    assert ["-audiodev", f"wav,id=snd0,path={tmp_path}/w.wav"] in wav
     devices = [line[1] for line in got if line[0] == "-device"]
     # Named, the machine's own USB: without bus= QEMU would put it on the xhci added last.
     assert devices.index("qemu-xhci,id=vmrun-xhci") < devices.index("usb-tablet,bus=usb-bus.0")
@@ -94,7 +96,7 @@ def test_domain_xml_sound_tablet_clock(write_profile, tmp_path, machine, control
 def test_domain_xml_ac97_and_defaults(write_profile, tmp_path):
     root = tree(build(write_profile, 'audio = "ac97"\naudio_backend = "wav"\n'))
     assert compact(root.find("devices/sound")) == '<sound model="ac97"><audio id="1"/></sound>'
-    assert compact(root.find("devices/audio")) == '<audio id="1" type="file"/>'
+    assert compact(root.find("devices/audio")) == f'<audio id="1" type="file" path="{tmp_path}/t.wav"/>'
     plain = tree(build(write_profile, ""))
     assert plain.find("clock") is None and plain.find("devices/sound") is None and plain.find("devices/input") is None
     validate(build(write_profile, 'audio = "ac97"\naudio_backend = "wav"\n').xml, tmp_path)

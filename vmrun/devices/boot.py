@@ -12,13 +12,13 @@ takes its wait as the boot manager's timeout.
 from __future__ import annotations
 
 from vmrun.profile.model import BootDevice, Profile
-from vmrun.qemuopts import opts
+from vmrun.qemuopts import OptValue, opts
 
 LETTER = {BootDevice.CDROM: "d", BootDevice.DISK: "c", BootDevice.NETWORK: "n"}
 
 
 def boot_args(p: Profile, *, once_cdrom: bool, uefi: bool) -> list[str]:
-    pairs: list[tuple[str, object]] = []
+    pairs: list[tuple[str, OptValue]] = []
     if not uefi:
         if p.boot:
             pairs.append(("order", "".join(LETTER[b] for b in p.boot)))
@@ -26,7 +26,7 @@ def boot_args(p: Profile, *, once_cdrom: bool, uefi: bool) -> list[str]:
             pairs.append(("once", "d"))
     if p.boot_menu:
         pairs.append(("menu", True))
-    return ["-boot", opts(None, pairs)] if pairs else []  # type: ignore[arg-type]
+    return ["-boot", opts(None, pairs)] if pairs else []
 
 
 def bootindex(p: Profile, what: BootDevice, *, uefi: bool) -> int | None:

@@ -10,7 +10,9 @@ q35), the way start scripts write it, not on the xhci vmrun adds for ``[[usb]]``
 
 from __future__ import annotations
 
-from vmrun.profile.model import Audio, Profile, Rtc
+import os
+
+from vmrun.profile.model import Audio, AudioBackend, Profile, Rtc
 from vmrun.qemuopts import opts
 
 AUDIODEV_ID = "snd0"
@@ -20,10 +22,18 @@ MACHINE_USB_BUS = "usb-bus.0"
 def audio_args(p: Profile) -> list[str]:
     if p.audio is Audio.NONE:
         return []
-    argv = ["-audiodev", opts(p.audio_backend.value, [("id", AUDIODEV_ID)])]
+    argv = ["-audiodev", opts(p.audio_backend.value, [("id", AUDIODEV_ID), ("path", wav_path(p))])]
     if p.audio is Audio.HDA:
         return argv + ["-device", "intel-hda", "-device", opts("hda-duplex", [("audiodev", AUDIODEV_ID)])]
     return argv + ["-device", opts("AC97", [("audiodev", AUDIODEV_ID)])]
+
+
+def wav_path(p: Profile) -> str | None:
+    """Where ``audio_backend = "wav"`` records: NAME.wav in the profile's folder, beside its disks (QEMU's
+    default, qemu.wav in its working folder, would be wherever `vmrun up` ran)."""
+    if p.audio_backend is not AudioBackend.WAV:
+        return None
+    return os.path.join(os.path.dirname(os.path.abspath(p.source)), f"{p.name}.wav")
 
 
 def tablet_args(p: Profile) -> list[str]:

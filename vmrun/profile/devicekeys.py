@@ -8,6 +8,7 @@ model.py, its keys here, a pure argv part (vmrun/devices/), a domain-XML part
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from vmrun.profile import fields, passthrough
@@ -19,6 +20,8 @@ from vmrun.profile.model import (
     Firmware,
     PciDevice,
     Rtc,
+    Serial,
+    SerialType,
     Share,
     ShareType,
     Spice,
@@ -26,7 +29,7 @@ from vmrun.profile.model import (
     TpmVersion,
     UsbDevice,
 )
-from vmrun.profile.read import Choice, Context, Flag, Number, Path, Strings, Table, Tables, Text
+from vmrun.profile.read import Choice, Context, Flag, Number, Path, Reader, Strings, Table, Tables, Text
 
 
 def _boot_device(value: str) -> BootDevice:
@@ -34,6 +37,31 @@ def _boot_device(value: str) -> BootDevice:
         return BootDevice(value)
     except ValueError:
         raise ValueError(f"{value!r} is not cdrom, disk or network") from None
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+
+
+def _gdb(value: str | int) -> str:
+    """``1234`` (on loopback), ``"1234"``, ``"ADDR:1234"`` or QEMU's ``"tcp:ADDR:1234"`` -> ``"ADDR:1234"``."""
+    text = str(value).removeprefix("tcp:")
+    addr, _, port = text.rpartition(":")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not a TCP port or ADDR:PORT")
+    return f"{_ipv4(addr) if addr else '127.0.0.1'}:{int(port)}"
+
+
+class _Endpoint(Reader):
+    """A TCP port (an integer: on loopback) or "ADDR:PORT"."""
+
+    label = 'port or "ADDR:PORT"'
+
+    def read(self, t: Any, key: str, ctx: Context) -> Any:
+        return t.parsed(key, _gdb, (str, int))
 
 
 DEVICE_KEYS = (
@@ -59,7 +87,7 @@ DEVICE_KEYS = (
         "audio_backend",
         Choice(AudioBackend),
         "Where its sound goes on the host (-audiodev): none (nowhere), pa, alsa, oss, jack, sdl, spice "
-        "(the SPICE client), wav (a file).",
+        "(the SPICE client), wav (NAME.wav in the profile's folder).",
         default=AudioBackend.NONE,
     ),
     Key(
@@ -82,6 +110,11 @@ DEVICE_KEYS = (
         default=(),
     ),
     Key("boot_menu", Flag(), "Show the firmware's boot menu (-boot menu=on).", default=False),
+    Key(
+        "gdb",
+        _Endpoint(),
+        'QEMU\'s gdb stub: a TCP port on 127.0.0.1 (gdb: target remote :PORT), or "ADDR:PORT" to listen elsewhere.',
+    ),
 )
 
 # Each a section below; they come after nics (their defaults may need the VM's name).
@@ -91,6 +124,7 @@ DEVICE_TABLES = (
     Key("shares", Tables("shares"), "Host folders the guest mounts by tag ([[shares]] tables)."),
     Key("usb", Tables("usb"), "Host USB devices passed to the guest ([[usb]] tables), on an xhci controller."),
     Key("pci", Tables("pci"), "Host PCI functions passed to the guest through VFIO ([[pci]] tables)."),
+    Key("serials", Tables("serials"), "More serial ports, ttyS1 to ttyS3 ([[serials]] tables; ttyS0 is the console)."),
 )
 
 SPICE = Section(
@@ -188,4 +222,31 @@ PCI = Section(
     ),
 )
 
-DEVICE_SECTIONS = (SPICE, TPM, SHARES, USB, PCI)
+S = SerialType
+SERIALS = Section(
+    "serials",
+    Serial,
+    (
+        Key("type", Choice(SerialType), "What the port is on the host (the tables below).", required=True),
+        Key("port", Number(), "The TCP port it listens on.", only=(S.TCP, S.TELNET), required=True),
+        Key(
+            "addr",
+            Text(_ipv4),
+            "The address it listens on: anyone who reaches it has the guest's port.",
+            default="127.0.0.1",
+            only=(S.TCP, S.TELNET),
+        ),
+        Key(
+            "path",
+            Path(),
+            "The socket it listens on (required under libvirt).",
+            default=Shown("serialN.sock in the VM's run folder (N: the ttyS number)"),
+            only=(S.UNIX,),
+        ),
+        Key("path", Path(), "The file the guest's output is written to.", only=(S.FILE,), required=True),
+    ),
+    variant="type",
+    noun="a serial port of type",
+)
+
+DEVICE_SECTIONS = (SPICE, TPM, SHARES, USB, PCI, SERIALS)

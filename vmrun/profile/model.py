@@ -59,7 +59,7 @@ class AudioBackend(enum.StrEnum):
     JACK = "jack"
     SDL = "sdl"
     SPICE = "spice"  # to the SPICE client: needs [spice]
-    WAV = "wav"  # into a .wav file (QEMU's qemu.wav in its working folder)
+    WAV = "wav"  # into NAME.wav in the profile's folder
 
 
 class Rtc(enum.StrEnum):
@@ -73,6 +73,19 @@ class BootDevice(enum.StrEnum):
     CDROM = "cdrom"
     DISK = "disk"
     NETWORK = "network"  # PXE from the first NIC
+
+
+class Media(enum.StrEnum):
+    DISK = "disk"
+    CDROM = "cdrom"  # a read-only CD-ROM (a second ISO: drivers, the virtio-win disc)
+
+
+class SerialType(enum.StrEnum):
+    TCP = "tcp"  # a TCP server (raw)
+    TELNET = "telnet"  # a TCP server speaking telnet
+    UNIX = "unix"  # a Unix socket server
+    FILE = "file"  # the guest's output, written to a file
+    PTY = "pty"  # a pseudo-terminal QEMU makes (query-chardev names it)
 
 
 class Via(enum.StrEnum):
@@ -158,6 +171,16 @@ class PciDevice:
 
 
 @dataclass(frozen=True)
+class Serial:
+    """``[[serials]]``: one more serial port (ttyS1, ttyS2, ...; ttyS0 is vmrun's console)."""
+
+    type: SerialType
+    port: int | None = None  # tcp, telnet
+    addr: str = "127.0.0.1"  # tcp, telnet
+    path: str | None = None  # unix (None: in the run folder), file
+
+
+@dataclass(frozen=True)
 class Drive:
     file: str
     interface: str = "virtio"
@@ -169,11 +192,16 @@ class Drive:
     addr: str | None = None  # PCI slot of an if=virtio disk, pinned
     size: int | None = None  # bytes: `up` makes the image with qemu-img if it is missing
     backing: str | None = None  # `up` makes the image as a qcow2 overlay of this one if it is missing
+    media: Media = Media.DISK
 
     @property
     def made_by_vmrun(self) -> bool:
         """Whether `up` makes this image when it is missing."""
         return self.size is not None or self.backing is not None
+
+    @property
+    def cdrom(self) -> bool:
+        return self.media is Media.CDROM
 
 
 @dataclass(frozen=True)
@@ -288,6 +316,8 @@ class Profile:
     rtc: Rtc = Rtc.UTC
     boot: tuple[BootDevice, ...] = ()  # the boot order (vmrun/devices/boot.py); () is the firmware's own
     boot_menu: bool = False
+    serials: tuple[Serial, ...] = ()  # vmrun/devices/serials.py
+    gdb: str | None = None  # "ADDR:PORT" of QEMU's gdb stub
 
     @property
     def q35(self) -> bool:

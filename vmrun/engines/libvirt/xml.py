@@ -172,6 +172,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml
             sub(features, name, state=state)
         self.cpu(root, accel)
         self.clock(root)
+        self.gdb()
         reboot = self.extra_args()
         sub(root, "on_poweroff", "destroy")
         sub(root, "on_reboot", reboot)
@@ -341,6 +342,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml
         sub(serial, "target", port=0)
         console = sub(devices, "console", type="pty")
         sub(console, "target", type="serial", port=0)
+        self.serials(devices)
         s = self.p.spice
         if s and s.vdagent:
             channel = sub(devices, "channel", type="spicevmc")
