@@ -33,7 +33,7 @@ def test_seabios_takes_an_order_and_a_menu(write_profile):
     assert p.boot == (BootDevice.CDROM, BootDevice.DISK, BootDevice.NETWORK) and p.boot_menu
     got = argv(p)
     assert got[got.index("-boot") + 1] == "order=dcn,menu=on"
-    assert "file=/d.qcow2,if=virtio,addr=0x6" in got and "bootindex" not in " ".join(got)
+    assert "virtio-blk-pci,drive=vmrun-drive0,addr=0x6" in got and "bootindex" not in " ".join(got)
     once = argv(p, boot_cdrom=True)
     assert once[once.index("-boot") + 1] == "order=dcn,once=d,menu=on"
 
@@ -55,7 +55,8 @@ def test_uefi_orders_by_bootindex(write_profile):
 
 def test_no_boot_keys_change_nothing(write_profile):
     got = argv(profile(write_profile, DISK_NIC), UEFI)
-    assert "-boot" not in got and "file=/d.qcow2,if=virtio,addr=0x6" in got
+    assert "-boot" not in got and "virtio-blk-pci,drive=vmrun-drive0,addr=0x6" in got
+    assert not any(a.startswith("file=/d.qcow2") and "addr=" in a for a in got)  # QEMU 7.2: no addr on -drive
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """The ``[[drives]]`` as argv (pure): ``-drive`` as the profile says, or ``-drive if=none`` plus a
 ``-device`` of its own where QEMU's ``if=`` cannot say it: a SATA disk or CD-ROM (``if=sata`` does not
-exist) and, under UEFI, the first disk or CD-ROM of a boot order (a bootindex needs a device).
+exist), a virtio disk pinned to a PCI slot (QEMU 7.2 takes no ``addr`` on ``-drive``) and, under
+UEFI, the first disk or CD-ROM of a boot order (a bootindex needs a device).
 
 SATA drives sit on an AHCI controller of vmrun's, ``vmrun-sata`` (ports ``vmrun-sata.0`` to ``.5``),
 on pc and q35 alike, so that they never meet the IDE/AHCI ports ``if=ide`` and ``-cdrom`` fill (on
@@ -23,19 +24,18 @@ def drive_args(p: Profile, disk_index: int | None = None, cdrom_index: int | Non
     first_disk = next((d for d in p.drives if not d.cdrom), None)
     first_cdrom = next((d for d in p.drives if d.cdrom), None)
     port = 0
-    for d in p.drives:
+    for i, d in enumerate(p.drives):
         index = disk_index if d is first_disk else cdrom_index if d is first_cdrom else None
         if d.interface == "sata":
             argv += _sata(d, port, index)
             port += 1
         elif index is not None and not d.cdrom:
-            argv += _virtio_device(d, index)  # checks.py: a first disk with a bootindex is virtio or sata
+            argv += _virtio_device(d, index, BOOT_DISK_ID)  # checks.py: a first disk with a bootindex is virtio or sata
+        elif d.addr is not None and not d.cdrom:  # checks.py: only a virtio disk has an addr
+            argv += _virtio_device(d, None, f"vmrun-drive{i}")
         else:
             media = ("media", "cdrom") if d.cdrom else ("media", None)
-            argv += [
-                "-drive",
-                opts(None, [("file", d.file), ("if", d.interface), media, *_options(d), ("addr", d.addr)]),
-            ]
+            argv += ["-drive", opts(None, [("file", d.file), ("if", d.interface), media, *_options(d)])]
     return argv
 
 
@@ -44,9 +44,9 @@ def _options(d: Drive) -> list[tuple[str, OptValue]]:
     return pairs + [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
 
 
-def _virtio_device(d: Drive, index: int) -> list[str]:
-    drive = opts(None, [("file", d.file), ("if", "none"), ("id", BOOT_DISK_ID), *_options(d)])
-    device = opts("virtio-blk-pci", [("drive", BOOT_DISK_ID), ("addr", d.addr), ("bootindex", index)])
+def _virtio_device(d: Drive, index: int | None, drive_id: str) -> list[str]:
+    drive = opts(None, [("file", d.file), ("if", "none"), ("id", drive_id), *_options(d)])
+    device = opts("virtio-blk-pci", [("drive", drive_id), ("addr", d.addr), ("bootindex", index)])
     return ["-drive", drive, "-device", device]
 
 
