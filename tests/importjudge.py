@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent / "data" / "import-corpus"
+VFIO = CORPUS.parent / "import-vfio"  # passthrough scripts: this host has no IOMMU, so both sides refuse
 QEMU = "/usr/bin/qemu-system-x86_64"
+VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
 
 
 # --- the corpus ---------------------------------------------------------------------------
@@ -42,9 +44,9 @@ class Case:
         return self.script.stem
 
 
-def cases() -> list[Case]:
+def cases(folder: Path = CORPUS) -> list[Case]:
     out = []
-    for script in sorted(CORPUS.glob("*.sh")):
+    for script in sorted(folder.glob("*.sh")):
         if script.name.endswith(".modern.sh"):
             continue
         header = _header(script)
@@ -159,7 +161,10 @@ def write_stubs(folder: Path) -> Path:
     for name in ("qemu-system-x86_64", "kvm", "qemu-kvm"):
         (folder / name).write_text(_QEMU_STUB.format(python=sys.executable, name=name, qemu=QEMU))
     (folder / "ip").write_text(_IP_STUB.format(python=sys.executable, ip=shutil.which("ip") or "/usr/sbin/ip"))
-    (folder / "sudo").write_text('#!/bin/sh\nexec "$@"\n')
+    (folder / "sudo").write_text('#!/bin/sh\n[ "$1" = -E ] && shift\nexec "$@"\n')
+    # The helper daemons a script starts itself: the real ones (Debian keeps virtiofsd off PATH).
+    (folder / "swtpm").write_text(f'#!/bin/sh\nexec {shutil.which("swtpm") or "/usr/bin/swtpm"} "$@"\n')
+    (folder / "virtiofsd").write_text(f'#!/bin/sh\nexec {VIRTIOFSD} "$@"\n')
     for stub in folder.iterdir():
         stub.chmod(0o755)
     return folder
@@ -286,6 +291,7 @@ class Facts:
     network: list[tuple] = field(default_factory=list)
     forwards: list[tuple] = field(default_factory=list)
     links: list[tuple] = field(default_factory=list)  # the host's side: see host_links
+    tpm: list[tuple] = field(default_factory=list)  # (model, backend type) of each TPM
 
     def own_macs(self, macvtaps: set[str]) -> Facts:
         """A NIC given its macvtap's own MAC (the recipe's ``mac=$(cat .../address)``) is compared as such:
@@ -314,6 +320,7 @@ def collect(qmp, cwd: Path, ns) -> Facts:
         network=network(hmp("info network")),
         forwards=forwards(hmp("info usernet")),
         links=host_links(ns),
+        tpm=sorted((t["model"], t["options"]["type"]) for t in qmp("query-tpm")),
     ).own_macs(macvtap_macs(ns))
 
 
@@ -344,7 +351,11 @@ def _block(devices: list[dict], cwd: Path) -> list[tuple]:
     for d in devices:
         ins = d.get("inserted")
         media = None
-        if ins:
+        if ins and d["device"].startswith("pflash"):
+            # UEFI's code and variables: vmrun picks the code from QEMU's firmware descriptors and keeps a
+            # copy of the script's variables (as qcow2) in the VM's data folder: only the mode compares.
+            media = ("(firmware)", "ro" if ins["ro"] else "rw", "(firmware)")
+        elif ins:
             image = ins["image"]
             while _TEMP_OVERLAY.match(image["filename"]) and "backing-image" in image:
                 image = image["backing-image"]  # snapshot=on: the file under the overlay

@@ -8,18 +8,23 @@ in as :class:`Control`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vmrun.devices.agent import agent_args
+from vmrun.devices.boot import boot_args, bootindex
+from vmrun.devices.drives import drive_args
+from vmrun.devices.everyday import everyday_args
 from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
+from vmrun.devices.serials import gdb_args, serial_args
 from vmrun.devices.shares import machine_options as share_machine_options
 from vmrun.devices.shares import share_args
 from vmrun.devices.usb import usb_args
 from vmrun.net.base import NetdevSpec
-from vmrun.profile.fields import render_memory
-from vmrun.profile.model import Accel, Profile, TpmVersion
+from vmrun.profile.fields import option_pairs, render_memory
+from vmrun.profile.model import Accel, BootDevice, Profile, TpmVersion
 from vmrun.qemuopts import opts
 
 
@@ -57,28 +62,40 @@ def build_argv(
     firmware: PreparedFirmware | None = None,
     share_sockets: Mapping[str, str] | None = None,
     agent_socket: str | None = None,
+    run_dir: str | None = None,
 ) -> list[str]:
     """``seed``: the cloud-init seed ISO `up` made (or, for `show`, where it would be), attached read-only;
     ``firmware``: the UEFI firmware and the VM's NVRAM (None: QEMU's BIOS);
     ``tpm_socket``: the control socket of the swtpm `up` started for ``[tpm]`` (for `show`, where it would be);
     ``share_sockets``: the socket of each virtiofs share's virtiofsd, by tag (likewise);
-    ``agent_socket``: where QEMU listens for vmrun's guest agent client (likewise)."""
+    ``agent_socket``: where QEMU listens for vmrun's guest agent client (likewise);
+    ``run_dir``: the VM's run folder, for a [[serials]] unix socket without a path (likewise; by default the
+    folder of ``control``'s serial socket: the console's socket and the other serial ports' sit side by side)."""
+    if run_dir is None and control is not None:
+        run_dir = os.path.dirname(control.serial_socket)
+    uefi = firmware is not None
+    cdrom_index = 0 if run.boot_cdrom and uefi else bootindex(profile, BootDevice.CDROM, uefi=uefi)
     argv = [qemu]
     argv += _machine(profile, accel, firmware)
     argv += firmware_args(firmware)
-    argv += _nics(profile, netdevs)
+    argv += _bus_devices(profile)
+    argv += _nics(profile, netdevs, bootindex(profile, BootDevice.NETWORK, uefi=uefi))
     argv += _hotplug_ports(profile)
     argv += _spice_agent(profile)
-    argv += _media(profile, bootindex=run.boot_cdrom and firmware is not None)
+    argv += _media(profile, cdrom_index, bootindex(profile, BootDevice.DISK, uefi=uefi))
     argv += _seed(seed)
     argv += _tpm(profile, tpm_socket)
     argv += share_args(profile, share_sockets or {})
     argv += usb_args(profile)
     argv += pci_args(profile)
+    argv += everyday_args(profile)
+    argv += serial_args(profile, run_dir)
+    argv += gdb_args(profile)
     argv += _name(profile)
     argv += _spice(profile, control)
     argv += _boot(profile)
-    argv += _run_options(run, uefi=firmware is not None)
+    argv += ["-snapshot"] if run.snapshot else []
+    argv += boot_args(profile, once_cdrom=run.boot_cdrom, uefi=uefi)
     if control is not None:
         argv += _control(control)
     argv += list(profile.extra_args)
@@ -103,14 +120,28 @@ def _machine(p: Profile, accel: Accel, firmware: PreparedFirmware | None) -> lis
     return argv
 
 
-def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec]) -> list[str]:
+def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec], boot_index: int | None = None) -> list[str]:
+    """``boot_index``: the first NIC's bootindex (under UEFI, network in `boot`)."""
     argv: list[str] = []
-    for nic in p.nics:
+    for i, nic in enumerate(p.nics):
         spec = netdevs[nic.id]
         # The device gets the NIC's id too, so that QMP (`nic list`, `nic del`) can address it.
         device = [("netdev", nic.id), ("mac", nic.mac), ("id", nic.id), ("addr", nic.addr), *spec.device_options]
+        if i == 0 and boot_index is not None:
+            device.append(("bootindex", boot_index))
+        device += option_pairs(nic.device_options or "")
         argv += ["-device", opts(nic.model, device)]
-        argv += ["-netdev", opts(spec.backend, [("id", nic.id), *spec.options])]
+        netdev = [("id", nic.id), *spec.options, *option_pairs(nic.netdev_options or "")]
+        argv += ["-netdev", opts(spec.backend, netdev)]
+    return argv
+
+
+def _bus_devices(p: Profile) -> list[str]:
+    """Ports and bridges (``bus_devices``), ahead of every device that may name one as its bus=."""
+    argv: list[str] = []
+    for value in p.bus_devices:
+        driver, _, rest = value.partition(",")
+        argv += ["-device", opts(driver, option_pairs(rest))]
     return argv
 
 
@@ -147,19 +178,17 @@ def _spice_agent(p: Profile) -> list[str]:
     ]
 
 
-def _media(p: Profile, *, bootindex: bool = False) -> list[str]:
-    argv: list[str] = []
-    for d in p.drives:
-        pairs = [("file", d.file), ("if", d.interface), ("format", d.format), ("aio", d.aio), ("cache", d.cache)]
-        pairs += [("readonly", True if d.readonly else None), ("snapshot", True if d.snapshot else None)]
-        pairs += [("addr", d.addr)]
-        argv += ["-drive", opts(None, pairs)]
-    if p.cdrom and bootindex:
+def _media(p: Profile, cdrom_index: int | None = None, disk_index: int | None = None) -> list[str]:
+    """The drives, then the CD-ROM; ``cdrom_index``, ``disk_index``: the bootindex of the first CD-ROM and of
+    the first disk (under UEFI), which puts each on a -device of its own."""
+    argv = drive_args(p, disk_index, None if p.cdrom else cdrom_index)
+    if p.cdrom and cdrom_index is not None:
         # OVMF ignores -boot: it boots in bootindex order. The CD-ROM sits where -cdrom puts it (IDE index 2).
         drive = [("if", "none"), ("id", CDROM_ID), ("file", p.cdrom), ("media", "cdrom"), ("readonly", True)]
         bus = "ide.2" if p.q35 else "ide.1"
         argv += ["-drive", opts(None, drive)]
-        argv += ["-device", opts("ide-cd", [("drive", CDROM_ID), ("bus", bus), ("unit", 0), ("bootindex", 0)])]
+        device = [("drive", CDROM_ID), ("bus", bus), ("unit", 0), ("bootindex", cdrom_index)]
+        argv += ["-device", opts("ide-cd", device)]
     elif p.cdrom:
         argv += [
             "-drive",
@@ -236,14 +265,6 @@ def _boot(p: Profile) -> list[str]:
     if p.append:
         argv += ["-append", p.append]
     return argv
-
-
-def _run_options(run: RunOptions, *, uefi: bool = False) -> list[str]:
-    argv = ["-snapshot"] if run.snapshot else []
-    if uefi:
-        return argv  # OVMF ignores -boot; the CD-ROM has bootindex=0 instead (_media)
-    # `d` is the first CD-ROM: the profile's `cdrom` (or `up --cdrom ISO`), on IDE as QEMU's -cdrom puts it.
-    return argv + (["-boot", "once=d"] if run.boot_cdrom else [])
 
 
 def _control(c: Control) -> list[str]:

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from vmrun.errors import PreflightError
-from vmrun.profile.model import HostFwd, Profile
+from vmrun.profile.model import HostFwd, Profile, SerialType
 
 
 def check_port_free(fwd: HostFwd, *, source: str | None, field: str) -> None:
@@ -85,6 +85,27 @@ def check_socket_paths(profile: Profile) -> None:
         )
 
 
+def check_serials(profile: Profile) -> None:
+    """[[serials]] and gdb (qemu engine): each TCP port can be bound, each unix socket's path fits."""
+    from vmrun.devices.serials import socket_path
+    from vmrun.rundir import RunDir
+
+    run_dir = RunDir.for_vm(profile.name).path
+    for i, s in enumerate(profile.serials):
+        if s.port is not None:
+            check_port_free(HostFwd("tcp", s.addr, s.port, "", 0), source=profile.source, field=f"serials[{i}].port")
+        path = s.path or socket_path(run_dir, i)
+        if s.type is SerialType.UNIX and len(os.fsencode(path)) > SUN_PATH_MAX:
+            raise PreflightError(
+                f"{path} is too long for a unix socket ({SUN_PATH_MAX} bytes at most)",
+                source=profile.source,
+                field=f"serials[{i}].path",
+            )
+    if profile.gdb:
+        addr, _, port = profile.gdb.rpartition(":")
+        check_port_free(HostFwd("tcp", addr, int(port), "", 0), source=profile.source, field="gdb")
+
+
 def find_qemu(profile: Profile) -> str:
     found = shutil.which(profile.qemu)
     if not found:
@@ -130,6 +151,7 @@ def run_all(profile: Profile) -> str:
     tpm.preflight(profile)
     shares.preflight(profile)
     pci.preflight(profile)
+    check_serials(profile)
     for nic in profile.nics:
         backend_for(nic, profile.source).preflight(nic, profile)
     return qemu

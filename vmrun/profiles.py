@@ -78,13 +78,14 @@ def validate(text: str, path: Path, *, shown_as: Path | None = None) -> Profile:
 # -- new -----------------------------------------------------------------------------------------
 
 
-def new(name: str, folder: Path | None = None) -> Path:
-    """Write the commented template for ``name`` where `up` finds it; the path written."""
-    from vmrun.profile import template
+def new(name: str, folder: Path | None = None, *, preset: str | None = None) -> Path:
+    """Write the commented template for ``name`` (or a preset's profile: profile/presets.py) where `up` finds it;
+    the path written."""
+    from vmrun.profile import presets, template
 
     _check_new_name(name)
     path = (folder or home_folder()) / f"{name}.toml"
-    text = template.render(name)
+    text = template.render(name) if preset is None else presets.render(preset, name)
     validate(text, path)
     _write_new(path, text)
     return path
@@ -275,7 +276,7 @@ def clone(name: str, new_name: str) -> Cloned:
     ports = [f"{f.proto}/{f.host_port}" for _, f in profile.forwards]
     if profile.spice:
         ports.append(f"spice/{profile.spice.port}")
-    return Cloned(target, macs, [d.file for d in profile.drives], ports)
+    return Cloned(target, macs, [d.file for d in profile.drives if not d.cdrom], ports)  # an ISO is only read
 
 
 def _rewrite(text: str, new_name: str | None, macs: list[str]) -> str:

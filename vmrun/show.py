@@ -10,7 +10,7 @@ from vmrun.argv import build_argv
 from vmrun.devices import agent, shares, tpm
 from vmrun.devices.firmware import PreparedFirmware
 from vmrun.net import backend_for
-from vmrun.profile.model import Firmware, Profile
+from vmrun.profile.model import Firmware, Nic, Profile
 
 
 def describe(profile: Profile) -> dict[str, Any]:
@@ -29,17 +29,33 @@ def describe(profile: Profile) -> dict[str, Any]:
         tpm_socket=tpm_socket,
         share_sockets=shares.sockets_for_show(profile),
         agent_socket=agent.socket_for_show(profile),
+        run_dir=_run_dir(profile),
     )
     return {
         "name": profile.name,
         "profile": profile.source,
         "accel": choice.accel.value,
         "argv": argv,
-        "nics": [{"id": n.id, "type": n.type.value, "model": n.model, "mac": n.mac} for n in profile.nics],
+        "nics": [_nic(n) for n in profile.nics],
         "forwards": [{"nic": nic.id, "rule": str(fwd)} for nic, fwd in profile.forwards],
         "cloud_init_seed": seed,
         "nvram": firmware.nvram if firmware else None,
     }
+
+
+def _nic(n: Nic) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": n.id, "type": n.type.value, "model": n.model, "mac": n.mac}
+    for key in ("netdev_options", "device_options"):  # what vmrun has no key for, shown so nobody misses it
+        if getattr(n, key):
+            out[key] = getattr(n, key)
+    return out
+
+
+def _run_dir(profile: Profile) -> str | None:
+    """Where `up` will make the run folder: for a [[serials]] unix socket without a path."""
+    from vmrun.rundir import RunDir
+
+    return str(RunDir.for_vm(profile.name).path) if profile.serials else None
 
 
 def _seed(profile: Profile) -> str | None:

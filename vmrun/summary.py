@@ -25,6 +25,7 @@ def up_summary(launched: Launched) -> str:
         lines.append(f"  usb      {usb.id} {usb.what}")
     if s.spice:
         lines.append(f"  spice    spice://{s.spice.addr}:{s.spice.port}")
+    lines += _serials(launched)
     for made in launched.made:
         lines.append(f"  disk     made {made}")
     if s.snapshot:
@@ -33,6 +34,16 @@ def up_summary(launched: Launched) -> str:
     lines.append(f"  serial   {run.serial_log}   (vmrun console {s.name})")
     lines.append(f"  stop     vmrun down {s.name}")
     return "\n".join(lines)
+
+
+def _serials(launched: Launched) -> list[str]:
+    from vmrun.devices import serials
+
+    p = launched.profile
+    lines = [
+        f"  ttyS{serials.tty(i)}    {serials.describe(s, i, str(launched.run.path))}" for i, s in enumerate(p.serials)
+    ]
+    return lines + ([f"  gdb      target remote {p.gdb}"] if p.gdb else [])
 
 
 def host_side(host: dict[str, Any]) -> str:

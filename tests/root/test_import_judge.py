@@ -32,6 +32,7 @@ def test_qemu_judges_the_import_equal(case: judge.Case, vm, tmp_path: Path, brid
     script, _ = run_script(case, copy, tmp_path)
 
     judge.make_host(case, vm.netns)
+    vm.env["VMRUN_DATA_DIR"] = str(tmp_path / "data")  # the UEFI variables and swtpm state the import copies
     out = tmp_path / "imported.toml"
     extra = ["--", *case.args] if case.args else []
     imp = vm.netns.run(

@@ -63,6 +63,8 @@ def test_the_loader_reads_every_key(section):
         "spice": {"port": 5930},
         "drives": {"file": "a.img"},
         "shares": {"source": "s", "tag": "t"},
+        "pci": {"host": "0000:01:00.0"},
+        "serials": {"type": "tcp", "port": 4555},
     }.get(section.name, {})
     for k in section.keys:
         if k.name == section.variant:

@@ -14,6 +14,7 @@ from vmrun.cli.base import (
     Name,
     command,
 )
+from vmrun.errors import UsageError
 
 NewName = Annotated[str, typer.Argument(help="The new profile's name (also the VM's name).")]
 
@@ -24,8 +25,19 @@ ImageOpt = Annotated[
 ]
 
 
+PRESETS = ("windows", "linux")  # profile/presets.py
+PresetOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--preset",
+        metavar="P",
+        help="A whole desktop VM: windows (UEFI + Secure Boot, TPM, SATA, e1000e, a virtio-win CD-ROM) or linux.",
+    ),
+]
+
+
 @command()
-def new(name: NewName, *, image: ImageOpt = None, as_json: JsonOpt = False) -> None:
+def new(name: NewName, *, image: ImageOpt = None, preset: PresetOpt = None, as_json: JsonOpt = False) -> None:
     """Write a commented profile to start from, where `up` finds it ($XDG_CONFIG_HOME/vmrun/profiles); never overwrites.
 
     It loads as written: user networking with ssh forwarded from 127.0.0.1:2222, and a disk,
@@ -34,14 +46,24 @@ def new(name: NewName, *, image: ImageOpt = None, as_json: JsonOpt = False) -> N
     With --image N: its first disk is an overlay on the cached cloud image N, a cloud-init seed gives
     your ~/.ssh public key to the image's default user, and a free loopback port forwards to 22.
 
+    With --preset windows|linux: a whole desktop VM (q35, UEFI, tablet, sound; windows adds Secure
+    Boot, a TPM 2.0, a SATA disk, an e1000e NIC and a second CD-ROM for virtio-win; linux a virtiofs
+    share), with the installer ISO to fill in.
+
+    \b
     Example: vmrun new web   (then: vmrun edit web, vmrun doctor web, vmrun up web)
     Example: vmrun new web --image debian-12   (then: vmrun up web, vmrun ssh web)
+    Example: vmrun new win11 --preset windows   (then: vmrun edit win11 for the ISOs, vmrun up win11)
     """
+    if preset is not None and preset not in PRESETS:
+        raise UsageError(f"no preset {preset!r}", option=f"--preset {preset}", hint=f"use {' or '.join(PRESETS)}")
+    if preset is not None and image is not None:
+        raise UsageError("--preset and --image exclude each other", option="--preset")
     if image is not None:
         return _new_from_image(name, image, as_json)
     from vmrun import profiles
 
-    path = profiles.new(name)
+    path = profiles.new(name, preset=preset)
     print(
         json.dumps({"name": name, "file": str(path)})
         if as_json

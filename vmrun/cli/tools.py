@@ -40,6 +40,14 @@ def import_(
             metavar="KEY=VALUE",
         ),
     ] = None,
+    variables: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--var",
+            help="NAME=VALUE: a shell variable the script does not set itself (a file it sources that is not read).",
+            metavar="NAME=VALUE",
+        ),
+    ] = None,
 ) -> None:
     """Turn a start.sh (a QEMU command line) into a profile, and say on stderr what did not fit.
 
@@ -51,7 +59,9 @@ def import_(
     """
     from vmrun.importer import import_script
 
-    imported = import_script(script, name=name, output=output, force=force, args=args or None, sets=sets or [])
+    imported = import_script(
+        script, name=name, output=output, force=force, args=args or None, sets=sets or [], variables=variables or []
+    )
     for note in imported.notes:
         ui.notice(note)
     if imported.path is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from vmrun.errors import PreflightError
+from vmrun.profile.fields import option_pairs
 from vmrun.profile.model import PciDevice, Profile
 from vmrun.qemuopts import opts
 
@@ -41,7 +42,7 @@ def pci_args(p: Profile) -> list[str]:
         if p.q35:
             argv += ["-device", opts("pcie-root-port", [("id", PORT.format(i)), ("chassis", CHASSIS + i)])]
             device.append(("bus", PORT.format(i)))
-        argv += ["-device", opts("vfio-pci", device)]
+        argv += ["-device", opts("vfio-pci", device + option_pairs(dev.options or ""))]
     return argv
 
 

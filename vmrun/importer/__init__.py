@@ -53,17 +53,21 @@ def import_script(
     force: bool = False,
     args: list[str] | None = None,
     sets: list[str] = (),  # type: ignore[assignment]
+    variables: list[str] = (),  # type: ignore[assignment]
 ) -> Imported:
     """Read ``script`` ("-": stdin), write the profile to ``output`` (default: where `up` finds it, "-": none).
 
     ``args``: what the script would be run with (``$1``, ``"$@"``); None: not given.
+    ``variables``: ``NAME=VALUE`` shell variables the script uses but does not set (`--var`).
     """
     from vmrun.profile.load import apply_override, parse_override
 
     overrides = [parse_override(text) for text in sets]
     text, folder = _read(script)
     filled = frozenset(o.key for o in overrides)
-    read = read_script(text, source=script if script != "-" else "<stdin>", folder=folder, args=args, filled=filled)
+    given = dict(_variable(text) for text in variables)
+    source = script if script != "-" else "<stdin>"
+    read = read_script(text, source=source, folder=folder, args=args, filled=filled, given=given)
     converted = convert(read)
     vm = _name(name, converted.script_name, output, script, read.source)
     profile = {"name": vm, **converted.profile}
@@ -87,6 +91,17 @@ def import_script(
         write_new(path, toml, force=force)
         vmstate.carry_out(planned, vm)
     return Imported(vm, profile, toml, lines, path)
+
+
+def _variable(text: str) -> tuple[str, str]:
+    import re
+
+    from vmrun.errors import UsageError
+
+    name, eq, value = text.partition("=")
+    if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise UsageError(f"--var {text}: not NAME=VALUE with a shell variable's name", hint="e.g. --var DISK=vm.qcow2")
+    return name, value
 
 
 def _home(vm: str) -> Path:

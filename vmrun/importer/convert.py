@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmrun.importer import pci
+from vmrun.importer.buses import map_buses
 from vmrun.importer.devices import map_drives, map_guest_agent, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
+from vmrun.importer.removed import map_redirects, map_removed
 from vmrun.importer.script import Script
 from vmrun.importer.wholevm import StateCopy, map_whole_vm
 
@@ -34,6 +36,10 @@ _KEY_ORDER = (
     "cdrom",
     "firmware",
     "secure_boot",
+    "audio",
+    "tablet",
+    "rtc",
+    "bus_devices",
     "agent",
     "extra_args",
     "spice",
@@ -67,12 +73,15 @@ def convert(script: Script) -> Converted:
     if script.wrapper:
         m.note(script.program.line, f"the script runs QEMU under {' '.join(script.wrapper)!r}; vmrun does not")
     map_machine(m)  # first: a -nic's default model depends on the machine type
+    map_removed(m)  # before the devices: -usb -device usb-tablet is a key
     map_hotplug_ports(m)
     map_spice(m)
     map_guest_agent(m)
     copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware
     map_drives(m)
     map_nics(m)
+    map_buses(m)  # after the NICs: the ports they name
+    map_redirects(m)  # -redir: a forward of the user NIC
     extra = m.extra_args()
     if extra:
         m.set("extra_args", extra)
@@ -99,8 +108,10 @@ def _pin_slots(m: Mapper) -> None:
         if f"nic:{nic['id']}" in script:
             nic["addr"] = pci.addr_text(script[f"nic:{nic['id']}"])
             pinned.append(f"NIC {nic['id']} at {nic['addr']}")
+    ours = pci.assign(q35, builtin_vga, usb, _vmrun_order(m))
     for i, drive in enumerate(m.profile.get("drives", [])):
-        if f"drive:{i}" in script:
+        # Only a disk the pinned NICs still leave elsewhere: QEMU 7.2's -drive takes no addr= (argv.py).
+        if f"drive:{i}" in script and ours.get(f"drive:{i}") != script[f"drive:{i}"]:
             drive["addr"] = pci.addr_text(script[f"drive:{i}"])
             pinned.append(f"disk {i} at {drive['addr']}")
     ours = pci.assign(q35, builtin_vga, usb, _vmrun_order(m))
@@ -164,11 +175,20 @@ def _script_order(m: Mapper) -> list[pci.Dev]:
 
 
 def _vmrun_order(m: Mapper) -> list[pci.Dev]:
-    """The order of vmrun's argv (vmrun/argv.py): NICs, hot-plug ports, SPICE agent, ..., extra_args; disks last."""
-    order = [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
-    order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", [])]
+    """The order of vmrun's argv (vmrun/argv.py): bus_devices, NICs, hot-plug ports, SPICE agent, ..., extra_args; disks last."""
     devices = [o for o in m.opts if o.name == "-device" and o.value is not None]
-    for what in ("hotplug", "vdagent", "agent"):  # agent: the script's, where vmrun pins its own
+    ports = [o for o in devices if m.taken.get(o.index) == "bus" and _root_device(o)[0]]
+    order = [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in ports]  # bus_devices: first
+    order += [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
+    order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", []) if not _on_a_bus(n)]
+    for what in (
+        "hotplug",
+        "vdagent",
+        "share",
+        "usb",
+        "pci",
+        "agent",
+    ):  # as argv.py gives them (disks: QEMU makes them last; agent: the script's, where vmrun pins its own)
         order += [
             pci.Dev(f"opt:{o.index}", _root_device(o)[1])
             for o in devices
@@ -181,6 +201,13 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     order += [pci.Dev(f"drive:{i}", d.get("addr")) for i, d in enumerate(drives) if d.get("interface") == "virtio"]
     order += [pci.Dev(_key(m, opt), addr) for opt, addr in _virtio_drives(m, taken=False)]
     return order
+
+
+def _on_a_bus(nic: dict[str, Any]) -> bool:
+    """A NIC on a port the script makes (bus=): not on the root bus, so it takes no root slot."""
+    from vmrun.profile.fields import option_pairs
+
+    return "bus" in dict(option_pairs(nic.get("device_options") or ""))
 
 
 def parameter_notes(origins: list[tuple[str, Any]], profile: dict[str, Any]) -> list[tuple[int, str]]:

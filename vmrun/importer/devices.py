@@ -192,6 +192,9 @@ def map_drives(m: Mapper) -> None:
 def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
     _, pairs = parse_opts(opt.text)
     keys = dict(pairs)
+    if "boot" in keys:  # qemu-kvm's boot=on, removed: QEMU 7.2 refuses it; BIOS boots the first disk anyway
+        keys.pop("boot")
+        m.note(opt.line, "boot= on the drive: dropped: QEMU 7.2 no longer takes it (the first disk boots)")
     unknown = sorted(set(keys) - _DRIVE_KEYS)
     if unknown:
         raise Unfit(f"vmrun has no key for the drive's {', '.join(unknown)}")

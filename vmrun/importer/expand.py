@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from vmrun.importer.shell import MAX_NESTING, Lit, Run, Segment, Var, Word
+from vmrun.importer.sourced import ENVIRONMENT, Unread
 from vmrun.importer.unknowns import NeedsArgument, PassThrough, Unresolved
 
 _SPLIT = "\x00"  # between the words of a quoted "$@": each becomes its own argv string
@@ -53,6 +54,17 @@ class Env:
     assigned_raw: dict[str, str] = field(default_factory=dict)
     kept: list[tuple[int, str]] = field(default_factory=list)  # $HOME-like names left as written
     depth: int = 0  # ${...} and $(...) being worked out, each within the one before
+    given: dict[str, str] = field(default_factory=dict)  # `vmrun import --var NAME=VALUE`
+    unread: list[Unread] = field(default_factory=list)  # `source FILE`s not read (outside the folder...)
+    missing: dict[str, int] = field(default_factory=dict)  # variables such a FILE may have set: name -> line
+
+    def __post_init__(self) -> None:
+        self.give()
+
+    def give(self) -> None:
+        """The --var values, as if the environment (or a file the script sources) had set them."""
+        for name, value in self.given.items():
+            self.variables[name] = Value(value)
 
     def assign(self, word: Word) -> bool:
         """Record ``NAME=value``; False when the word is not an assignment."""
@@ -78,6 +90,8 @@ class Env:
 
     def fields(self, word: Word) -> list[Field]:
         """The argv strings a word becomes (none, one, or several when an unquoted $VAR splits)."""
+        if self._unset_word(word):
+            return []
         out: list[Field] = []
         buf: list[str] = []
         params: list[Param] = []
@@ -116,6 +130,24 @@ class Env:
                     started = True
         end_field()
         return out
+
+    def _unset_word(self, word: Word) -> bool:
+        """``$OPTS`` alone, unquoted, never set by the script: the shell drops the word (when it is unset)."""
+        if len(word.segments) != 1 or not isinstance(var := word.segments[0], Var) or var.quoted or var.op:
+            return False
+        name = var.name
+        if not (name[0].isalpha() or name[0] == "_") or name in self.variables or name in ENVIRONMENT:
+            return False
+        if self.unread:
+            return False  # a file the script sources and vmrun did not read may set it: said as such
+        note = (
+            word.line,
+            f"{var.raw} is set nowhere in the script: left out, as the shell leaves out an unset variable "
+            f"(if your environment sets it, give it: vmrun import SCRIPT --var {name}=VALUE)",
+        )
+        if note not in self.fixed:
+            self.fixed.append(note)
+        return True
 
     def _join(self, segments: tuple[Segment, ...], line: int) -> tuple[str, tuple[Param, ...]]:
         texts: list[str] = []
@@ -196,6 +228,15 @@ class Env:
             )
         if op in (":?", "?") or not (name[0].isalpha() or name[0] == "_"):
             raise Unresolved(f"{var.raw} comes from the caller; write its value into the command instead")
+        if self.unread and name not in ENVIRONMENT:
+            self.missing.setdefault(name, line)  # a file the script sources, not read, may set it
+            return var.raw, ()
+        if name.islower():
+            # $usb1: a shell variable by its case, not the environment's; unset, the shell gives "".
+            note = (line, f"{var.raw} is set nowhere in the script: taken as empty, as the shell takes it")
+            if note not in self.fixed:
+                self.fixed.append(note)
+            return "", ()
         # $HOME and the like: kept as written; vmrun expands them in paths.
         self.kept.append((line, var.raw))
         return var.raw, ()

@@ -103,6 +103,10 @@ def _accel(m: Mapper) -> None:
         if opt.name == "-enable-kvm":
             wanted.append("kvm")
             m.take(opt)
+        elif opt.name == "-no-kvm":
+            wanted.append("tcg")
+            m.take(opt)
+            m.note(opt.line, '-no-kvm: QEMU 7.2 no longer takes it; it meant TCG: imported as accel = "tcg"')
         elif opt.name == "-accel" and opt.value:
             head, pairs = parse_opts(opt.text, "accel")
             if head in _FOREIGN_ACCEL:
@@ -169,7 +173,7 @@ def _machine(m: Mapper, opt: Opt, wanted: list[str]) -> None:
 
 
 def _memory(m: Mapper) -> None:
-    if not any(o.name == "-m" for o in m.opts):
+    if not any(o.name == "-m" for o in m.opts) and "memory" not in m.script.filled:
         m.set("memory", QEMU_DEFAULT_MEMORY)
         m.note(
             m.script.program.line,

@@ -8,18 +8,15 @@ netdev together, with the reason.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from vmrun.errors import ScriptError
-from vmrun.importer import hostside
-from vmrun.importer.expand import Field
+from vmrun.importer.nicbackends import LINK_MAC, backend
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
 from vmrun.importer.substitute import MARKER
 from vmrun.profile import fields
 
-_HOSTFWD = re.compile(r"^(?:(tcp|udp):)?([^:]*):(\d+)-([^:]*):(\d+)$")
 # -nic's model names that are not device names.
 _NIC_MODELS = {"virtio": "virtio-net-pci"}
 
@@ -95,13 +92,12 @@ def _device(m: Mapper, opt: Opt, head: str | None, pairs: list[tuple[str, str]],
 
 _QEMU_MAC = "52:54:00:12:34:{:02x}"
 _SYSFS_MAC = "mac from sysfs"  # marks, removed before the NIC is written
-_LINK_MAC = "address of the link"
 
 
 def _macvtap_mac(m: Mapper, opt: Opt, nic: dict[str, Any]) -> None:
     """``mac=$(cat /sys/class/net/IF/address)`` is only for the macvtap IF the NIC is opened on."""
     link = nic.pop(_SYSFS_MAC, None)
-    address = nic.pop(_LINK_MAC, None)
+    address = nic.pop(LINK_MAC, None)
     if link is None:
         return
     if address is not None:
@@ -186,35 +182,46 @@ def _legacy(m: Mapper, netdevs: dict[str, _Netdev], nics: list[dict[str, Any]]):
                 hint="give each -net nic its own vlan= and -net backend, then import again",
             )
         if not nic_opts or not backends:
+            _lone_on_a_vlan(m, hub, nic_opts + backends, "no NIC" if not nic_opts else "no backend")
             for opt in nic_opts + backends:
                 m.keep(opt, f"NIC not imported: hub {hub} has " + ("no NIC" if not nic_opts else "no backend"))
             continue
-        nic_opt, backend = nic_opts[0], backends[0]
-        kind, pairs = parse_opts(backend.text, "type")
+        nic_opt, back = nic_opts[0], backends[0]
+        kind, pairs = parse_opts(back.text, "type")
         rest = [(k, v) for k, v in pairs if k not in ("vlan", "name")]
         nic_pairs = parse_opts(nic_opt.text, "type")[1]
         try:
-            nic = _legacy_nic(m, nic_opt, nic_pairs, backend, kind, rest, nics)
+            nic = _legacy_nic(m, nic_opt, nic_pairs, back, kind, rest, nics)
         except Unfit as e:
             m.keep(nic_opt, f"NIC not imported: {e}")
-            m.keep(backend, None)
+            m.keep(back, None)
             continue
-        yield nic, dict(nic_pairs).get("macaddr"), [nic_opt, backend]
+        yield nic, dict(nic_pairs).get("macaddr"), [nic_opt, back]
+
+
+def _lone_on_a_vlan(m: Mapper, hub: str, opts: list[Opt], lacks: str) -> None:
+    """A vlan= hub with a NIC and no backend (or the reverse): QEMU 7.2 refuses vlan=, so extra_args cannot keep it."""
+    if any("vlan" in dict(parse_opts(o.text, "type")[1]) for o in opts):
+        raise ScriptError(
+            f"hub {hub} (-net ...,vlan={hub}, line {', '.join(str(o.line) for o in opts)}) has {lacks}; QEMU 7.2 "
+            "no longer takes vlan=, and vmrun joins each NIC to a backend of its own",
+            source=m.script.source,
+            line=opts[0].line,
+            hint=f"give hub {hub} one -net nic and one -net backend, or drop its -net lines, then import again",
+        )
 
 
 def _legacy_nic(
     m: Mapper,
     opt: Opt,
     pairs: list[tuple[str, str]],
-    backend: Opt,
+    backend_opt: Opt,
     kind: str | None,
     backend_pairs: list[tuple[str, str]],
     nics: list[dict[str, Any]],
 ) -> dict[str, Any]:
     keys = dict(pairs)
-    unknown = sorted(set(keys) - {"vlan", "name", "model", "macaddr", "netdev", "addr"})
-    if unknown:
-        raise Unfit(f"vmrun has no key for the NIC's {', '.join(unknown)}")
+    unknown = {k: v for k, v in pairs if k not in ("vlan", "name", "model", "macaddr", "netdev", "addr")}
     model = keys.get("model") or ("e1000e" if is_q35(m) else "e1000")  # QEMU's default NIC for the machine
     model = _NIC_MODELS.get(model, model)
     used = {n["id"] for n in nics}
@@ -223,7 +230,8 @@ def _legacy_nic(
     if "addr" in keys:
         nic["addr"] = _addr(keys["addr"])
     nd = {k: v for k, v in backend_pairs if k != "id"}
-    nic.update(_backend(m, backend, kind, nd))
+    nic.update(backend(m, backend_opt, kind, nd))
+    _device_options(m, opt, nic, unknown)
     if "vlan" in keys:
         m.note(
             opt.line,
@@ -259,12 +267,25 @@ def _pair(m: Mapper, opt: Opt, model: str | None, pairs: list[tuple[str, str]], 
     nic = _common(m, opt, model, device.pop("mac", None), nid)
     if "addr" in device:
         nic["addr"] = _addr(device.pop("addr"))
-    nic.update(_backend(m, netdev.opt, netdev.kind, nd))
+    nic.update(backend(m, netdev.opt, netdev.kind, nd))
     _macvtap_mac(m, opt, nic)
     _multiqueue(m, opt, nic, device)
-    if device:
-        raise Unfit(f"vmrun has no key for the device's {', '.join(device)}")
+    _device_options(m, opt, nic, device)
     return nic
+
+
+def _device_options(m: Mapper, opt: Opt, nic: dict[str, Any], device: dict[str, str]) -> None:
+    """The device's options vmrun has no key for (bus=, ioeventfd=...): on the NIC as device_options, verbatim."""
+    from vmrun.qemuopts import opts
+
+    if not device:
+        return
+    text = opts(None, list(device.items()))
+    try:
+        nic["device_options"] = fields.parse_device_options(text)
+    except ValueError as e:
+        raise Unfit(str(e)) from None
+    m.note(opt.line, f"the device's {text}: no vmrun key; carried on NIC {nic['id']} as device_options = {text!r}")
 
 
 def _nic_option(m: Mapper, opt: Opt, nics: list[dict[str, Any]]) -> dict[str, Any]:
@@ -279,7 +300,7 @@ def _nic_option(m: Mapper, opt: Opt, nics: list[dict[str, Any]]) -> dict[str, An
     used = {n["id"] for n in nics}
     nid = keys.pop("id", None) or next(f"net{k}" for k in range(len(nics) + 1) if f"net{k}" not in used)
     nic = _common(m, opt, model, keys.pop("mac", None), nid)
-    nic.update(_backend(m, opt, kind, keys))
+    nic.update(backend(m, opt, kind, keys))
     _macvtap_mac(m, opt, nic)
     return nic
 
@@ -299,161 +320,13 @@ def _common(m: Mapper, opt: Opt, model: str | None, mac: str | None, nid: str) -
     return nic
 
 
-def _backend(m: Mapper, opt: Opt, kind: str | None, nd: dict[str, str]) -> dict[str, Any]:
-    if kind == "user":
-        return _user(m, opt, nd)
-    if kind == "bridge":
-        nic = {"type": "bridge", "bridge": nd.pop("br", "br0"), "via": "helper"}  # QEMU's default bridge is br0
-        if "helper" in nd:
-            nic["helper"] = nd.pop("helper")
-        _left_over(nd)
-        return nic
-    if kind == "tap":
-        return _tap(m, opt, nd)
-    return _netdev(kind, nd)
-
-
-def _netdev(kind: str | None, nd: dict[str, str]) -> dict[str, Any]:
-    """Any other backend (socket, stream, dgram, vde...): QEMU makes it from its options, verbatim."""
-    from vmrun.qemuopts import opts
-
-    nd.pop("id", None)
-    try:
-        backend = fields.parse_netdev_backend(kind or "")
-        options = fields.parse_netdev_options(opts(None, list(nd.items())))
-    except ValueError as e:
-        raise Unfit(str(e)) from None
-    nic: dict[str, Any] = {"type": "netdev", "backend": backend}
-    if options:
-        nic["options"] = options
-    nd.clear()
-    return nic
-
-
-def _user(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
-    nic: dict[str, Any] = {"type": "user"}
-    forwards = []
-    for key, value in parse_opts(opt.text, "type")[1]:
-        if key == "hostfwd":
-            forwards.append(_hostfwd(m, opt, value))
-            nd.pop("hostfwd", None)
-    if "net" in nd:
-        nic["net"] = nd.pop("net")
-    if "restrict" in nd:
-        if boolean("restrict", nd.pop("restrict")):
-            nic["restrict"] = True
-    if forwards:
-        nic["hostfwd"] = forwards
-    _left_over(nd)
-    return nic
-
-
-def _hostfwd(m: Mapper, opt: Opt, value: str) -> str:
-    match = _HOSTFWD.match(value)
-    if not match:
-        raise Unfit(f"hostfwd={value} is not a forward vmrun reads (IPv4 proto:addr:port-addr:port)")
-    proto, host_addr, host_port, guest_addr, guest_port = match.groups()
-    if not host_addr:
-        # QEMU listens on every address when none is given; vmrun's default would be loopback.
-        host_addr = "0.0.0.0"
-        m.note(
-            opt.line,
-            f"hostfwd={value} listens on all addresses in QEMU: imported as "
-            f"{proto or 'tcp'}:0.0.0.0:{host_port}-{guest_addr}:{guest_port}; write 127.0.0.1 "
-            "instead of 0.0.0.0 to keep it to this host",
-        )
-    text = f"{proto or 'tcp'}:{host_addr}:{host_port}-{guest_addr}:{guest_port}"
-    try:
-        fields.parse_hostfwd(text)
-    except ValueError as e:
-        raise Unfit(str(e)) from None
-    return text
-
-
-def _tap(m: Mapper, opt: Opt, nd: dict[str, str]) -> dict[str, Any]:
-    if "br" in nd or "helper" in nd:
-        nic: dict[str, Any] = {"type": "bridge", "bridge": nd.pop("br", "br0"), "via": "helper"}
-        if "helper" in nd:
-            nic["helper"] = nd.pop("helper")
-    elif "fd" in nd:
-        fd = nd.pop("fd")
-        found = hostside.macvtap_behind_fd(m.script, fd)
-        if found is None:
-            raise Unfit(
-                f"fd={fd} is a tap the script's caller opened; vmrun cannot tell which "
-                '(for a macvtap, write type = "macvtap" and parent = ...)'
-            )
-        nic = dict(found.nic)
-        if "mac" in nic:
-            nic[_LINK_MAC] = nic.pop("mac")
-        m.note(
-            opt.line,
-            f"the tap fd={fd} is opened on a macvtap the script makes at line {found.line} "
-            f'({found.how}): imported as type = "macvtap", parent = "{nic["parent"]}"; vmrun makes its own',
-        )
-    elif "ifname" in nd:
-        ifname = nd.pop("ifname")
-        found = hostside.tap_attachment(m.script, ifname)
-        scripted = nd.get("script", "/etc/qemu-ifup") != "no" or nd.get("downscript", "/etc/qemu-ifdown") != "no"
-        if found is None or scripted:
-            nic = _tap_as_is(m, opt, nd, ifname)
-        else:
-            nd.pop("script", None)
-            nd.pop("downscript", None)
-            nic = dict(found.nic)
-            if nic["type"] == "bridge":
-                nic["via"] = "tap"
-            m.note(
-                opt.line,
-                f"the tap {ifname} joins {nic['bridge']} at line {found.line} ({found.how}): imported "
-                f'as type = "{nic["type"]}", bridge = "{nic["bridge"]}"; vmrun makes and removes its own tap',
-            )
-    else:
-        nic = _tap_as_is(m, opt, nd, None)
-    if "vhost" in nd:
-        nic["vhost"] = "on" if boolean("vhost", nd.pop("vhost")) else "off"
-    if "queues" in nd:
-        queues = nd.pop("queues")
-        if not queues.isdigit() or not 1 <= int(queues) <= 64:
-            raise Unfit(f"queues={queues} is not 1-64")
-        nic["queues"] = int(queues)
-    _left_over(nd)
-    return nic
-
-
-def _tap_as_is(m: Mapper, opt: Opt, nd: dict[str, str], ifname: str | None) -> dict[str, Any]:
-    """type = "tap": the tap the script names, or the one QEMU makes and hands to its ifup script."""
-    nic: dict[str, Any] = {"type": "tap"}
-    if ifname is not None:
-        try:
-            nic["ifname"] = fields.parse_ifname(ifname)
-        except ValueError as e:
-            raise Unfit(str(e)) from None
-    # QEMU's defaults, written out: a tap it makes runs /etc/qemu-ifup and /etc/qemu-ifdown.
-    for key, default in (("script", "/etc/qemu-ifup"), ("downscript", "/etc/qemu-ifdown")):
-        value = nd.pop(key, default)
-        if value not in ("no", ""):
-            nic[key] = m.path(Field(value, opt.line), f"the tap's {key}")
-    if "script" not in nic and ifname is None:
-        raise Unfit("a tap QEMU makes with script=no joins nothing")
-    if ifname is not None and "script" not in nic:
-        m.note(
-            opt.line,
-            f"the tap {ifname} is made outside QEMU (by the admin or another script): imported as "
-            'type = "tap"; vmrun uses it as it is and never deletes it',
-        )
-    else:
-        m.note(
-            opt.line,
-            f"QEMU makes this tap and runs {nic.get('script', 'no script')} on it: imported as "
-            'type = "tap" with the same scripts',
-        )
-    return nic
-
-
 def _multiqueue(m: Mapper, opt: Opt, nic: dict[str, Any], device: dict[str, str]) -> None:
-    """vmrun tells a multi-queue device mq=on and 2N+2 vectors itself; the script's must agree."""
+    """vmrun tells a multi-queue device mq=on and 2N+2 vectors itself; the script's must agree.
+
+    On a single-queue NIC vmrun says neither: the script's stay in ``device``, for device_options."""
     queues = nic.get("queues") or 1
+    if queues == 1:
+        return
     mq = boolean("mq", device.pop("mq")) if "mq" in device else None
     vectors = device.pop("vectors", None)
     if queues > 1:
@@ -461,11 +334,3 @@ def _multiqueue(m: Mapper, opt: Opt, nic: dict[str, Any], device: dict[str, str]
             raise Unfit(f"queues={queues} but the device has other mq/vectors than vmrun gives")
         if mq is None:
             m.note(opt.line, f"queues={queues}: vmrun also tells the device mq=on,vectors={2 * queues + 2}")
-    elif mq or vectors is not None:
-        raise Unfit("mq/vectors on a single-queue NIC")
-
-
-def _left_over(nd: dict[str, str]) -> None:
-    nd.pop("id", None)
-    if nd:
-        raise Unfit(f"vmrun has no key for the netdev's {', '.join(nd)}")

@@ -112,6 +112,8 @@ def parse_opts(text: str, implied: str | None = None) -> tuple[str | None, list[
         head = parts.pop(0)
     pairs: list[tuple[str, str]] = []
     for part in parts:
+        if not part:
+            continue  # a trailing comma: QEMU passes over it
         key, eq, value = part.partition("=")
         if not eq:
             if key.startswith("no") and key[2:] in BOOL_KEYS:

@@ -41,6 +41,8 @@ FLAGS = {
     "-nodefconfig",
     "-no-kvm-irqchip",
     "-no-kvm-pit-reinjection",
+    "-enable-nesting",
+    "-tdf",
     "-semihosting",
     "-h",
     "-help",

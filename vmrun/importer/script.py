@@ -7,49 +7,20 @@ import re
 from dataclasses import dataclass, field
 
 from vmrun.errors import ScriptError
+from vmrun.importer.alternatives import Alternative, alternatives
 from vmrun.importer.expand import Env, Field, NeedsArgument, PassThrough, Unresolved
+from vmrun.importer.othercmds import WRAPPERS, is_action, not_run, one_line
 from vmrun.importer.qemuoptions import FLAGS
-from vmrun.importer.shell import Comment, Op, Redirect, Word, lex
+from vmrun.importer.shell import Op, Redirect, Word, lex
+from vmrun.importer.sourced import NotRead, Unread, read_beside, unset_message
+from vmrun.importer.unknowns import FD_HINT, fd_from_a_file
 
 _QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
 _X86 = {"x86_64", "i386"}
 # Words a command can start with that are not the program it runs.
 _KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"}
-# Programs that run another program: QEMU may come after them and their options.
-_WRAPPERS = {
-    "exec",
-    "sudo",
-    "doas",
-    "env",
-    "nohup",
-    "nice",
-    "ionice",
-    "taskset",
-    "numactl",
-    "chrt",
-    "setsid",
-    "stdbuf",
-    "command",
-    "systemd-run",
-    "unbuffer",
-}
 _DECLARE = {"export", "readonly", "local", "declare", "typeset"}
-_OPTION_LINE = re.compile(r"^(?:-{1,2}[A-Za-z]|\S*qemu-system-)")
-_TRAILING_NOTE = re.compile(r"\s*\\?\s+#+\s*(.*)$")
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """Commented-out option lines next to each other, as the user may want them back."""
-
-    first: int
-    last: int
-    text: str
-    note: str | None
-
-    @property
-    def lines(self) -> str:
-        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+_FD_FROM_FILE = re.compile(r"\bfds?=\$\(cat\s+([^)\s]+)\s*\)")
 
 
 @dataclass(frozen=True)
@@ -72,6 +43,7 @@ class Script:
     assigned_raw: dict[str, str]
     alternatives: list[Alternative]
     notes: list[tuple[int, str]] = field(default_factory=list)
+    filled: frozenset[str] = frozenset()  # profile keys given with --set (their options left out)
 
     def where(self, line: int | str | None) -> str:
         return f"{self.source}:{line}" if line else self.source
@@ -103,17 +75,20 @@ OPTION_KEYS = {
 
 
 def read_script(
-    text: str, *, source: str, folder: str, args: list[str] | None = None, filled: frozenset[str] = frozenset()
+    text: str,
+    *,
+    source: str,
+    folder: str,
+    args: list[str] | None = None,
+    filled: frozenset[str] = frozenset(),
+    given: dict[str, str] | None = None,
 ) -> Script:
-    """``filled``: profile keys given with --set; an option the script computes for them is left out."""
+    """``filled``: profile keys given with --set; an option the script computes for them is left out.
+    ``given``: shell variables given with --var (what a file the script sources would set)."""
     notes: list[tuple[int, str]] = []
-    if "\n" in text and text.count("\r\n") == text.count("\n"):
-        # Edited on Windows: sh itself would choke on the \r before each continuation's newline.
-        text = text.replace("\r\n", "\n")
-        notes.append((1, "the script has Windows line ends (CRLF); read as if they were plain newlines"))
-    lexed = lex(text, source)
+    lexed = lex(_plain_newlines(text, notes), source)
     script_path = source if source == "<stdin>" else os.path.join(folder, os.path.basename(source))
-    env = Env(script_path=script_path, folder=folder, args=args)
+    env = Env(script_path=script_path, folder=folder, args=args, given=dict(given or {}))
     found: tuple[_Command, Field, list[Field], list[str]] | None = None
     foreign: tuple[int, str] | None = None
     host: list[HostCommand] = []
@@ -122,28 +97,29 @@ def read_script(
         words = _strip_keywords(cmd.words)
         if not words:
             continue
-        if _is_assignments(words, env):
+        if _sets_variables(words, env, notes):
             continue
         hit = _find_program(words, env, source)
         if hit is None:
             host.append(_other_command(words, env, notes, after_qemu=found is not None))
             continue
-        index, program, arch = hit
+        index, program, arch, first = hit
         if arch not in _X86:
             foreign = foreign or (program.line, program.text)
             continue
         if found:
             notes.append((program.line, "a second QEMU command: only the first one is imported"))
             continue
+        _no_dangling_backslash(cmd, lexed.dangling, source)
         # Expanded here, with the variables as they are at this point of the script.
         wrapper = _soft_words(cmd.words[:index], env)
-        found = (cmd, program, _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
+        found = (cmd, program, first + _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
         notes += _dropped_around(cmd, commands)
     if found is None:
         raise _no_x86_qemu(foreign, source)
     cmd, program, argv, before = found
     notes += env.fixed
-    notes += [(c.line, _not_run(c)) for c in host if _is_action(c.words)]
+    notes += [(c.line, not_run(c.words)) for c in host if is_action(c.words)]
     return Script(
         source=source,
         folder=folder,
@@ -155,7 +131,24 @@ def read_script(
         assigned_raw=env.assigned_raw,
         alternatives=alternatives(lexed.comments),
         notes=notes,
+        filled=filled,
     )
+
+
+def _sets_variables(words: list[Word], env: Env, notes: list[tuple[int, str]]) -> bool:
+    """Assignments, or ``source FILE``: taken into ``env``."""
+    if words[0].raw in ("source", ".") and len(words) > 1:
+        _source(words, env, notes)
+        return True
+    return _is_assignments(words, env)
+
+
+def _plain_newlines(text: str, notes: list[tuple[int, str]]) -> str:
+    if "\n" in text and text.count("\r\n") == text.count("\n"):
+        # Edited on Windows: sh itself would choke on the \r before each continuation's newline.
+        notes.append((1, "the script has Windows line ends (CRLF); read as if they were plain newlines"))
+        return text.replace("\r\n", "\n")
+    return text
 
 
 def _other_command(words: list[Word], env: Env, notes: list[tuple[int, str]], *, after_qemu: bool) -> HostCommand:
@@ -172,6 +165,20 @@ def _other_command(words: list[Word], env: Env, notes: list[tuple[int, str]], *,
     return HostCommand(tuple(soft), words[0].line)
 
 
+def _no_dangling_backslash(cmd: _Command, dangling: set[int], source: str) -> None:
+    """``-m 2G \\ `` + blanks: bash ends the command on that line; what follows is not QEMU's."""
+    for word in cmd.words:
+        if word.line in dangling and re.search(r"\\[ \t]", word.raw):
+            raise ScriptError(
+                "the backslash on this line is followed by a blank, not by the line end: it escapes the blank, "
+                "so bash ends the QEMU command on this line (handing QEMU a stray argument) and runs the lines "
+                "after it as commands of their own",
+                source=source,
+                line=word.line,
+                hint=f"delete the blanks after the backslash on line {word.line}, then import again",
+            )
+
+
 def _no_x86_qemu(foreign: tuple[int, str] | None, source: str) -> ScriptError:
     if foreign:
         line, prog = foreign
@@ -184,115 +191,118 @@ def _no_x86_qemu(foreign: tuple[int, str] | None, source: str) -> ScriptError:
     return ScriptError("not a QEMU command line: there is no qemu-system-x86_64 command in it", source=source)
 
 
-# Helper daemons a script starts for QEMU: what has vmrun start its own (vmrun/importer/wholevm.py).
-_DAEMONS = {"swtpm": "the [tpm] key has vmrun start its own", "virtiofsd": "a [[shares]] entry has vmrun start its own"}
-
-
-def _not_run(c: HostCommand) -> str:
-    """The note on one of the script's other commands (ip, brctl...): vmrun runs QEMU only."""
-    daemon = next((_DAEMONS[os.path.basename(w)] for w in c.words[:3] if os.path.basename(w) in _DAEMONS), None)
-    if daemon:
-        return f"{one_line(' '.join(c.words))}: not run by vmrun ({daemon})"
-    why = (
-        ', and makes the host side of bridge, macvtap and ovs NICs itself; a type = "tap" NIC\'s tap must exist '
-        "before vmrun up)"
-        if _is_network(c.words)
-        else ")"
-    )
-    return f"{one_line(' '.join(c.words))}: not run by vmrun (it runs QEMU only{why}"
-
-
-# Commands that change nothing a VM needs: not worth a note.
-_QUIET = {
-    "echo",
-    "printf",
-    "set",
-    "cd",
-    "pushd",
-    "popd",
-    "true",
-    "false",
-    ":",
-    "exit",
-    "wait",
-    "trap",
-    "sleep",
-    "shopt",
-    "return",
-    "read",
-    "test",
-    "[",
-    "[[",
-    "unset",
-    "shift",
-    "source",
-    ".",
-    "fi",
-    "done",
-    "esac",
-    "}",
-}
-_NETWORK = {"ip", "brctl", "tunctl", "ovs-vsctl", "ifconfig", "nmcli", "modprobe", "sysctl", "iptables", "nft"}
-
-
-def _is_action(words: tuple[str, ...]) -> bool:
-    rest = [w for w in words if w not in _WRAPPERS]
-    return bool(rest) and os.path.basename(rest[0]) not in _QUIET
-
-
-def _is_network(words: tuple[str, ...]) -> bool:
-    return any(os.path.basename(w) in _NETWORK for w in words[:3])
-
-
-def one_line(text: str) -> str:
-    """Control characters spelled out: a message is one line on stderr and a valid TOML comment."""
-    return "".join(c if " " <= c != "\x7f" else repr(c)[1:-1] for c in text)
-
-
 def _qemu_argv(
     words: list[Word], env: Env, source: str, notes: list[tuple[int, str]], filled: frozenset[str]
 ) -> list[Field]:
     argv: list[Field] = []
     env.kept.clear()
+    missing: dict[str, str | None] = {}  # variables a file the script sources (not read) may set -> profile key
     for word in words:
+        env.missing.clear()
         try:
-            argv += env.fields(word)
+            fields = env.fields(word)
         except PassThrough:
-            option = argv[-1].text if argv else ""
-            if option.startswith("-") and "-" + option.lstrip("-") not in FLAGS:
-                # -cdrom "$@": without its value the option would take the next one's.
-                argv.pop()
-                notes.append(
-                    (
-                        word.line,
-                        f"{option} {word.raw}: not imported: its value is the script's own "
-                        "arguments; give them after --: vmrun import SCRIPT -- ARGS",
-                    )
-                )
-                continue
-            notes.append(
-                (
-                    word.line,
-                    f"{word.raw} hands the script's own arguments to QEMU; not imported "
-                    "(give them after --: vmrun import SCRIPT -- ARGS)",
-                )
-            )
+            _passed_through(word, argv, notes)
+            continue
         except Unresolved as e:
-            option = argv[-1].text if argv else ""
-            key = OPTION_KEYS.get("-" + option.lstrip("-")) if option.startswith("-") else None
+            _unresolved(e, word, argv, source, notes, filled)
+            continue
+        if env.missing:
+            key = _option_key(argv)
             if key in filled:
-                argv.pop()
-                notes.append((word.line, f"{option} {word.raw}: not imported; {key} is given with --set"))
+                notes.append((word.line, f"{argv.pop().text} {word.raw}: not imported; {key} is given with --set"))
                 continue
-            if isinstance(e, NeedsArgument):
-                how = f" (or give {key} itself: --set {key}=VALUE)" if key else ""
-            elif key:
-                how = f": write its value into the script, or give it: vmrun import {source} --set {key}=VALUE"
-            else:
-                how = ": write its value into the script instead"
-            raise ScriptError(one_line(str(e) + how), source=source, line=word.line) from None
+            missing.update((name, key) for name in env.missing if name not in missing)
+        argv += fields
+    if missing:
+        what, hint = unset_message(env.unread, list(missing.items()), source)
+        raise ScriptError(one_line(what), source=source, line=env.unread[0].line, hint=hint)
     notes += [(line, f"{raw} is kept as written (vmrun expands variables in paths only)") for line, raw in env.kept]
     return argv
+
+
+def _option_key(argv: list[Field]) -> str | None:
+    """The profile key the option before a value fills (-m: memory), if any."""
+    option = argv[-1].text if argv else ""
+    return OPTION_KEYS.get("-" + option.lstrip("-")) if option.startswith("-") else None
+
+
+def _passed_through(word: Word, argv: list[Field], notes: list[tuple[int, str]]) -> None:
+    option = argv[-1].text if argv else ""
+    if option.startswith("-") and "-" + option.lstrip("-") not in FLAGS:
+        # -cdrom "$@": without its value the option would take the next one's.
+        argv.pop()
+        notes.append(
+            (
+                word.line,
+                f"{option} {word.raw}: not imported: its value is the script's own "
+                "arguments; give them after --: vmrun import SCRIPT -- ARGS",
+            )
+        )
+        return
+    notes.append(
+        (
+            word.line,
+            f"{word.raw} hands the script's own arguments to QEMU; not imported "
+            "(give them after --: vmrun import SCRIPT -- ARGS)",
+        )
+    )
+
+
+def _unresolved(
+    e: Unresolved, word: Word, argv: list[Field], source: str, notes: list[tuple[int, str]], filled: frozenset[str]
+) -> None:
+    """A value only a running shell knows: left out when --set gives its key, else one line saying how to give it."""
+    key = _option_key(argv)
+    if key in filled:
+        notes.append((word.line, f"{argv.pop().text} {word.raw}: not imported; {key} is given with --set"))
+        return
+    fd = _FD_FROM_FILE.search(word.raw)
+    if fd:
+        raise ScriptError(
+            one_line(fd_from_a_file(fd.group(0), fd.group(1))),
+            source=source,
+            line=word.line,
+            hint=FD_HINT.format('type = "tap", ifname = "tap0"; or type = "bridge", bridge = "br0"'),
+        ) from None
+    if isinstance(e, NeedsArgument):
+        how = f" (or give {key} itself: --set {key}=VALUE)" if key else ""
+    elif key:
+        how = f": write its value into the script, or give it: vmrun import {source} --set {key}=VALUE"
+    else:
+        how = ": write its value into the script instead"
+    raise ScriptError(one_line(str(e) + how), source=source, line=word.line) from None
+
+
+_SOURCE_DEPTH = 4  # files sourcing files: scripts use one or two
+
+
+def _source(words: list[Word], env: Env, notes: list[tuple[int, str]], depth: int = 0) -> None:
+    """``source FILE``: its assignments, read when FILE lies beside the script; else remembered as not read."""
+    written = (_soft_words(words[1:2], env) or [words[1].raw])[0]
+    line = words[0].line
+    try:
+        if depth >= _SOURCE_DEPTH:
+            raise NotRead(f"files source files more than {_SOURCE_DEPTH} deep")
+        full, text = read_beside(written, env.folder)
+        try:
+            commands = _commands(lex(text, full).tokens)
+        except ScriptError as e:
+            raise NotRead(f"vmrun import cannot read it: {e.message}") from None
+    except NotRead as e:
+        env.unread.append(Unread(line, written, str(e)))
+        env.give()  # --var: what the file would have set
+        notes.append((line, f"source {written}: not read: {e}"))
+        return
+    names: list[str] = []
+    for cmd in commands:
+        inner = _strip_keywords(cmd.words)
+        if inner and inner[0].raw in ("source", ".") and len(inner) > 1:
+            _source(inner, env, notes, depth + 1)
+        elif inner and _is_assignments(inner, env):
+            names += [re.match(r"[A-Za-z_][A-Za-z0-9_]*", w.raw).group() for w in inner if _looks_assigned(w)]  # type: ignore[union-attr]
+    what = f"its assignments ({', '.join(dict.fromkeys(names))})" if names else "it assigns nothing"
+    notes.append((line, f"source {written}: read at import from {full}: {what}; nothing in it is run"))
 
 
 def _dropped_around(cmd: _Command, commands: list[_Command]) -> list[tuple[int, str]]:
@@ -366,8 +376,16 @@ def _looks_assigned(word: Word) -> bool:
     return re.match(r"^[A-Za-z_][A-Za-z0-9_]*\+?=", word.raw) is not None
 
 
-def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field, str] | None:
+def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field, str, list[Field]] | None:
     """Where QEMU is in a command (first, or after exec, sudo, taskset...), and for which architecture."""
+    if words[0].raw == "eval" and any(_mentions_qemu(w.raw) or w.raw == "kvm" for w in words[1:3]):
+        raise ScriptError(
+            "eval runs a QEMU command that the shell reads twice (its quotes and $ a second time); "
+            "vmrun import reads each command once, as written",
+            source=source,
+            line=words[0].line,
+            hint="write the command out without eval (as eval would see it), then import again",
+        )
     for i, word in enumerate(words):
         if _looks_assigned(word):
             continue
@@ -382,14 +400,15 @@ def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field,
             if not i:
                 return None
             continue
+        m = _QEMU.match(os.path.basename(fields[0].text)) if fields else None
+        if m:
+            # KVM="qemu-kvm -enable-kvm"; $KVM ...: the variable's other words are QEMU's first options.
+            return i, fields[0], m.group(1) or "x86_64", fields[1:]
         if len(fields) != 1:
             if not i:
                 return None
             continue
-        m = _QEMU.match(os.path.basename(fields[0].text))
-        if m:
-            return i, fields[0], m.group(1) or "x86_64"
-        if os.path.basename(fields[0].text) not in _WRAPPERS and not i:
+        if os.path.basename(fields[0].text) not in WRAPPERS and not i:
             return None
     return None
 
@@ -405,40 +424,4 @@ def _soft_words(words: list[Word], env: Env) -> list[str]:
             out += [f.text for f in env.fields(word)]
         except (Unresolved, PassThrough):
             out.append(word.raw)
-    return out
-
-
-def alternatives(comments: list[Comment]) -> list[Alternative]:
-    """Option lines someone commented out, grouped when they sit on adjacent lines."""
-    out: list[Alternative] = []
-    prose: Comment | None = None
-    group: list[tuple[int, str, str | None]] = []
-
-    def close() -> None:
-        if group:
-            notes = [n for _, _, n in group if n]
-            if prose and prose.line == group[0][0] - 1:
-                notes.insert(0, " ".join(prose.text.split()))
-            text = " ".join(t for _, t, _ in group)
-            out.append(Alternative(group[0][0], group[-1][0], text, "; ".join(notes) or None))
-            group.clear()
-
-    for c in comments:
-        if not c.alone or c.text.startswith("!"):
-            continue
-        body = c.text.strip()
-        if not _OPTION_LINE.match(body):
-            close()
-            prose = c
-            continue
-        note = None
-        m = _TRAILING_NOTE.search(body)
-        if m and "#" in body:
-            note = m.group(1).strip() or None
-            body = body[: m.start()]
-        body = body.rstrip().removesuffix("\\").rstrip()
-        if group and group[-1][0] != c.line - 1:
-            close()
-        group.append((c.line, body, note))
-    close()
     return out

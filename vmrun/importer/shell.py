@@ -17,6 +17,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]|[@*#?$!-]")
 _REDIRECT = re.compile(r"(\d*)(<<-|<<|<>|>>|>&|<&|>\||&>>|&>|<|>)")
 _OPERATORS = (";;", "&&", "||", ";", "&", "|", "(", ")")
 _BLANK = " \t"
+# A backslash, blanks (maybe a comment), the line end, then a line of options: meant as a continuation.
+_DANGLING = re.compile(r"[ \t]+(?:#[^\n]*)?\n[ \t]*-")
 MAX_NESTING = (
     32  # ${...} within ${...} (here), within $(...) (expand.py): scripts use a few; deeper would exhaust Python's stack
 )
@@ -85,6 +87,9 @@ Token = Word | Redirect | Op
 class Lexed:
     tokens: list[Token] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
+    # Lines that end in a backslash followed by blanks (or blanks and a comment) before a line of
+    # options: the backslash escapes a blank, not the line end, so the command ends on that line.
+    dangling: set[int] = field(default_factory=set)
 
 
 def lex(text: str, source: str) -> Lexed:
@@ -196,6 +201,8 @@ class _Lexer:
                     continue
                 if not nxt:
                     raise self.error("the script ends with a lone backslash")
+                if nxt in _BLANK and _DANGLING.match(self.s, self.i + 1):
+                    self.out.dangling.add(self.line)
                 flush(quoted)
                 self.take()
                 buf.append(self.take())

@@ -1,7 +1,7 @@
 """``$(...)`` at import: the read-only forms start.sh scripts use, worked out once and said so.
 
 `vmrun import` runs nothing. It knows what ``$(nproc)``, ``$(dirname "$0")``,
-``$(pwd)``, ``$(realpath X)`` and ``$(cat FILE)`` give, for a FILE beside the
+``$(pwd)``, ``$(realpath X)``, ``$(which X)`` and ``$(cat FILE)`` give, for a FILE beside the
 script only: an import run as root must never copy ``/etc/shadow`` into a
 profile. The macvtap recipe's ``$(cat /sys/class/net/IF/address|ifindex)``
 is not read at all: it becomes a marker that the NIC mapping turns into
@@ -61,12 +61,30 @@ def substitute(raw: str, env: Env, line: int) -> Fixed:
         paths = [a for a in args if not a.startswith("-")]
         if len(paths) == 1 and (cmd == "realpath" or flags in (["-f"], ["-e"], ["-m"])):
             return Fixed(os.path.normpath(os.path.join(env.folder, paths[0])), None)
+    program = _looked_up(cmd, args)
+    if program is not None:
+        # Found on PATH when the script runs; vmrun looks it up on PATH the same way when it starts QEMU.
+        return Fixed(program, f"{raw} is taken as {program}, looked up on PATH when vmrun starts it")
     if cmd == "cat" and len(args) == 1:
         return _cat(args[0], env, raw)
     if cmd == "cd" and len(args) >= 3 and args[1] == "&&" and args[2:] in (["pwd"], ["pwd", "-P"]):
         # $(cd "$(dirname "$0")" && pwd): the script's folder, absolute.
         return Fixed(os.path.normpath(os.path.join(env.folder, args[0])), None)
     raise CannotRun(f"{raw} needs a running shell")
+
+
+def _looked_up(cmd: str, args: list[str]) -> str | None:
+    """``which NAME``, ``command -v NAME``, ``type -P NAME``: the program NAME, as a PATH lookup finds it."""
+    if (
+        cmd == "which"
+        and len(args) == 1
+        or (cmd, args[:1]) in (("command", ["-v"]), ("type", ["-P"]))
+        and len(args) == 2
+    ):
+        name = args[-1]
+        if name and not name.startswith("-") and "/" not in name:
+            return name
+    return None
 
 
 def _words(inner: str, env: Env, line: int, raw: str) -> list[str]:
@@ -87,6 +105,8 @@ def _words(inner: str, env: Env, line: int, raw: str) -> list[str]:
                 continue
             raise CannotRun(f"{raw} needs a running shell (it has {tok.text!r})")
         if not isinstance(tok, Word):
+            if tok.fd == "2" and tok.op == ">" and tok.target is not None and tok.target.raw == "/dev/null":
+                continue  # 2>/dev/null: only the messages go
             raise CannotRun(f"{raw} needs a running shell (it redirects)")
         try:
             out += [f.text for f in env.fields(Word(tok.segments, line, tok.raw))]

@@ -11,3 +11,14 @@ class NeedsArgument(Unresolved):
 
 class PassThrough(Exception):
     """``"$@"``: the script hands its own arguments on to QEMU."""
+
+
+def fd_from_a_file(written: str, path: str) -> str:
+    """The one line for ``fd=$(cat FILE)``: a tap only whoever runs the script holds open."""
+    return (
+        f"{written}: the tap's file descriptor is a number read from {path} when the script runs, and which "
+        "tap is open on it is known only to whoever runs the script; vmrun cannot know that tap"
+    )
+
+
+FD_HINT = "write the NIC by hand ({}) and leave this -netdev out of the script, then import again"

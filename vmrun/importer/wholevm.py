@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
+from vmrun.importer.passthru import map_pci, map_usb
 from vmrun.importer.script import HostCommand
-from vmrun.profile import passthrough
 
 # Firmware file names that are UEFI builds (OVMF, edk2); those with Secure Boot compiled in.
 _UEFI = re.compile(r"ovmf|edk2|uefi", re.IGNORECASE)
@@ -38,8 +38,8 @@ def map_whole_vm(m: Mapper) -> list[StateCopy]:
     copies += _tpm(m)
     _virtiofs(m)
     _nine_p(m)
-    _usb(m)
-    _pci(m)
+    map_usb(m)
+    map_pci(m)
     return copies
 
 
@@ -264,83 +264,3 @@ def _share_9p(m: Mapper, opts: list[Opt], keys: dict[str, str], tag: str, shares
     shares.append(share)
     if "security_model" in keys:
         m.note(opts[0].line, f"security_model={keys['security_model']}: vmrun chooses a 9p share's security model")
-
-
-# --- USB and PCI passthrough -------------------------------------------------------------------
-
-
-def _usb(m: Mapper) -> None:
-    devices = []
-    for opt in m.named("-device", "-usbdevice"):
-        try:
-            device = _usb_host(opt)
-        except Unfit as e:
-            m.keep(opt, str(e))
-            continue
-        if device is not None:
-            m.take(opt, "usb")
-            devices.append(device)
-    if devices:
-        m.profile.setdefault("usb", []).extend(devices)
-
-
-def _usb_host(opt: Opt) -> dict[str, str] | None:
-    if opt.name == "-usbdevice":  # the legacy host:VENDOR:PRODUCT form
-        parts = opt.text.split(":")
-        if len(parts) == 3 and parts[0] == "host":
-            return {"vendor": _usb_id(parts[1]), "product": _usb_id(parts[2])}
-        return None
-    driver, pairs = parse_opts(opt.text, "driver")
-    if driver != "usb-host":
-        return None
-    keys = dict(pairs)
-    unknown = sorted(set(keys) - {"vendorid", "productid", "hostbus", "hostport", "id", "bus"})
-    if unknown:
-        raise Unfit(f"vmrun has no key for usb-host's {', '.join(unknown)}")
-    device: dict[str, str] = {}
-    if "vendorid" in keys and "productid" in keys:
-        device = {"vendor": _usb_id(keys["vendorid"]), "product": _usb_id(keys["productid"])}
-    elif "hostbus" in keys and "hostport" in keys:
-        device = {"host": _checked(passthrough.parse_bus_port, f"{keys['hostbus']}-{keys['hostport']}")}
-    else:
-        raise Unfit("a usb-host without vendorid+productid or hostbus+hostport")
-    if "id" in keys:
-        device["id"] = keys["id"]
-    return device
-
-
-def _usb_id(text: str) -> str:
-    """QEMU reads the id as a number (``0x46d`` is ``046d``); the profile's key wants its 4 hex digits."""
-    try:
-        number = int(text, 16)
-    except ValueError:
-        raise Unfit(f"{text} is not a USB vendor or product id") from None
-    return _checked(passthrough.parse_usb_id, f"{number:04x}")
-
-
-def _checked(parse, text: str) -> str:
-    try:
-        return parse(text)
-    except ValueError as e:
-        raise Unfit(str(e)) from None
-
-
-def _pci(m: Mapper) -> None:
-    devices = []
-    for opt in m.named("-device"):
-        driver, pairs = parse_opts(opt.text, "driver")
-        if driver != "vfio-pci":
-            continue
-        keys = dict(pairs)
-        unknown = sorted(set(keys) - {"host", "id"})
-        try:
-            if unknown:
-                raise Unfit(f"vmrun has no key for vfio-pci's {', '.join(unknown)}")
-            host = _checked(passthrough.parse_pci_host, keys.get("host", ""))
-        except Unfit as e:
-            m.keep(opt, str(e))
-            continue
-        m.take(opt, "pci")
-        devices.append({"host": host})
-    if devices:
-        m.profile.setdefault("pci", []).extend(devices)

@@ -8,9 +8,24 @@ where the check fills something in (a network's bridge and DHCP range).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from vmrun.profile.model import CloudInit, Drive, Firmware, Network, Nic, NicType, Profile, Share, ShareType, UsbDevice
+from vmrun.profile.model import (
+    Audio,
+    AudioBackend,
+    BootDevice,
+    CloudInit,
+    Drive,
+    Firmware,
+    Network,
+    Nic,
+    NicType,
+    Profile,
+    Share,
+    ShareType,
+    UsbDevice,
+)
 
 
 def check_nic(t: Any, nic: Nic) -> Nic:
@@ -25,6 +40,8 @@ def check_nic(t: Any, nic: Nic) -> Nic:
 
 
 def check_drive(t: Any, drive: Drive) -> Drive:
+    if drive.cdrom:
+        return _check_cdrom(t, drive)
     if drive.backing is not None and drive.format != "qcow2":  # absent, the format is qcow2 (keys.DRIVES)
         raise t.error(
             "format",
@@ -36,6 +53,18 @@ def check_drive(t: Any, drive: Drive) -> Drive:
     if drive.readonly and drive.made_by_vmrun:
         raise t.error("readonly", "a read-only drive cannot be made empty by vmrun (it has size or backing)")
     return drive
+
+
+def _check_cdrom(t: Any, drive: Drive) -> Drive:
+    """A CD-ROM is read-only, on a bus that has CD-ROMs (ide unless said), and not an image vmrun makes."""
+    if "interface" not in t.data:
+        drive = replace(drive, interface="ide")
+    if drive.interface not in CDROM_BUSES:
+        raise t.error("interface", f"a CD-ROM is on {', '.join(CDROM_BUSES)}, not {drive.interface!r}")
+    for key in ("size", "backing", "snapshot"):
+        if key in t.data:
+            raise t.error(key, 'does not apply to a CD-ROM (media = "cdrom"): it is read-only')
+    return replace(drive, readonly=True)
 
 
 def check_network(t: Any, network: Network) -> Network:
@@ -61,6 +90,13 @@ def check_cloud_init(t: Any, cloud: CloudInit) -> CloudInit:
         raise t.error("user", "has no ssh_authorized_keys: nobody could log in as it (its password is locked)")
     return cloud
 
+
+CDROM_BUSES = ("ide", "sata", "scsi")
+MAX_SATA = 6  # the ports of one AHCI controller
+MAX_SERIALS = 3  # a PC has four ISA serial ports; ttyS0 is vmrun's console
+
+# The disk interfaces vmrun gives a -device of their own (which a bootindex needs); see devices/boot.py.
+BOOTINDEX_DISKS = ("virtio", "sata")
 
 # What the guest's device can carry: virtio-fs's config tag is 36 bytes; QEMU 7.2 refuses a 9p tag over 31.
 TAG_MAX = {ShareType.VIRTIOFS: 36, ShareType.NINEP: 31}
@@ -101,6 +137,12 @@ def check_profile(t: Any, profile: Profile) -> Profile:
             raise t.error(f"shares[{i}].tag", f"{share.tag!r} is already the tag of another share")
     _unique_devices(t, profile)
     _secure_boot(t, profile)
+    _everyday(t, profile)
+    _boot(t, profile)
+    _serials(t, profile)
+    sata = [i for i, d in enumerate(profile.drives) if d.interface == "sata"]
+    if len(sata) > MAX_SATA:
+        raise t.error(f"drives[{sata[MAX_SATA]}].interface", f"an AHCI controller has {MAX_SATA} ports")
     for i, net in enumerate(profile.networks):
         if net.name in [n.name for n in profile.networks[:i]]:
             raise t.error(f"networks[{i}].name", f"{net.name!r} is already the name of another network")
@@ -118,6 +160,62 @@ def _secure_boot(t: Any, profile: Profile) -> None:
             f"Secure Boot needs the q35 machine (its SMM), not {profile.machine or 'pc'!r}",
             hint='write machine = "q35"',
         )
+
+
+def _everyday(t: Any, profile: Profile) -> None:
+    if profile.audio_backend is not AudioBackend.NONE and profile.audio is Audio.NONE:
+        raise t.error("audio_backend", "there is no sound card to play through it", hint='add audio = "hda"')
+    if profile.audio_backend is AudioBackend.SPICE and profile.spice is None:
+        raise t.error("audio_backend", "spice sends the sound to a SPICE client: this profile has no [spice]")
+    if profile.tablet and "usb=off" in (profile.machine or "").split(","):
+        raise t.error(
+            "tablet",
+            f"the tablet sits on the machine's own USB, which machine = {profile.machine!r} turns off",
+            hint="drop usb=off from machine",
+        )
+
+
+def _boot(t: Any, profile: Profile) -> None:
+    """What a boot order can say: each kind once, not with a kernel booted directly, and under UEFI only
+    where the device can carry a bootindex (OVMF ignores -boot order=)."""
+    for i, what in enumerate(profile.boot):
+        if what in profile.boot[:i]:
+            raise t.error(f"boot[{i}]", f"{what} is already in the boot order")
+    if profile.boot and profile.kernel:
+        raise t.error("boot", "a kernel booted directly (kernel = ...) boots before any boot order", hint="drop boot")
+    if profile.firmware is not Firmware.UEFI:
+        return
+    cdroms = [d for d in profile.drives if d.cdrom]
+    if BootDevice.CDROM in profile.boot and not profile.cdrom and cdroms and cdroms[0].interface != "sata":
+        raise t.error(
+            "boot",
+            f"under uefi the CD-ROM is ordered by a bootindex, which an interface = {cdroms[0].interface!r} "
+            "CD-ROM (-drive if=) cannot carry",
+            hint='give it interface = "sata", or use cdrom = "ISO"',
+        )
+    if BootDevice.DISK not in profile.boot:
+        return
+    disks = [d for d in profile.drives if not d.cdrom]
+    if disks and disks[0].interface not in BOOTINDEX_DISKS:
+        raise t.error(
+            "boot",
+            f"under uefi the disk is ordered by a bootindex, which an interface = {disks[0].interface!r} disk "
+            "(-drive if=) cannot carry",
+            hint=f"give the first disk interface = {' or '.join(f'{i!r}' for i in BOOTINDEX_DISKS)}",
+        )
+
+
+def _serials(t: Any, profile: Profile) -> None:
+    if len(profile.serials) > MAX_SERIALS:
+        raise t.error(
+            f"serials[{MAX_SERIALS}]", f"a PC has {MAX_SERIALS + 1} serial ports and ttyS0 is vmrun's console"
+        )
+    ports = {int(profile.gdb.rpartition(":")[2]): "gdb"} if profile.gdb else {}
+    for i, s in enumerate(profile.serials):
+        if s.port is not None and s.port in ports:
+            raise t.error(f"serials[{i}].port", f"{s.port} is already the port of {ports[s.port]}")
+        if s.port is not None:
+            ports[s.port] = f"serials[{i}]"
 
 
 def _unique_nics(t: Any, nics: Sequence[Nic]) -> None:

@@ -8,12 +8,61 @@ model.py, its keys here, a pure argv part (vmrun/devices/), a domain-XML part
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from vmrun.profile import fields, passthrough
 from vmrun.profile.keyrec import Key, Section, Shown
-from vmrun.profile.model import Firmware, PciDevice, Share, ShareType, Spice, Tpm, TpmVersion, UsbDevice
-from vmrun.profile.read import Choice, Context, Flag, Number, Path, Table, Tables, Text
+from vmrun.profile.model import (
+    Audio,
+    AudioBackend,
+    BootDevice,
+    Firmware,
+    PciDevice,
+    Rtc,
+    Serial,
+    SerialType,
+    Share,
+    ShareType,
+    Spice,
+    Tpm,
+    TpmVersion,
+    UsbDevice,
+)
+from vmrun.profile.read import Choice, Context, Flag, Number, Path, Reader, Strings, Table, Tables, Text
+
+
+def _boot_device(value: str) -> BootDevice:
+    try:
+        return BootDevice(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not cdrom, disk or network") from None
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 address") from None
+
+
+def _gdb(value: str | int) -> str:
+    """``1234`` (on loopback), ``"1234"``, ``"ADDR:1234"`` or QEMU's ``"tcp:ADDR:1234"`` -> ``"ADDR:1234"``."""
+    text = str(value).removeprefix("tcp:")
+    addr, _, port = text.rpartition(":")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not a TCP port or ADDR:PORT")
+    return f"{_ipv4(addr) if addr else '127.0.0.1'}:{int(port)}"
+
+
+class _Endpoint(Reader):
+    """A TCP port (an integer: on loopback) or "ADDR:PORT"."""
+
+    label = 'port or "ADDR:PORT"'
+
+    def read(self, t: Any, key: str, ctx: Context) -> Any:
+        return t.parsed(key, _gdb, (str, int))
+
 
 DEVICE_KEYS = (
     Key(
@@ -27,6 +76,44 @@ DEVICE_KEYS = (
         Flag(),
         "With uefi: Secure Boot on, the descriptor's keys enrolled; needs q35.",
         default=False,
+    ),
+    Key(
+        "audio",
+        Choice(Audio),
+        "A sound card: hda (Intel HD Audio, duplex codec), ac97, or none.",
+        default=Audio.NONE,
+    ),
+    Key(
+        "audio_backend",
+        Choice(AudioBackend),
+        "Where its sound goes on the host (-audiodev): none (nowhere), pa, alsa, oss, jack, sdl, spice "
+        "(the SPICE client), wav (NAME.wav in the profile's folder).",
+        default=AudioBackend.NONE,
+    ),
+    Key(
+        "tablet",
+        Flag(),
+        "A USB tablet on the machine's own USB: the pointer follows the host's without grabbing it.",
+        default=False,
+    ),
+    Key(
+        "rtc",
+        Choice(Rtc),
+        "The guest's clock: utc (Linux) or localtime (Windows).",
+        default=Rtc.UTC,
+    ),
+    Key(
+        "boot",
+        Strings(_boot_device),
+        'Boot order, e.g. ["cdrom", "disk", "network"]: the first CD-ROM, the first disk, the first NIC '
+        "(under uefi as bootindex, which OVMF follows).",
+        default=(),
+    ),
+    Key("boot_menu", Flag(), "Show the firmware's boot menu (-boot menu=on).", default=False),
+    Key(
+        "gdb",
+        _Endpoint(),
+        'QEMU\'s gdb stub: a TCP port on 127.0.0.1 (gdb: target remote :PORT), or "ADDR:PORT" to listen elsewhere.',
     ),
     Key(
         "agent",
@@ -43,6 +130,7 @@ DEVICE_TABLES = (
     Key("shares", Tables("shares"), "Host folders the guest mounts by tag ([[shares]] tables)."),
     Key("usb", Tables("usb"), "Host USB devices passed to the guest ([[usb]] tables), on an xhci controller."),
     Key("pci", Tables("pci"), "Host PCI functions passed to the guest through VFIO ([[pci]] tables)."),
+    Key("serials", Tables("serials"), "More serial ports, ttyS1 to ttyS3 ([[serials]] tables; ttyS0 is the console)."),
 )
 
 SPICE = Section(
@@ -136,7 +224,35 @@ PCI = Section(
             "vfio-pci first (doctor says how); libvirt rebinds it itself (managed).",
             required=True,
         ),
+        Key("options", Text(fields.parse_vfio_options), 'More -device vfio-pci options, verbatim, e.g. "x-vga=on".'),
     ),
 )
 
-DEVICE_SECTIONS = (SPICE, TPM, SHARES, USB, PCI)
+S = SerialType
+SERIALS = Section(
+    "serials",
+    Serial,
+    (
+        Key("type", Choice(SerialType), "What the port is on the host (the tables below).", required=True),
+        Key("port", Number(), "The TCP port it listens on.", only=(S.TCP, S.TELNET), required=True),
+        Key(
+            "addr",
+            Text(_ipv4),
+            "The address it listens on: anyone who reaches it has the guest's port.",
+            default="127.0.0.1",
+            only=(S.TCP, S.TELNET),
+        ),
+        Key(
+            "path",
+            Path(),
+            "The socket it listens on (required under libvirt).",
+            default=Shown("serialN.sock in the VM's run folder (N: the ttyS number)"),
+            only=(S.UNIX,),
+        ),
+        Key("path", Path(), "The file the guest's output is written to.", only=(S.FILE,), required=True),
+    ),
+    variant="type",
+    noun="a serial port of type",
+)
+
+DEVICE_SECTIONS = (SPICE, TPM, SHARES, USB, PCI, SERIALS)

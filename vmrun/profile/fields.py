@@ -236,16 +236,9 @@ def parse_netdev_backend(value: str) -> str:
 
 def netdev_pairs(value: str) -> list[tuple[str, str]]:
     """``mcast=230.0.0.1:1234,localaddr=127.0.0.1`` -> pairs, QEMU's ``,,`` undone."""
-    from vmrun.qemuopts import split
-
-    pairs = []
-    for part in split(value) if value else []:
-        key, eq, val = part.partition("=")
-        if not eq or not re.match(r"^[A-Za-z][A-Za-z0-9_.-]*$", key):
-            raise ValueError(f"{part!r} is not a key=value setting (a literal comma is written ,,)")
-        if key == "id":
-            raise ValueError("id= is the NIC's id: vmrun gives it")
-        pairs.append((key, val))
+    pairs = option_pairs(value)
+    if any(key == "id" for key, _ in pairs):
+        raise ValueError("id= is the NIC's id: vmrun gives it")
     return pairs
 
 
@@ -254,6 +247,56 @@ def parse_netdev_options(value: str) -> str:
     check_printable(value)
     netdev_pairs(value)
     return value
+
+
+# What vmrun gives a NIC's -device itself: its own keys (mac, addr) or the NIC's identity.
+_DEVICE_OWN = {"driver": "model", "netdev": "the NIC's id", "id": "the NIC's id", "mac": "mac", "addr": "addr"}
+
+
+def parse_device_options(value: str) -> str:
+    """More -device options for a NIC (``bus=rp1,ioeventfd=on``); kept verbatim, checked pair by pair."""
+    check_printable(value)
+    for key, _ in option_pairs(value):
+        if key in _DEVICE_OWN:
+            raise ValueError(f"{key}= is given by vmrun ({_DEVICE_OWN[key]})")
+    return value
+
+
+# What vmrun gives a passed PCI function's -device itself.
+_VFIO_OWN = {"driver": "vfio-pci", "host": "host", "id": "pci[N]", "bus": "its own root port", "addr": "its slot"}
+
+
+def parse_vfio_options(value: str) -> str:
+    """More -device vfio-pci options (``x-vga=on,romfile=gpu.rom``); kept verbatim, checked pair by pair."""
+    check_printable(value)
+    for key, _ in option_pairs(value):
+        if key in _VFIO_OWN:
+            raise ValueError(f"{key}= is given by vmrun ({_VFIO_OWN[key]})")
+    return value
+
+
+def parse_bus_device(value: str) -> str:
+    """A -device value for a port or bridge other devices plug into, e.g. ``pcie-root-port,id=rp1,chassis=1``."""
+    check_printable(value)
+    driver, _, rest = value.partition(",")
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_.-]*$", driver):
+        raise ValueError(f"{value!r} does not start with a device name (pcie-root-port,id=...)")
+    if "id" not in dict(option_pairs(rest)):
+        raise ValueError(f"{value!r} has no id= for other devices to name as their bus=")
+    return value
+
+
+def option_pairs(value: str) -> list[tuple[str, str]]:
+    """``k=v,k2=v2`` -> pairs, QEMU's ``,,`` undone; any key (id= too)."""
+    from vmrun.qemuopts import split
+
+    pairs = []
+    for part in split(value) if value else []:
+        key, eq, val = part.partition("=")
+        if not eq or not re.match(r"^[A-Za-z][A-Za-z0-9_.-]*$", key):
+            raise ValueError(f"{part!r} is not a key=value setting (a literal comma is written ,,)")
+        pairs.append((key, val))
+    return pairs
 
 
 def parse_subnet(value: str) -> str:

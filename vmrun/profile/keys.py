@@ -27,6 +27,7 @@ from vmrun.profile.model import (
     Drive,
     Engine,
     MacvtapMode,
+    Media,
     NetKind,
     Network,
     Nic,
@@ -96,6 +97,12 @@ TOP = Section(
         *DEVICE_KEYS,
         Key("extra_args", Strings(), "More QEMU arguments, passed as given, last.", default=()),
         Key(
+            "bus_devices",
+            Strings(fields.parse_bus_device),
+            'Ports and bridges NICs plug into with bus=, given first: "pcie-root-port,id=rp1,chassis=1".',
+            default=(),
+        ),
+        Key(
             "engine",
             Choice(Engine),
             "qemu (vmrun starts QEMU itself) or libvirt (a libvirt domain at `connect`).",
@@ -158,6 +165,16 @@ NICS = Section(
             Text(fields.parse_pci_addr),
             "The NIC's PCI slot, e.g. \"0x5\" (`vmrun import` pins a script's slots).",
             default=Shown("the next free one"),
+        ),
+        Key(
+            "netdev_options",
+            Text(fields.parse_netdev_options),
+            'More -netdev options, verbatim, e.g. "hostname=vm" (`vmrun import` keeps a script\'s here).',
+        ),
+        Key(
+            "device_options",
+            Text(fields.parse_device_options),
+            'More -device options, verbatim, e.g. "bus=rp1,ioeventfd=on".',
         ),
         Key(
             "hostfwd",
@@ -271,7 +288,18 @@ DRIVES = Section(
             "qcow2, raw, ... (-drive format=).",
             default=Shown("probed by QEMU", _made_as_qcow2),
         ),
-        Key("interface", Text(fields.parse_word), "virtio, ide, scsi, ... (-drive if=).", default="virtio"),
+        Key(
+            "media",
+            Choice(Media),
+            "disk, or cdrom: a read-only CD-ROM besides `cdrom` (a driver disc), on ide, sata or scsi.",
+            default=Media.DISK,
+        ),
+        Key(
+            "interface",
+            Text(fields.parse_word),
+            "virtio, ide, sata (an AHCI controller of vmrun's), scsi, ... (-drive if=); a CD-ROM's: ide unless said.",
+            default="virtio",
+        ),
         Key("aio", Text(fields.parse_word), "threads, native, io_uring (-drive aio=)."),
         Key("cache", Text(fields.parse_word), "none, writeback, ... (-drive cache=)."),
         Key("readonly", Flag(), "Attach read-only.", default=False),

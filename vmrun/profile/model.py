@@ -43,6 +43,51 @@ class ShareType(enum.StrEnum):
     NINEP = "9p"  # QEMU's own 9p server: no daemon
 
 
+class Audio(enum.StrEnum):
+    NONE = "none"
+    HDA = "hda"  # Intel HD Audio (intel-hda) with a duplex codec
+    AC97 = "ac97"  # older guests (Windows XP, DOS-era drivers)
+
+
+class AudioBackend(enum.StrEnum):
+    """Where the guest's sound goes on the host: QEMU's -audiodev drivers (libvirt's <audio type=...>)."""
+
+    NONE = "none"  # nowhere: the card works, nothing is heard (headless hosts, tests)
+    PA = "pa"  # PulseAudio (and PipeWire's pulse server)
+    ALSA = "alsa"
+    OSS = "oss"
+    JACK = "jack"
+    SDL = "sdl"
+    SPICE = "spice"  # to the SPICE client: needs [spice]
+    WAV = "wav"  # into NAME.wav in the profile's folder
+
+
+class Rtc(enum.StrEnum):
+    UTC = "utc"  # what Linux guests expect
+    LOCALTIME = "localtime"  # what Windows expects
+
+
+class BootDevice(enum.StrEnum):
+    """What `boot` orders: the first of each kind (SeaBIOS: -boot order=; OVMF: bootindex)."""
+
+    CDROM = "cdrom"
+    DISK = "disk"
+    NETWORK = "network"  # PXE from the first NIC
+
+
+class Media(enum.StrEnum):
+    DISK = "disk"
+    CDROM = "cdrom"  # a read-only CD-ROM (a second ISO: drivers, the virtio-win disc)
+
+
+class SerialType(enum.StrEnum):
+    TCP = "tcp"  # a TCP server (raw)
+    TELNET = "telnet"  # a TCP server speaking telnet
+    UNIX = "unix"  # a Unix socket server
+    FILE = "file"  # the guest's output, written to a file
+    PTY = "pty"  # a pseudo-terminal QEMU makes (query-chardev names it)
+
+
 class Via(enum.StrEnum):
     AUTO = "auto"  # tap made by vmrun when root, qemu-bridge-helper otherwise
     HELPER = "helper"
@@ -122,6 +167,17 @@ class PciDevice:
     """``[[pci]]``: a host PCI function passed to the guest through VFIO."""
 
     host: str  # "0000:01:00.0", the domain always written
+    options: str | None = None  # more -device vfio-pci options, verbatim (an import keeps a script's x-vga=on)
+
+
+@dataclass(frozen=True)
+class Serial:
+    """``[[serials]]``: one more serial port (ttyS1, ttyS2, ...; ttyS0 is vmrun's console)."""
+
+    type: SerialType
+    port: int | None = None  # tcp, telnet
+    addr: str = "127.0.0.1"  # tcp, telnet
+    path: str | None = None  # unix (None: in the run folder), file
 
 
 @dataclass(frozen=True)
@@ -136,11 +192,16 @@ class Drive:
     addr: str | None = None  # PCI slot of an if=virtio disk, pinned
     size: int | None = None  # bytes: `up` makes the image with qemu-img if it is missing
     backing: str | None = None  # `up` makes the image as a qcow2 overlay of this one if it is missing
+    media: Media = Media.DISK
 
     @property
     def made_by_vmrun(self) -> bool:
         """Whether `up` makes this image when it is missing."""
         return self.size is not None or self.backing is not None
+
+    @property
+    def cdrom(self) -> bool:
+        return self.media is Media.CDROM
 
 
 @dataclass(frozen=True)
@@ -160,6 +221,9 @@ class Nic:
     mac: str
     model: str = "virtio-net-pci"
     addr: str | None = None  # the device's PCI slot, pinned (an import keeps the script's)
+    # What vmrun has no key for, verbatim (an import keeps a script's bus=, ioeventfd=, hostname=...)
+    netdev_options: str | None = None
+    device_options: str | None = None
     # user
     hostfwd: tuple[HostFwd, ...] = ()
     net: str | None = None
@@ -237,6 +301,7 @@ class Profile:
     nics: tuple[Nic, ...] = ()
     networks: tuple[Network, ...] = ()
     extra_args: tuple[str, ...] = field(default=())
+    bus_devices: tuple[str, ...] = ()  # -device values of ports and bridges, given before any device plugs in
     engine: Engine = Engine.QEMU
     connect: str | None = None  # libvirt URI; None: $VMRUN_CONNECT, else qemu:///system
     cloud_init: CloudInit | None = None
@@ -244,6 +309,15 @@ class Profile:
     shares: tuple[Share, ...] = ()
     usb: tuple[UsbDevice, ...] = ()
     pci: tuple[PciDevice, ...] = ()
+    # everyday devices (vmrun/devices/everyday.py)
+    audio: Audio = Audio.NONE
+    audio_backend: AudioBackend = AudioBackend.NONE
+    tablet: bool = False  # a usb-tablet on the machine's own USB
+    rtc: Rtc = Rtc.UTC
+    boot: tuple[BootDevice, ...] = ()  # the boot order (vmrun/devices/boot.py); () is the firmware's own
+    boot_menu: bool = False
+    serials: tuple[Serial, ...] = ()  # vmrun/devices/serials.py
+    gdb: str | None = None  # "ADDR:PORT" of QEMU's gdb stub
     agent: bool = True  # a virtio-serial port for the QEMU guest agent (vmrun exec, cp, ip, ssh)
 
     @property

@@ -85,9 +85,10 @@ def _title(section: str) -> str:
         return f"`[{group}]`"
     if group == "drives" or not records.SECTIONS[group].variant:
         return f"`[[{group}]]`"
+    variant = records.SECTIONS[group].variant
     if not kind:
-        return f"`[[{group}]]`, every {'type' if group == 'nics' else 'kind'}"
-    return f'`[[{group}]]` with {"type" if group == "nics" else "kind"} = "{kind}"'
+        return f"`[[{group}]]`, every {variant}"
+    return f'`[[{group}]]` with {variant} = "{kind}"'
 
 
 def render(found: list[Key] | None = None) -> str:

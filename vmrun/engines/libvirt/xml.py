@@ -12,7 +12,7 @@ vmrun marks its domains with ``<metadata><vmrun:vm>`` (profile path, NICs,
 forwards); :func:`read_metadata` reads it back from whatever libvirt returns.
 
 One domain is built by ``_Build``; each kind of device is a part of it in a module of its own
-(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``, ``xmlagent``; what they share is in ``xmlbase``), as a new device
+(``xmldisks``, ``xmlnics``, ``xmlfirmware``, ``xmltpm``, ``xmlshares``, ``xmlusb``, ``xmleveryday``, ``xmlagent``; what they share is in ``xmlbase``), as a new device
 kind will be.
 """
 
@@ -37,6 +37,7 @@ from vmrun.engines.libvirt.xmlbase import (  # CARRIED, PASST_SINCE, VMRUN_NS: a
     sub,
 )
 from vmrun.engines.libvirt.xmldisks import DiskXml
+from vmrun.engines.libvirt.xmleveryday import EverydayXml
 from vmrun.engines.libvirt.xmlfirmware import FirmwareXml
 from vmrun.engines.libvirt.xmlnics import NicXml
 from vmrun.engines.libvirt.xmlshares import ShareXml
@@ -44,7 +45,7 @@ from vmrun.engines.libvirt.xmltpm import TpmXml
 from vmrun.engines.libvirt.xmlusb import UsbXml
 from vmrun.errors import ProfileError
 from vmrun.net.base import nic_field
-from vmrun.profile.model import Accel, Nic, NicType, Profile
+from vmrun.profile.model import Accel, BootDevice, Nic, NicType, Profile
 
 __all__ = [
     "CARRIED",
@@ -56,6 +57,9 @@ __all__ = [
     "interface_xml",
     "read_metadata",
 ]
+
+
+BOOT_DEV = {BootDevice.CDROM: "cdrom", BootDevice.DISK: "hd", BootDevice.NETWORK: "network"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class _Machine:
     nosharepages: bool = False
 
 
-class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, AgentXml):
+class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml, AgentXml):
     """One domain being built: its warnings, its <qemu:commandline> arguments, the slots left for carried NICs."""
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
@@ -168,6 +172,8 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, AgentXml):
         for name, state in self.firmware_features(machine.features):
             sub(features, name, state=state)
         self.cpu(root, accel)
+        self.clock(root)
+        self.gdb()
         reboot = self.extra_args()
         sub(root, "on_poweroff", "destroy")
         sub(root, "on_reboot", reboot)
@@ -181,11 +187,13 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, AgentXml):
             if iface is not None:
                 devices.append(iface)
         self.consoles(devices)
+        self.tablet(devices)
         self.agent(devices)  # after the NICs: its slot is the next one a carried NIC did not take
         self.tpm(devices)
         self.filesystems(devices)
         self.hostdevs(devices, machine.usb)
         self.graphics(devices)
+        self.sound(devices)
         sub(devices, "memballoon", model="none")  # vmrun's QEMU has no balloon either
         self.metadata(metadata)
         if self.qemu_args:
@@ -238,12 +246,18 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, AgentXml):
             sub(os_el, "initrd", p.initrd)
         if p.append:
             sub(os_el, "cmdline", p.append)
-        if not p.kernel:
+        if p.boot:
+            # libvirt gives the first device of each kind its bootindex itself, so this holds under UEFI too.
+            for what in p.boot:
+                sub(os_el, "boot", dev=BOOT_DEV[what])
+        elif not p.kernel:
             # QEMU's own order is disk, then CD-ROM; libvirt boots only what <boot> lists.
             if p.drives:
                 sub(os_el, "boot", dev="hd")
             if p.cdrom:
                 sub(os_el, "boot", dev="cdrom")
+        if p.boot_menu:
+            sub(os_el, "bootmenu", enable="yes")
 
     def cpu(self, root: ET.Element, accel: Accel) -> None:
         if not self.p.cpu:
@@ -271,6 +285,12 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, AgentXml):
 
     def extra_args(self) -> str:
         """``-no-reboot`` is <on_reboot>destroy</on_reboot>; the rest goes to <qemu:commandline> as is."""
+        if self.p.bus_devices:
+            raise self.refuse(
+                "bus_devices",
+                "libvirt places its own ports and bridges; a device of <qemu:commandline> would come after the NICs",
+                hint='drop bus_devices and bus= from the NICs\' device_options, or run with engine = "qemu"',
+            )
         reboot = "restart"
         passed = []
         for arg in self.p.extra_args:
@@ -324,6 +344,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, AgentXml):
         sub(serial, "target", port=0)
         console = sub(devices, "console", type="pty")
         sub(console, "target", type="serial", port=0)
+        self.serials(devices)
         s = self.p.spice
         if s and s.vdagent:
             channel = sub(devices, "channel", type="spicevmc")

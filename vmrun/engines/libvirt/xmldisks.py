@@ -1,4 +1,8 @@
-"""The domain XML's <disk> elements: [[drives]] and the CD-ROM (a part of :class:`vmrun.engines.libvirt.xml._Build`)."""
+"""The domain XML's <disk> elements: [[drives]] and the CD-ROM (a part of :class:`vmrun.engines.libvirt.xml._Build`).
+
+A ``media = "cdrom"`` drive is a read-only <disk device='cdrom'>; ``interface = "sata"`` is libvirt's
+sata bus (q35's own AHCI; on pc libvirt adds one), where the qemu engine adds an AHCI of its own.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ class DiskXml:
 
         for i, d in enumerate(self.p.drives):
             bus, prefix, device = self.bus(d, f"drives[{i}].interface")
+            device = "cdrom" if d.cdrom else device
             disk = sub(devices, "disk", type="block" if d.file.startswith("/dev/") else "file", device=device)
             sub(
                 disk,
@@ -65,6 +70,8 @@ class DiskXml:
         return buses[d.interface]
 
     def format(self, d: Drive, i: int) -> str | None:
+        if d.format is None and d.cdrom:
+            return "raw"  # an ISO, as QEMU's probe finds it
         if d.format is None:
             if d.file.endswith(".qcow2"):
                 return "qcow2"  # what QEMU's probe finds, and libvirt does not probe

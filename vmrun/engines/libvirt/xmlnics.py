@@ -20,17 +20,28 @@ from vmrun.qemuopts import opts
 
 
 class NicXml:
-    def interface(self, nic: Nic, where: str, *, hotplug: bool = False) -> ET.Element | None:
-        """The NIC's <interface>, or None when it is carried in <qemu:commandline> instead.
-
-        ``hotplug``: for attachDeviceFlags, where a user NIC is plain slirp (vmrun adds its forwards live).
-        """
+    def no_qemu_options(self, nic: Nic, where: str) -> None:
+        """An id libvirt can alias; no QEMU options (an import's netdev_options, device_options): libvirt has no form."""
         if not alias_ok(nic.id):
             raise self.refuse(
                 f"{where}.id",
                 f"{nic.id!r}: libvirt aliases take letters, digits, '_' and '-' only",
                 hint="rename the NIC",
             )
+        for key in ("netdev_options", "device_options"):
+            if getattr(nic, key):
+                raise self.refuse(
+                    f"{where}.{key}",
+                    f"{getattr(nic, key)!r}: libvirt's <interface> has no place for QEMU's own options",
+                    hint=f'write them as libvirt XML by hand, drop {key}, or run with engine = "qemu"',
+                )
+
+    def interface(self, nic: Nic, where: str, *, hotplug: bool = False) -> ET.Element | None:
+        """The NIC's <interface>, or None when it is carried in <qemu:commandline> instead.
+
+        ``hotplug``: for attachDeviceFlags, where a user NIC is plain slirp (vmrun adds its forwards live).
+        """
+        self.no_qemu_options(nic, where)
         t = nic.type
         if t is NicType.PASST and self.version < PASST_SINCE:
             raise self.refuse(

@@ -62,16 +62,23 @@ def pci_hostdev(parent: ET.Element, dev: PciDevice) -> ET.Element:
 
 class UsbXml:
     p: Any
+    q35: bool
 
     def usb_index(self, machine_usb: bool) -> int:
-        """The index of vmrun's xhci: 0, or 1 after the machine's own USB controller (``usb=on``)."""
-        return 1 if machine_usb else 0
+        """The index of vmrun's xhci: 0, or 1 after the machine's own USB controller (``usb=on``, the tablet's)."""
+        return 1 if machine_usb or self.p.tablet else 0
 
     def usb_controllers(self, devices: ET.Element, machine_usb: bool) -> None:
-        """vmrun's QEMU has no USB unless the profile asks: the machine's own (``usb=on``), an xhci for [[usb]]."""
+        """vmrun's QEMU has no USB unless the profile asks: the machine's own (``usb=on``, or for the tablet),
+        an xhci for [[usb]].
+
+        The tablet's controller is named, as QEMU's ``-usb`` makes it, so that libvirt's default (an xhci,
+        a PCIe device on q35) does not take a spare root port: ICH9's EHCI sits on pcie.0 at 0x1d."""
+        if self.p.tablet and not machine_usb:
+            sub(devices, "controller", type="usb", index=0, model="ich9-ehci1" if self.q35 else "piix3-uhci")
         if self.p.usb:
             sub(devices, "controller", type="usb", index=self.usb_index(machine_usb), model=XHCI)
-        elif not machine_usb:
+        elif not machine_usb and not self.p.tablet:
             sub(devices, "controller", type="usb", model="none")
 
     def hostdevs(self, devices: ET.Element, machine_usb: bool) -> None:
@@ -81,7 +88,14 @@ class UsbXml:
             if problem := alias_problem(dev):
                 raise ProfileError(problem, source=self.p.source, field=f"usb[{i}].id")
             usb_hostdev(devices, dev, bus=self.usb_index(machine_usb))
-        for dev in self.p.pci:
+        for i, dev in enumerate(self.p.pci):
+            if dev.options:
+                raise ProfileError(
+                    f"{dev.options!r}: libvirt's <hostdev> has no place for QEMU's own vfio-pci options",
+                    source=self.p.source,
+                    field=f"pci[{i}].options",
+                    hint='drop options, or run with engine = "qemu"',
+                )
             pci_hostdev(devices, dev)
 
     def usb_metadata(self, vm: ET.Element) -> None:

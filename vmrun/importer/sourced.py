@@ -1,0 +1,81 @@
+"""``source FILE`` / ``. FILE``: the file's assignments read at import, when it lies beside the script.
+
+Nothing in it is run. The confinement is ``$(cat FILE)``'s: a plain, small file
+in the script's own folder, never through a symlink. A file elsewhere is not
+read; the variables the QEMU command then lacks are named in one line, each with
+the way to give it (``--set KEY=VALUE`` for a profile key, else ``--var NAME=VALUE``).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+
+_MAX = 64 * 1024
+# Variables every login has: left as written (vmrun expands them in paths), never "left unset".
+ENVIRONMENT = {
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "PWD",
+    "SHELL",
+    "PATH",
+    "TMPDIR",
+    "DISPLAY",
+    "UID",
+    "EUID",
+    "HOSTNAME",
+    "LANG",
+    "TERM",
+    "SUDO_USER",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+}
+
+
+class NotRead(Exception):
+    """Why the sourced file is not read (outside the folder, missing, not a plain file)."""
+
+
+@dataclass(frozen=True)
+class Unread:
+    line: int
+    written: str  # as the script names it
+    reason: str
+
+
+def read_beside(path: str, folder: str) -> tuple[str, str]:
+    """The file's full path and text, if it is a small plain file in ``folder``; else NotRead."""
+    full = os.path.normpath(os.path.join(folder, path))
+    if os.path.dirname(full) != os.path.normpath(folder):
+        raise NotRead("it lies outside the script's folder (vmrun import reads only files beside the script)")
+    if os.path.islink(full):
+        raise NotRead("it is a symbolic link (vmrun import reads only plain files beside the script)")
+    try:
+        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        raise NotRead(f"cannot read {full}: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX:
+            raise NotRead(f"{full} is not a plain file of at most {_MAX // 1024} KiB")
+        data = os.read(fd, _MAX)
+    finally:
+        os.close(fd)
+    try:
+        return full, data.decode()
+    except UnicodeDecodeError:
+        raise NotRead(f"{full} is not text") from None
+
+
+def unset_message(unread: list[Unread], missing: list[tuple[str, str | None]], source: str) -> tuple[str, str]:
+    """The one line and its hint: which source was not read, which variables the QEMU command then lacks."""
+    first = unread[0]
+    names = ", ".join(f"${name}" for name, _ in missing)
+    what = f"source {first.written} is not read: {first.reason}; the QEMU command then uses {names}, "
+    what += "which nothing else in the script sets"
+    gives = [f"--set {key}=VALUE" if key else f"--var {name}=VALUE" for name, key in missing]
+    return what, f"give {'them' if len(missing) > 1 else 'it'}: vmrun import {source} {' '.join(gives)}"
