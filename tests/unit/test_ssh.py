@@ -80,3 +80,17 @@ def test_a_seed_gets_the_key_vmrun_ssh_uses_once(home, write_profile):
     key = identity().public
     assert seeded.cloud_init.ssh_authorized_keys == (key,)
     assert with_ssh_key(seeded) == seeded
+
+
+def test_a_vm_on_another_libvirt_host_is_not_supported_in_one_line(monkeypatch):
+    from vmrun import ssh
+    from vmrun.errors import NotSupported
+
+    class Remote:
+        name, engine, host = "far", "libvirt", "lab1"
+
+    monkeypatch.setattr("vmrun.engines.find", lambda name, connect=None: Remote())
+    with pytest.raises(NotSupported) as e:
+        ssh.target("far", connect="qemu+ssh://lab1/system")
+    assert e.value.message == "far: ssh to a VM on lab1 is not supported on the libvirt engine"
+    assert e.value.hint == "ssh lab1, then vmrun ssh far there"
