@@ -140,7 +140,7 @@ def ssh_argv(
     argv = ["ssh"] if sys.stdin.isatty() else ["ssh", "-o", "BatchMode=yes"]
     for key, value in t.options():
         if key != "HostName":
-            argv += ["-o", f"{key}={value}"]
+            argv += ["-o", f"{key}={_quote(value)}"]  # ssh reads -o as a config line
     return argv + [t.host, *extra]
 
 
