@@ -47,8 +47,9 @@ class Unread:
     reason: str
 
 
-def read_beside(path: str, folder: str) -> tuple[str, str]:
-    """The file's full path and text, if it is a small plain file in ``folder``; else NotRead."""
+def read_beside(path: str, folder: str, limit: int = _MAX) -> tuple[str, str]:
+    """The file's full path and text, if it is a plain file of at most ``limit`` bytes in ``folder``;
+    else NotRead. The one confinement of what import reads: ``source FILE`` and ``$(cat FILE)``."""
     full = os.path.normpath(os.path.join(folder, path))
     if os.path.dirname(full) != os.path.normpath(folder):
         raise NotRead("it lies outside the script's folder (vmrun import reads only files beside the script)")
@@ -60,15 +61,19 @@ def read_beside(path: str, folder: str) -> tuple[str, str]:
         raise NotRead(f"cannot read {full}: {e.strerror}") from None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX:
-            raise NotRead(f"{full} is not a plain file of at most {_MAX // 1024} KiB")
-        data = os.read(fd, _MAX)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            raise NotRead(f"{full} is not a plain file of at most {_size(limit)}")
+        data = os.read(fd, limit)
     finally:
         os.close(fd)
     try:
         return full, data.decode()
     except UnicodeDecodeError:
         raise NotRead(f"{full} is not text") from None
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1024} KiB" if limit % 1024 == 0 else f"{limit} bytes"
 
 
 def unset_message(unread: list[Unread], missing: list[tuple[str, str | None]], source: str) -> tuple[str, str]:

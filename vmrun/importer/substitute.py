@@ -119,29 +119,13 @@ def _cat(path: str, env: Env, raw: str) -> Fixed:
     m = _SYSFS.match(path)
     if m:
         return Fixed(sysfs_marker(m.group(1), m.group(2)), None)
-    full = os.path.normpath(os.path.join(env.folder, path))
-    # Only a plain file in the script's own folder: never a symlink, never a file elsewhere.
-    if os.path.dirname(full) != os.path.normpath(env.folder) or os.path.islink(full):
-        raise CannotRun(
-            f"{raw} reads a file outside the script's folder; vmrun import reads only files beside the script"
-        )
-    try:
-        fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as e:
-        raise CannotRun(f"{raw}: cannot read {full}: {e.strerror}") from None
-    try:
-        import stat
+    from vmrun.importer.sourced import NotRead, read_beside
 
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_CAT:
-            raise CannotRun(f"{raw}: {full} is not a small plain file")
-        data = os.read(fd, _MAX_CAT)
-    finally:
-        os.close(fd)
     try:
-        text = data.decode().rstrip("\n")
-    except UnicodeDecodeError:
-        raise CannotRun(f"{raw}: {full} is not text") from None
+        full, text = read_beside(path, env.folder, _MAX_CAT)
+    except NotRead as e:
+        raise CannotRun(f"{raw}: not read: {e}") from None
+    text = text.rstrip("\n")
     if "\n" in text or any(ord(c) < 0x20 for c in text):
         raise CannotRun(f"{raw}: {full} holds more than one line")
     return Fixed(text, f"{raw} is {text!r}, read from {full} at import")

@@ -255,11 +255,7 @@ _DEVICE_OWN = {"driver": "model", "netdev": "the NIC's id", "id": "the NIC's id"
 
 def parse_device_options(value: str) -> str:
     """More -device options for a NIC (``bus=rp1,ioeventfd=on``); kept verbatim, checked pair by pair."""
-    check_printable(value)
-    for key, _ in option_pairs(value):
-        if key in _DEVICE_OWN:
-            raise ValueError(f"{key}= is given by vmrun ({_DEVICE_OWN[key]})")
-    return value
+    return _options_vmrun_does_not_give(value, _DEVICE_OWN)
 
 
 # What vmrun gives a passed PCI function's -device itself.
@@ -268,10 +264,14 @@ _VFIO_OWN = {"driver": "vfio-pci", "host": "host", "id": "pci[N]", "bus": "its o
 
 def parse_vfio_options(value: str) -> str:
     """More -device vfio-pci options (``x-vga=on,romfile=gpu.rom``); kept verbatim, checked pair by pair."""
+    return _options_vmrun_does_not_give(value, _VFIO_OWN)
+
+
+def _options_vmrun_does_not_give(value: str, own: dict[str, str]) -> str:
     check_printable(value)
     for key, _ in option_pairs(value):
-        if key in _VFIO_OWN:
-            raise ValueError(f"{key}= is given by vmrun ({_VFIO_OWN[key]})")
+        if key in own:
+            raise ValueError(f"{key}= is given by vmrun ({own[key]})")
     return value
 
 
