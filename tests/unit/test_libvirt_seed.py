@@ -122,3 +122,34 @@ def test_the_seed_folder_is_left_alone_when_it_holds_more(data, write_profile):
     (folder / "cidata.iso").write_text("")
     seed.remove("t")
     assert os.listdir(folder) == ["keep"]
+
+
+class _Dom:
+    def __init__(self, xml: str) -> None:
+        self.xml = xml
+
+    def isActive(self) -> bool:  # noqa: N802 (libvirt's name)
+        return True
+
+    def isPersistent(self) -> bool:  # noqa: N802
+        return False
+
+    def XMLDesc(self, _flags: int) -> str:  # noqa: N802
+        return self.xml
+
+
+def test_migrate_refuses_a_domain_with_its_seed_unless_storage_is_shared(data, write_profile):
+    pytest.importorskip("libvirt")
+    from vmrun.engines.libvirt.migrate import _flags
+    from vmrun.engines.libvirt.vm import LibvirtVm
+    from vmrun.errors import StateError
+
+    iso = data / "t" / "cidata.iso"
+    dom = _Dom(f"<domain><devices><disk type='file' device='cdrom'><source file='{iso}'/></disk></devices></domain>")
+    vm = LibvirtVm("qemu:///system", "t")
+    with pytest.raises(StateError) as e:
+        _flags(vm, dom, live=True, persist=False, copy_storage=True, shared_storage=False)
+    assert str(e.value) == f"t has its cloud-init seed on this host ({iso}): the target would not see it"
+    assert _flags(vm, dom, live=True, persist=False, copy_storage=False, shared_storage=True)
+    other = _Dom("<domain><devices><disk type='file' device='cdrom'><source file='/x.iso'/></disk></devices></domain>")
+    assert _flags(vm, other, live=True, persist=False, copy_storage=False, shared_storage=False)
