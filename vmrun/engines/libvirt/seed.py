@@ -68,12 +68,13 @@ def make(profile: Profile, uri: str) -> Path | None:
     try:
         return make_seed(with_ssh_key(profile), folder)
     except BaseException:
-        remove(profile.name)
+        remove(profile.name, quiet=True)
         raise
 
 
-def remove(name: str) -> None:
-    """The seed and, if that leaves it empty, the VM's data folder (under libvirt vmrun keeps nothing else there)."""
+def remove(name: str, *, quiet: bool = False) -> None:
+    """The seed and, if that leaves it empty, the VM's data folder (under libvirt vmrun keeps nothing else there);
+    ``quiet``: after another error, which is the one to say."""
     path = seed_path(name)
     if path is None:
         return
@@ -82,6 +83,8 @@ def remove(name: str) -> None:
     except FileNotFoundError:
         pass
     except OSError as e:
+        if quiet:
+            return
         raise FileError.from_os(e, path, doing="cannot remove") from None
     try:
         path.parent.rmdir()

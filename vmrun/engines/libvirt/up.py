@@ -76,7 +76,7 @@ def up(
             _start(conn, profile, uri, old, options, persist=persist, seed=seed_iso, notice=notice)
         except BaseException:
             if seed_iso is not None:
-                seed.remove(profile.name)
+                seed.remove(profile.name, quiet=True)  # the error that ended `up` is the one to say
             raise
     uris.remember(uri)
     for m in made:
