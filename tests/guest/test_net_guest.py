@@ -1,4 +1,5 @@
-"""Guests on networks vmrun made: `vmrun net create`, and a profile's ``[[networks]]`` made at `up`.
+"""Guests on networks vmrun made: `vmrun net create`, and a profile's ``[[networks]]`` made at `up`;
+without a guest agent, `vmrun ip` gives the address from the network's DHCP lease.
 
 libvirtd runs in the test's namespace (tests/libvirtd.py): its bridge, dnsmasq and NAT rules are
 there and go with it; the networks are undefined after each test, so no autostart file is left.
@@ -27,7 +28,7 @@ def shown(vm, name: str) -> dict:
     return next(n for n in found["libvirt"]["networks"] if n["name"] == name)
 
 
-def boot_lease_down(vm, libvirtd, path, network: str, subnet: str) -> str:
+def boot_lease_down(vm, libvirtd, path, network: str, subnet: str, *, ip_from_lease: bool = False) -> str:
     r = vm("up", str(path))
     assert r.returncode == 0, r.stderr
     address = libvirtd.lease_of(network, MAC)
@@ -35,6 +36,15 @@ def boot_lease_down(vm, libvirtd, path, network: str, subnet: str) -> str:
     assert first <= ipaddress.IPv4Address(address) <= last, address
     assert serial_lease(vm.runtime_dir / "g") == f"{address}/24"
     assert f"inet {address}/24" in vm.netns.http(f"http://{address}/cgi-bin/ip")
+    if ip_from_lease:  # agent = false: `ip` has the network's DHCP lease, and says so
+        got = vm("ip", "g", "--json")
+        assert got.returncode == 0, got.stderr
+        [entry] = json.loads(got.stdout)
+        assert entry["mac"] == MAC and entry["addresses"][0] == {
+            "address": address,
+            "prefix": 24,
+            "source": f"dhcp lease ({network})",
+        }
     r2 = vm("down", "g")
     assert r2.returncode == 0, r2.stderr
     return r.stderr
@@ -47,8 +57,8 @@ def test_guest_leases_on_a_network_made_by_net_create(vm, libvirtd, write_profil
     net = shown(vm, "jrgnet")
     assert net["active"] and net["persistent"] and net["autostart"] and net["bridge"] == "jrgbr0"
 
-    path = guest_profile(write_profile, test_guest, nic("jrgnet"))
-    boot_lease_down(vm, libvirtd, path, "jrgnet", "192.168.128.0/24")
+    path = guest_profile(write_profile, test_guest, nic("jrgnet"), extra="agent = false\n")
+    boot_lease_down(vm, libvirtd, path, "jrgnet", "192.168.128.0/24", ip_from_lease=True)
     assert shown(vm, "jrgnet")["active"]
 
 

@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -70,3 +71,45 @@ def test_exec_cp_ip_ssh_under_libvirt(host, tmp_path):
     finally:
         if host.conn.listAllDomains(0):
             vmrun("down", "g", "--force")
+
+
+def test_ssh_with_the_key_vmrun_put_in_the_seed_under_libvirt(host, tmp_path):
+    """No agent: the key reaches the guest only in the cloud-init seed that `up` made in the VM's data folder
+    (where libvirt's QEMU reaches it: a folder libvirt-qemu may pass through); a failed `up` and `down`
+    leave nothing of it."""
+    data = host.shared / "data"
+    data.mkdir(mode=0o700)
+    env = {**os.environ, "VMRUN_RUNTIME_DIR": str(tmp_path / "run"), "HOME": str(tmp_path / "home")}
+    env.update(VMRUN_CONNECT=host.uri, VMRUN_DATA_DIR=str(data))
+
+    def vmrun(*args: str, timeout: float = 300):
+        return host.netns.run(vmrun_bin(), *args, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def profile(kernel: str) -> str:
+        path = tmp_path / "s.toml"
+        path.write_text(
+            f'name = "s"\naccel = "tcg"\nmemory = "256M"\nengine = "libvirt"\nagent = false\nkernel = "{kernel}"\n'
+            f'initrd = "{host.shared}/initrd.img"\nappend = "console=ttyS0 quiet panic=-1"\n'
+            '[[nics]]\nid = "u0"\nhostfwd = ["tcp::18222-:22"]\n[cloud_init]\n'
+        )
+        return str(path)
+
+    r = vmrun("up", profile(f"{host.shared}/no-such-kernel"))
+    assert r.returncode != 0 and "refused to start it" in r.stderr
+    assert not (data / "s").exists()  # the seed went with the failed `up` (vmrun's own key pair stays in data/ssh)
+    r = vmrun("up", profile(f"{host.shared}/vmlinuz"))
+    assert r.returncode == 0, r.stderr
+    try:
+        seed = data / "s" / "cidata.iso"
+        assert seed.exists() and f"<source file='{seed}'" in host.conn.lookupByName("s").XMLDesc(0)
+        deadline = time.monotonic() + 120
+        while True:
+            r = vmrun("ssh", "s", "--", "echo", "seed")
+            if r.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)  # sshd not up yet
+        assert (r.returncode, r.stdout) == (0, "seed\n"), r.stderr
+        assert "no guest agent took the key" in r.stderr
+    finally:
+        assert vmrun("down", "s", "--force").returncode == 0
+    assert not (data / "s").exists()

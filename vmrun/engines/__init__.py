@@ -79,11 +79,15 @@ def describe(profile: Profile, *, libvirt: bool = False) -> Described:
         import shutil
 
         from vmrun.accel import choose
+        from vmrun.engines.libvirt import seed
+        from vmrun.engines.libvirt.uris import default_uri
         from vmrun.engines.libvirt.xml import domain_xml
 
         emulator = shutil.which(profile.qemu) or profile.qemu
-        built = domain_xml(profile, accel=choose(profile.accel).accel, emulator=emulator)
-        return Described(built.xml, {"xml": built.xml, "warnings": list(built.warnings)}, list(built.warnings))
+        seed_iso, notes = seed.shown(profile, profile.connect or default_uri())
+        built = domain_xml(profile, accel=choose(profile.accel).accel, emulator=emulator, seed=seed_iso)
+        warnings = [*notes, *built.warnings]
+        return Described(built.xml, {"xml": built.xml, "warnings": warnings}, warnings)
     from vmrun.show import describe as argv_of
     from vmrun.show import render_script
 

@@ -86,6 +86,12 @@ def _flags(vm: LibvirtVm, dom: Any, *, live: bool, persist: bool, copy_storage: 
             f"{vm.name} has disks ({', '.join(disks)}): the target must see them too",
             hint="--copy-storage copies them over (non-shared-disk migration); --shared-storage if both hosts mount them",
         )
+    seed = _seed_file(vm, dom)
+    if seed and not shared_storage:  # a CD-ROM: --copy-storage does not copy it
+        raise StateError(
+            f"{vm.name} has its cloud-init seed on this host ({seed}): the target would not see it",
+            hint="--shared-storage if the target sees that folder too; else down it and up it there",
+        )
     flags = (libvirt.VIR_MIGRATE_LIVE if live else 0) | (libvirt.VIR_MIGRATE_PERSIST_DEST if persist else 0)
     if copy_storage:
         flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
@@ -99,3 +105,16 @@ def _disk_files(dom: Any) -> list[str]:
 
     tree = ET.fromstring(dom.XMLDesc(0))
     return [s.get("file", "?") for d in tree.iter("disk") if d.get("device") == "disk" for s in d.iter("source")]
+
+
+def _seed_file(vm: LibvirtVm, dom: Any) -> str | None:
+    """The seed `up` attached (:mod:`.seed`), if the domain has it."""
+    import xml.etree.ElementTree as ET
+
+    from vmrun.engines.libvirt.seed import seed_path
+
+    path = seed_path(vm.name) if vm.host == "local" else None
+    if path is None:
+        return None
+    files = {s.get("file") for d in ET.fromstring(dom.XMLDesc(0)).iter("disk") for s in d.iter("source")}
+    return str(path) if str(path) in files else None

@@ -1,9 +1,11 @@
-"""`vmrun up` under libvirt: the profile as domain XML (:mod:`.xml`, pure), created transient or defined (--persist)."""
+"""`vmrun up` under libvirt: the profile as domain XML (:mod:`.xml`, pure), created transient or defined (--persist);
+its cloud-init seed made first where libvirt runs on this host (:mod:`.seed`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from vmrun import disks
@@ -55,17 +57,11 @@ def up(
     notice: Callable[[str], None] = lambda _: None,
     options: RunOptions = RunOptions(),
 ) -> LibvirtVm:
-    from vmrun.engines.libvirt.xml import domain_xml
+    from vmrun.engines.libvirt import seed
 
-    if profile.cloud_init is not None:
-        raise ProfileError(
-            "is not carried to libvirt: the seed ISO would have to be on its host",
-            source=profile.source,
-            field="cloud_init",
-            hint="use the qemu engine for a cloud image's first boot",
-        )
     profile = run_options(profile, options, persist=persist)
     _disks_here(profile, uri)
+    seed.check(profile, uri)  # on another host: NotSupported, before anything is made
     if profile.shares and host_of(uri) == "local":  # elsewhere the folders are libvirt's host's to check
         from vmrun.devices.shares import check_sources
 
@@ -75,35 +71,59 @@ def up(
         if old is not None and old.isActive():
             raise StateError(f"{profile.name}: already running on {uri}", hint=f"vmrun down {profile.name} -c {uri}")
         made = disks.ensure(profile, notice)  # before libvirt opens them; kept if the rest fails (see vmrun.disks)
-        built = domain_xml(
-            profile,
-            accel=choose_accel(conn, profile.accel),
-            emulator=emulator(conn, profile),
-            libvirt_version=conn.getLibVersion(),
-            userspace_ovs=userspace_ovs(profile.nics, uri),
-        )
-        for warning in built.warnings:
-            notice(warning)
-        xml = built.xml if old is None else keep_uuid(built.xml, old.UUIDString())
-        with lv.failing(
-            f"{profile.name}: libvirt at {uri} refused to start it",
-            error=LaunchError,
-            hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`",
-        ):
-            flags = start_flags(options)
-            if persist:
-                dom = conn.defineXML(xml)
-                try:
-                    dom.createWithFlags(flags)
-                except BaseException:
-                    lv.quietly(dom.undefine)
-                    raise
-            else:
-                conn.createXML(xml, flags)
+        seed_iso = seed.make(profile, uri)
+        try:
+            _start(conn, profile, uri, old, options, persist=persist, seed=seed_iso, notice=notice)
+        except BaseException:
+            if seed_iso is not None:
+                seed.remove(profile.name, quiet=True)  # the error that ended `up` is the one to say
+            raise
     uris.remember(uri)
     for m in made:
         notice(f"made disk {m}")
     return LibvirtVm(uri, profile.name)
+
+
+def _start(
+    conn: Any,
+    profile: Profile,
+    uri: str,
+    old: Any,
+    options: RunOptions,
+    *,
+    persist: bool,
+    seed: Path | None,
+    notice: Callable[[str], None],
+) -> None:
+    """The domain XML, then libvirt creates (or defines and starts) the domain."""
+    from vmrun.engines.libvirt.xml import domain_xml
+
+    built = domain_xml(
+        profile,
+        accel=choose_accel(conn, profile.accel),
+        emulator=emulator(conn, profile),
+        libvirt_version=conn.getLibVersion(),
+        userspace_ovs=userspace_ovs(profile.nics, uri),
+        seed=str(seed) if seed is not None else None,
+    )
+    for warning in built.warnings:
+        notice(warning)
+    xml = built.xml if old is None else keep_uuid(built.xml, old.UUIDString())
+    with lv.failing(
+        f"{profile.name}: libvirt at {uri} refused to start it",
+        error=LaunchError,
+        hint=f"the domain XML is in `vmrun show {profile.name} --libvirt`",
+    ):
+        flags = start_flags(options)
+        if persist:
+            dom = conn.defineXML(xml)
+            try:
+                dom.createWithFlags(flags)
+            except BaseException:
+                lv.quietly(dom.undefine)
+                raise
+        else:
+            conn.createXML(xml, flags)
 
 
 def keep_uuid(xml: str, uuid: str) -> str:

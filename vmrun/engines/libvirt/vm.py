@@ -98,6 +98,10 @@ class LibvirtVm(LibvirtAgentVm, SharedVm):
                     if dom.isActive():
                         raise
                 how = "did not power off in time; destroyed" if not force else "destroyed"
+        if not persistent and self.host == "local":  # a defined domain keeps its seed, as it keeps its disks
+            from vmrun.engines.libvirt import seed
+
+            seed.remove(self.name)
         return how + (" (still defined: vmrun autostart, or virsh undefine)" if persistent else "")
 
     def _agent_power_off(self, dom: Any) -> bool:

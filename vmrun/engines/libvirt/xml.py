@@ -75,15 +75,18 @@ def domain_xml(
     emulator: str,
     libvirt_version: int = DEFAULT_LIBVIRT,
     userspace_ovs: frozenset[str] = frozenset(),
+    seed: str | None = None,
 ) -> DomainXml:
     """The libvirt domain of ``profile``; ``accel`` is KVM or TCG (already chosen), ``emulator`` QEMU's path there.
 
     ``userspace_ovs``: the OVS bridges known to be on the userspace (netdev) datapath there; their
-    virtio NICs get no checksum offload (see ``_Build.interface``).
+    virtio NICs get no checksum offload (see ``_Build.interface``). ``seed``: the cloud-init seed ISO
+    (:mod:`.seed`; for `show`, where it would be), attached as a read-only CD-ROM.
     """
     if accel is Accel.AUTO:
         raise ValueError("domain_xml needs the accelerator already chosen (KVM or TCG)")
     build = _Build(profile, libvirt_version, userspace_ovs)
+    build.seed = seed
     root = build.domain(accel, emulator)
     ET.indent(root, "  ")
     return DomainXml(ET.tostring(root, encoding="unicode") + "\n", tuple(build.warnings))
@@ -135,6 +138,7 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml
 
     def __init__(self, profile: Profile, libvirt_version: int, userspace_ovs: frozenset[str] = frozenset()) -> None:
         self.p = profile
+        self.seed: str | None = None  # the cloud-init seed's path (domain_xml's ``seed``)
         self.version = libvirt_version
         self.userspace_ovs = userspace_ovs
         self.q35 = is_q35(profile)
@@ -154,10 +158,6 @@ class _Build(DiskXml, NicXml, FirmwareXml, TpmXml, ShareXml, UsbXml, EverydayXml
         self.uuid(root)
         if p.process:
             self.warnings.append(f'process = "{p.process}" is not carried: libvirt names the process itself')
-        if p.cloud_init:
-            self.warnings.append(
-                "cloud_init is not carried: `up` under libvirt refuses it (the seed would be on its host)"
-            )
         metadata = sub(root, "metadata")
         sub(root, "memory", str(p.memory_mib), unit="MiB", dumpCore=machine.dump_core)
         if machine.nosharepages:

@@ -2,10 +2,12 @@
 
 A ``media = "cdrom"`` drive is a read-only <disk device='cdrom'>; ``interface = "sata"`` is libvirt's
 sata bus (q35's own AHCI; on pc libvirt adds one), where the qemu engine adds an AHCI of its own.
+The cloud-init seed that `up` made (``self.seed``) is one more read-only CD-ROM, after them.
 """
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 
 from vmrun.engines.libvirt.xmlbase import AIO, CACHE, FORMATS, letters, pci_address, sub
@@ -54,6 +56,20 @@ class DiskXml:
             dev = prefix + "c" if used.get(prefix, 0) <= 2 else target(prefix)
             sub(disk, "target", dev=dev, bus=bus)
             sub(disk, "readonly")
+        if self.seed is not None:
+            self.seed_disk(devices)
+
+    def seed_disk(self, devices: ET.Element) -> None:
+        """The cloud-init seed, where the qemu engine's ``-drive index=3,media=cdrom`` puts it: the IDE secondary
+        slave (hdd) on pc, AHCI port 3 (sdd) on q35; the next free name if the drives took that one."""
+        bus, prefix = ("sata", "sd") if self.q35 else ("ide", "hd")
+        taken = {t.get("dev") for t in devices.iterfind("disk/target")}
+        dev = next(prefix + letters(n) for n in itertools.count(3) if prefix + letters(n) not in taken)
+        disk = sub(devices, "disk", type="file", device="cdrom")
+        sub(disk, "driver", name="qemu", type="raw")
+        sub(disk, "source", file=self.seed)
+        sub(disk, "target", dev=dev, bus=bus)
+        sub(disk, "readonly")
 
     def bus(self, d: Drive, where: str) -> tuple[str, str, str]:
         """(bus, target prefix, device) for QEMU's ``if=``; IDE on q35 is its AHCI, as QEMU does it."""
