@@ -115,13 +115,18 @@ import json, os, re, sys
 
 argv, out, i = sys.argv[1:], [], 0
 DROP_FLAG = {{"-enable-kvm", "-daemonize", "-nographic", "-S"}}
-DROP_VALUE = {{"-serial", "-monitor", "-display", "-vnc", "-qmp"}}
+DROP_VALUE = {{"-monitor", "-display", "-vnc", "-qmp"}}
+console = False  # the first serial port (ttyS0) is vmrun's console on the other side: here a null one, in its place
 KVM, MACHINE_KVM = (r"^kvm\b(:tcg)?", "tcg"), (r"accel=kvm(:tcg)?", "accel=tcg")
 REWRITE = {{"-accel": KVM, "-machine": MACHINE_KVM, "-M": MACHINE_KVM, "-cpu": (r"^host\b", "max")}}
 while i < len(argv):
     a = argv[i]
     if a in DROP_FLAG:
         i += 1
+        continue
+    if a == "-serial" and i + 1 < len(argv) and argv[i + 1] != "none" and not console:
+        out += ["-serial", "null"]
+        console, i = True, i + 2
         continue
     if a in DROP_VALUE and i + 1 < len(argv):
         i += 2
@@ -292,6 +297,8 @@ class Facts:
     forwards: list[tuple] = field(default_factory=list)
     links: list[tuple] = field(default_factory=list)  # the host's side: see host_links
     tpm: list[tuple] = field(default_factory=list)  # (model, backend type) of each TPM
+    boot: dict = field(default_factory=dict)  # the machine's boot order, once and menu (-boot)
+    serials: list[tuple] = field(default_factory=list)  # (ttyS index, what it is on the host) after the console
 
     def own_macs(self, macvtaps: set[str]) -> Facts:
         """A NIC given its macvtap's own MAC (the recipe's ``mac=$(cat .../address)``) is compared as such:
@@ -321,7 +328,25 @@ def collect(qmp, cwd: Path, ns) -> Facts:
         forwards=forwards(hmp("info usernet")),
         links=host_links(ns),
         tpm=sorted((t["model"], t["options"]["type"]) for t in qmp("query-tpm")),
+        boot=qmp("qom-get", {"path": "/machine", "property": "boot"}),
+        serials=serials(qmp),
     ).own_macs(macvtap_macs(ns))
+
+
+def serials(qmp) -> list[tuple]:
+    """The ISA serial ports but ttyS0 (each side's console), by index, with their host side as QEMU names it."""
+    hosts = {c["label"]: c["filename"].removeprefix("disconnected:") for c in qmp("query-chardev")}
+    out = []
+    for folder in ("/machine/unattached", "/machine/peripheral", "/machine/peripheral-anon"):
+        for child in qmp("qom-list", {"path": folder}):
+            if child["type"] != "child<isa-serial>":
+                continue
+            path = f"{folder}/{child['name']}"
+            index = qmp("qom-get", {"path": path, "property": "index"})
+            host = hosts.get(qmp("qom-get", {"path": path, "property": "chardev"}), "?")
+            if index:
+                out.append((index, "pty" if host.startswith("pty:") else host))
+    return sorted(out)
 
 
 def _pci(buses: list[dict]) -> list[tuple]:

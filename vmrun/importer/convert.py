@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmrun.importer import pci
+from vmrun.importer.audio import map_audio
+from vmrun.importer.bootdebug import map_boot, map_gdb, map_serials
 from vmrun.importer.buses import map_buses
 from vmrun.importer.devices import map_drives, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
@@ -37,8 +39,12 @@ _KEY_ORDER = (
     "firmware",
     "secure_boot",
     "audio",
+    "audio_backend",
     "tablet",
     "rtc",
+    "boot",
+    "boot_menu",
+    "gdb",
     "bus_devices",
     "extra_args",
     "spice",
@@ -48,6 +54,7 @@ _KEY_ORDER = (
     "shares",
     "usb",
     "pci",
+    "serials",
 )
 # What `vmrun up` can change without editing the profile.
 _UP_OPTIONS = {"memory": "--memory", "smp": "--smp"}
@@ -73,10 +80,14 @@ def convert(script: Script) -> Converted:
         m.note(script.program.line, f"the script runs QEMU under {' '.join(script.wrapper)!r}; vmrun does not")
     map_machine(m)  # first: a -nic's default model depends on the machine type
     map_removed(m)  # before the devices: -usb -device usb-tablet is a key
+    map_audio(m)  # after -soundhw
+    map_serials(m)
+    map_gdb(m)
     map_hotplug_ports(m)
     map_spice(m)
     copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware
     map_drives(m)
+    map_boot(m)  # after the firmware and the kernel: under either, -boot order= stays as it is
     map_nics(m)
     map_buses(m)  # after the NICs: the ports they name
     map_redirects(m)  # -redir: a forward of the user NIC
@@ -179,7 +190,14 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     order = [pci.Dev(f"opt:{o.index}", _root_device(o)[1]) for o in ports]  # bus_devices: first
     order += [pci.Dev(_key(m, opt), addr) for opt, addr in _legacy_nics(m, taken=False)]
     order += [pci.Dev(f"nic:{n['id']}", n.get("addr")) for n in m.profile.get("nics", []) if not _on_a_bus(n)]
-    for what in ("hotplug", "vdagent", "share", "usb", "pci"):  # as argv.py gives them (disks: QEMU makes them last)
+    for what in (
+        "hotplug",
+        "vdagent",
+        "share",
+        "usb",
+        "pci",
+        "audio",
+    ):  # as argv.py gives them (disks: QEMU makes them last)
         order += [
             pci.Dev(f"opt:{o.index}", _root_device(o)[1])
             for o in devices

@@ -136,8 +136,8 @@ def map_drives(m: Mapper) -> None:
             else:
                 drive = {"file": m.path(opt.value, opt.name or "the disk image"), "interface": "ide"}
             if drive.pop("media", None) == "cdrom":
-                _cdrom(m, opt, drive)
-                continue
+                if _cdrom(m, opt, drive, drives):
+                    continue
         except Unfit as e:
             m.keep(opt, str(e))
             continue
@@ -207,12 +207,24 @@ def _ide_index(m: Mapper, opt: Opt) -> int:
     return min(set(range(8)) - used)
 
 
-def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any]) -> None:
-    if "cdrom" in m.profile:
-        raise Unfit("vmrun has one CD-ROM; this is a second one")
-    if drive.pop("index") != CDROM_INDEX:
-        raise Unfit("vmrun's cdrom is IDE index 2, where -cdrom puts it; this CD-ROM has another index")
-    if set(drive) - {"file", "interface", "readonly"} or drive.get("interface", "ide") != "ide":
-        raise Unfit("a CD-ROM with settings vmrun's cdrom key does not have")
-    m.set("cdrom", drive["file"], opt.value)
-    m.take(opt, "cdrom")
+def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any], drives: list[dict[str, Any]]) -> bool:
+    """The first CD-ROM where -cdrom puts it is the ``cdrom`` key (True); another is a ``[[drives]]`` CD-ROM
+    (False: ``drive`` is then that table) where vmrun's -drive gives it the same place."""
+    index = drive.pop("index")
+    if set(drive) - {"file", "interface", "readonly"}:
+        raise Unfit("a CD-ROM with settings vmrun's CD-ROM keys do not have")
+    interface = drive.get("interface", "ide")
+    if "cdrom" not in m.profile and index == CDROM_INDEX and interface == "ide":
+        m.set("cdrom", drive["file"], opt.value)
+        m.take(opt, "cdrom")
+        return True
+    if interface != "ide":
+        raise Unfit(f"a CD-ROM on if={interface}: vmrun's extra CD-ROMs from a script are IDE ones")
+    # vmrun gives its [[drives]] in order, before the cdrom key (IDE index 2): the k-th IDE one gets index k.
+    place = sum(d["interface"] == "ide" for d in drives)
+    if index != place or place == CDROM_INDEX:
+        raise Unfit(f"vmrun would put this CD-ROM at IDE index {place}, the script has it at {index}")
+    drive.pop("readonly", None)  # a CD-ROM is read-only
+    drive["media"] = "cdrom"
+    m.note(opt.line, f'{opt}: a CD-ROM besides the first: imported as [[drives]] media = "cdrom" (IDE index {index})')
+    return False
