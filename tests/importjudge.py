@@ -321,7 +321,7 @@ def collect(qmp, cwd: Path, ns) -> Facts:
     return Facts(
         pci=_pci(qmp("query-pci")),
         macs=sorted(f["main-mac"] for f in qmp("query-rx-filter")),
-        block=_block(qmp("query-block"), cwd),
+        block=_block(qmp("query-block"), cwd, qmp),
         memory=qmp("query-memory-size-summary")["base-memory"],
         cpus=len(qmp("query-cpus-fast")),
         network=network(hmp("info network")),
@@ -371,9 +371,18 @@ def _pci(buses: list[dict]) -> list[tuple]:
 _TEMP_OVERLAY = re.compile(r'^(/var/tmp/vl\.|json:.*"filename": "/var/tmp/vl\.)')
 
 
-def _block(devices: list[dict], cwd: Path) -> list[tuple]:
+# The names QEMU gives the drives of -drive if=ide/virtio/scsi/..., -cdrom, -hda: where the guest sees them.
+_LEGACY_DRIVE = re.compile(r"^(ide\d+-(hd|cd)\d+|scsi\d+-(hd|cd)\d+|virtio\d+|floppy\d+|sd\d+|pflash\d+|mtd\d+)$")
+
+
+def _block(devices: list[dict], cwd: Path, qmp) -> list[tuple]:
+    """Each drive by the name QEMU gives it; a drive of -drive if=none by the -device it is on (its id is
+    the host's own word: the script's "system" is vmrun's "vmrun-sata0")."""
     out = []
     for d in devices:
+        name = d["device"]
+        if not _LEGACY_DRIVE.match(name) and d.get("qdev"):
+            name = "-device " + qmp("qom-get", {"path": d["qdev"], "property": "type"})
         ins = d.get("inserted")
         media = None
         if ins and d["device"].startswith("pflash"):
@@ -386,7 +395,7 @@ def _block(devices: list[dict], cwd: Path) -> list[tuple]:
                 image = image["backing-image"]  # snapshot=on: the file under the overlay
             path = os.path.realpath(cwd / image["filename"])
             media = (image["format"], "ro" if ins["ro"] else "rw", path)
-        out.append((d["device"], "removable" if d["removable"] else "fixed", media))
+        out.append((name, "removable" if d["removable"] else "fixed", media))
     return sorted(out, key=repr)
 
 

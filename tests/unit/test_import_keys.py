@@ -186,3 +186,44 @@ def test_an_hda_or_ac97_card_and_its_audiodev_become_keys(script, options, audio
 def test_a_sound_card_vmrun_does_not_give_stays(script, options):
     profile, _ = imported(script(f"{QEMU} -m 1G {options}\n"))
     assert "audio" not in profile and profile["extra_args"] == options.split()
+
+
+# --- drives on an AHCI controller of the script's ------------------------------------------------
+
+_AHCI = (
+    "-drive id=disk,file=/w.qcow2,if=none,format=qcow2 -device ide-hd,drive=disk,bus=sata.0 "
+    "-drive id=cd,file=/w.iso,if=none,media=cdrom -device ide-cd,drive=cd,bus=sata.1"
+)
+
+
+@pytest.mark.parametrize("controller", ["ahci", "ich9-ahci"])
+def test_drives_on_the_scripts_ahci_are_sata_drives(script, controller):
+    profile, notes = imported(script(f"{QEMU} -m 1G -M q35 -device {controller},id=sata {_AHCI}\n"))
+    assert profile["drives"] == [
+        {"file": "/w.qcow2", "interface": "sata", "format": "qcow2"},
+        {"file": "/w.iso", "interface": "sata", "media": "cdrom"},
+    ]
+    assert "extra_args" not in profile
+    assert notes_about(notes, 'its 2 drive(s) imported as [[drives]] interface = "sata"')
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (("bus=sata.1", "bus=sata.2"), "the script leaves a gap"),
+        (("drive=disk,bus=sata.0", "drive=disk,bus=sata.0,bootindex=1"), "with a drive and a port only"),
+        (("if=none,media=cdrom", "if=none"), "a ide-cd needs a drive with media=cdrom"),
+        (("format=qcow2", "format=qcow2,discard=unmap"), "not a drive vmrun's sata drives can say"),
+    ],
+)
+def test_an_ahci_setup_vmrun_does_not_give_stays_whole(script, change, why):
+    options = f"-device ahci,id=sata {_AHCI}".replace(*change)
+    profile, notes = imported(script(f"{QEMU} -m 1G {options}\n"))
+    assert "drives" not in profile and profile["extra_args"] == options.split()
+    assert notes_about(notes, why)
+
+
+def test_drives_on_q35s_own_ahci_stay(script):
+    options = "-drive id=d,file=/w.qcow2,if=none -device ide-hd,drive=d,bus=ide.0"
+    profile, _ = imported(script(f"{QEMU} -m 1G -M q35 {options}\n"))
+    assert "drives" not in profile and profile["extra_args"] == options.split()

@@ -16,6 +16,7 @@ from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
 from vmrun.importer.removed import map_redirects, map_removed
+from vmrun.importer.sata import map_sata
 from vmrun.importer.script import Script
 from vmrun.importer.wholevm import StateCopy, map_whole_vm
 
@@ -87,6 +88,7 @@ def convert(script: Script) -> Converted:
     map_spice(m)
     copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware
     map_drives(m)
+    map_sata(m)  # after the drives: its -drive if=none ones are the controller's
     map_boot(m)  # after the firmware and the kernel: under either, -boot order= stays as it is
     map_nics(m)
     map_buses(m)  # after the NICs: the ports they name
@@ -193,6 +195,7 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     for what in (
         "hotplug",
         "vdagent",
+        "sata",
         "share",
         "usb",
         "pci",
