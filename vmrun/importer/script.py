@@ -175,7 +175,7 @@ def _no_dangling_backslash(cmd: _Command, dangling: set[int], source: str) -> No
                 "after it as commands of their own",
                 source=source,
                 line=word.line,
-                hint=f"delete the blanks after the backslash on line {word.line}, then import again",
+                hint=f"delete the blanks (and anything pasted) after the backslash on line {word.line}, then import again",
             )
 
 
