@@ -376,13 +376,10 @@ _LEGACY_DRIVE = re.compile(r"^(ide\d+-(hd|cd)\d+|scsi\d+-(hd|cd)\d+|virtio\d+|fl
 
 
 def _block(devices: list[dict], cwd: Path, qmp) -> list[tuple]:
-    """Each drive by the name QEMU gives it; a drive of -drive if=none by the -device it is on (its id is
-    the host's own word: the script's "system" is vmrun's "vmrun-sata0")."""
+    """Each drive by where the guest sees it (see _drive_name), with its removable flag and medium."""
     out = []
     for d in devices:
-        name = d["device"]
-        if not _LEGACY_DRIVE.match(name) and d.get("qdev"):
-            name = "-device " + qmp("qom-get", {"path": d["qdev"], "property": "type"})
+        name = _drive_name(d, qmp)
         ins = d.get("inserted")
         media = None
         if ins and d["device"].startswith("pflash"):
@@ -397,6 +394,20 @@ def _block(devices: list[dict], cwd: Path, qmp) -> list[tuple]:
             media = (image["format"], "ro" if ins["ro"] else "rw", path)
         out.append((name, "removable" if d["removable"] else "fixed", media))
     return sorted(out, key=repr)
+
+
+def _drive_name(d: dict, qmp) -> str:
+    """An IDE/SATA drive by its device, port and unit; another by QEMU's name for a -drive if=virtio/scsi/...,
+    else by the -device it is on. A drive's id is the host's word (the script's "root" on ide0-hd0, its
+    "system" on the port vmrun calls "vmrun-sata0"), not something the guest sees."""
+    name, qdev = d["device"], d.get("qdev")
+    if not qdev:
+        return name
+    kind = qmp("qom-get", {"path": qdev, "property": "type"})
+    if kind in ("ide-hd", "ide-cd"):
+        port = qmp("qom-get", {"path": qdev, "property": "parent_bus"}).rsplit(".", 1)[-1]
+        return f"{kind} on port {port}, unit {qmp('qom-get', {'path': qdev, 'property': 'unit'})}"
+    return name if _LEGACY_DRIVE.match(name) else f"-device {kind}"
 
 
 _CLIENT = re.compile(r"^(?:hub\d+port\d+: )?([^:]+): (?:index=\d+,)?(.*)$")

@@ -9,8 +9,10 @@ from vmrun.argv import CDROM_INDEX, HOTPLUG_PORT
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
 from vmrun.profile import fields
 from vmrun.profile.model import Profile
+from vmrun.qemuopts import split
 
 _DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media", "index", "addr"}
+_FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc"}  # driver= a format, as format= says it
 _HD = ("-hda", "-hdb", "-hdc", "-hdd", "")
 _VDAGENT_PORT = "com.redhat.spice.0"
 
@@ -128,6 +130,7 @@ def map_drives(m: Mapper) -> None:
     for opt in m.named("-drive", "-cdrom", *_HD):
         if opt.value is None:
             continue
+        said = len(m.notes)
         try:
             if opt.name == "-drive":
                 drive = _drive(m, opt)
@@ -139,6 +142,7 @@ def map_drives(m: Mapper) -> None:
                 if _cdrom(m, opt, drive, drives):
                     continue
         except Unfit as e:
+            del m.notes[said:]  # what it said of a drive now kept in extra_args as written
             m.keep(opt, str(e))
             continue
         drives.append(drive)
@@ -154,6 +158,7 @@ def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
     if "boot" in keys:  # qemu-kvm's boot=on, removed: QEMU 7.2 refuses it; BIOS boots the first disk anyway
         keys.pop("boot")
         m.note(opt.line, "boot= on the drive: dropped: QEMU 7.2 no longer takes it (the first disk boots)")
+    said = _host_words(m, opt, keys)
     unknown = sorted(set(keys) - _DRIVE_KEYS)
     if unknown:
         raise Unfit(f"vmrun has no key for the drive's {', '.join(unknown)}")
@@ -189,7 +194,37 @@ def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
     for key in ("readonly", "snapshot"):
         if key in keys and boolean(key, keys[key]):
             drive[key] = True
+    for what in said:
+        m.note(opt.line, f"{opt}: {what}")
     return drive
+
+
+def _host_words(m: Mapper, opt: Opt, keys: dict[str, str]) -> list[str]:
+    """Drop the drive's words that only the host sees (an id nothing names, a virtio drive's index) and
+    read ``driver=FORMAT`` as format=: none of them sinks the disk into extra_args. What it did, to say."""
+    said = []
+    drive_id = keys.get("id")
+    if drive_id is not None and keys.get("if") != "none" and not _named(m, opt, drive_id):
+        keys.pop("id")
+        said.append(f"id={drive_id} dropped: only the host sees a drive's id, and no other option names it")
+    if "index" in keys and keys.get("if") == "virtio":
+        said.append(f"index={keys.pop('index')} dropped: a virtio disk's index only names it (virtioN) on the host")
+    if keys.get("driver") in _FORMATS and "format" not in keys:
+        keys["format"] = keys.pop("driver")
+        said.append(f"driver={keys['format']} is the image format: imported as format")
+    return said
+
+
+def _named(m: Mapper, opt: Opt, drive_id: str) -> bool:
+    """Whether another option names the drive (a -device's drive=ID, -set drive.ID.KEY=...)."""
+    for o in m.opts:
+        if o is opt or o.value is None:
+            continue
+        if o.name == "-set" and o.text.startswith(f"drive.{drive_id}."):
+            return True
+        if any(part.partition("=")[2] == drive_id for part in split(o.text)):
+            return True
+    return False
 
 
 def _ide_index(m: Mapper, opt: Opt) -> int:

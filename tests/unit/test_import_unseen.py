@@ -1,0 +1,31 @@
+"""What a batch of public start scripts nobody here had seen taught `vmrun import`: one test per cause."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.test_import import QEMU, imported, notes_about, script  # noqa: F401 (the fixture)
+
+# --- a disk is not sunk by words only the host sees -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("drive", "said"),
+    [
+        ("id=root,media=disk,file=/d.img,format=raw", "id=root dropped: only the host sees a drive's id"),
+        ("file=/d.img,index=0,if=virtio,format=raw", "index=0 dropped: a virtio disk's index only names it"),
+        ("driver=raw,file=/d.img,if=virtio", "driver=raw is the image format: imported as format"),
+    ],
+)
+def test_a_drive_id_a_virtio_index_or_driver_format_keeps_the_disk_a_drive(script, drive, said):
+    profile, notes = imported(script(f"{QEMU} -m 1G -drive {drive}\n"))
+    assert profile["drives"][0]["file"] == "/d.img" and profile["drives"][0]["format"] == "raw"
+    assert "extra_args" not in profile
+    assert notes_about(notes, said)
+
+
+def test_a_drive_id_another_option_names_stays_with_it(script):
+    options = "-drive file=/d.img,id=disk,if=ide -set drive.disk.cache=none"
+    profile, notes = imported(script(f"{QEMU} -m 1G {options}\n"))
+    assert "drives" not in profile and profile["extra_args"] == options.split()
+    assert not notes_about(notes, "dropped: only the host sees")
