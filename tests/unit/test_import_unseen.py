@@ -6,6 +6,23 @@ import pytest
 
 from tests.unit.test_import import QEMU, imported, notes_about, script  # noqa: F401 (the fixture)
 
+# --- the macvtap recipe on old -net lines -----------------------------------------------------------
+
+
+def test_the_macvtap_recipe_on_legacy_net_lines_imports_as_on_device_lines(script):
+    path = script(
+        "ip link add link eth0 name macvtap10 type macvtap mode bridge\n"
+        f"{QEMU} -m 1G -net nic,model=virtio,macaddr=$(cat /sys/class/net/macvtap10/address) "
+        "-net tap,fd=4 4<>/dev/tap$(cat /sys/class/net/macvtap10/ifindex)\n"
+    )
+    profile, notes = imported(path)
+    assert profile["nics"] == [
+        {"id": "net0", "model": "virtio-net-pci", "type": "macvtap", "parent": "eth0", "mode": "bridge"}
+    ]
+    assert "/sys/" not in str(profile) and "extra_args" not in profile
+    assert notes_about(notes, "vmrun makes the macvtap with the NIC's own MAC")
+
+
 # --- a disk is not sunk by words only the host sees -------------------------------------------------
 
 
