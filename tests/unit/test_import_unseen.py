@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.test_import import QEMU, imported, notes_about, script  # noqa: F401 (the fixture)
+from tests.unit.test_import import QEMU, imported, notes_about, run, script  # noqa: F401 (the fixture)
 
 # --- the macvtap recipe on old -net lines -----------------------------------------------------------
 
@@ -46,3 +46,37 @@ def test_a_drive_id_another_option_names_stays_with_it(script):
     profile, notes = imported(script(f"{QEMU} -m 1G {options}\n"))
     assert "drives" not in profile and profile["extra_args"] == options.split()
     assert not notes_about(notes, "dropped: only the host sees")
+
+
+# --- removed options: today's form, a key, or dropped saying why -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "extra", "display"),
+    [
+        ("-nodefconfig", ["-no-user-config"], "default"),
+        ("-nodefconfig -no-user-config", ["-no-user-config"], "default"),
+        ("-realtime mlock=off", ["-overcommit", "mem-lock=off"], "default"),
+        ("-balloon virtio", ["-device", "virtio-balloon"], "default"),
+        ("-balloon none", None, "default"),
+        ("-sdl", None, "sdl"),
+        ("-curses -alt-grab -ctrl-grab -no-frame -show-cursor -no-quit", None, "curses"),
+        ("-sdl -display gtk", None, "gtk"),
+        ("-enable-fips -tb-size 64", None, "default"),
+    ],
+)
+def test_removed_options_are_not_handed_on(script, options, extra, display):
+    profile, notes = imported(script(f"{QEMU} -m 1G {options}\n"))
+    assert profile.get("extra_args") == extra
+    assert profile["display"] == display
+    assert notes_about(notes, "QEMU 7.2 no longer takes it") or notes_about(notes, "dropped: ")
+
+
+def test_a_removed_option_with_a_value_vmrun_cannot_translate_is_refused_in_one_line(script):
+    path = script(f"{QEMU} -m 1G -realtime on\n")
+    code, err, _ = run("import", str(path), "-o", "-")
+    assert code == 2
+    assert err.splitlines()[0] == (
+        f"vmrun: error: {path}:1: -realtime on: QEMU 7.2 no longer takes -realtime, "
+        "and vmrun knows no form of 'on' it takes"
+    )
