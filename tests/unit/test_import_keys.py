@@ -66,10 +66,14 @@ def test_the_ports_after_the_console_become_serials(script):
     assert notes_about(notes, "imported as [[serials]] ttyS3 (type = 'unix')")
 
 
+def test_a_first_or_last_port_left_out_is_dropped(script):
+    profile, notes = imported(script(f"{QEMU} -m 1G -serial none -serial pty -serial none\n"))
+    assert profile["serials"] == [{"type": "pty"}] and "extra_args" not in profile
+    assert notes_about(notes, "-serial none: dropped: it leaves out a port no later one needs")
+
+
 def test_file_and_pty_ports_and_a_waiting_server_noted(script):
-    path = script(
-        f"{QEMU} -m 1G -serial none -serial stdio -serial file:ttyS1.log -serial pty -serial tcp:127.0.0.1:9,server\n"
-    )
+    path = script(f"{QEMU} -m 1G -serial stdio -serial file:ttyS1.log -serial pty -serial tcp:127.0.0.1:9,server\n")
     profile, notes = imported(path)
     assert profile["serials"] == [
         {"type": "file", "path": str(path.parent / "ttyS1.log")},
@@ -87,12 +91,13 @@ def test_file_and_pty_ports_and_a_waiting_server_noted(script):
         ("tcp:10.0.0.1:4555", "a client connection"),
         ("tcp:localhost:4555,server,nowait", "vmrun listens on an IPv4 address, not localhost"),
         ("/dev/ttyS0", "vmrun's serial ports are"),
+        ("none -serial pty", "vmrun's [[serials]] are ttyS1, ttyS2, ... without a gap"),
     ],
 )
 def test_one_port_without_a_key_keeps_every_port_after_the_console_in_order(script, port, why):
     profile, notes = imported(script(f"{QEMU} -m 1G -serial stdio -serial pty -serial {port}\n"))
     assert "serials" not in profile
-    assert profile["extra_args"] == ["-serial", "pty", "-serial", port]
+    assert profile["extra_args"] == ["-serial", "pty", *[w for p in port.split(" -serial ") for w in ("-serial", p)]]
     assert notes_about(notes, why)
     assert not notes_about(notes, "listens on all addresses")
 

@@ -59,15 +59,16 @@ def _boot(opt: Opt) -> tuple[list[str], bool | None]:
 
 
 def map_serials(m: Mapper) -> None:
-    ports = [o for o in m.named("-serial") if o.value is not None and o.text != "none"]
-    for opt in m.named("-serial"):
-        if opt not in ports:
-            m.take(opt, "dropped")
-            m.note(opt.line, f"{opt}: dropped: there is no port to leave out: {_CONSOLE}")
+    """Each -serial is the next ttyS, ``none`` too (it leaves that port out): the first is vmrun's console."""
+    ports = [o for o in m.named("-serial") if o.value is not None]
     if not ports:
         return
     m.take(ports[0], "dropped")
     m.note(ports[0].line, f"{ports[0]}: dropped: {_CONSOLE}")
+    while len(ports) > 1 and ports[-1].text == "none":  # the last ports left out: nothing to give
+        m.take(ports[-1], "dropped")
+        m.note(ports[-1].line, f"{ports[-1]}: dropped: it leaves out a port no later one needs")
+        ports.pop()
     rest = ports[1:]
     tables, notes = [], []
     bad = None
@@ -93,6 +94,8 @@ def _serial(m: Mapper, opt: Opt, notes: list[tuple[int | None, str]]) -> dict[st
     """QEMU's legacy chardev words: ``pty``, ``file:PATH``, ``tcp:HOST:PORT,server,nowait``, ``unix:PATH,server``."""
     assert opt.value is not None
     kind, _, rest = opt.text.partition(":")
+    if kind == "none":
+        raise Unfit("it leaves this port out, and vmrun's [[serials]] are ttyS1, ttyS2, ... without a gap")
     if kind == "pty" and not rest:
         return {"type": "pty"}
     if kind == "file" and rest:
