@@ -80,3 +80,12 @@ def test_a_removed_option_with_a_value_vmrun_cannot_translate_is_refused_in_one_
         f"vmrun: error: {path}:1: -realtime on: QEMU 7.2 no longer takes -realtime, "
         "and vmrun knows no form of 'on' it takes"
     )
+
+
+# --- the shell's default idioms -----------------------------------------------------------------------
+
+
+def test_double_quotes_inside_a_quoted_default_are_removed_as_bash_does(script):
+    profile, _ = imported(script(f'{QEMU} -m "${{1:-"2G"}}" -hda "${{D:-"a b.img"}}" -append "${{A:-\'x\'}}"\n'))
+    assert profile["memory"] == "2G" and profile["drives"][0]["file"].endswith("/a b.img")
+    assert profile["append"] == "'x'"  # single quotes stay in a double-quoted default, as in bash

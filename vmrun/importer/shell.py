@@ -217,7 +217,8 @@ class _Lexer:
                 text = self.s[self.i + 1 : end]
                 self.take(end + 1 - self.i)
                 segments.append(Lit(text, True))
-            elif c == '"' and not quoted:
+            elif c == '"' and (not quoted or stop):
+                # "${X:-"a b"}": bash removes the inner double quotes too (single ones stay literal there).
                 flush(quoted)
                 segments += self.double_quoted()
             elif c == "$":
