@@ -85,6 +85,20 @@ def test_a_removed_option_with_a_value_vmrun_cannot_translate_is_refused_in_one_
 # --- the shell's default idioms -----------------------------------------------------------------------
 
 
+def test_colon_with_assigning_defaults_sets_the_variables_for_the_command(script):
+    path = script(
+        ': "${OS_IMAGE:="./disk.img"}"\n'
+        ': "${SSH_PORT:=2222}"\n'
+        f'{QEMU} -m 1G -netdev user,id=n0,hostfwd=tcp::"$SSH_PORT"-:22 -device e1000,netdev=n0,mac=52:54:00:aa:bb:01 '
+        '-drive if=virtio,file="$OS_IMAGE"\n'
+    )
+    profile, notes = imported(path)
+    assert profile["drives"][0]["file"] == str(path.parent / "disk.img")
+    assert profile["nics"][0]["hostfwd"] == ["tcp:0.0.0.0:2222-:22"]
+    assert "$" not in str(profile) and "extra_args" not in profile
+    assert notes_about(notes, 'comes from ${OS_IMAGE:="./disk.img"} ($OS_IMAGE from the environment)')
+
+
 def test_double_quotes_inside_a_quoted_default_are_removed_as_bash_does(script):
     profile, _ = imported(script(f'{QEMU} -m "${{1:-"2G"}}" -hda "${{D:-"a b.img"}}" -append "${{A:-\'x\'}}"\n'))
     assert profile["memory"] == "2G" and profile["drives"][0]["file"].endswith("/a b.img")
