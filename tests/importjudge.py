@@ -329,12 +329,13 @@ def collect(qmp, cwd: Path, ns) -> Facts:
         links=host_links(ns),
         tpm=sorted((t["model"], t["options"]["type"]) for t in qmp("query-tpm")),
         boot=qmp("qom-get", {"path": "/machine", "property": "boot"}),
-        serials=serials(qmp),
+        serials=serials(qmp, cwd),
     ).own_macs(macvtap_macs(ns))
 
 
-def serials(qmp) -> list[tuple]:
-    """The ISA serial ports but ttyS0 (each side's console), by index, with their host side as QEMU names it."""
+def serials(qmp, cwd: Path) -> list[tuple]:
+    """The ISA serial ports but ttyS0 (each side's console), by index, with their host side as QEMU names it
+    (a Unix socket's path taken from ``cwd``, where QEMU ran, as the drives' files are)."""
     hosts = {c["label"]: c["filename"].removeprefix("disconnected:") for c in qmp("query-chardev")}
     out = []
     for folder in ("/machine/unattached", "/machine/peripheral", "/machine/peripheral-anon"):
@@ -344,6 +345,9 @@ def serials(qmp) -> list[tuple]:
             path = f"{folder}/{child['name']}"
             index = qmp("qom-get", {"path": path, "property": "index"})
             host = hosts.get(qmp("qom-get", {"path": path, "property": "chardev"}), "?")
+            if host.startswith("unix:"):
+                path, comma, rest = host.removeprefix("unix:").partition(",")
+                host = f"unix:{os.path.realpath(cwd / path)}{comma}{rest}"
             if index:
                 out.append((index, "pty" if host.startswith("pty:") else host))
     return sorted(out)

@@ -102,6 +102,32 @@ def test_one_port_without_a_key_keeps_every_port_after_the_console_in_order(scri
     assert not notes_about(notes, "listens on all addresses")
 
 
+def test_ports_given_as_chardevs_become_serials_and_the_consoles_chardev_goes_with_it(script):
+    path = script(
+        f"{QEMU} -m 1G -chardev stdio,id=c0,signal=on -chardev file,id=c1,path=/k.log "
+        "-chardev socket,id=c2,port=4555,server=on,wait=off,telnet=on -chardev socket,id=c3,path=/s.sock,server=on,wait=off "
+        "-serial chardev:c0 -serial chardev:c1 -serial chardev:c2 -serial chardev:c3\n"
+    )
+    profile, notes = imported(path)
+    assert profile["serials"] == [
+        {"type": "file", "path": "/k.log"},
+        {"type": "telnet", "port": 4555, "addr": "0.0.0.0"},
+        {"type": "unix", "path": "/s.sock"},
+    ]
+    assert "extra_args" not in profile
+    assert notes_about(notes, "-chardev stdio,id=c0,signal=on: dropped with the console port that used it")
+
+
+@pytest.mark.parametrize(
+    "chardev",
+    ["file,id=c1,path=/k.log,logfile=/x", "socket,id=c1,host=10.0.0.1,port=4555", "ringbuf,id=c1"],
+)
+def test_a_chardev_port_the_keys_cannot_say_stays_with_its_chardev(script, chardev):
+    options = f"-chardev {chardev} -serial chardev:c1"
+    profile, _ = imported(script(f"{QEMU} -m 1G -serial stdio {options}\n"))
+    assert "serials" not in profile and profile["extra_args"] == options.split()
+
+
 # --- gdb ------------------------------------------------------------------------------------------------
 
 

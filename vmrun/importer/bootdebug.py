@@ -65,6 +65,10 @@ def map_serials(m: Mapper) -> None:
         return
     m.take(ports[0], "dropped")
     m.note(ports[0].line, f"{ports[0]}: dropped: {_CONSOLE}")
+    console = _chardev(m, ports[0])
+    if console is not None and _used_once(m, console):
+        m.take(console, "dropped")
+        m.note(console.line, f"{console}: dropped with the console port that used it")
     while len(ports) > 1 and ports[-1].text == "none":  # the last ports left out: nothing to give
         m.take(ports[-1], "dropped")
         m.note(ports[-1].line, f"{ports[-1]}: dropped: it leaves out a port no later one needs")
@@ -84,6 +88,9 @@ def map_serials(m: Mapper) -> None:
         return
     for i, (opt, table) in enumerate(zip(rest, tables, strict=True)):
         m.take(opt, "serial")
+        backend = _chardev(m, opt)
+        if backend is not None:
+            m.take(backend, "serial")
         m.note(opt.line, f"{opt}: imported as [[serials]] ttyS{i + 1} (type = {table['type']!r})")
     m.notes += notes
     if tables:
@@ -94,6 +101,11 @@ def _serial(m: Mapper, opt: Opt, notes: list[tuple[int | None, str]]) -> dict[st
     """QEMU's legacy chardev words: ``pty``, ``file:PATH``, ``tcp:HOST:PORT,server,nowait``, ``unix:PATH,server``."""
     assert opt.value is not None
     kind, _, rest = opt.text.partition(":")
+    if kind == "chardev":
+        backend = _chardev(m, opt)
+        if backend is None or not _used_once(m, backend):
+            raise Unfit(f"its -chardev {rest} is not in the script, or another option uses it too")
+        return _serial(m, replace(opt, value=replace(opt.value, text=_legacy_words(backend))), notes)
     if kind == "none":
         raise Unfit("it leaves this port out, and vmrun's [[serials]] are ttyS1, ttyS2, ... without a gap")
     if kind == "pty" and not rest:
@@ -118,6 +130,49 @@ def _serial(m: Mapper, opt: Opt, notes: list[tuple[int | None, str]]) -> dict[st
         return {"type": "unix", "path": m.path(replace(opt.value, text=where), "-serial")}
     addr, port = _endpoint(opt, where, notes)
     return {"type": kind, "port": port, "addr": addr}
+
+
+def _chardev(m: Mapper, opt: Opt) -> Opt | None:
+    """The -chardev of a ``-serial chardev:ID``."""
+    kind, _, chardev_id = opt.text.partition(":")
+    if kind != "chardev":
+        return None
+    return next((o for o in m.opts if o.name == "-chardev" and _id(o) == chardev_id), None)
+
+
+def _id(opt: Opt) -> str | None:
+    return dict(parse_opts(opt.text, "backend")[1]).get("id")
+
+
+def _used_once(m: Mapper, chardev: Opt) -> bool:
+    chardev_id = _id(chardev)
+    uses = [o for o in m.opts if o is not chardev and o.value is not None and chardev_id in _ids_named(o.text)]
+    return len(uses) == 1
+
+
+def _ids_named(text: str) -> set[str]:
+    """The ids an option's value names: ``chardev:ID``, ``chardev=ID``."""
+    return {text.partition(":")[2]} | {p.partition("=")[2] for p in text.split(",") if p.startswith("chardev=")}
+
+
+def _legacy_words(chardev: Opt) -> str:
+    """A -chardev as -serial's own words (``file:PATH``, ``tcp:HOST:PORT,server=on,wait=off``...), or Unfit."""
+    backend, pairs = parse_opts(chardev.text, "backend")
+    keys = {k: v for k, v in pairs if k != "id"}
+    if backend == "pty" and not keys:
+        return "pty"
+    if backend == "file" and set(keys) == {"path"}:
+        return f"file:{keys['path']}"
+    if backend == "socket":
+        telnet = boolean("telnet", keys.pop("telnet", "off"))
+        if "path" in keys:
+            where, kind = keys.pop("path"), "unix"
+        elif "port" in keys:
+            where, kind = f"{keys.pop('host', '')}:{keys.pop('port')}", "telnet" if telnet else "tcp"
+        else:
+            raise Unfit(f"{chardev}: a socket without a port or path")
+        return f"{kind}:{where}" + "".join(f",{k}={v}" for k, v in keys.items())
+    raise Unfit(f"{chardev}: vmrun's serial ports are a socket, a file or a pty, without more settings")
 
 
 def _endpoint(opt: Opt, where: str, notes: list[tuple[int | None, str]]) -> tuple[str, int]:
