@@ -115,13 +115,18 @@ import json, os, re, sys
 
 argv, out, i = sys.argv[1:], [], 0
 DROP_FLAG = {{"-enable-kvm", "-daemonize", "-nographic", "-S"}}
-DROP_VALUE = {{"-serial", "-monitor", "-display", "-vnc", "-qmp"}}
+DROP_VALUE = {{"-monitor", "-display", "-vnc", "-qmp"}}
+console = False  # the first serial port (ttyS0) is vmrun's console on the other side: here a null one, in its place
 KVM, MACHINE_KVM = (r"^kvm\b(:tcg)?", "tcg"), (r"accel=kvm(:tcg)?", "accel=tcg")
 REWRITE = {{"-accel": KVM, "-machine": MACHINE_KVM, "-M": MACHINE_KVM, "-cpu": (r"^host\b", "max")}}
 while i < len(argv):
     a = argv[i]
     if a in DROP_FLAG:
         i += 1
+        continue
+    if a == "-serial" and i + 1 < len(argv) and argv[i + 1] != "none" and not console:
+        out += ["-serial", "null"]
+        console, i = True, i + 2
         continue
     if a in DROP_VALUE and i + 1 < len(argv):
         i += 2
@@ -292,6 +297,8 @@ class Facts:
     forwards: list[tuple] = field(default_factory=list)
     links: list[tuple] = field(default_factory=list)  # the host's side: see host_links
     tpm: list[tuple] = field(default_factory=list)  # (model, backend type) of each TPM
+    boot: dict = field(default_factory=dict)  # the machine's boot order, once and menu (-boot)
+    serials: list[tuple] = field(default_factory=list)  # (ttyS index, what it is on the host) after the console
 
     def own_macs(self, macvtaps: set[str]) -> Facts:
         """A NIC given its macvtap's own MAC (the recipe's ``mac=$(cat .../address)``) is compared as such:
@@ -314,14 +321,36 @@ def collect(qmp, cwd: Path, ns) -> Facts:
     return Facts(
         pci=_pci(qmp("query-pci")),
         macs=sorted(f["main-mac"] for f in qmp("query-rx-filter")),
-        block=_block(qmp("query-block"), cwd),
+        block=_block(qmp("query-block"), cwd, qmp),
         memory=qmp("query-memory-size-summary")["base-memory"],
         cpus=len(qmp("query-cpus-fast")),
         network=network(hmp("info network")),
         forwards=forwards(hmp("info usernet")),
         links=host_links(ns),
         tpm=sorted((t["model"], t["options"]["type"]) for t in qmp("query-tpm")),
+        boot=qmp("qom-get", {"path": "/machine", "property": "boot"}),
+        serials=serials(qmp, cwd),
     ).own_macs(macvtap_macs(ns))
+
+
+def serials(qmp, cwd: Path) -> list[tuple]:
+    """The ISA serial ports but ttyS0 (each side's console), by index, with their host side as QEMU names it
+    (a Unix socket's path taken from ``cwd``, where QEMU ran, as the drives' files are)."""
+    hosts = {c["label"]: c["filename"].removeprefix("disconnected:") for c in qmp("query-chardev")}
+    out = []
+    for folder in ("/machine/unattached", "/machine/peripheral", "/machine/peripheral-anon"):
+        for child in qmp("qom-list", {"path": folder}):
+            if child["type"] != "child<isa-serial>":
+                continue
+            path = f"{folder}/{child['name']}"
+            index = qmp("qom-get", {"path": path, "property": "index"})
+            host = hosts.get(qmp("qom-get", {"path": path, "property": "chardev"}), "?")
+            if host.startswith("unix:"):
+                path, comma, rest = host.removeprefix("unix:").partition(",")
+                host = f"unix:{os.path.realpath(cwd / path)}{comma}{rest}"
+            if index:
+                out.append((index, "pty" if host.startswith("pty:") else host))
+    return sorted(out)
 
 
 def _pci(buses: list[dict]) -> list[tuple]:
@@ -346,9 +375,15 @@ def _pci(buses: list[dict]) -> list[tuple]:
 _TEMP_OVERLAY = re.compile(r'^(/var/tmp/vl\.|json:.*"filename": "/var/tmp/vl\.)')
 
 
-def _block(devices: list[dict], cwd: Path) -> list[tuple]:
+# The names QEMU gives the drives of -drive if=ide/virtio/scsi/..., -cdrom, -hda: where the guest sees them.
+_LEGACY_DRIVE = re.compile(r"^(ide\d+-(hd|cd)\d+|scsi\d+-(hd|cd)\d+|virtio\d+|floppy\d+|sd\d+|pflash\d+|mtd\d+)$")
+
+
+def _block(devices: list[dict], cwd: Path, qmp) -> list[tuple]:
+    """Each drive by where the guest sees it (see _drive_name), with its removable flag and medium."""
     out = []
     for d in devices:
+        name = _drive_name(d, qmp)
         ins = d.get("inserted")
         media = None
         if ins and d["device"].startswith("pflash"):
@@ -361,8 +396,22 @@ def _block(devices: list[dict], cwd: Path) -> list[tuple]:
                 image = image["backing-image"]  # snapshot=on: the file under the overlay
             path = os.path.realpath(cwd / image["filename"])
             media = (image["format"], "ro" if ins["ro"] else "rw", path)
-        out.append((d["device"], "removable" if d["removable"] else "fixed", media))
+        out.append((name, "removable" if d["removable"] else "fixed", media))
     return sorted(out, key=repr)
+
+
+def _drive_name(d: dict, qmp) -> str:
+    """An IDE/SATA drive by its device, port and unit; another by QEMU's name for a -drive if=virtio/scsi/...,
+    else by the -device it is on. A drive's id is the host's word (the script's "root" on ide0-hd0, its
+    "system" on the port vmrun calls "vmrun-sata0"), not something the guest sees."""
+    name, qdev = d["device"], d.get("qdev")
+    if not qdev:
+        return name
+    kind = qmp("qom-get", {"path": qdev, "property": "type"})
+    if kind in ("ide-hd", "ide-cd"):
+        port = qmp("qom-get", {"path": qdev, "property": "parent_bus"}).rsplit(".", 1)[-1]
+        return f"{kind} on port {port}, unit {qmp('qom-get', {'path': qdev, 'property': 'unit'})}"
+    return name if _LEGACY_DRIVE.match(name) else f"-device {kind}"
 
 
 _CLIENT = re.compile(r"^(?:hub\d+port\d+: )?([^:]+): (?:index=\d+,)?(.*)$")

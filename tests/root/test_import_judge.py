@@ -83,6 +83,21 @@ def test_the_judge_sees_what_differs(vm, tmp_path: Path, bridge_conf: Path):
     assert differ == {"memory", "cpus", "block", "macs", "network", "links"}, difference(script, imported, "")
 
 
+def test_the_judge_sees_boot_order_and_serial_ports(vm, tmp_path: Path, bridge_conf: Path):
+    """Not blind to the keys without a PCI device: a boot menu turned off and a serial port moved are told apart."""
+    case = next(c for c in CASES if c.id == "56-debug-serial-gdb")
+    copy = corpus_copy(case, tmp_path, bridge_conf)
+    script, _ = run_script(case, copy, tmp_path)
+    out = tmp_path / "imported.toml"
+    imp = vm.netns.run(vmrun_bin(), "import", str(copy / case.script.name), "-o", str(out), env=vm.env, timeout=60)
+    assert imp.returncode == 0, imp.stderr
+    profile = tomllib.loads(out.read_text())
+    profile.update(boot_menu=False, serials=[{**profile["serials"][0], "port": 4556}, profile["serials"][1]])
+    imported = start_imported(vm, profile, tmp_path)
+    differ = {key for key in script.__dict__ if getattr(script, key) != getattr(imported, key)}
+    assert differ == {"boot", "serials"}, difference(script, imported, "")
+
+
 def corpus_copy(case: judge.Case, tmp_path: Path, bridge_conf: Path) -> Path:
     """The corpus folder in tmp with the case's files made; qemu-bridge-helper allowed every bridge."""
     bridge_conf.parent.mkdir(parents=True, exist_ok=True)

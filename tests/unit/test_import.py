@@ -356,7 +356,7 @@ def test_what_vmrun_does_itself_is_dropped_with_a_note(script):
 def test_unknown_options_go_to_extra_args_verbatim_each_with_a_note(script):
     path = script(
         f"{QEMU} -name t \\\n  -usb -device usb-tablet \\\n  -rtc base=localtime,clock=host \\\n"
-        "  --boot order=d -m 2G,slots=2,maxmem=8G\n"
+        "  --boot once=d -m 2G,slots=2,maxmem=8G\n"
     )
     profile, notes = imported(path)
     assert profile["memory"] == "2G"
@@ -367,13 +367,13 @@ def test_unknown_options_go_to_extra_args_verbatim_each_with_a_note(script):
         "-rtc",
         "base=localtime,clock=host",
         "--boot",
-        "order=d",
+        "once=d",
         "-m",
         "2G,slots=2,maxmem=8G",
     ]
     assert notes_about(notes, "start.sh:2: -usb: vmrun has no profile key for it; kept in extra_args")
     assert notes_about(notes, "start.sh:2: -device usb-tablet: vmrun has no profile key")
-    assert notes_about(notes, "start.sh:4: --boot order=d: vmrun has no profile key")
+    assert notes_about(notes, "start.sh:4: --boot once=d: vmrun has no key for -boot's once")
     assert notes_about(notes, "start.sh:4: -m 2G,slots=2,maxmem=8G: vmrun has no key for slots, maxmem")
 
 

@@ -75,7 +75,7 @@ EXTRA = [
     ["-S"],
     ["-device", "usb-tablet"],
     ["-rtc", "base=utc,clock=host"],
-    ["-boot", "order=dc"],
+    ["-boot", "once=d"],  # no key: kept (an order is the boot key)
     ["-k", "de"],
     ["-global", "ICH9-LPC.disable_s3=1"],
     ["-vnc", ":3"],
@@ -139,10 +139,17 @@ def profiles(draw: st.DrawFn) -> dict:
         "initrd": PATHS,
         "append": TEXT,
         "cdrom": PATHS,
+        "boot_menu": st.booleans(),
+        "gdb": st.sampled_from(["127.0.0.1:1234", "0.0.0.0:1235"]),
+        "audio": st.sampled_from(["hda", "ac97"]),
     }
     for key, strategy in optional.items():
         if draw(st.booleans()):
             p[key] = draw(strategy)
+    if "audio" in p:
+        p["audio_backend"] = draw(st.sampled_from(["none", "pa", "alsa"]))
+    if "kernel" not in p and draw(st.booleans()):  # a kernel boots before any boot order
+        p["boot"] = draw(st.lists(st.sampled_from(["cdrom", "disk", "network"]), unique=True, min_size=1))
     if draw(st.booleans()):
         spice = {
             "port": draw(st.integers(1, 65535)),

@@ -136,12 +136,15 @@ def test_other_hosts_accelerators_are_auto(script, accel):
     assert notes_about(notes, 'on Linux that is KVM: imported as accel = "auto"')
 
 
-def test_cdrom_keeps_ide_index_2_and_a_cdrom_elsewhere_stays_as_written(script):
+def test_cdrom_keeps_ide_index_2_and_a_cdrom_elsewhere_is_a_drive_where_vmrun_puts_it_there(script):
     profile, _ = imported(script(f"{QEMU} -m 1G -cdrom /x.iso\n"))
     assert profile["cdrom"] == "/x.iso"
     profile, notes = imported(script(f"{QEMU} -m 1G -drive file=/x.iso,media=cdrom\n"))  # index 0: the first free
-    assert "cdrom" not in profile and profile["extra_args"] == ["-drive", "file=/x.iso,media=cdrom"]
-    assert notes_about(notes, "vmrun's cdrom is IDE index 2")
+    assert "cdrom" not in profile and profile["drives"] == [{"file": "/x.iso", "interface": "ide", "media": "cdrom"}]
+    assert notes_about(notes, 'a CD-ROM besides the first: imported as [[drives]] media = "cdrom" (IDE index 0)')
+    profile, notes = imported(script(f"{QEMU} -m 1G -drive file=/x.iso,media=cdrom,index=3\n"))
+    assert profile["extra_args"] == ["-drive", "file=/x.iso,media=cdrom,index=3"]
+    assert notes_about(notes, "vmrun would put this CD-ROM at IDE index 0, the script has it at 3")
 
 
 def test_relative_paths_in_extra_args_are_taken_from_the_scripts_folder(script, tmp_path):

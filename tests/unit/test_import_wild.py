@@ -139,7 +139,7 @@ def test_other_ways_of_calling_qemu_still_work(script, call, qemu, wrapper):
 # --- a backslash followed by blanks ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tail", ["\\  ", "\\ \t", "\\ # the memory"])
+@pytest.mark.parametrize("tail", ["\\  ", "\\ \t", "\\ # the memory", "\\        13s 16:33:13"])
 def test_a_backslash_followed_by_blanks_ends_the_command_and_is_refused_naming_its_line(script, tail):
     path = script(f"#!/bin/bash\n{QEMU} -m 1G \\\n    -smp 2 {tail}\n    -drive file=disk.qcow2,if=virtio\n")
     code, err, out = run("import", str(path), "-o", "-")
@@ -148,7 +148,7 @@ def test_a_backslash_followed_by_blanks_ends_the_command_and_is_refused_naming_i
     assert first.startswith(
         f"vmrun: error: {path}:3: the backslash on this line is followed by a blank, not by the line end"
     )
-    assert hint == "  hint: delete the blanks after the backslash on line 3, then import again"
+    assert hint == "  hint: delete the blanks (and anything pasted) after the backslash on line 3, then import again"
 
 
 def test_an_escaped_blank_inside_a_word_is_still_a_blank(script):

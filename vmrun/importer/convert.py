@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from vmrun.importer import pci
+from vmrun.importer.audio import map_audio
+from vmrun.importer.bootdebug import map_boot, map_gdb, map_serials
 from vmrun.importer.buses import map_buses
 from vmrun.importer.devices import map_drives, map_guest_agent, map_hotplug_ports, map_spice
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
 from vmrun.importer.removed import map_redirects, map_removed
+from vmrun.importer.sata import map_sata
 from vmrun.importer.script import Script
 from vmrun.importer.wholevm import StateCopy, map_whole_vm
 
@@ -37,8 +40,12 @@ _KEY_ORDER = (
     "firmware",
     "secure_boot",
     "audio",
+    "audio_backend",
     "tablet",
     "rtc",
+    "boot",
+    "boot_menu",
+    "gdb",
     "bus_devices",
     "agent",
     "extra_args",
@@ -49,6 +56,7 @@ _KEY_ORDER = (
     "shares",
     "usb",
     "pci",
+    "serials",
 )
 # What `vmrun up` can change without editing the profile.
 _UP_OPTIONS = {"memory": "--memory", "smp": "--smp"}
@@ -74,11 +82,16 @@ def convert(script: Script) -> Converted:
         m.note(script.program.line, f"the script runs QEMU under {' '.join(script.wrapper)!r}; vmrun does not")
     map_machine(m)  # first: a -nic's default model depends on the machine type
     map_removed(m)  # before the devices: -usb -device usb-tablet is a key
+    map_audio(m)  # after -soundhw
+    map_serials(m)
+    map_gdb(m)
     map_hotplug_ports(m)
     map_spice(m)
     map_guest_agent(m)
     copies = map_whole_vm(m)  # before the drives: -drive if=pflash is firmware
     map_drives(m)
+    map_sata(m)  # after the drives: its -drive if=none ones are the controller's
+    map_boot(m)  # after the firmware and the kernel: under either, -boot order= stays as it is
     map_nics(m)
     map_buses(m)  # after the NICs: the ports they name
     map_redirects(m)  # -redir: a forward of the user NIC
@@ -184,9 +197,11 @@ def _vmrun_order(m: Mapper) -> list[pci.Dev]:
     for what in (
         "hotplug",
         "vdagent",
+        "sata",
         "share",
         "usb",
         "pci",
+        "audio",
         "agent",
     ):  # as argv.py gives them (disks: QEMU makes them last; agent: the script's, where vmrun pins its own)
         order += [

@@ -9,8 +9,10 @@ from vmrun.argv import CDROM_INDEX, HOTPLUG_PORT
 from vmrun.importer.options import Mapper, Opt, Unfit, boolean, is_q35, parse_opts
 from vmrun.profile import fields
 from vmrun.profile.model import Profile
+from vmrun.qemuopts import split
 
 _DRIVE_KEYS = {"file", "if", "format", "aio", "cache", "readonly", "snapshot", "media", "index", "addr"}
+_FORMATS = {"raw", "qcow2", "qcow", "qed", "vmdk", "vdi", "vhdx", "vpc"}  # driver= a format, as format= says it
 _HD = ("-hda", "-hdb", "-hdc", "-hdd", "")
 _VDAGENT_PORT = "com.redhat.spice.0"
 
@@ -169,6 +171,7 @@ def map_drives(m: Mapper) -> None:
     for opt in m.named("-drive", "-cdrom", *_HD):
         if opt.value is None:
             continue
+        said = len(m.notes)
         try:
             if opt.name == "-drive":
                 drive = _drive(m, opt)
@@ -177,9 +180,10 @@ def map_drives(m: Mapper) -> None:
             else:
                 drive = {"file": m.path(opt.value, opt.name or "the disk image"), "interface": "ide"}
             if drive.pop("media", None) == "cdrom":
-                _cdrom(m, opt, drive)
-                continue
+                if _cdrom(m, opt, drive, drives):
+                    continue
         except Unfit as e:
+            del m.notes[said:]  # what it said of a drive now kept in extra_args as written
             m.keep(opt, str(e))
             continue
         drives.append(drive)
@@ -195,6 +199,7 @@ def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
     if "boot" in keys:  # qemu-kvm's boot=on, removed: QEMU 7.2 refuses it; BIOS boots the first disk anyway
         keys.pop("boot")
         m.note(opt.line, "boot= on the drive: dropped: QEMU 7.2 no longer takes it (the first disk boots)")
+    said = _host_words(m, opt, keys)
     unknown = sorted(set(keys) - _DRIVE_KEYS)
     if unknown:
         raise Unfit(f"vmrun has no key for the drive's {', '.join(unknown)}")
@@ -230,7 +235,37 @@ def _drive(m: Mapper, opt: Opt) -> dict[str, Any]:
     for key in ("readonly", "snapshot"):
         if key in keys and boolean(key, keys[key]):
             drive[key] = True
+    for what in said:
+        m.note(opt.line, f"{opt}: {what}")
     return drive
+
+
+def _host_words(m: Mapper, opt: Opt, keys: dict[str, str]) -> list[str]:
+    """Drop the drive's words that only the host sees (an id nothing names, a virtio drive's index) and
+    read ``driver=FORMAT`` as format=: none of them sinks the disk into extra_args. What it did, to say."""
+    said = []
+    drive_id = keys.get("id")
+    if drive_id is not None and keys.get("if") != "none" and not _named(m, opt, drive_id):
+        keys.pop("id")
+        said.append(f"id={drive_id} dropped: only the host sees a drive's id, and no other option names it")
+    if "index" in keys and keys.get("if") == "virtio":
+        said.append(f"index={keys.pop('index')} dropped: a virtio disk's index only names it (virtioN) on the host")
+    if keys.get("driver") in _FORMATS and "format" not in keys:
+        keys["format"] = keys.pop("driver")
+        said.append(f"driver={keys['format']} is the image format: imported as format")
+    return said
+
+
+def _named(m: Mapper, opt: Opt, drive_id: str) -> bool:
+    """Whether another option names the drive (a -device's drive=ID, -set drive.ID.KEY=...)."""
+    for o in m.opts:
+        if o is opt or o.value is None:
+            continue
+        if o.name == "-set" and o.text.startswith(f"drive.{drive_id}."):
+            return True
+        if any(part.partition("=")[2] == drive_id for part in split(o.text)):
+            return True
+    return False
 
 
 def _ide_index(m: Mapper, opt: Opt) -> int:
@@ -248,12 +283,24 @@ def _ide_index(m: Mapper, opt: Opt) -> int:
     return min(set(range(8)) - used)
 
 
-def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any]) -> None:
-    if "cdrom" in m.profile:
-        raise Unfit("vmrun has one CD-ROM; this is a second one")
-    if drive.pop("index") != CDROM_INDEX:
-        raise Unfit("vmrun's cdrom is IDE index 2, where -cdrom puts it; this CD-ROM has another index")
-    if set(drive) - {"file", "interface", "readonly"} or drive.get("interface", "ide") != "ide":
-        raise Unfit("a CD-ROM with settings vmrun's cdrom key does not have")
-    m.set("cdrom", drive["file"], opt.value)
-    m.take(opt, "cdrom")
+def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any], drives: list[dict[str, Any]]) -> bool:
+    """The first CD-ROM where -cdrom puts it is the ``cdrom`` key (True); another is a ``[[drives]]`` CD-ROM
+    (False: ``drive`` is then that table) where vmrun's -drive gives it the same place."""
+    index = drive.pop("index")
+    if set(drive) - {"file", "interface", "readonly"}:
+        raise Unfit("a CD-ROM with settings vmrun's CD-ROM keys do not have")
+    interface = drive.get("interface", "ide")
+    if "cdrom" not in m.profile and index == CDROM_INDEX and interface == "ide":
+        m.set("cdrom", drive["file"], opt.value)
+        m.take(opt, "cdrom")
+        return True
+    if interface != "ide":
+        raise Unfit(f"a CD-ROM on if={interface}: vmrun's extra CD-ROMs from a script are IDE ones")
+    # vmrun gives its [[drives]] in order, before the cdrom key (IDE index 2): the k-th IDE one gets index k.
+    place = sum(d["interface"] == "ide" for d in drives)
+    if index != place or place == CDROM_INDEX:
+        raise Unfit(f"vmrun would put this CD-ROM at IDE index {place}, the script has it at {index}")
+    drive.pop("readonly", None)  # a CD-ROM is read-only
+    drive["media"] = "cdrom"
+    m.note(opt.line, f'{opt}: a CD-ROM besides the first: imported as [[drives]] media = "cdrom" (IDE index {index})')
+    return False

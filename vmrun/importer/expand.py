@@ -204,7 +204,7 @@ class Env:
             if value.problem:
                 raise Unresolved(value.problem)
             if op in (":-", ":=") and value.text == "":
-                return self._default(var, line)
+                return self._assigned(var, line)
             if op in (":+", "+"):
                 return self._join(var.default, line) if (value.text or op == "+") else ("", ())
             return value.text, value.params
@@ -213,7 +213,7 @@ class Env:
         if name == "#":
             return str(len(self.args or ())), ()
         if op in (":-", "-", ":=", "="):
-            return self._default(var, line)
+            return self._assigned(var, line)
         if op in (":+", "+"):
             return "", ()
         if name.isdigit() and self.args is not None:
@@ -246,6 +246,22 @@ class Env:
         if self.args is None or not name.isdigit() or name == "0" or int(name) > len(self.args):
             return None
         return Value(self.args[int(name) - 1])
+
+    def _assigned(self, var: Var, line: int) -> tuple[str, tuple[Param, ...]]:
+        """The default; ``${NAME:=default}`` also sets NAME to it, for the rest of the script."""
+        text, params = self._default(var, line)
+        if var.op in (":=", "=") and not var.name.isdigit():
+            self.variables[var.name] = Value(text, params)
+            self.assigned_raw[var.name] = var.raw
+        return text, params
+
+    def expand_only(self, words: list[Word]) -> None:
+        """``: "${NAME:=default}"``: the words are expanded for their assignments, the command does nothing."""
+        for word in words:
+            try:
+                self.fields(word)
+            except (Unresolved, PassThrough):
+                continue  # what it would have set stays unset: the command that uses it says so
 
     def _default(self, var: Var, line: int) -> tuple[str, tuple[Param, ...]]:
         text, inner = self._join(var.default, line)

@@ -17,7 +17,6 @@ from vmrun.profile.fields import render_memory
 DROPPED = {
     "-daemonize": "vmrun up starts QEMU in the background itself",
     "-pidfile": "vmrun keeps the pid itself (vmrun ps)",
-    "-serial": "vmrun gives the first serial port to vmrun console and vmrun log",
     "-monitor": "vmrun keeps QEMU's monitor for itself (vmrun qmp NAME COMMAND)",
     "-qmp": "vmrun keeps QMP for itself (vmrun qmp NAME COMMAND)",
     "-qmp-pretty": "vmrun keeps QMP for itself (vmrun qmp NAME COMMAND)",

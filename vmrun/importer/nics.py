@@ -231,6 +231,7 @@ def _legacy_nic(
         nic["addr"] = _addr(keys["addr"])
     nd = {k: v for k, v in backend_pairs if k != "id"}
     nic.update(backend(m, backend_opt, kind, nd))
+    _macvtap_mac(m, opt, nic)  # macaddr=$(cat /sys/class/net/IF/address), as on -device and -nic
     _device_options(m, opt, nic, unknown)
     if "vlan" in keys:
         m.note(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from vmrun.errors import ScriptError
-from vmrun.importer.options import Mapper
+from vmrun.importer.expand import Field
+from vmrun.importer.options import Mapper, Opt
 
 # Removed flags with no key, and why dropping them is right.
 DROPPED = {
@@ -24,7 +25,23 @@ DROPPED = {
     "-enable-nesting": "qemu-kvm's switch for nested guests, removed; nesting is the host's kvm module "
     'option (nested=1) and a CPU with vmx/svm (cpu = "host")',
     "-tdf": "qemu-kvm's time drift fix, removed; today -rtc driftfix=slew does it, for Windows guests only",
+    "-no-frame": "a window without its frame (SDL), removed in QEMU 6.2; it changed nothing in the guest",
+    "-alt-grab": "SDL's grab keys, removed in QEMU 6.2 (today -display sdl,grab-mod=lshift-lctrl-lalt)",
+    "-ctrl-grab": "SDL's grab key, removed in QEMU 6.2 (today -display sdl,grab-mod=rctrl)",
+    "-show-cursor": "the host's cursor over the window, removed in QEMU 6.2 (today -display sdl,show-cursor=on)",
+    "-no-quit": "a window that cannot be closed, removed in QEMU 6.2 (today -display ...,window-close=off)",
+    "-enable-fips": "FIPS mode for QEMU's own crypto, removed in QEMU 7.0; it changed nothing in the guest",
+    "-tb-size": "the TCG translation cache's size, removed in QEMU 7.2 (today -accel tcg,tb-size=N); "
+    "it changed nothing in the guest",
 }
+# Removed options whose meaning today's QEMU says another way: the script's value -> today's argv.
+_REPLACED = {
+    "-nodefconfig": lambda v: ["-no-user-config"],
+    "-realtime": lambda v: ["-overcommit", v.replace("mlock=", "mem-lock=")] if v.startswith("mlock=") else None,
+    "-balloon": lambda v: ["-device", "virtio-balloon"] if v == "virtio" else [] if v == "none" else None,
+}
+# Removed display switches: the display key.
+_DISPLAYS = {"-sdl": "sdl", "-curses": "curses"}
 # -soundhw's cards that have a key, best first (``all`` gave every card; hda is the one a guest uses).
 _CARDS = {"hda": "hda", "ac97": "ac97", "all": "hda"}
 
@@ -33,9 +50,42 @@ def map_removed(m: Mapper) -> None:
     for opt in m.named(*DROPPED):
         m.take(opt, "dropped")
         m.note(opt.line, f"{opt}: dropped: {DROPPED[opt.name]}")
+    for opt in m.named(*_REPLACED):
+        _replaced(m, opt)
+    _display(m)
     _soundhw(m)
     _clock(m)
     _tablet(m)
+
+
+def _replaced(m: Mapper, opt: Opt) -> None:
+    argv = _REPLACED[opt.name](opt.text)
+    if argv is None:
+        raise ScriptError(
+            f"{opt}: QEMU 7.2 no longer takes {opt.name}, and vmrun knows no form of {opt.text!r} it takes",
+            source=m.script.source,
+            line=opt.line,
+            hint=f"write today's form of {opt} in the script (QEMU's docs/about/removed-features), then import again",
+        )
+    if argv == [] or argv == ["-no-user-config"] and any(o.name == "-no-user-config" for o in m.opts):
+        m.take(opt, "dropped")
+        m.note(opt.line, f"{opt}: QEMU 7.2 no longer takes it; dropped: it asked for nothing the script lacks")
+        return
+    # Today's form in the removed option's place, so that it stays where the script had it in extra_args.
+    value = Field(argv[1], opt.line) if len(argv) > 1 else None
+    m.opts[opt.index] = new = Opt(opt.index, argv[0], argv[0], value, opt.line)
+    m.keep(new, None)
+    m.note(opt.line, f"{opt}: QEMU 7.2 no longer takes it: kept in extra_args as today's {' '.join(argv)}")
+
+
+def _display(m: Mapper) -> None:
+    for opt in m.named(*_DISPLAYS):
+        m.take(opt, "dropped")
+        if any(o.name == "-display" for o in m.opts):
+            m.note(opt.line, f"{opt}: QEMU 7.2 no longer takes it; dropped: the script's -display says the display")
+            continue
+        m.set("display", _DISPLAYS[opt.name])
+        m.note(opt.line, f'{opt}: QEMU 7.2 no longer takes it: imported as display = "{_DISPLAYS[opt.name]}"')
 
 
 _REDIR = re.compile(r"^(?:(tcp|udp):)?(\d+):([^:]*):(\d+)$")

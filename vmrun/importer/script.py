@@ -140,6 +140,9 @@ def _sets_variables(words: list[Word], env: Env, notes: list[tuple[int, str]]) -
     if words[0].raw in ("source", ".") and len(words) > 1:
         _source(words, env, notes)
         return True
+    if words[0].raw == ":":  # `: "${VM_DISK:=disk.img}"`, the shell's idiom for a default
+        env.expand_only(words[1:])
+        return True
     return _is_assignments(words, env)
 
 
@@ -175,7 +178,7 @@ def _no_dangling_backslash(cmd: _Command, dangling: set[int], source: str) -> No
                 "after it as commands of their own",
                 source=source,
                 line=word.line,
-                hint=f"delete the blanks after the backslash on line {word.line}, then import again",
+                hint=f"delete the blanks (and anything pasted) after the backslash on line {word.line}, then import again",
             )
 
 

@@ -17,8 +17,9 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]|[@*#?$!-]")
 _REDIRECT = re.compile(r"(\d*)(<<-|<<|<>|>>|>&|<&|>\||&>>|&>|<|>)")
 _OPERATORS = (";;", "&&", "||", ";", "&", "|", "(", ")")
 _BLANK = " \t"
-# A backslash, blanks (maybe a comment), the line end, then a line of options: meant as a continuation.
-_DANGLING = re.compile(r"[ \t]+(?:#[^\n]*)?\n[ \t]*-")
+# A backslash, blanks, maybe a comment or text pasted after them (a terminal's prompt, a clock) but no
+# backslash ending the line, the line end, then a line of options: meant as a continuation.
+_DANGLING = re.compile(r"[ \t]+(?:[^\n]*[^\\\s])?[ \t]*\n[ \t]*-")
 MAX_NESTING = (
     32  # ${...} within ${...} (here), within $(...) (expand.py): scripts use a few; deeper would exhaust Python's stack
 )
@@ -87,7 +88,7 @@ Token = Word | Redirect | Op
 class Lexed:
     tokens: list[Token] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
-    # Lines that end in a backslash followed by blanks (or blanks and a comment) before a line of
+    # Lines that end in a backslash followed by blanks (or blanks and a comment or pasted text) before a line of
     # options: the backslash escapes a blank, not the line end, so the command ends on that line.
     dangling: set[int] = field(default_factory=set)
 
@@ -216,7 +217,8 @@ class _Lexer:
                 text = self.s[self.i + 1 : end]
                 self.take(end + 1 - self.i)
                 segments.append(Lit(text, True))
-            elif c == '"' and not quoted:
+            elif c == '"' and (not quoted or stop):
+                # "${X:-"a b"}": bash removes the inner double quotes too (single ones stay literal there).
                 flush(quoted)
                 segments += self.double_quoted()
             elif c == "$":
