@@ -8,18 +8,24 @@ from dataclasses import dataclass, field
 
 from vmrun.errors import ScriptError
 from vmrun.importer.alternatives import Alternative, alternatives
+from vmrun.importer.commands import (
+    KEYWORDS,
+    Command,
+    commands,
+    is_assignments,
+    looks_assigned,
+    soft_words,
+    strip_keywords,
+)
 from vmrun.importer.expand import Env, Field, NeedsArgument, PassThrough, Unresolved
 from vmrun.importer.othercmds import WRAPPERS, is_action, not_run, one_line
 from vmrun.importer.qemuoptions import FLAGS
-from vmrun.importer.shell import Op, Redirect, Word, lex
-from vmrun.importer.sourced import NotRead, Unread, read_beside, unset_message
+from vmrun.importer.shell import Redirect, Word, lex
+from vmrun.importer.sourced import source, unset_message
 from vmrun.importer.unknowns import FD_HINT, fd_from_a_file
 
 _QEMU = re.compile(r"^(?:qemu-system-([A-Za-z0-9_]+)|qemu-kvm|kvm)$")
 _X86 = {"x86_64", "i386"}
-# Words a command can start with that are not the program it runs.
-_KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"}
-_DECLARE = {"export", "readonly", "local", "declare", "typeset"}
 _FD_FROM_FILE = re.compile(r"\bfds?=\$\(cat\s+([^)\s]+)\s*\)")
 
 
@@ -47,13 +53,6 @@ class Script:
 
     def where(self, line: int | str | None) -> str:
         return f"{self.source}:{line}" if line else self.source
-
-
-@dataclass
-class _Command:
-    words: list[Word] = field(default_factory=list)
-    redirects: list[Redirect] = field(default_factory=list)
-    after: Op | None = None  # what ended it: "|", "&", ";", "&&", a newline
 
 
 # The profile key an option's value becomes: what `vmrun import --set KEY=VALUE` fills when the script
@@ -89,12 +88,12 @@ def read_script(
     lexed = lex(_plain_newlines(text, notes), source)
     script_path = source if source == "<stdin>" else os.path.join(folder, os.path.basename(source))
     env = Env(script_path=script_path, folder=folder, args=args, given=dict(given or {}))
-    found: tuple[_Command, Field, list[Field], list[str]] | None = None
+    found: tuple[Command, Field, list[Field], list[str]] | None = None
     foreign: tuple[int, str] | None = None
     host: list[HostCommand] = []
-    commands = _commands(lexed.tokens)
-    for cmd in commands:
-        words = _strip_keywords(cmd.words)
+    cmds = commands(lexed.tokens)
+    for cmd in cmds:
+        words = strip_keywords(cmd.words)
         if not words:
             continue
         if _sets_variables(words, env, notes):
@@ -112,9 +111,9 @@ def read_script(
             continue
         _no_dangling_backslash(cmd, lexed.dangling, source)
         # Expanded here, with the variables as they are at this point of the script.
-        wrapper = _soft_words(cmd.words[:index], env)
+        wrapper = soft_words(cmd.words[:index], env)
         found = (cmd, program, first + _qemu_argv(cmd.words[index + 1 :], env, source, notes, filled), wrapper)
-        notes += _dropped_around(cmd, commands)
+        notes += _dropped_around(cmd, cmds)
     if found is None:
         raise _no_x86_qemu(foreign, source)
     cmd, program, argv, before = found
@@ -125,7 +124,7 @@ def read_script(
         folder=folder,
         program=program,
         argv=argv,
-        wrapper=[w for w in before if w not in _KEYWORDS and w != "exec"],
+        wrapper=[w for w in before if w not in KEYWORDS and w != "exec"],
         redirects=cmd.redirects,
         host_commands=host,
         assigned_raw=env.assigned_raw,
@@ -138,12 +137,12 @@ def read_script(
 def _sets_variables(words: list[Word], env: Env, notes: list[tuple[int, str]]) -> bool:
     """Assignments, or ``source FILE``: taken into ``env``."""
     if words[0].raw in ("source", ".") and len(words) > 1:
-        _source(words, env, notes)
+        source(words, env, notes)
         return True
     if words[0].raw == ":":  # `: "${VM_DISK:=disk.img}"`, the shell's idiom for a default
         env.expand_only(words[1:])
         return True
-    return _is_assignments(words, env)
+    return is_assignments(words, env)
 
 
 def _plain_newlines(text: str, notes: list[tuple[int, str]]) -> str:
@@ -156,7 +155,7 @@ def _plain_newlines(text: str, notes: list[tuple[int, str]]) -> str:
 
 def _other_command(words: list[Word], env: Env, notes: list[tuple[int, str]], *, after_qemu: bool) -> HostCommand:
     """A command of the script that is not QEMU; options on a line of their own after QEMU's get a note."""
-    soft = _soft_words(words, env)
+    soft = soft_words(words, env)
     if after_qemu and soft and soft[0].startswith("-"):
         notes.append(
             (
@@ -168,7 +167,7 @@ def _other_command(words: list[Word], env: Env, notes: list[tuple[int, str]], *,
     return HostCommand(tuple(soft), words[0].line)
 
 
-def _no_dangling_backslash(cmd: _Command, dangling: set[int], source: str) -> None:
+def _no_dangling_backslash(cmd: Command, dangling: set[int], source: str) -> None:
     """``-m 2G \\ `` + blanks: bash ends the command on that line; what follows is not QEMU's."""
     for word in cmd.words:
         if word.line in dangling and re.search(r"\\[ \t]", word.raw):
@@ -277,38 +276,7 @@ def _unresolved(
     raise ScriptError(one_line(str(e) + how), source=source, line=word.line) from None
 
 
-_SOURCE_DEPTH = 4  # files sourcing files: scripts use one or two
-
-
-def _source(words: list[Word], env: Env, notes: list[tuple[int, str]], depth: int = 0) -> None:
-    """``source FILE``: its assignments, read when FILE lies beside the script; else remembered as not read."""
-    written = (_soft_words(words[1:2], env) or [words[1].raw])[0]
-    line = words[0].line
-    try:
-        if depth >= _SOURCE_DEPTH:
-            raise NotRead(f"files source files more than {_SOURCE_DEPTH} deep")
-        full, text = read_beside(written, env.folder)
-        try:
-            commands = _commands(lex(text, full).tokens)
-        except ScriptError as e:
-            raise NotRead(f"vmrun import cannot read it: {e.message}") from None
-    except NotRead as e:
-        env.unread.append(Unread(line, written, str(e)))
-        env.give()  # --var: what the file would have set
-        notes.append((line, f"source {written}: not read: {e}"))
-        return
-    names: list[str] = []
-    for cmd in commands:
-        inner = _strip_keywords(cmd.words)
-        if inner and inner[0].raw in ("source", ".") and len(inner) > 1:
-            _source(inner, env, notes, depth + 1)
-        elif inner and _is_assignments(inner, env):
-            names += [re.match(r"[A-Za-z_][A-Za-z0-9_]*", w.raw).group() for w in inner if _looks_assigned(w)]  # type: ignore[union-attr]
-    what = f"its assignments ({', '.join(dict.fromkeys(names))})" if names else "it assigns nothing"
-    notes.append((line, f"source {written}: read at import from {full}: {what}; nothing in it is run"))
-
-
-def _dropped_around(cmd: _Command, commands: list[_Command]) -> list[tuple[int, str]]:
+def _dropped_around(cmd: Command, commands: list[Command]) -> list[tuple[int, str]]:
     """What the script does with QEMU's process and output, which vmrun does its own way."""
     notes = []
     if cmd.after is not None and cmd.after.text == "|":
@@ -345,40 +313,6 @@ def _dropped_around(cmd: _Command, commands: list[_Command]) -> list[tuple[int, 
     return notes
 
 
-def _commands(tokens: list) -> list[_Command]:
-    out = [_Command()]
-    for tok in tokens:
-        if isinstance(tok, Op):
-            if out[-1].words or out[-1].redirects:
-                out[-1].after = tok
-                out.append(_Command())
-        elif isinstance(tok, Redirect):
-            out[-1].redirects.append(tok)
-        else:
-            out[-1].words.append(tok)
-    return [c for c in out if c.words]
-
-
-def _strip_keywords(words: list[Word]) -> list[Word]:
-    i = 0
-    while i < len(words) and words[i].raw in _KEYWORDS:
-        i += 1
-    return words[i:]
-
-
-def _is_assignments(words: list[Word], env: Env) -> bool:
-    body = words[1:] if words[0].raw in _DECLARE else words
-    if not body or not all(_looks_assigned(w) for w in body):
-        return False
-    for w in body:
-        env.assign(w)
-    return True
-
-
-def _looks_assigned(word: Word) -> bool:
-    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*\+?=", word.raw) is not None
-
-
 def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field, str, list[Field]] | None:
     """Where QEMU is in a command (first, or after exec, sudo, taskset...), and for which architecture."""
     if words[0].raw == "eval" and any(_mentions_qemu(w.raw) or w.raw == "kvm" for w in words[1:3]):
@@ -390,7 +324,7 @@ def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field,
             hint="write the command out without eval (as eval would see it), then import again",
         )
     for i, word in enumerate(words):
-        if _looks_assigned(word):
+        if looks_assigned(word):
             continue
         try:
             fields = env.fields(word)
@@ -418,13 +352,3 @@ def _find_program(words: list[Word], env: Env, source: str) -> tuple[int, Field,
 
 def _mentions_qemu(text: str) -> bool:
     return "qemu-system" in text or "qemu-kvm" in text
-
-
-def _soft_words(words: list[Word], env: Env) -> list[str]:
-    out: list[str] = []
-    for word in words:
-        try:
-            out += [f.text for f in env.fields(word)]
-        except (Unresolved, PassThrough):
-            out.append(word.raw)
-    return out

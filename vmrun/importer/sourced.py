@@ -9,8 +9,18 @@ the way to give it (``--set KEY=VALUE`` for a profile key, else ``--var NAME=VAL
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vmrun.errors import ScriptError
+from vmrun.importer.commands import commands, is_assignments, looks_assigned, soft_words, strip_keywords
+from vmrun.importer.shell import lex
+
+if TYPE_CHECKING:
+    from vmrun.importer.expand import Env
+    from vmrun.importer.shell import Word
 
 _MAX = 64 * 1024
 # Variables every login has: left as written (vmrun expands them in paths), never "left unset".
@@ -84,3 +94,34 @@ def unset_message(unread: list[Unread], missing: list[tuple[str, str | None]], s
     what += "which nothing else in the script sets"
     gives = [f"--set {key}=VALUE" if key else f"--var {name}=VALUE" for name, key in missing]
     return what, f"give {'them' if len(missing) > 1 else 'it'}: vmrun import {source} {' '.join(gives)}"
+
+
+_SOURCE_DEPTH = 4  # files sourcing files: scripts use one or two
+
+
+def source(words: list[Word], env: Env, notes: list[tuple[int, str]], depth: int = 0) -> None:
+    """``source FILE``: its assignments, read when FILE lies beside the script; else remembered as not read."""
+    written = (soft_words(words[1:2], env) or [words[1].raw])[0]
+    line = words[0].line
+    try:
+        if depth >= _SOURCE_DEPTH:
+            raise NotRead(f"files source files more than {_SOURCE_DEPTH} deep")
+        full, text = read_beside(written, env.folder)
+        try:
+            found = commands(lex(text, full).tokens)
+        except ScriptError as e:
+            raise NotRead(f"vmrun import cannot read it: {e.message}") from None
+    except NotRead as e:
+        env.unread.append(Unread(line, written, str(e)))
+        env.give()  # --var: what the file would have set
+        notes.append((line, f"source {written}: not read: {e}"))
+        return
+    names: list[str] = []
+    for cmd in found:
+        inner = strip_keywords(cmd.words)
+        if inner and inner[0].raw in ("source", ".") and len(inner) > 1:
+            source(inner, env, notes, depth + 1)
+        elif inner and is_assignments(inner, env):
+            names += [re.match(r"[A-Za-z_][A-Za-z0-9_]*", w.raw).group() for w in inner if looks_assigned(w)]  # type: ignore[union-attr]
+    what = f"its assignments ({', '.join(dict.fromkeys(names))})" if names else "it assigns nothing"
+    notes.append((line, f"source {written}: read at import from {full}: {what}; nothing in it is run"))
