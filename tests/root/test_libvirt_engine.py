@@ -139,7 +139,8 @@ def test_network_and_macvtap_nics_and_passt_refused(client, hosts):
     mac_net, mac_mvt = "52:54:00:98:02:01", "52:54:00:98:02:02"
     path = client.profile(
         f'[[nics]]\nid = "net0"\ntype = "network"\nnetwork = "vrnat"\nmac = "{mac_net}"\n'
-        f'[[nics]]\nid = "net1"\ntype = "macvtap"\nparent = "mvp0"\nmac = "{mac_mvt}"\n'
+        f'[[nics]]\nid = "net1"\ntype = "macvtap"\nparent = "mvp0"\nmac = "{mac_mvt}"\n',
+        extra="agent = false",  # `vmrun ip` must then find the address in libvirt's own DHCP leases
     )
     r = client("up", str(path), "-c", hosts.a.uri)
     assert r.returncode == 0, r.stderr
@@ -157,6 +158,13 @@ def test_network_and_macvtap_nics_and_passt_refused(client, hosts):
         time.sleep(0.5)
     assert leased and leased.startswith("192.168.151."), "no lease on the libvirt network"
     assert f"inet {leased}/24" in client.http(f"http://{leased}/cgi-bin/ip")
+    r = client("ip", "g", "--json")
+    assert r.returncode == 0, r.stderr
+    nics = {n["nic"]: n for n in json.loads(r.stdout)}
+    assert nics["net0"]["mac"] == mac_net
+    assert {"address": leased, "prefix": 24, "source": "dhcp lease (libvirt)"} in nics["net0"]["addresses"]
+    assert nics["net1"]["addresses"] == []  # macvtap on a veth without DHCP: nothing the host could know
+    assert "g: it has no guest agent port; addresses from what the host knows" in r.stderr
     xml = hosts.a.conn.lookupByName("g").XMLDesc(0)
     assert "type='direct'" in xml and "dev='mvp0'" in xml and "mode='bridge'" in xml
     assert client("down", "g", "--force").returncode == 0

@@ -67,3 +67,41 @@ def test_without_an_agent_the_host_knows_and_says_why():
 def test_no_agent_and_nothing_known_is_the_agents_one_line():
     with pytest.raises(AgentError, match="no guest agent answers"):
         addresses(FakeVm(AgentError("f: no guest agent answers in 3 s"), []))
+
+
+class FakeLibvirtError:
+    """A libvirtError as libvirt raises it: its error code and message."""
+
+    def __new__(cls, code: int, message: str):
+        import libvirt
+
+        e = libvirt.libvirtError(message)
+        e.err = (code, 10, message, 2, None, None, None, 0, 0)
+        return e
+
+
+@pytest.mark.parametrize(
+    "code, message, said",
+    [
+        (
+            "VIR_ERR_ARGUMENT_UNSUPPORTED",
+            "argument unsupported: QEMU guest agent is not configured",
+            "no guest agent port",
+        ),
+        (
+            "VIR_ERR_AGENT_UNRESPONSIVE",
+            "Guest agent is not responding: QEMU guest agent is not connected",
+            "no guest agent answers",
+        ),
+        ("VIR_ERR_OPERATION_FAILED", "operation failed: something else", "refused guest-network-get-interfaces"),
+    ],
+)
+def test_libvirts_agent_errors_are_the_qemu_engines_lines(code, message, said):
+    """A libvirt domain made with agent = false has no channel: libvirt says "not configured", which must read
+    as the QEMU engine's "it has no guest agent port", not as a refusal by an agent that is not there."""
+    libvirt = pytest.importorskip("libvirt")
+    from vmrun.adapters.libvirt import agent_failing
+
+    with pytest.raises(AgentError) as e, agent_failing("g", "guest-network-get-interfaces"):
+        raise FakeLibvirtError(getattr(libvirt, code), message)
+    assert e.value.message.startswith("g: ") and said in e.value.message

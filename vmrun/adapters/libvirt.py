@@ -106,8 +106,9 @@ def monitor(dom: Any, command: str, *, hmp: bool = False) -> str:
 @contextmanager
 def agent_failing(vm: str, command: str) -> Iterator[None]:
     """libvirt's "agent is not connected" and "not responding" as the one line a guest without an agent
-    gives (vmrun.adapters.qga.no_agent); its other refusals as an AgentError naming the command."""
-    from vmrun.adapters.qga import ANSWER_TIMEOUT, no_agent
+    gives (vmrun.adapters.qga.no_agent), its "agent is not configured" (a domain without the channel) as
+    the QEMU engine's line for agent = false; its other refusals as an AgentError naming the command."""
+    from vmrun.adapters.qga import ANSWER_TIMEOUT, no_agent, no_port
     from vmrun.errors import AgentError
 
     libvirt = quiet_libvirt()
@@ -116,6 +117,8 @@ def agent_failing(vm: str, command: str) -> Iterator[None]:
     except libvirt.libvirtError as e:
         if e.get_error_code() in (libvirt.VIR_ERR_AGENT_UNRESPONSIVE, libvirt.VIR_ERR_AGENT_UNSYNCED):
             raise no_agent(vm, ANSWER_TIMEOUT) from None
+        if e.get_error_code() == libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED and "agent is not configured" in str(e):
+            raise no_port(vm) from None
         raise AgentError(f"{vm}: the guest agent refused {command}: {reason(e)}") from None
 
 

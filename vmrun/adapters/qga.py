@@ -34,6 +34,11 @@ def no_agent(vm: str, timeout: float) -> AgentError:
     )
 
 
+def no_port(vm: str) -> AgentError:
+    """The one wording for a VM made without an agent port (agent = false)."""
+    return AgentError(f"{vm}: it has no guest agent port", hint="agent = true in its profile, then vmrun up again")
+
+
 def request(command: str, arguments: dict[str, Any] | None = None) -> bytes:
     """One command as the agent reads it: a JSON object and a newline."""
     msg: dict[str, Any] = {"execute": command}
@@ -117,9 +122,7 @@ class Qga:
             try:
                 self.sock.connect(str(self.path))
             except FileNotFoundError:
-                raise AgentError(
-                    f"{self.vm}: it has no guest agent port", hint="agent = true in its profile, then vmrun up again"
-                ) from None
+                raise no_port(self.vm) from None
             except OSError as e:
                 raise AgentError(f"{self.vm}: cannot reach its guest agent's socket: {e.strerror or e}") from None
             self.lines = Lines(self.sock)
