@@ -118,6 +118,47 @@ def test_ports_given_as_chardevs_become_serials_and_the_consoles_chardev_goes_wi
     assert notes_about(notes, "-chardev stdio,id=c0,signal=on: dropped with the console port that used it")
 
 
+def test_isa_serial_devices_as_vmrun_show_prints_them_become_serials(script):
+    """The form `vmrun show` gives [[serials]]: before, its own output imported as two extra_args per port."""
+    path = script(
+        f"{QEMU} -m 1G -serial stdio -chardev socket,id=s2,path=/s.sock,server=on,wait=off "
+        "-device isa-serial,chardev=s2,index=2 -chardev socket,id=s1,host=127.0.0.1,port=4555,server=on,wait=off "
+        "-device isa-serial,chardev=s1,index=1\n"
+    )
+    profile, notes = imported(path)
+    assert profile["serials"] == [
+        {"type": "tcp", "port": 4555, "addr": "127.0.0.1"},
+        {"type": "unix", "path": "/s.sock"},
+    ]
+    assert "extra_args" not in profile
+    assert notes_about(notes, "-device isa-serial,chardev=s1,index=1: imported as [[serials]] ttyS1 (type = 'tcp')")
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        ("-chardev pty,id=s1 -device isa-serial,chardev=s1,index=2", "ttyS1 to ttyS3 without a gap"),
+        ("-chardev pty,id=s1 -device isa-serial,chardev=s1", "chardev= and index= only"),
+        ("-serial pty -chardev pty,id=s1 -device isa-serial,chardev=s1,index=1", "-serial ports take ttyS1"),
+        ("-chardev ringbuf,id=s1 -device isa-serial,chardev=s1,index=1", "a socket, a file or a pty"),
+    ],
+)
+def test_isa_serial_devices_the_keys_cannot_say_stay(script, options, why):
+    profile, notes = imported(script(f"{QEMU} -m 1G -serial stdio {options}\n"))
+    assert options.split()[-4:] == profile["extra_args"][-4:]  # the device and its chardev
+    assert notes_about(notes, why)
+
+
+def test_a_socket_path_with_a_comma_comes_through_whole(script):
+    """Before, a chardev's path=/a,,b.sock (QEMU's /a,b.sock) was cut at the comma."""
+    for options in (
+        "-chardev socket,id=c1,path=/a,,b.sock,server=on,wait=off -serial chardev:c1",
+        "-serial unix:/a,,b.sock,server,nowait",
+    ):
+        profile, _ = imported(script(f"{QEMU} -m 1G -serial stdio {options}\n"))
+        assert profile["serials"] == [{"type": "unix", "path": "/a,b.sock"}], options
+
+
 @pytest.mark.parametrize(
     "chardev",
     ["file,id=c1,path=/k.log,logfile=/x", "socket,id=c1,host=10.0.0.1,port=4555", "ringbuf,id=c1"],
@@ -178,11 +219,70 @@ def test_two_cdrom_drives_by_index_and_the_one_at_index_2_is_the_cdrom_key(scrip
     assert "extra_args" not in profile
 
 
-def test_a_cdrom_where_vmrun_would_put_it_elsewhere_stays(script):
-    path = script(f"{QEMU} -m 2G -cdrom /a.iso -drive file=/b.iso,if=scsi,media=cdrom\n")
+def test_a_cdrom_drive_keeps_its_cache_aio_and_format_but_the_cdrom_key_has_none(script):
+    """A [[drives]] CD-ROM takes format, aio and cache (as `vmrun show` prints them); before, the import kept
+    it in extra_args, behind every other option."""
+    path = script(
+        f"{QEMU} -m 2G -drive file=/a.iso,if=ide,media=cdrom,cache=none,aio=threads,format=raw,readonly=on "
+        "-drive file=/b.iso,index=2,media=cdrom,cache=none\n"
+    )
     profile, notes = imported(path)
-    assert profile["extra_args"] == ["-drive", "file=/b.iso,if=scsi,media=cdrom"]
+    assert profile["drives"] == [
+        {"file": "/a.iso", "interface": "ide", "format": "raw", "aio": "threads", "cache": "none", "media": "cdrom"}
+    ]
+    assert "cdrom" not in profile and profile["extra_args"] == ["-drive", "file=/b.iso,index=2,media=cdrom,cache=none"]
+    assert notes_about(notes, "vmrun would put this CD-ROM at IDE index 1, the script has it at 2")
+
+
+def test_a_cdrom_where_vmrun_would_put_it_elsewhere_stays(script):
+    path = script(f"{QEMU} -m 2G -cdrom /a.iso -drive file=/b.iso,if=scsi,index=3,media=cdrom\n")
+    profile, notes = imported(path)
+    assert profile["extra_args"] == ["-drive", "file=/b.iso,if=scsi,index=3,media=cdrom"]
     assert notes_about(notes, "a CD-ROM on if=scsi")
+
+
+def test_a_scsi_cdrom_in_its_place_among_the_scsi_drives_is_a_cdrom_drive(script):
+    """As `vmrun show` gives a [[drives]] CD-ROM on scsi: before, it stayed in extra_args, behind the rest."""
+    path = script(f"{QEMU} -m 2G -cdrom /a.iso -drive file=/d.img,if=scsi -drive file=/b.iso,if=scsi,media=cdrom\n")
+    profile, _ = imported(path)
+    assert profile["cdrom"] == "/a.iso" and "extra_args" not in profile
+    assert profile["drives"] == [
+        {"file": "/d.img", "interface": "scsi"},
+        {"file": "/b.iso", "interface": "scsi", "media": "cdrom"},
+    ]
+
+
+# --- clock and tablet in vmrun's own form -------------------------------------------------------------
+
+
+def test_the_clock_and_tablet_as_vmrun_show_prints_them_become_keys(script):
+    """Before, `vmrun show`'s own -rtc and tablet came back as extra_args, at the end of the argv."""
+    path = script(f"{QEMU} -m 1G -rtc base=localtime -usb -device usb-tablet,bus=usb-bus.0 -name x\n")
+    profile, notes = imported(path)
+    assert (profile["rtc"], profile["tablet"]) == ("localtime", True) and "extra_args" not in profile
+    assert notes_about(notes, '-rtc base=localtime: imported as rtc = "localtime"')
+    profile, _ = imported(script(f"{QEMU} -m 1G -rtc base=localtime -rtc clock=host\n"))
+    assert profile["rtc"] == "localtime" and profile["extra_args"] == ["-rtc", "clock=host"]
+    profile, _ = imported(script(f"{QEMU} -m 1G -usb -device usb-tablet,bus=usb-bus.0 -usb\n"))
+    assert profile["tablet"] and profile["extra_args"] == ["-usb"]  # only vmrun's own -usb goes with it
+    profile, _ = imported(script(f"{QEMU} -m 1G -usb -device usb-tablet,bus=usb-bus.0 -device usb-kbd\n"))
+    assert profile["tablet"] and profile["extra_args"] == ["-device", "usb-kbd"]  # the tablet's port stays first
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "-rtc base=localtime,clock=host",
+        "-rtc base=utc",
+        "-usb -device usb-tablet",
+        "-usb -device usb-kbd,bus=usb-bus.0 -device usb-tablet,bus=usb-bus.0",
+        "-usbdevice mouse -usb -device usb-tablet,bus=usb-bus.0",
+        "-device usb-tablet,bus=usb-bus.0",
+    ],
+)
+def test_other_clock_and_tablet_forms_stay_as_written(script, options):
+    profile, _ = imported(script(f"{QEMU} -m 1G {options}\n"))
+    assert "rtc" not in profile and "tablet" not in profile and profile["extra_args"] == options.split()
 
 
 # --- today's sound card ----------------------------------------------------------------------------
@@ -236,6 +336,19 @@ def test_drives_on_the_scripts_ahci_are_sata_drives(script, controller):
     ]
     assert "extra_args" not in profile
     assert notes_about(notes, 'its 2 drive(s) imported as [[drives]] interface = "sata"')
+
+
+def test_sata_drives_keep_their_place_among_the_other_drives(script):
+    """vmrun gives [[drives]] in order: before, the AHCI's drives came after every other drive, so `vmrun show`
+    of the import moved the controller behind a virtio disk (another PCI slot) and an IDE CD-ROM."""
+    path = script(
+        f"{QEMU} -m 1G -drive file=/a.img,if=virtio -device ahci,id=sata "
+        "-drive id=d,file=/s.img,if=none -device ide-hd,drive=d,bus=sata.0 "
+        "-drive file=/b.img,if=virtio -drive file=/c.iso,if=ide,media=cdrom\n"
+    )
+    profile, _ = imported(path)
+    assert [d["file"] for d in profile["drives"]] == ["/a.img", "/s.img", "/b.img", "/c.iso"]
+    assert "extra_args" not in profile
 
 
 @pytest.mark.parametrize(

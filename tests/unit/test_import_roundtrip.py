@@ -117,6 +117,45 @@ def nics(draw: st.DrawFn) -> list[dict]:
 
 
 @st.composite
+def drives(draw: st.DrawFn) -> dict:
+    """A disk on any bus, or a CD-ROM (read-only by its nature: no snapshot) on a bus that has CD-ROMs."""
+    cdrom = draw(st.booleans())
+    buses = ["ide", "sata", "scsi"] if cdrom else ["virtio", "ide", "scsi", "sata"]
+    drive: dict = {"file": draw(PATHS)}
+    if cdrom:
+        drive["media"] = "cdrom"
+    if not cdrom or draw(st.booleans()):  # a CD-ROM without interface is on ide
+        drive["interface"] = draw(st.sampled_from(buses))
+    for key, values in (("format", ["raw", "qcow2"]), ("aio", ["threads", "native"]), ("cache", ["none", "writeback"])):
+        if draw(st.booleans()):
+            drive[key] = draw(st.sampled_from(values))
+    for key in ("readonly",) if cdrom else ("readonly", "snapshot"):
+        if draw(st.booleans()):
+            drive[key] = True
+    return drive
+
+
+@st.composite
+def serials(draw: st.DrawFn, taken: set[int]) -> list[dict]:
+    """Up to three ports besides the console, TCP ports unlike each other's and the gdb stub's."""
+    out = []
+    ports = iter(
+        draw(st.lists(st.integers(1, 65535).filter(lambda n: n not in taken), unique=True, min_size=3, max_size=3))
+    )
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["tcp", "telnet", "unix", "file", "pty"]))
+        serial: dict = {"type": kind}
+        if kind in ("tcp", "telnet"):
+            serial["port"] = next(ports)
+            if draw(st.booleans()):
+                serial["addr"] = draw(st.sampled_from(["127.0.0.1", "0.0.0.0", "192.168.7.9"]))
+        elif kind == "file" or (kind == "unix" and draw(st.booleans())):  # unix without one: the run folder
+            serial["path"] = draw(PATHS)
+        out.append(serial)
+    return out
+
+
+@st.composite
 def profiles(draw: st.DrawFn) -> dict:
     p: dict = {
         "name": draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,10}", fullmatch=True)),
@@ -142,6 +181,8 @@ def profiles(draw: st.DrawFn) -> dict:
         "boot_menu": st.booleans(),
         "gdb": st.sampled_from(["127.0.0.1:1234", "0.0.0.0:1235"]),
         "audio": st.sampled_from(["hda", "ac97"]),
+        "tablet": st.booleans(),
+        "rtc": st.sampled_from(["utc", "localtime"]),
     }
     for key, strategy in optional.items():
         if draw(st.booleans()):
@@ -160,23 +201,8 @@ def profiles(draw: st.DrawFn) -> dict:
         if spice["ticketing"] and draw(st.booleans()):
             spice["password"] = draw(TEXT)
         p["spice"] = spice
-    p["drives"] = [
-        {
-            "file": draw(PATHS),
-            "interface": draw(st.sampled_from(["virtio", "ide", "scsi"])),
-            **{
-                k: draw(st.sampled_from(v))
-                for k, v in (
-                    ("format", ["raw", "qcow2"]),
-                    ("aio", ["threads", "native"]),
-                    ("cache", ["none", "writeback"]),
-                )
-                if draw(st.booleans())
-            },
-            **{k: True for k in ("readonly", "snapshot") if draw(st.booleans())},
-        }
-        for _ in range(draw(st.integers(0, 3)))
-    ]
+    p["drives"] = [draw(drives()) for _ in range(draw(st.integers(0, 3)))]
+    p["serials"] = draw(serials(taken={int(p["gdb"].rpartition(":")[2])} if "gdb" in p else set()))
     p["nics"] = draw(nics())
     p["extra_args"] = [a for opt in draw(st.lists(st.sampled_from(EXTRA), unique_by=tuple, max_size=4)) for a in opt]
     return p

@@ -97,6 +97,49 @@ def map_serials(m: Mapper) -> None:
         m.profile.setdefault("serials", []).extend(tables)
 
 
+def map_isa_serials(m: Mapper) -> None:
+    """vmrun's own form, as `vmrun show` prints it: ``-chardev ...,id=ID`` and ``-device
+    isa-serial,chardev=ID,index=N`` with N = 1, 2, 3: [[serials]] ttyS1... when every port has a key."""
+    devices = [o for o in m.named("-device") if parse_opts(o.text, "driver")[0] == "isa-serial"]
+    if not devices:
+        return
+    notes: list[tuple[int | None, str]] = []
+    try:
+        if len([o for o in m.opts if o.name == "-serial"]) > 1:
+            raise Unfit("the script's -serial ports take ttyS1 and up too")
+        ordered = sorted(devices, key=_isa_index)
+        if [_isa_index(o) for o in ordered] != list(range(1, len(ordered) + 1)) or len(ordered) > MAX_SERIALS:
+            raise Unfit(f"vmrun's [[serials]] are ttyS1 to ttyS{MAX_SERIALS} without a gap (index=1, 2, 3)")
+        tables = [_serial(m, _as_serial_option(o), notes) for o in ordered]
+    except Unfit as e:
+        for opt in devices:
+            m.keep(opt, str(e))
+        return
+    for i, (opt, table) in enumerate(zip(ordered, tables, strict=True)):
+        m.take(opt, "serial")
+        backend = _chardev(m, _as_serial_option(opt))
+        if backend is not None:
+            m.take(backend, "serial")
+        m.note(opt.line, f"{opt}: imported as [[serials]] ttyS{i + 1} (type = {table['type']!r})")
+    m.notes += notes
+    m.profile.setdefault("serials", []).extend(tables)
+
+
+def _isa_index(opt: Opt) -> int:
+    """An isa-serial's index; Unfit unless it says only chardev= and index=."""
+    keys = dict(parse_opts(opt.text, "driver")[1])
+    if set(keys) != {"chardev", "index"} or not keys["index"].isdigit():
+        raise Unfit("vmrun's serial port devices say chardev= and index= only")
+    return int(keys["index"])
+
+
+def _as_serial_option(opt: Opt) -> Opt:
+    """``-device isa-serial,chardev=ID,...`` as the ``-serial chardev:ID`` it stands for."""
+    assert opt.value is not None
+    chardev_id = dict(parse_opts(opt.text, "driver")[1])["chardev"]
+    return replace(opt, value=replace(opt.value, text=f"chardev:{chardev_id}"))
+
+
 def _serial(m: Mapper, opt: Opt, notes: list[tuple[int | None, str]]) -> dict[str, Any]:
     """QEMU's legacy chardev words: ``pty``, ``file:PATH``, ``tcp:HOST:PORT,server,nowait``, ``unix:PATH,server``."""
     assert opt.value is not None
@@ -114,7 +157,7 @@ def _serial(m: Mapper, opt: Opt, notes: list[tuple[int | None, str]]) -> dict[st
         return {"type": "file", "path": m.path(replace(opt.value, text=rest), "-serial")}
     if kind not in ("tcp", "telnet", "unix"):
         raise Unfit("vmrun's serial ports are tcp, telnet, unix, file or pty")
-    where, _, settings = rest.partition(",")
+    where, settings = _head(rest)
     found = dict(("wait", "off") if k == "nowait" else (k, v) for k, v in parse_opts(settings)[1])
     if not boolean("server", found.pop("server", "off")):
         raise Unfit("a client connection; vmrun's serial ports listen")
@@ -130,6 +173,14 @@ def _serial(m: Mapper, opt: Opt, notes: list[tuple[int | None, str]]) -> dict[st
         return {"type": "unix", "path": m.path(replace(opt.value, text=where), "-serial")}
     addr, port = _endpoint(opt, where, notes)
     return {"type": kind, "port": port, "addr": addr}
+
+
+def _head(text: str) -> tuple[str, str]:
+    """``PATH,server=on`` -> (PATH, "server=on"); a doubled comma is one comma of PATH, as QEMU reads it."""
+    i = 0
+    while (i := text.find(",", i)) != -1 and text[i + 1 : i + 2] == ",":
+        i += 2
+    return (text, "") if i == -1 else (text[:i].replace(",,", ","), text[i + 1 :])
 
 
 def _chardev(m: Mapper, opt: Opt) -> Opt | None:
@@ -166,7 +217,7 @@ def _legacy_words(chardev: Opt) -> str:
     if backend == "socket":
         telnet = boolean("telnet", keys.pop("telnet", "off"))
         if "path" in keys:
-            where, kind = keys.pop("path"), "unix"
+            where, kind = keys.pop("path").replace(",", ",,"), "unix"  # as QEMU reads unix:PATH,...
         elif "port" in keys:
             where, kind = f"{keys.pop('host', '')}:{keys.pop('port')}", "telnet" if telnet else "tcp"
         else:

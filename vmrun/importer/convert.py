@@ -9,9 +9,10 @@ from typing import Any
 
 from vmrun.importer import pci
 from vmrun.importer.audio import map_audio
-from vmrun.importer.bootdebug import map_boot, map_gdb, map_serials
+from vmrun.importer.bootdebug import map_boot, map_gdb, map_isa_serials, map_serials
 from vmrun.importer.buses import map_buses
 from vmrun.importer.devices import map_drives, map_guest_agent, map_hotplug_ports, map_spice
+from vmrun.importer.everyday import map_everyday
 from vmrun.importer.machine import map_machine
 from vmrun.importer.nics import map_nics
 from vmrun.importer.options import Mapper, is_q35, parse_opts, split_options
@@ -82,8 +83,10 @@ def convert(script: Script) -> Converted:
         m.note(script.program.line, f"the script runs QEMU under {' '.join(script.wrapper)!r}; vmrun does not")
     map_machine(m)  # first: a -nic's default model depends on the machine type
     map_removed(m)  # before the devices: -usb -device usb-tablet is a key
+    map_everyday(m)  # after the removed -localtime and -usbdevice tablet
     map_audio(m)  # after -soundhw
     map_serials(m)
+    map_isa_serials(m)  # after -serial: the ports it numbered come first
     map_gdb(m)
     map_hotplug_ports(m)
     map_spice(m)

@@ -187,6 +187,7 @@ def map_drives(m: Mapper) -> None:
             m.keep(opt, str(e))
             continue
         drives.append(drive)
+        m.drive_opts.append(opt.index)
         m.take(opt, f"drive:{len(drives) - 1}" if drive["interface"] == "virtio" else "")
         m.origin(f"drives.{len(drives) - 1}", opt.value)
     if drives:
@@ -283,22 +284,35 @@ def _ide_index(m: Mapper, opt: Opt) -> int:
     return min(set(range(8)) - used)
 
 
+# What a [[drives]] CD-ROM says besides its file (the cdrom key says nothing more).
+_CDROM_DRIVE_KEYS = {"format", "aio", "cache"}
+
+
 def _cdrom(m: Mapper, opt: Opt, drive: dict[str, Any], drives: list[dict[str, Any]]) -> bool:
     """The first CD-ROM where -cdrom puts it is the ``cdrom`` key (True); another is a ``[[drives]]`` CD-ROM
     (False: ``drive`` is then that table) where vmrun's -drive gives it the same place."""
     index = drive.pop("index")
-    if set(drive) - {"file", "interface", "readonly"}:
+    settings = set(drive) - {"file", "interface", "readonly"}
+    if settings - _CDROM_DRIVE_KEYS:
         raise Unfit("a CD-ROM with settings vmrun's CD-ROM keys do not have")
     interface = drive.get("interface", "ide")
-    if "cdrom" not in m.profile and index == CDROM_INDEX and interface == "ide":
+    # How vmrun gives a [[drives]] CD-ROM (if=ide, no index): at index 2 too when there is no cdrom key.
+    keys = dict(parse_opts(opt.text)[1]) if opt.name == "-drive" else {}
+    as_drive = keys.get("if") == "ide" and "index" not in keys and not any(o.name == "-cdrom" for o in m.opts)
+    if "cdrom" not in m.profile and index == CDROM_INDEX and interface == "ide" and not settings and not as_drive:
         m.set("cdrom", drive["file"], opt.value)
         m.take(opt, "cdrom")
         return True
+    if interface == "scsi" and "index" not in keys:  # its unit is its place among the scsi drives, as vmrun's
+        drive.pop("readonly", None)
+        drive["media"] = "cdrom"
+        m.note(opt.line, f'{opt}: a CD-ROM besides the first: imported as [[drives]] media = "cdrom" on scsi')
+        return False
     if interface != "ide":
-        raise Unfit(f"a CD-ROM on if={interface}: vmrun's extra CD-ROMs from a script are IDE ones")
+        raise Unfit(f"a CD-ROM on if={interface}: vmrun's extra CD-ROMs are IDE ones, or SCSI ones in order")
     # vmrun gives its [[drives]] in order, before the cdrom key (IDE index 2): the k-th IDE one gets index k.
     place = sum(d["interface"] == "ide" for d in drives)
-    if index != place or place == CDROM_INDEX:
+    if index != place or (place == CDROM_INDEX and not as_drive):
         raise Unfit(f"vmrun would put this CD-ROM at IDE index {place}, the script has it at {index}")
     drive.pop("readonly", None)  # a CD-ROM is read-only
     drive["media"] = "cdrom"

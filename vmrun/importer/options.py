@@ -152,6 +152,7 @@ class Mapper:
     notes: list[tuple[int | None, str]] = field(default_factory=list)
     origins: list[tuple[str, Field]] = field(default_factory=list)
     taken: dict[int, str] = field(default_factory=dict)  # option index -> what it became
+    drive_opts: list[int] = field(default_factory=list)  # the option index of each [[drives]] table, in step
     reasons: dict[int, str | None] = field(default_factory=dict)  # why an option stays in extra_args
     script_name: tuple[str, int] | None = None
 

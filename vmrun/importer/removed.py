@@ -2,7 +2,7 @@
 
 ``-soundhw`` becomes ``audio``, ``-localtime`` ``rtc``, ``-usbdevice tablet``
 ``tablet`` (today's forms, ``-rtc`` and ``-device usb-tablet``, stay as written:
-where they stand in the argv is the script's);
+where they stand in the argv is the script's; but for vmrun's own forms, everyday.py);
 qemu-kvm's tuning flags, which QEMU no longer takes and which change nothing
 the guest sees under TCG, are dropped with a note. ``-no-kvm`` is the
 accelerator's business (machine.py).

@@ -9,6 +9,7 @@ q35's own AHCI (``bus=ide.N``) is not vmrun's controller: such drives stay in ex
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import replace
 from typing import Any
 
@@ -39,8 +40,27 @@ def map_sata(m: Mapper) -> None:
     for (_, device, _), (drive_opt, drive) in zip(ports, drives, strict=True):
         m.take(device, "sata")
         m.take(drive_opt, "sata")
-        m.profile.setdefault("drives", []).append(drive)
+        _insert(m, drive_opt.index, drive)
     m.note(ahci.line, f'{ahci}: its {len(drives)} drive(s) imported as [[drives]] interface = "sata" (vmrun\'s AHCI)')
+
+
+def _insert(m: Mapper, index: int, drive: dict[str, Any]) -> None:
+    """Into [[drives]] where the script gives its -drive, as vmrun gives its drives in the profile's
+    order; the drives after it move up one, in what the import recorded of them too."""
+    place = bisect.bisect(m.drive_opts, index)
+    m.drive_opts.insert(place, index)
+    m.profile.setdefault("drives", []).insert(place, drive)
+    moved = {f"drives.{i}": f"drives.{i + 1}" for i in range(place, len(m.drive_opts) - 1)}
+    m.origins = [(_renumbered(key, moved), source) for key, source in m.origins]
+    for i, opt_index in enumerate(m.drive_opts):
+        if m.taken.get(opt_index, "").startswith("drive:"):
+            m.taken[opt_index] = f"drive:{i}"
+
+
+def _renumbered(key: str, moved: dict[str, str]) -> str:
+    head, dot, rest = key.partition(".")
+    first = f"{head}.{rest.partition('.')[0]}"
+    return moved[first] + key[len(first) :] if first in moved else key
 
 
 def _ports(m: Mapper, ahci_id: str) -> list[tuple[int, Opt, str]]:
