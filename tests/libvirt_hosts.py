@@ -69,6 +69,7 @@ from tests.conftest import Netns, guest_dir
 from tests.lan import SUBNET, Lan
 from tests.libvirtd import _alive
 from tests.libvirtd import _stop as _stop_pid
+from vmrun.engines.libvirt import uris
 
 # The system folders a host gets its own copy of: name inside ROOT -> mount point.
 MOUNTS = {
@@ -465,6 +466,8 @@ class LibvirtHost:
         """
         t0 = time.monotonic()
         leftover: list[int] = []
+        with contextlib.suppress(Exception):  # vmrun remembered this daemon's URI for ps and down
+            uris.forget(self.uri)
         try:
             with contextlib.suppress(Exception):
                 self._clean_libvirt()

@@ -157,10 +157,15 @@ def status_all(connect: str | None = None) -> list[VmStatus]:
 
 def gc() -> list[str]:
     """Clean up after every VM whose engine is gone but whose host side is left: vmrun's own QEMUs
-    (libvirt cleans up after its domains itself)."""
+    (libvirt cleans up after its domains itself), and the libvirt URIs whose daemon is gone for good."""
+    from vmrun import ui
+    from vmrun.engines.libvirt import uris
     from vmrun.engines.qemu.vm import gc as gc_qemu
 
-    return gc_qemu()
+    done = gc_qemu()
+    for uri in uris.prune():
+        ui.notice(f"forgot libvirt at {uri}: its daemon is gone for good (its socket was removed)")
+    return done
 
 
 def profile_state(profile: Profile) -> tuple[str, int | None]:

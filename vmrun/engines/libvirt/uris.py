@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Callable
 
 from vmrun.errors import FileError
 from vmrun.files import replace_file
@@ -43,17 +44,49 @@ def recorded() -> list[str]:
     return [u for u in data if isinstance(u, str)] if isinstance(data, list) else []
 
 
+def socket_gone(uri: str) -> bool:
+    """A URI naming its daemon's unix socket (``?socket=PATH``) whose socket no longer exists: that
+    daemon is gone for good (a private libvirtd stopped), not merely down."""
+    from urllib.parse import parse_qs, urlparse
+
+    parsed = urlparse(uri)
+    path = parse_qs(parsed.query).get("socket", [None])[0]
+    return host_of(uri) == "local" and path is not None and not os.path.exists(path)
+
+
 def in_use(connect: str | None = None) -> list[str]:
-    """Where to look: ``connect`` alone if given, else what was recorded plus ``$VMRUN_CONNECT``."""
+    """Where to look: ``connect`` alone if given, else what was recorded (but daemons gone for good)
+    plus ``$VMRUN_CONNECT``."""
     if connect:
         return [connect]
-    uris = recorded()
+    uris = [u for u in recorded() if not socket_gone(u)]
     if os.environ.get("VMRUN_CONNECT") and os.environ["VMRUN_CONNECT"] not in uris:
         uris.append(os.environ["VMRUN_CONNECT"])
     return uris
 
 
+def prune() -> list[str]:
+    """Forget the recorded URIs whose daemon is gone for good (`gc`); the ones forgotten."""
+    gone = [u for u in recorded() if socket_gone(u)]
+    if gone:
+        _change(lambda uris: [u for u in uris if u not in gone])
+    return gone
+
+
+def forget(uri: str) -> None:
+    if uri in recorded():
+        _change(lambda uris: [u for u in uris if u != uri])
+
+
 def remember(uri: str, *, forget: str | None = None) -> None:
+    def change(uris: list[str]) -> list[str]:
+        uris = [u for u in uris if u != forget]
+        return uris if uri in uris else [*uris, uri]
+
+    _change(change)
+
+
+def _change(change: Callable[[list[str]], list[str]]) -> None:
     root = runtime_root()
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -62,9 +95,6 @@ def remember(uri: str, *, forget: str | None = None) -> None:
         raise FileError.from_os(e, doing="cannot write") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        uris = [u for u in recorded() if u != forget]
-        if uri not in uris:
-            uris.append(uri)
-        replace_file(root / FILE, json.dumps(uris, indent=2), mode=0o600)
+        replace_file(root / FILE, json.dumps(change(recorded()), indent=2), mode=0o600)
     finally:
         os.close(fd)
