@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -60,6 +61,11 @@ def wait_greeting(path: str, proc: subprocess.Popen) -> None:
 def time_raw(argv: list[str], tmp: str) -> float:
     qmp = os.path.join(tmp, "raw-qmp.sock")
     full = argv + ["-qmp", f"unix:{qmp},server=on,wait=off", "-serial", "none"]
+    # the argv names sockets in the VM's run folder (the guest agent's): vmrun makes
+    # that folder at `up`; raw QEMU gets it made here and removed again below
+    run_dirs = {os.path.dirname(p.split(",")[0]) for a in argv for p in a.split("path=")[1:]}
+    for d in run_dirs:
+        os.makedirs(d, mode=0o700)
     start = time.perf_counter()
     proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_greeting(qmp, proc)
@@ -67,6 +73,8 @@ def time_raw(argv: list[str], tmp: str) -> float:
     proc.kill()
     proc.wait()
     os.unlink(qmp)
+    for d in run_dirs:
+        shutil.rmtree(d)
     return elapsed
 
 
