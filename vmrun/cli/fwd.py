@@ -54,7 +54,10 @@ def fwd_del(name: VmName, rule: Rule, *, connect: ConnectOpt = None) -> None:
 
 @command("list", group=fwd_app)
 def fwd_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
-    """The forwards of a running VM."""
+    """The forwards of a running VM.
+
+    Example: vmrun fwd list jrgtest --json
+    """
     from vmrun.engines import find
 
     fwds = find(name, connect).fwd_list()

@@ -19,7 +19,10 @@ from vmrun.errors import UsageError
 
 @command()
 def console(name: VmName, *, connect: ConnectOpt = None) -> None:
-    """Attach to a VM's serial console; Ctrl-] detaches."""
+    """Attach to a VM's serial console; Ctrl-] detaches.
+
+    Example: vmrun console jrgtest
+    """
     from vmrun.engines import find
 
     find(name, connect).console()
@@ -61,7 +64,12 @@ def log(
     ] = False,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing as the log grows.")] = False,
 ) -> None:
-    """Print a VM's serial console log (or QEMU's output with --qemu)."""
+    """Print a VM's serial console log (or QEMU's output with --qemu).
+
+    \b
+    Example: vmrun log jrgtest -f
+    Example: vmrun log jrgtest --qemu
+    """
     from vmrun.engines import find
 
     find(name).log(qemu_output=qemu_output, follow=follow)
@@ -80,7 +88,9 @@ def viewer(
 
     Without remote-viewer installed it prints the spice:// URI and how to install it (exit 1).
 
-    Example: vmrun viewer jrgtest      vmrun viewer demo --print
+    \b
+    Example: vmrun viewer jrgtest
+    Example: vmrun viewer demo --print
     """
     from vmrun import viewer as viewers
     from vmrun.engines import find

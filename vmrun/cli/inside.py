@@ -55,7 +55,9 @@ def cp(
 ) -> None:
     """Copy a file into or out of a guest through its agent; one side is VM:/absolute/path.
 
-    Example: vmrun cp notes.txt demo:/root/notes.txt      vmrun cp demo:/etc/os-release .
+    \b
+    Example: vmrun cp notes.txt demo:/root/notes.txt
+    Example: vmrun cp demo:/etc/os-release .
     """
     from vmrun.engines.copy import copy
 

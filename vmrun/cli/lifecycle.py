@@ -42,7 +42,9 @@ def show(
 ) -> None:
     """Print the QEMU command a profile gives, as a runnable start.sh or as JSON.
 
-    Example: vmrun show jrgtest > start.sh      vmrun show demo --running
+    \b
+    Example: vmrun show jrgtest > start.sh
+    Example: vmrun show demo --running
     """
     from vmrun import engines
 
@@ -82,6 +84,10 @@ CdromOpt = Annotated[
         "--cdrom", metavar="ISO", help="Boot this ISO first (once; UEFI: this run); not saved in the profile."
     ),
 ]
+SnapshotOpt = Annotated[
+    bool,
+    typer.Option("--snapshot", help="Write nothing to the disks: writes go to a temporary overlay (QEMU's -snapshot)."),
+]
 ResetNvramOpt = Annotated[
     bool, typer.Option("--reset-nvram", help="UEFI: start again from the firmware's NVRAM template.")
 ]
@@ -105,12 +111,7 @@ def up(
     persist: Annotated[
         bool, typer.Option("--persist", help="libvirt engine: define the domain, so it survives a host reboot.")
     ] = False,
-    snapshot: Annotated[
-        bool,
-        typer.Option(
-            "--snapshot", help="Write nothing to the disks: writes go to a temporary overlay (QEMU's -snapshot)."
-        ),
-    ] = False,
+    snapshot: SnapshotOpt = False,
     cdrom: CdromOpt = None,
     reset_nvram: ResetNvramOpt = False,
     as_json: JsonOpt = False,
@@ -119,8 +120,11 @@ def up(
 
     With -c URI (or engine = "libvirt" in the profile) libvirt runs it at URI instead.
 
-    Example: vmrun up jrgtest --memory 16G --smp 8      vmrun up demo -c qemu+ssh://lab1/system
-             vmrun up jrgtest --cdrom debian-12.iso     vmrun up jrgtest --snapshot
+    \b
+    Example: vmrun up jrgtest --memory 16G --smp 8
+    Example: vmrun up demo -c qemu+ssh://lab1/system
+    Example: vmrun up jrgtest --cdrom debian-12.iso
+    Example: vmrun up jrgtest --snapshot
     """
     from vmrun import engines
     from vmrun.argv import RunOptions
@@ -173,6 +177,8 @@ def ps(*, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
 
     A VM whose QEMU does not answer within 2 s shows as "not responding". Domains run by libvirt
     are listed from every URI vmrun started one on, $VMRUN_CONNECT and -c.
+
+    Example: vmrun ps --json
     """
     from vmrun.engines import status_all
     from vmrun.summary import ps_table
@@ -212,7 +218,10 @@ def doctor(
 
 @command()
 def gc() -> None:
-    """Clean up after VMs whose QEMU died: their taps, macvtaps, OVS ports, passt and run folders."""
+    """Clean up after VMs whose QEMU died: their taps, macvtaps, OVS ports, passt, swtpm, virtiofsd and run folders.
+
+    It also forgets the libvirt URIs whose private daemon is gone for good. Example: vmrun gc
+    """
     from vmrun.engines import gc as do_gc
 
     cleaned = do_gc()

@@ -89,7 +89,10 @@ def net_persist(name: NetName, *, uri: UriOpt = "qemu:///system") -> None:
 
 @command("start", group=net_app)
 def net_start(name: NetName, *, uri: UriOpt = "qemu:///system") -> None:
-    """Start a libvirt network."""
+    """Start a libvirt network.
+
+    Example: vmrun net start jrgnet
+    """
     from vmrun.hostnet import libvirt_nets
 
     print(libvirt_nets.summary("started", libvirt_nets.start(name, uri)))
@@ -97,7 +100,10 @@ def net_start(name: NetName, *, uri: UriOpt = "qemu:///system") -> None:
 
 @command("stop", group=net_app)
 def net_stop(name: NetName, *, uri: UriOpt = "qemu:///system", force: ForceOpt = False) -> None:
-    """Stop a libvirt network (a transient one is then gone)."""
+    """Stop a libvirt network (a transient one is then gone).
+
+    Example: vmrun net stop jrgnet
+    """
     from vmrun.hostnet import libvirt_nets
 
     print(libvirt_nets.summary("stopped", libvirt_nets.stop(name, uri, force=force)))
@@ -105,7 +111,10 @@ def net_stop(name: NetName, *, uri: UriOpt = "qemu:///system", force: ForceOpt =
 
 @command("delete", group=net_app)
 def net_delete(name: NetName, *, uri: UriOpt = "qemu:///system", force: ForceOpt = False) -> None:
-    """Stop a libvirt network if it runs, and undefine it."""
+    """Stop a libvirt network if it runs, and undefine it.
+
+    Example: vmrun net delete jrgnet
+    """
     from vmrun.hostnet import libvirt_nets
 
     libvirt_nets.delete(name, uri, force=force)
@@ -114,7 +123,10 @@ def net_delete(name: NetName, *, uri: UriOpt = "qemu:///system", force: ForceOpt
 
 @command("list", group=net_app)
 def net_list(*, uri: UriOpt = "qemu:///system", helper: HelperOpt = None, as_json: JsonOpt = False) -> None:
-    """libvirt networks, Linux bridges and OVS bridges, and whether qemu-bridge-helper may use each."""
+    """libvirt networks, Linux bridges and OVS bridges, and whether qemu-bridge-helper may use each.
+
+    Example: vmrun net list --json
+    """
     from vmrun.hostnet import listing
 
     found = listing.gather(uri, helper)

@@ -118,7 +118,10 @@ def nic_del(
 
 @command("list", group=nic_app)
 def nic_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
-    """The NICs the running VM has (asked over QMP), with their host side and origin."""
+    """The NICs the running VM has (asked over QMP), with their host side and origin.
+
+    Example: vmrun nic list jrgtest
+    """
     from vmrun.engines import find
 
     nics = find(name, connect).nic_list()

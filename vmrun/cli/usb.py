@@ -65,7 +65,10 @@ def usb_del(
 
 @command("list", group=usb_app)
 def usb_list(name: VmName, *, connect: ConnectOpt = None, as_json: JsonOpt = False) -> None:
-    """The host USB devices the running VM has (asked of QEMU, or of libvirt's domain), with their origin."""
+    """The host USB devices the running VM has (asked of QEMU, or of libvirt's domain), with their origin.
+
+    Example: vmrun usb list jrgtest --json
+    """
     from vmrun.engines import find
 
     devices = find(name, connect).usb_list()
