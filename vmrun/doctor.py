@@ -224,7 +224,10 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
     yield boot_check(profile)
     if _wants_host_cpu(profile):
         yield host_cpu_check(profile, accel.kvm_problem())
-    yield _as_check("files", lambda: preflight.check_files(profile), "kernel, initrd, cdrom and disks exist")
+    if problems := preflight.file_problems(profile):
+        yield from (Check("files", FAIL, f"{e.field}: {e.reason}", e.hint) for e in problems)
+    else:
+        yield Check("files", PASS, "kernel, initrd, cdrom and disks exist")
     if profile.drives:
         yield _as_check("disk images", lambda: disks.check(profile), "backing files readable, no backing chain loops")
     for i in range(len(profile.drives)):

@@ -122,6 +122,13 @@ def find_qemu(profile: Profile) -> str:
 
 
 def check_files(profile: Profile) -> None:
+    """The first file the profile names that is missing or unreadable, as the one error `up` says."""
+    for problem in file_problems(profile):
+        raise problem
+
+
+def file_problems(profile: Profile) -> list[PreflightError]:
+    """Every file the profile names that is missing or unreadable (`doctor` lists them all)."""
     wanted = [("kernel", profile.kernel), ("initrd", profile.initrd), ("cdrom", profile.cdrom)]
     # A missing image that `up` makes (size, backing) is not missing; disks.check looks at its backing.
     wanted += [
@@ -129,13 +136,15 @@ def check_files(profile: Profile) -> None:
         for i, d in enumerate(profile.drives)
         if not (d.made_by_vmrun and not os.path.lexists(d.file))
     ]
+    problems = []
     for field, path in wanted:
         if path is None:
             continue
         if not Path(path).exists():
-            raise PreflightError(f"{path} does not exist", source=profile.source, field=field)
-        if not os.access(path, os.R_OK):
-            raise PreflightError(f"{path} is not readable", source=profile.source, field=field)
+            problems.append(PreflightError(f"{path} does not exist", source=profile.source, field=field))
+        elif not os.access(path, os.R_OK):
+            problems.append(PreflightError(f"{path} is not readable", source=profile.source, field=field))
+    return problems
 
 
 def run_all(profile: Profile) -> str:

@@ -204,3 +204,21 @@ def test_boot_decisions(tmp_path):
     assert boot_check(profile('[[drives]]\nfile = "d.qcow2"\n')).detail == "boots from drives[0]"
     assert host_cpu_check(profile('cpu = "host"\n'), None).status == "pass"
     assert host_cpu_check(profile('cpu = "host"\naccel = "kvm"\n'), "no KVM").status == "fail"
+
+
+def test_every_missing_file_is_listed(vm, write_profile, tmp_path):
+    """`up` stops at the first missing file in one line; doctor lists them all, so one run shows what to fill in."""
+    path = write_profile(
+        f'name = "x"\naccel = "tcg"\ncdrom = "{tmp_path}/installer.iso"\n'
+        f'[[drives]]\nfile = "{tmp_path}/drivers.iso"\nmedia = "cdrom"\n'
+    )
+    code, report = doctor(vm, str(path))
+    files = [c["detail"] for c in report["checks"] if c["name"] == "files"]
+    assert code == 1 and files == [
+        f"cdrom: {tmp_path}/installer.iso does not exist",
+        f"drives[0].file: {tmp_path}/drivers.iso does not exist",
+    ]
+    r = vm("up", str(path))
+    assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].endswith(
+        f"cdrom: {tmp_path}/installer.iso does not exist"
+    )
