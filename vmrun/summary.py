@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from vmrun.engines.base import VmStatus
     from vmrun.engines.libvirt.vm import LibvirtVm
     from vmrun.engines.qemu.launch import Launched
+    from vmrun.profile.model import Profile
     from vmrun.runstate import RunState
 
 
@@ -25,7 +26,7 @@ def up_summary(launched: Launched) -> str:
         lines.append(f"  usb      {usb.id} {usb.what}")
     if s.spice:
         lines.append(f"  spice    spice://{s.spice.addr}:{s.spice.port}")
-    lines += _serials(launched)
+    lines += serial_lines(launched.profile, str(launched.run.path))
     for made in launched.made:
         lines.append(f"  disk     made {made}")
     if s.snapshot:
@@ -36,14 +37,13 @@ def up_summary(launched: Launched) -> str:
     return "\n".join(lines)
 
 
-def _serials(launched: Launched) -> list[str]:
+def serial_lines(p: Profile, run_dir: str, where: str = "") -> list[str]:
+    """The profile's extra serial ports and gdb stub, as `up` lists them; ``where``: `` on HOST``
+    when they listen on another host (libvirt's)."""
     from vmrun.devices import serials
 
-    p = launched.profile
-    lines = [
-        f"  ttyS{serials.tty(i)}    {serials.describe(s, i, str(launched.run.path))}" for i, s in enumerate(p.serials)
-    ]
-    return lines + ([f"  gdb      target remote {p.gdb}"] if p.gdb else [])
+    lines = [f"  ttyS{serials.tty(i)}    {serials.describe(s, i, run_dir)}{where}" for i, s in enumerate(p.serials)]
+    return lines + ([f"  gdb      target remote {p.gdb}{where}"] if p.gdb else [])
 
 
 def host_side(host: dict[str, Any]) -> str:
@@ -92,7 +92,7 @@ def _first_few(items: list[str], shown: int = 3) -> str:
     return ", ".join(items)
 
 
-def libvirt_summary(vm: LibvirtVm, state: RunState, *, persist: bool) -> str:
+def libvirt_summary(vm: LibvirtVm, state: RunState, profile: Profile, *, persist: bool) -> str:
     """What `up` says of a VM libvirt now runs."""
     lines = [f"{vm.name} is up under libvirt at {vm.uri}" + (" (persistent)" if persist else " (transient)")]
     for nic in state.nics:
@@ -101,6 +101,8 @@ def libvirt_summary(vm: LibvirtVm, state: RunState, *, persist: bool) -> str:
         lines.append(f"  forward  {fwd.rule}  ({fwd.nic})")
     for usb in state.usb:
         lines.append(f"  usb      {usb.id} {usb.what}")
+    # a unix port without a path is refused under libvirt: no run folder is needed to name them
+    lines += serial_lines(profile, "", "" if vm.host == "local" else f"  (on {vm.host})")
     lines.append(f"  console  vmrun console {vm.name} -c {vm.uri}")
     lines.append(f"  stop     vmrun down {vm.name} -c {vm.uri}")
     return "\n".join(lines)

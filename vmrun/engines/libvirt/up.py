@@ -35,7 +35,7 @@ class StartedDomain:
     def summary(self) -> str:
         from vmrun.summary import libvirt_summary
 
-        return libvirt_summary(self.vm, self.vm.state(), persist=self.persist)
+        return libvirt_summary(self.vm, self.vm.state(), self.profile, persist=self.persist)
 
     def wait(self, timeout: float) -> None:
         from vmrun.guestwait import wait_for_domain
