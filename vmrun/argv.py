@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from vmrun.devices.agent import agent_args
 from vmrun.devices.boot import boot_args, bootindex
 from vmrun.devices.drives import drive_args
 from vmrun.devices.everyday import everyday_args
+from vmrun.devices.firmware import PreparedFirmware, firmware_args, machine_options
 from vmrun.devices.pci import pci_args
 from vmrun.devices.serials import gdb_args, serial_args
 from vmrun.devices.shares import machine_options as share_machine_options
@@ -26,9 +26,6 @@ from vmrun.net.base import NetdevSpec
 from vmrun.profile.fields import option_pairs, render_memory
 from vmrun.profile.model import Accel, BootDevice, Profile, TpmVersion
 from vmrun.qemuopts import opts
-
-if TYPE_CHECKING:
-    from vmrun.devices.firmware import PreparedFirmware
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ def build_argv(
     cdrom_index = 0 if run.boot_cdrom and uefi else bootindex(profile, BootDevice.CDROM, uefi=uefi)
     argv = [qemu]
     argv += _machine(profile, accel, firmware)
-    argv += _firmware(firmware)
+    argv += firmware_args(firmware)
     argv += _bus_devices(profile)
     argv += _nics(profile, netdevs, bootindex(profile, BootDevice.NETWORK, uefi=uefi))
     argv += _hotplug_ports(profile)
@@ -109,7 +106,7 @@ def build_argv(
 
 def _machine(p: Profile, accel: Accel, firmware: PreparedFirmware | None) -> list[str]:
     argv = ["-accel", accel.value]
-    wanted = [*_firmware_machine_options(firmware), *share_machine_options(p)]
+    wanted = [*machine_options(firmware), *share_machine_options(p)]
     added = [(k, v) for k, v in wanted if f"{k}=" not in (p.machine or "")]
     if p.machine or added:
         argv += ["-machine", ",".join(part for part in (p.machine, opts(None, added)) if part)]
@@ -121,23 +118,6 @@ def _machine(p: Profile, accel: Accel, firmware: PreparedFirmware | None) -> lis
     argv += ["-display", p.display]
     argv += ["-smp", str(p.smp)]
     return argv
-
-
-# UEFI's pieces: the caller that prepared a firmware has imported its module already; BIOS does without it.
-def _firmware(firmware: PreparedFirmware | None) -> list[str]:
-    if firmware is None:
-        return []
-    from vmrun.devices.firmware import firmware_args
-
-    return firmware_args(firmware)
-
-
-def _firmware_machine_options(firmware: PreparedFirmware | None) -> list[tuple[str, str]]:
-    if firmware is None:
-        return []
-    from vmrun.devices.firmware import machine_options
-
-    return machine_options(firmware)
 
 
 def _nics(p: Profile, netdevs: Mapping[str, NetdevSpec], boot_index: int | None = None) -> list[str]:

@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vmrun import accel as accel_mod
 from vmrun import disks, preflight, proc, signals
 from vmrun.adapters.qmp import listen, wait_ready
 from vmrun.argv import Control, RunOptions, build_argv
 from vmrun.devices import shares, tpm
+from vmrun.devices.firmware import PreparedFirmware
 from vmrun.engines.qemu.vm import Vm
 from vmrun.errors import FileError, LaunchError, PreflightError, QmpError, RunStateError, StateError
 from vmrun.hostnet.ensure import ensure_networks
@@ -32,9 +33,6 @@ from vmrun.net.hostobj import Recorder
 from vmrun.profile.model import Accel, Firmware, Profile
 from vmrun.rundir import RunDir
 from vmrun.runstate import RUNNING, Forward, NicState, RunState, SpiceState, UsbState
-
-if TYPE_CHECKING:
-    from vmrun.devices.firmware import PreparedFirmware  # UEFI only: imported where it is prepared
 
 QMP_TIMEOUT = 30.0
 # What QEMU says when it runs as asked: `prelaunch` with -S, `inmigrate` with -incoming.
@@ -135,7 +133,7 @@ def prepare_firmware(profile: Profile, *, reset: bool, notice: Callable[[str], N
     from vmrun import datadir
     from vmrun.adapters import qemuimg
     from vmrun.devices import descriptors
-    from vmrun.devices.firmware import NVRAM_FILE, NVRAM_FORMAT, PreparedFirmware
+    from vmrun.devices.firmware import NVRAM_FILE, NVRAM_FORMAT
 
     files = descriptors.choose(profile)
     nvram = datadir.for_vm(profile.name) / NVRAM_FILE
