@@ -65,18 +65,19 @@ def ask(s: socket.socket, command: str) -> None:
     s.sendall(json.dumps({"execute": command}).encode() + b"\n")
     buf = b""
     while b'"return"' not in buf and b'"error"' not in buf:
-        buf += s.recv(65536)
+        if not (data := s.recv(65536)):
+            raise SystemExit(f"qemu closed QMP before it answered {command}")
+        buf += data
 
 
-def time_raw(argv: list[str], tmp: str) -> tuple[float, float]:
-    """Raw QEMU until its QMP greeting, and until it answers query-status (as `vmrun up` waits)."""
+def time_raw(argv: list[str], tmp: str, run_dir: str) -> tuple[float, float]:
+    """Raw QEMU until its QMP greeting, and until it answers query-status (as `vmrun up` waits).
+
+    The argv names sockets in the VM's run folder (the guest agent's), which `vmrun up` makes:
+    for raw QEMU it is made here and removed after."""
     qmp = os.path.join(tmp, "raw-qmp.sock")
     full = argv + ["-qmp", f"unix:{qmp},server=on,wait=off", "-serial", "none"]
-    # the argv names sockets in the VM's run folder (the guest agent's): vmrun makes
-    # that folder at `up`; raw QEMU gets it made here and removed again below
-    run_dirs = {os.path.dirname(p.split(",")[0]) for a in argv for p in a.split("path=")[1:]}
-    for d in run_dirs:
-        os.makedirs(d, mode=0o700)
+    os.makedirs(run_dir, mode=0o700)
     start = time.perf_counter()
     proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with wait_greeting(qmp, proc) as s:
@@ -87,8 +88,7 @@ def time_raw(argv: list[str], tmp: str) -> tuple[float, float]:
     proc.kill()
     proc.wait()
     os.unlink(qmp)
-    for d in run_dirs:
-        shutil.rmtree(d)
+    shutil.rmtree(run_dir)
     return greeting, status
 
 
@@ -110,7 +110,7 @@ def launch(args: argparse.Namespace) -> None:
         shown = json.loads(subprocess.check_output([VMRUN, "show", profile, "--json"], env=env))
         greetings, raw, ours = [], [], []
         for _ in range(args.n):
-            greeting, status = time_raw(shown["argv"], tmp)
+            greeting, status = time_raw(shown["argv"], tmp, os.path.join(env["VMRUN_RUNTIME_DIR"], shown["name"]))
             greetings.append(greeting)
             raw.append(status)
             ours.append(time_vmrun(profile, shown["name"], env))

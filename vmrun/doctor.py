@@ -225,7 +225,7 @@ def profile_checks(profile: Profile) -> Iterator[Check]:
     if _wants_host_cpu(profile):
         yield host_cpu_check(profile, accel.kvm_problem())
     if problems := preflight.file_problems(profile):
-        yield from (Check("files", FAIL, f"{e.field}: {e.reason}", e.hint) for e in problems)
+        yield from (_failed("files", e) for e in problems)
     else:
         yield Check("files", PASS, "kernel, initrd, cdrom and disks exist")
     if profile.drives:
@@ -306,10 +306,14 @@ def _as_check(name: str, func: Callable[[], None], ok: str) -> Check:
     try:
         func()
     except PreflightError as e:
-        return Check(name, FAIL, f"{e.field}: {e.reason}" if e.field else e.reason, e.hint)
+        return _failed(name, e)
     except ProfileError as e:
         return Check(name, FAIL, e.message, e.hint)
     return Check(name, PASS, ok)
+
+
+def _failed(name: str, e: PreflightError) -> Check:
+    return Check(name, FAIL, f"{e.field}: {e.reason}" if e.field else e.reason, e.hint)
 
 
 def disks_in_use(profile: Profile) -> Iterator[Check]:

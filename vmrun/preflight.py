@@ -123,8 +123,8 @@ def find_qemu(profile: Profile) -> str:
 
 def check_files(profile: Profile) -> None:
     """The first file the profile names that is missing or unreadable, as the one error `up` says."""
-    for problem in file_problems(profile):
-        raise problem
+    if problems := file_problems(profile):
+        raise problems[0]
 
 
 def file_problems(profile: Profile) -> list[PreflightError]:

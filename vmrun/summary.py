@@ -38,8 +38,8 @@ def up_summary(launched: Launched) -> str:
 
 
 def serial_lines(p: Profile, run_dir: str, where: str = "") -> list[str]:
-    """The profile's extra serial ports and gdb stub, as `up` lists them; ``where``: `` on HOST``
-    when they listen on another host (libvirt's)."""
+    """The profile's extra serial ports and gdb stub, as `up` lists them. ``run_dir`` names a unix
+    port given no path; ``where`` follows each line (``  (on HOST)`` when they listen on libvirt's host)."""
     from vmrun.devices import serials
 
     lines = [f"  ttyS{serials.tty(i)}    {serials.describe(s, i, run_dir)}{where}" for i, s in enumerate(p.serials)]
